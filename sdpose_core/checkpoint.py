@@ -1,0 +1,308 @@
+"""Load SDPose checkpoints: official diffusers folders, ComfyUI's single file, or a hub id.
+
+Loading is strict: every tensor the model needs must be present with the right shape, nothing else may
+be there, and every failure names the file and what to do. Weights are read with safetensors only
+(or ``torch.load(weights_only=True)`` for legacy ``.bin``); no code from a checkpoint ever runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Mapping
+
+import torch
+
+from .errors import CheckpointError
+from .head import HEAD_KEYS, HeatmapHead
+from .model import SDPoseModel
+from .schemes import Scheme, get_scheme, scheme_for_num_keypoints
+
+HUB_MODELS = {"body": "teemosliang/SDPose-Body", "wholebody": "teemosliang/SDPose-Wholebody"}
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+_WEIGHT_NAMES = ("diffusion_pytorch_model.safetensors", "model.safetensors", "diffusion_pytorch_model.bin")
+_SHOWN = 5
+
+
+def cache_dir(explicit: str | Path | None = None) -> Path:
+    """Where downloads and the cached empty-prompt context live: argument, $SDPOSE_CACHE, or ~/.cache/sdpose."""
+    if explicit is not None:
+        return Path(explicit)
+    return Path(os.environ.get("SDPOSE_CACHE") or Path.home() / ".cache" / "sdpose")
+
+
+def parse_dtype(dtype: str | torch.dtype) -> torch.dtype:
+    """'fp32' | 'fp16' | 'bf16' or a torch dtype -> torch dtype."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    try:
+        return DTYPES[dtype]
+    except KeyError:
+        raise CheckpointError(f"Unknown dtype '{dtype}'; use one of: {', '.join(DTYPES)}.") from None
+
+
+def _listing(keys: list[str]) -> str:
+    more = f" (and {len(keys) - _SHOWN} more)" if len(keys) > _SHOWN else ""
+    return ", ".join(keys[:_SHOWN]) + more
+
+
+def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    """All tensors of a safetensors file, or a CheckpointError naming the file when it is unreadable."""
+    from safetensors.torch import load_file
+
+    if not path.is_file():
+        raise CheckpointError(f"Missing weights file '{path}'.")
+    try:
+        return load_file(str(path), device="cpu")
+    except Exception as exc:
+        raise CheckpointError(f"'{path}' is truncated or corrupt ({exc}); delete it and download it again.") from exc
+
+
+def read_weights(path: Path) -> dict[str, torch.Tensor]:
+    """A safetensors file, or a legacy .bin read with ``weights_only=True``."""
+    if path.suffix == ".bin":
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise CheckpointError(f"'{path}' is truncated, corrupt or not a plain weights file ({exc}).") from exc
+    return read_safetensors(path)
+
+
+def check_state_dict(expected: Mapping[str, torch.Tensor], found: Mapping[str, torch.Tensor], where: str) -> None:
+    """Raise one CheckpointError listing missing keys, unexpected keys and wrong shapes."""
+    missing = sorted(set(expected) - set(found))
+    extra = sorted(set(found) - set(expected))
+    shapes = sorted(f"{k} {tuple(found[k].shape)} (expected {tuple(expected[k].shape)})"
+                    for k in set(expected) & set(found) if tuple(found[k].shape) != tuple(expected[k].shape))
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} missing tensors: {_listing(missing)}")
+    if extra:
+        problems.append(f"{len(extra)} unexpected tensors: {_listing(extra)}")
+    if shapes:
+        problems.append(f"{len(shapes)} tensors with the wrong shape: {_listing(shapes)}")
+    if problems:
+        raise CheckpointError(f"{where} does not match the model it should hold: " + "; ".join(problems)
+                              + ". Is it the right file, complete, and an SDPose checkpoint?")
+
+
+@contextmanager
+def _meta_init() -> Iterator[None]:
+    """Build modules without allocating or initialising weights; real tensors are assigned afterwards."""
+    with torch.device("meta"):
+        yield
+
+
+def _build(cls, config: dict, state_dict: Mapping[str, torch.Tensor], where: str) -> torch.nn.Module:
+    """Instantiate ``cls`` from ``config`` and load ``state_dict`` strictly, by assignment (no copy)."""
+    try:
+        with _meta_init():
+            module = cls.from_config(config) if hasattr(cls, "from_config") else cls(**config)
+    except Exception as exc:
+        raise CheckpointError(f"{where}: the model config cannot be used ({exc}).") from exc
+    check_state_dict(module.state_dict(), state_dict, where)
+    module.load_state_dict(state_dict, strict=True, assign=True)
+    for name, buf in list(module.named_buffers()):
+        if buf.is_meta:  # non-persistent buffers are not in checkpoints: materialise them like a fresh init
+            raise CheckpointError(f"{where}: internal buffer '{name}' was not initialised.")
+    return module.eval().requires_grad_(False)
+
+
+def build_head(state_dict: Mapping[str, torch.Tensor], where: str) -> HeatmapHead:
+    """A HeatmapHead sized from its own weights, loaded strictly."""
+    if "final_layer.weight" not in state_dict:
+        raise CheckpointError(f"{where} holds no heatmap head (no 'final_layer.weight'); expected the SDPose "
+                              f"decoder with tensors {', '.join(HEAD_KEYS)}.")
+    k, c = state_dict["final_layer.weight"].shape[:2]
+    return _build(HeatmapHead, {"in_channels": c, "num_keypoints": k}, state_dict, where)
+
+
+def resolve_scheme(head: HeatmapHead, requested: str | Scheme | None, where: str) -> Scheme:
+    """The scheme the head was trained for; an error when the caller asked for another."""
+    found = scheme_for_num_keypoints(head.num_keypoints)
+    if found is None:
+        raise CheckpointError(f"{where}: the head predicts {head.num_keypoints} keypoints; SDPose heads predict "
+                              "17 (body) or 133 (wholebody).")
+    if requested is not None and get_scheme(requested) != found:
+        raise CheckpointError(f"{where} is a {found.name} checkpoint ({found.num_keypoints} keypoints) but scheme "
+                              f"'{get_scheme(requested).name}' was requested; pick scheme '{found.name}' or the "
+                              f"other checkpoint ({HUB_MODELS[get_scheme(requested).name]}).")
+    return found
+
+
+def _unet_config(config: dict, where: str) -> dict:
+    config = dict(config)
+    kind = config.get("class_embed_type")
+    if kind not in (None, "projection"):
+        raise CheckpointError(f"{where}: class_embed_type is '{kind}', SDPose U-Nets use 'projection'.")
+    config.update(class_embed_type="projection", projection_class_embeddings_input_dim=4)
+    return config
+
+
+def _read_json(path: Path) -> dict:
+    if not path.is_file():
+        raise CheckpointError(f"Missing '{path}'. An SDPose folder holds unet/, vae/, decoder/decoder.safetensors, "
+                              "scheduler/ (and tokenizer/, text_encoder/ for the first load).")
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, OSError) as exc:
+        raise CheckpointError(f"'{path}' is not valid JSON ({exc}).") from exc
+
+
+def _weights_file(folder: Path) -> Path:
+    for name in _WEIGHT_NAMES:
+        if (folder / name).is_file():
+            return folder / name
+    raise CheckpointError(f"No weights in '{folder}': expected {_WEIGHT_NAMES[0]}.")
+
+
+def file_identity(*paths: Path) -> str:
+    """A cheap identity for weight files: sizes plus the first and last MiB (no full hash of GBs)."""
+    h = hashlib.sha256()
+    for path in paths:
+        size = path.stat().st_size
+        h.update(f"{path.name}:{size}".encode())
+        with open(path, "rb") as f:
+            h.update(f.read(1 << 20))
+            f.seek(max(0, size - (1 << 20)))
+            h.update(f.read())
+    return h.hexdigest()[:32]
+
+
+def compute_context(folder: Path) -> torch.Tensor:
+    """The empty prompt through the checkpoint's CLIP text encoder, unpadded: [1, 2, D] (BOS, EOS)."""
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    try:
+        tokenizer = CLIPTokenizer.from_pretrained(folder / "tokenizer")
+        encoder = CLIPTextModel.from_pretrained(folder / "text_encoder", use_safetensors=True)
+    except Exception as exc:
+        raise CheckpointError(f"Cannot load the text encoder from '{folder}' to compute the empty-prompt context "
+                              f"({exc}); the folder needs tokenizer/ and text_encoder/ on first load.") from exc
+    max_length = min(tokenizer.model_max_length, encoder.config.max_position_embeddings)
+    ids = tokenizer("", padding="do_not_pad", max_length=max_length, truncation=True, return_tensors="pt").input_ids
+    with torch.no_grad():
+        return encoder(ids)[0].float()
+
+
+def load_context(folder: Path, cache: Path) -> torch.Tensor:
+    """Empty-prompt context of ``folder``, computed once and cached under the identity of its U-Net
+    weights; later loads read the cache and never touch the text encoder."""
+    from safetensors.torch import load_file, save_file
+
+    cached = cache / "context" / f"{file_identity(_weights_file(folder / 'unet'))}.safetensors"
+    if cached.is_file():
+        try:
+            return load_file(str(cached))["context"]
+        except Exception:
+            pass  # an unreadable cache entry is recomputed below
+    context = compute_context(folder)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_name(f".{cached.name}.tmp{os.getpid()}")
+    save_file({"context": context.contiguous()}, str(tmp))
+    os.replace(tmp, cached)
+    return context
+
+
+def _check_scheduler(folder: Path) -> None:
+    sched = _read_json(folder / "scheduler" / "scheduler_config.json")
+    kind = sched.get("prediction_type", "epsilon")
+    if kind != "sample":
+        raise CheckpointError(f"'{folder}': scheduler prediction_type is '{kind}', SDPose predicts 'sample' (x0). "
+                              "This looks like a plain Stable Diffusion folder, not an SDPose checkpoint.")
+
+
+def load_folder(folder: Path, scheme: str | Scheme | None, cache: Path) -> SDPoseModel:
+    """An official diffusers-layout SDPose folder."""
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+
+    _check_scheduler(folder)
+    head_path = folder / "decoder" / "decoder.safetensors"
+    head = build_head(read_safetensors(head_path), f"'{head_path}'")
+    scheme = resolve_scheme(head, scheme, f"'{folder}'")
+    unet_cfg = _unet_config(_read_json(folder / "unet" / "config.json"), f"'{folder / 'unet'}'")
+    unet_file = _weights_file(folder / "unet")
+    unet = _build(UNet2DConditionModel, unet_cfg, read_weights(unet_file), f"'{unet_file}'")
+    vae_cfg = _read_json(folder / "vae" / "config.json")
+    vae_file = _weights_file(folder / "vae")
+    vae = _build(AutoencoderKL, vae_cfg, read_weights(vae_file), f"'{vae_file}'")
+    context = load_context(folder, cache)
+    return assemble(vae, unet, head, context, scheme, f"'{folder}'")
+
+
+def assemble(vae, unet, head: HeatmapHead, context: torch.Tensor, scheme: Scheme, where: str) -> SDPoseModel:
+    """Check that the parts fit together and build the model."""
+    channels = scheme.feature_channels(unet.config.block_out_channels)
+    if head.in_channels != channels:
+        raise CheckpointError(f"{where}: the {scheme.name} head expects {head.in_channels}-channel features but "
+                              f"U-Net up_blocks[{scheme.tap_block}] gives {channels}.")
+    if context.ndim != 3 or context.shape[-1] != unet.config.cross_attention_dim:
+        raise CheckpointError(f"{where}: the text context has shape {tuple(context.shape)}, the U-Net expects "
+                              f"[1, L, {unet.config.cross_attention_dim}].")
+    if unet.config.in_channels != vae.config.latent_channels:
+        raise CheckpointError(f"{where}: the U-Net takes {unet.config.in_channels} latent channels, the VAE "
+                              f"makes {vae.config.latent_channels}.")
+    return SDPoseModel(vae, unet, head, context, scheme)
+
+
+def load_single_file(path: Path, scheme: str | Scheme | None, cache: Path) -> SDPoseModel:
+    """ComfyUI's single-file SDPose (LDM key names, head folded into the U-Net)."""
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+
+    from . import comfy_layout
+
+    sd = read_safetensors(path)
+    where = f"'{path}'"
+    if not comfy_layout.is_comfy_sdpose(sd.keys()):
+        raise CheckpointError(f"{where} is not an SDPose checkpoint in ComfyUI's single-file layout (found e.g. "
+                              f"{_listing(sorted(sd)[:_SHOWN])}); use sdpose_wholebody_fp16.safetensors or an "
+                              "official SDPose folder.")
+    unet_sd, vae_sd, head_sd = comfy_layout.comfy_to_diffusers(sd)
+    del sd
+    head = build_head(head_sd, where)
+    scheme = resolve_scheme(head, scheme, where)
+    unet = _build(UNet2DConditionModel, _unet_config(comfy_layout.infer_unet_config(unet_sd), where), unet_sd, where)
+    vae = _build(AutoencoderKL, comfy_layout.infer_vae_config(vae_sd), vae_sd, where)
+    context = comfy_layout.empty_context(unet.config.cross_attention_dim, cache)
+    return assemble(vae, unet, head, context, scheme, where)
+
+
+def resolve_source(source: str | Path, cache: Path) -> Path:
+    """A local folder/file as given, or a hub id downloaded (once) into the cache."""
+    path = Path(source).expanduser()
+    if path.exists():
+        return path
+    text = str(source)
+    if text in HUB_MODELS:
+        text = HUB_MODELS[text]
+    if not _HUB_ID.match(text):
+        raise CheckpointError(f"Model '{source}' not found: not an existing file or folder, nor a hub id like "
+                              f"'{HUB_MODELS['body']}'.")
+    from .hub import download_snapshot
+
+    target = cache / "models" / text.replace("/", "--")
+    if not (target / "decoder" / "decoder.safetensors").is_file():
+        download_snapshot(text, target)
+    return target
+
+
+def load_model(source: str | Path, scheme: str | Scheme | None = None, *, dtype: str | torch.dtype = "fp32",
+               device: str | torch.device = "cpu", cache: str | Path | None = None) -> SDPoseModel:
+    """Load an SDPose model from a folder, a ComfyUI single file, or a hub id, on ``device`` in ``dtype``.
+
+    ``scheme`` ('body' | 'wholebody') is read from the checkpoint; passing it checks that it matches.
+    """
+    cache_path = cache_dir(cache)
+    path = resolve_source(source, cache_path)
+    if path.is_dir():
+        model = load_folder(path, scheme, cache_path)
+    elif path.suffix == ".safetensors":
+        model = load_single_file(path, scheme, cache_path)
+    else:
+        raise CheckpointError(f"'{path}' is neither an SDPose folder nor a .safetensors file.")
+    return model.to(device=torch.device(device), dtype=parse_dtype(dtype))

@@ -1,0 +1,144 @@
+"""Checkpoint loading: the official folder layout, strictness, clear errors, the cached text context."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from sdpose_core.checkpoint import load_model
+from sdpose_core.errors import CheckpointError, DownloadError
+
+
+@pytest.fixture
+def body_copy(tiny_body, tmp_path) -> Path:
+    return Path(shutil.copytree(tiny_body, tmp_path / "copy"))
+
+
+def test_loads_folder_and_reads_scheme(tiny_body, tiny_wholebody, cache):
+    body = load_model(tiny_body, cache=cache)
+    whole = load_model(tiny_wholebody, cache=cache)
+    assert body.scheme.name == "body" and whole.scheme.name == "wholebody"
+    assert body.head.num_keypoints == 17 and whole.head.num_keypoints == 133
+    assert body.context.shape == (1, 2, 64)  # empty prompt, unpadded: BOS + EOS
+    assert not hasattr(body, "decoder") and len(whole.unet.up_blocks) == 3
+
+
+def test_wrong_scheme_is_named(tiny_body, cache):
+    with pytest.raises(CheckpointError, match="is a body checkpoint .* scheme 'wholebody' was requested"):
+        load_model(tiny_body, "wholebody", cache=cache)
+
+
+def test_context_is_computed_once_then_cached(body_copy, tmp_path, monkeypatch):
+    import transformers
+
+    cache = tmp_path / "fresh-cache"
+    first = load_model(body_copy, cache=cache)
+    assert len(list((cache / "context").glob("*.safetensors"))) == 1
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the text encoder must not be loaded again")
+
+    monkeypatch.setattr(transformers.CLIPTextModel, "from_pretrained", refuse)
+    shutil.rmtree(body_copy / "text_encoder")
+    shutil.rmtree(body_copy / "tokenizer")
+    second = load_model(body_copy, cache=cache)
+    assert torch.equal(first.context, second.context)
+
+
+def test_first_load_without_text_encoder_says_what_is_missing(body_copy, tmp_path):
+    shutil.rmtree(body_copy / "text_encoder")
+    with pytest.raises(CheckpointError, match="tokenizer/ and text_encoder/ on first load"):
+        load_model(body_copy, cache=tmp_path / "empty-cache")
+
+
+def _rewrite(path: Path, change) -> None:
+    sd = load_file(str(path))
+    change(sd)
+    save_file(sd, str(path))
+
+
+def test_missing_head_tensor(body_copy, cache):
+    _rewrite(body_copy / "decoder" / "decoder.safetensors", lambda sd: sd.pop("conv_layers.0.bias"))
+    with pytest.raises(CheckpointError, match=r"decoder.safetensors.*1 missing tensors: conv_layers.0.bias"):
+        load_model(body_copy, cache=cache)
+
+
+def test_unexpected_unet_tensor(body_copy, cache):
+    _rewrite(body_copy / "unet" / "diffusion_pytorch_model.safetensors",
+             lambda sd: sd.__setitem__("extra.weight", torch.zeros(3)))
+    with pytest.raises(CheckpointError, match=r"diffusion_pytorch_model.safetensors.*unexpected tensors: extra.weight"):
+        load_model(body_copy, cache=cache)
+
+
+def test_wrong_shape(body_copy, cache):
+    def shrink(sd):
+        sd["conv_in.weight"] = sd["conv_in.weight"][:32].clone()
+
+    _rewrite(body_copy / "unet" / "diffusion_pytorch_model.safetensors", shrink)
+    with pytest.raises(CheckpointError, match=r"wrong shape: conv_in.weight \(32, 4, 3, 3\) \(expected \(64, 4, 3, 3\)\)"):
+        load_model(body_copy, cache=cache)
+
+
+def test_truncated_file(body_copy, cache):
+    path = body_copy / "vae" / "diffusion_pytorch_model.safetensors"
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="vae.*truncated or corrupt.*download it again"):
+        load_model(body_copy, cache=cache)
+
+
+def test_corrupt_header(body_copy, cache):
+    (body_copy / "decoder" / "decoder.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00not json at all!")
+    with pytest.raises(CheckpointError, match="decoder.safetensors' is truncated or corrupt"):
+        load_model(body_copy, cache=cache)
+
+
+def test_missing_part(body_copy, cache):
+    shutil.rmtree(body_copy / "vae")
+    with pytest.raises(CheckpointError, match="Missing .*vae/config.json"):
+        load_model(body_copy, cache=cache)
+
+
+def test_plain_stable_diffusion_folder_is_refused(body_copy, cache):
+    cfg = body_copy / "scheduler" / "scheduler_config.json"
+    cfg.write_text(json.dumps({**json.loads(cfg.read_text()), "prediction_type": "epsilon"}))
+    with pytest.raises(CheckpointError, match="not an SDPose checkpoint"):
+        load_model(body_copy, cache=cache)
+
+
+def test_head_with_unknown_keypoint_count(body_copy, cache):
+    def retarget(sd):
+        sd["final_layer.weight"] = sd["final_layer.weight"][:5].clone()
+        sd["final_layer.bias"] = sd["final_layer.bias"][:5].clone()
+
+    _rewrite(body_copy / "decoder" / "decoder.safetensors", retarget)
+    with pytest.raises(CheckpointError, match="predicts 5 keypoints"):
+        load_model(body_copy, cache=cache)
+
+
+def test_unknown_source_and_offline_hub(tmp_path, monkeypatch):
+    with pytest.raises(CheckpointError, match="not found"):
+        load_model(tmp_path / "nope" / "model", cache=tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(DownloadError, match=r"teemosliang/SDPose-Body.*place it at .*teemosliang--SDPose-Body"):
+        load_model("teemosliang/SDPose-Body", cache=tmp_path)
+
+
+def test_weights_never_execute_code(body_copy, cache):
+    """A pickled .bin in place of safetensors is read with weights_only=True: a payload is refused."""
+    import pickle
+
+    class Payload:
+        def __reduce__(self):
+            return (Path.touch, (body_copy / "pwned",))
+
+    (body_copy / "vae" / "diffusion_pytorch_model.safetensors").unlink()
+    (body_copy / "vae" / "diffusion_pytorch_model.bin").write_bytes(pickle.dumps(Payload()))
+    with pytest.raises(CheckpointError, match="diffusion_pytorch_model.bin"):
+        load_model(body_copy, cache=cache)
+    assert not (body_copy / "pwned").exists()

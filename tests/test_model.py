@@ -1,0 +1,111 @@
+"""The engine against the official inference path: same features, same heatmaps, deterministic."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from sdpose_core.checkpoint import load_model
+from sdpose_core.configs import TEXT_CONFIGS, random_parts
+from sdpose_core.model import SDPoseModel
+from sdpose_core.reference import empty_prompt_context, hooked_features, official_heatmaps
+from sdpose_core.schemes import get_scheme
+
+
+def _parts(scheme: str, seed: int = 0):
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    unet, vae, head = random_parts("tiny", scheme, seed)
+    torch.manual_seed(seed + 7)
+    text_encoder = CLIPTextModel(CLIPTextConfig(**TEXT_CONFIGS["tiny"])).eval()
+    return unet, vae, head, text_encoder
+
+
+@pytest.mark.parametrize("scheme_name", ["body", "wholebody"])
+def test_truncated_unet_equals_hooked_full_unet(scheme_name):
+    scheme = get_scheme(scheme_name)
+    unet, vae, head, _ = _parts(scheme_name)
+    full = copy.deepcopy(unet)
+    context = torch.randn(1, 2, 64)
+    model = SDPoseModel(vae, unet, head, context, scheme)
+    assert len(model.unet.up_blocks) == scheme.tap_block + 1 and model.unet.conv_out is None
+    latent = torch.randn(3, 4, 32, 24)
+    with torch.no_grad():
+        ours = model.features(latent)
+        ref = hooked_features(full, latent, context, scheme.tap_block)
+    assert ours.shape == ref.shape == (3, scheme.feature_channels([64, 64, 128, 128]), 32, 24)
+    torch.testing.assert_close(ours, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_truncated_unet_handles_latents_not_divisible_by_eight():
+    """Odd latent sizes take diffusers' upsample_size path; the truncated pass must follow it too."""
+    unet, vae, head, _ = _parts("wholebody")
+    full = copy.deepcopy(unet)
+    context = torch.randn(1, 2, 64)
+    model = SDPoseModel(vae, unet, head, context, get_scheme("wholebody"))
+    latent = torch.randn(1, 4, 36, 20)
+    with torch.no_grad():
+        torch.testing.assert_close(model.features(latent), hooked_features(full, latent, context, 2),
+                                   rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("scheme_name", ["body", "wholebody"])
+@pytest.mark.parametrize("flip", [False, True])
+def test_heatmaps_equal_official_pipeline(tmp_path, scheme_name, flip, tiny_tokenizer_dir):
+    from transformers import CLIPTokenizer
+
+    from sdpose_core.pipeline import PoseEstimator
+
+    scheme = get_scheme(scheme_name)
+    unet, vae, head, text_encoder = _parts(scheme_name, seed=3)
+    tokenizer = CLIPTokenizer.from_pretrained(str(tiny_tokenizer_dir))
+    with torch.no_grad():
+        context = empty_prompt_context(tokenizer, text_encoder)
+    model = SDPoseModel(copy.deepcopy(vae), copy.deepcopy(unet), copy.deepcopy(head), context, scheme)
+    crops = torch.rand(2, 3, 256, 192)
+    ours = PoseEstimator(model, input_size=(192, 256), flip=flip).heatmaps(crops)
+    ref = official_heatmaps(vae, unet, head, tokenizer, text_encoder, scheme, crops * 2 - 1, flip=flip)
+    assert context.shape == (1, 2, 64)
+    torch.testing.assert_close(ours, ref, rtol=1e-4, atol=1e-5)
+
+
+def test_sampled_latent_matches_official_sampling(tiny_tokenizer_dir):
+    """With ``sample_latent`` the engine draws the same posterior sample as the official code."""
+    from transformers import CLIPTokenizer
+
+    scheme = get_scheme("body")
+    unet, vae, head, text_encoder = _parts("body", seed=5)
+    tokenizer = CLIPTokenizer.from_pretrained(str(tiny_tokenizer_dir))
+    with torch.no_grad():
+        context = empty_prompt_context(tokenizer, text_encoder)
+    model = SDPoseModel(copy.deepcopy(vae), copy.deepcopy(unet), copy.deepcopy(head), context, scheme)
+    pixels = torch.rand(2, 3, 256, 192) * 2 - 1
+    with torch.no_grad():
+        ours = model(pixels, sample=True, generator=torch.Generator().manual_seed(11))
+        mean = model(pixels)
+    ref = official_heatmaps(vae, unet, head, tokenizer, text_encoder, scheme, pixels, flip=False, sample=True,
+                            generator=torch.Generator().manual_seed(11))
+    torch.testing.assert_close(ours, ref, rtol=1e-4, atol=1e-5)
+    assert not torch.allclose(ours, mean)
+
+
+def test_model_is_deterministic(tiny_body, cache):
+    model = load_model(tiny_body, cache=cache)
+    pixels = torch.rand(2, 3, 256, 192) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(model(pixels), model(pixels))
+
+
+@pytest.mark.parametrize("dtype", ["fp16", "bf16"])
+def test_half_precision_close_to_fp32(tiny_wholebody, cache, dtype):
+    ref = load_model(tiny_wholebody, cache=cache)
+    half = load_model(tiny_wholebody, cache=cache, dtype=dtype)
+    assert half.dtype == {"fp16": torch.float16, "bf16": torch.bfloat16}[dtype]
+    pixels = torch.rand(1, 3, 256, 192) * 2 - 1
+    with torch.no_grad():
+        a = ref(pixels)
+        b = half(pixels.to(half.dtype)).float()
+    assert torch.isfinite(b).all()
+    assert (a - b).abs().max() < 0.1 * a.abs().max()
