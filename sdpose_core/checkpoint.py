@@ -17,7 +17,7 @@ from typing import Iterator, Mapping
 
 import torch
 
-from .errors import CheckpointError
+from .errors import CheckpointError, DownloadError
 from .head import HEAD_KEYS, HeatmapHead
 from .model import SDPoseModel
 from .schemes import Scheme, get_scheme, scheme_for_num_keypoints
@@ -190,22 +190,67 @@ def compute_context(folder: Path) -> torch.Tensor:
         return encoder(ids)[0].float()
 
 
+def _read_context(path: Path) -> torch.Tensor | None:
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))["context"] if path.is_file() else None
+    except Exception:
+        return None  # an unreadable cache entry is recomputed
+
+
+def _write_context(path: Path, context: torch.Tensor) -> None:
+    from safetensors.torch import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    save_file({"context": context.contiguous()}, str(tmp))
+    os.replace(tmp, path)
+
+
+def _shared_context_path(cache: Path, dim: int) -> Path:
+    """The empty-prompt context of the SD2 text encoder every SDPose release shares, by width."""
+    return cache / "context" / f"empty-prompt-d{dim}.safetensors"
+
+
 def load_context(folder: Path, cache: Path) -> torch.Tensor:
     """Empty-prompt context of ``folder``, computed once and cached under the identity of its U-Net
     weights; later loads read the cache and never touch the text encoder."""
-    from safetensors.torch import load_file, save_file
-
     cached = cache / "context" / f"{file_identity(_weights_file(folder / 'unet'))}.safetensors"
-    if cached.is_file():
-        try:
-            return load_file(str(cached))["context"]
-        except Exception:
-            pass  # an unreadable cache entry is recomputed below
-    context = compute_context(folder)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_name(f".{cached.name}.tmp{os.getpid()}")
-    save_file({"context": context.contiguous()}, str(tmp))
-    os.replace(tmp, cached)
+    context = _read_context(cached)
+    if context is None:
+        context = compute_context(folder)
+        _write_context(cached, context)
+        _write_context(_shared_context_path(cache, context.shape[-1]), context)
+    return context
+
+
+def load_shared_context(dim: int, cache: Path, where: str) -> torch.Tensor:
+    """Context for checkpoints that carry no text encoder (ComfyUI's single file).
+
+    Taken from the cache when any official SDPose folder was loaded before; otherwise the tokenizer and
+    text encoder of the official wholebody release are downloaded once to compute it.
+    """
+    from .hub import download_snapshot
+
+    shared = _shared_context_path(cache, dim)
+    context = _read_context(shared)
+    if context is not None:
+        return context
+    repo = HUB_MODELS["wholebody"]
+    target = cache / "models" / repo.replace("/", "--")
+    try:
+        if not (target / "text_encoder").is_dir():
+            download_snapshot(repo, target, allow_patterns=["tokenizer/*", "text_encoder/*"])
+    except DownloadError as exc:
+        raise DownloadError(
+            f"{where} has no text encoder, and SDPose needs the empty-prompt context computed once from SD2's. "
+            f"{exc} Alternatively load an official SDPose folder once with the same cache ('{cache}').") from exc
+    context = compute_context(target)
+    if context.shape[-1] != dim:
+        raise CheckpointError(f"{where}: the U-Net expects a {dim}-wide text context, the text encoder in "
+                              f"'{target}' gives {context.shape[-1]}.")
+    _write_context(shared, context)
     return context
 
 
@@ -268,7 +313,7 @@ def load_single_file(path: Path, scheme: str | Scheme | None, cache: Path) -> SD
     scheme = resolve_scheme(head, scheme, where)
     unet = _build(UNet2DConditionModel, _unet_config(comfy_layout.infer_unet_config(unet_sd), where), unet_sd, where)
     vae = _build(AutoencoderKL, comfy_layout.infer_vae_config(vae_sd), vae_sd, where)
-    context = comfy_layout.empty_context(unet.config.cross_attention_dim, cache)
+    context = load_shared_context(unet.config.cross_attention_dim, cache, where)
     return assemble(vae, unet, head, context, scheme, where)
 
 

@@ -26,7 +26,7 @@ Key name conventions were learnt from ComfyUI (``comfy/model_detection.py``, ``c
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import torch
 from torch import Tensor
@@ -192,10 +192,10 @@ def _indices(keys: Iterable[str], pattern: str) -> list[int]:
 
 
 def _diffusers_layers_per_block(keys: Iterable[str]) -> int:
-    idx = _indices(keys, r"^down_blocks\.0\.resnets\.(\d+)\.")
-    if not idx:
+    count = _count_from_zero(_indices(keys, r"^down_blocks\.0\.resnets\.(\d+)\."))
+    if not count:
         raise CheckpointError("U-Net weights have no 'down_blocks.0.resnets.*' tensors: not a UNet2DConditionModel.")
-    return idx[-1] + 1
+    return count
 
 
 def _comfy_layers_per_block(keys: Iterable[str]) -> int:
@@ -393,10 +393,18 @@ def _check_head(head_sd: Mapping[str, Tensor], what: str, name: dict[str, str] |
     _compare(expected, head_sd, what, name)
 
 
-def _require(sd: Mapping[str, Tensor], key: str, what: str) -> Tensor:
+def _require(sd: Mapping[str, Tensor], key: str, what: str, display: Callable[[str], str] | None = None) -> Tensor:
     if key not in sd:
-        raise CheckpointError(f"{what}: missing '{key}'.")
+        raise CheckpointError(f"{what}: missing '{display(key) if display else key}'.")
     return sd[key]
+
+
+def _count_from_zero(indices: list[int]) -> int:
+    """How many of 0, 1, 2, ... are present (ComfyUI's count_blocks rule): stray indices are not counted."""
+    count = 0
+    while count in indices:
+        count += 1
+    return count
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -464,9 +472,10 @@ def comfy_to_diffusers(sd: Mapping[str, Tensor]) -> tuple[dict, dict, dict]:
     if bad:
         raise CheckpointError(f"{what}: {len(bad)} U-Net keys have no place in an SD U-Net with {layers} "
                               f"resnets per level: {_listing(sorted(bad))}.")
-    unet_expected = _meta_state(UNet2DConditionModel, infer_unet_config(unet_sd))
-    _compare(unet_expected, unet_sd, f"{what}: the U-Net ({UNET_PREFIX}*)", _unet_expected_names(
-        unet_expected, unet_names, layers, unet_sd))
+    unet_what = f"{what}: the U-Net ({UNET_PREFIX}*)"
+    display = _unet_display(unet_sd, layers)
+    unet_expected = _meta_state(UNet2DConditionModel, infer_unet_config(unet_sd, display))
+    _compare(unet_expected, unet_sd, unet_what, {**{k: display(k) for k in unet_expected}, **unet_names})
 
     # VAE
     levels = _vae_levels_comfy(vae_c)
@@ -485,27 +494,37 @@ def comfy_to_diffusers(sd: Mapping[str, Tensor]) -> tuple[dict, dict, dict]:
         vae_names[new] = VAE_PREFIX + key
     if bad:
         raise CheckpointError(f"{what}: {len(bad)} VAE keys have no place in an SD VAE: {_listing(sorted(bad))}.")
-    vae_expected = _vae_expected(AutoencoderKL, vae_sd)
-    names = {k: vae_names.get(k) or VAE_PREFIX + (_vae_key_to_comfy(k, levels) or k) for k in vae_expected}
-    names.update(vae_names)
-    _compare(vae_expected, vae_sd, f"{what}: the VAE ({VAE_PREFIX}*)", names)
+    display = _vae_display(levels)
+    vae_expected = _vae_expected(AutoencoderKL, vae_sd, display)
+    _compare(vae_expected, vae_sd, f"{what}: the VAE ({VAE_PREFIX}*)",
+             {**{k: display(k) for k in vae_expected}, **vae_names})
     return unet_sd, vae_sd, head_sd
 
 
-def _unet_expected_names(expected, found_names, layers, unet_sd) -> dict[str, str]:
-    """Diffusers key -> the key in the ComfyUI file, for error messages (missing keys included)."""
+def _unet_display(unet_sd: Mapping[str, Tensor], layers: int) -> Callable[[str], str]:
+    """Diffusers U-Net key -> its name in the ComfyUI file, for error messages (missing keys included)."""
     up_attn = set(_indices(unet_sd, r"^up_blocks\.(\d+)\.attentions\."))
-    names = {}
-    for k in expected:
-        comfy = _unet_key_to_comfy(k, layers, up_attn)
-        names[k] = UNET_PREFIX + comfy if comfy else k
-    names.update(found_names)
-    return names
+
+    def display(key: str) -> str:
+        comfy = _unet_key_to_comfy(key, layers, up_attn)
+        return UNET_PREFIX + comfy if comfy else key
+
+    return display
 
 
-def _vae_expected(cls, vae_sd: Mapping[str, Tensor]) -> dict[str, tuple[int, ...]]:
+def _vae_display(levels: int) -> Callable[[str], str]:
+    """Diffusers VAE key -> its name in the ComfyUI file."""
+
+    def display(key: str) -> str:
+        comfy = _vae_key_to_comfy(key, levels)
+        return VAE_PREFIX + comfy if comfy else key
+
+    return display
+
+
+def _vae_expected(cls, vae_sd: Mapping[str, Tensor], display: Callable[[str], str]) -> dict[str, tuple[int, ...]]:
     """Expected VAE keys: encoder + quant_conv always; decoder + post_quant_conv only if any is present."""
-    expected = _meta_state(cls, infer_vae_config(vae_sd))
+    expected = _meta_state(cls, infer_vae_config(vae_sd, display))
     has_decoder = any(k.startswith(("decoder.", "post_quant_conv.")) for k in vae_sd)
     if not has_decoder:
         expected = {k: v for k, v in expected.items() if not k.startswith(("decoder.", "post_quant_conv."))}
@@ -552,7 +571,7 @@ def _heads(channels: int) -> int:
     return max(1, channels // HEAD_DIM)
 
 
-def infer_unet_config(unet_sd: Mapping[str, Tensor]) -> dict:
+def infer_unet_config(unet_sd: Mapping[str, Tensor], _display: Callable[[str], str] | None = None) -> dict:
     """A diffusers ``UNet2DConditionModel`` config read off diffusers-named U-Net tensor shapes.
 
     Structure (levels, channels, resnets per level, which blocks carry attention and how many transformer
@@ -567,17 +586,19 @@ def infer_unet_config(unet_sd: Mapping[str, Tensor]) -> dict:
     """
     what = "U-Net"
     keys = list(unet_sd)
-    conv_in = _require(unet_sd, "conv_in.weight", what)
-    conv_out = _require(unet_sd, "conv_out.weight", what)
+    conv_in = _require(unet_sd, "conv_in.weight", what, _display)
+    conv_out = _require(unet_sd, "conv_out.weight", what, _display)
     levels = _indices(keys, r"^down_blocks\.(\d+)\.")
     if not levels or levels != list(range(len(levels))):
         raise CheckpointError(f"{what}: down_blocks are missing or not numbered 0..n-1 (found {levels}).")
     n = len(levels)
     layers = _diffusers_layers_per_block(keys)
-    channels = [int(_require(unet_sd, f"down_blocks.{i}.resnets.0.conv1.weight", what).shape[0]) for i in range(n)]
+    channels = [int(_require(unet_sd, f"down_blocks.{i}.resnets.0.conv1.weight", what, _display).shape[0])
+                for i in range(n)]
     if channels[0] != conv_in.shape[0]:
-        raise CheckpointError(f"{what}: conv_in.weight has {conv_in.shape[0]} output channels, "
-                              f"down_blocks.0 works at {channels[0]}.")
+        show = _display or (lambda key: key)
+        raise CheckpointError(f"{what}: '{show('conv_in.weight')}' has {conv_in.shape[0]} output channels, the first "
+                              f"level ('{show('down_blocks.0.resnets.0.conv1.weight')}') works at {channels[0]}.")
     down_attn = [any(k.startswith(f"down_blocks.{i}.attentions.") for k in keys) for i in range(n)]
     up_attn = [any(k.startswith(f"up_blocks.{i}.attentions.") for k in keys) for i in range(n)]
     mid_attn = any(k.startswith("mid_block.attentions.") for k in keys)
@@ -590,8 +611,8 @@ def infer_unet_config(unet_sd: Mapping[str, Tensor]) -> dict:
         raise CheckpointError(f"{what}: cross-attention widths differ between blocks ({cross}).")
     depth = []
     for i in range(n):
-        d = _indices(keys, rf"^down_blocks\.{i}\.attentions\.0\.transformer_blocks\.(\d+)\.")
-        depth.append(len(d) if d else 1)
+        d = _count_from_zero(_indices(keys, rf"^down_blocks\.{i}\.attentions\.0\.transformer_blocks\.(\d+)\."))
+        depth.append(d or 1)
 
     config: dict = dict(
         sample_size=96,
@@ -618,17 +639,17 @@ def infer_unet_config(unet_sd: Mapping[str, Tensor]) -> dict:
         config["conv_in_kernel"] = int(conv_in.shape[-1])
     if conv_out.shape[-1] != 3:
         config["conv_out_kernel"] = int(conv_out.shape[-1])
-    time_dim = _require(unet_sd, "time_embedding.linear_1.weight", what).shape[0]
+    time_dim = _require(unet_sd, "time_embedding.linear_1.weight", what, _display).shape[0]
     if time_dim != 4 * channels[0]:
         config["time_embedding_dim"] = int(time_dim)
     if any(k.startswith("class_embedding.") for k in keys):
         config["class_embed_type"] = "projection"
         config["projection_class_embeddings_input_dim"] = int(
-            _require(unet_sd, "class_embedding.linear_1.weight", what).shape[1])
+            _require(unet_sd, "class_embedding.linear_1.weight", what, _display).shape[1])
     return config
 
 
-def infer_vae_config(vae_sd: Mapping[str, Tensor]) -> dict:
+def infer_vae_config(vae_sd: Mapping[str, Tensor], _display: Callable[[str], str] | None = None) -> dict:
     """A diffusers ``AutoencoderKL`` config read off diffusers-named VAE tensor shapes (decoder optional).
 
     ``norm_num_groups=32``, ``scaling_factor=0.18215`` and ``sample_size=768`` are the SD2 VAE values (not
@@ -640,10 +661,10 @@ def infer_vae_config(vae_sd: Mapping[str, Tensor]) -> dict:
     layers = _indices(keys, r"^encoder\.down_blocks\.0\.resnets\.(\d+)\.")
     if not layers:
         raise CheckpointError(f"{what}: no 'encoder.down_blocks.0.resnets.*' tensors.")
-    channels = [int(_require(vae_sd, f"encoder.down_blocks.{i}.resnets.0.conv1.weight", what).shape[0])
+    channels = [int(_require(vae_sd, f"encoder.down_blocks.{i}.resnets.0.conv1.weight", what, _display).shape[0])
                 for i in range(n)]
-    enc_in = _require(vae_sd, "encoder.conv_in.weight", what)
-    enc_out = _require(vae_sd, "encoder.conv_out.weight", what)
+    enc_in = _require(vae_sd, "encoder.conv_in.weight", what, _display)
+    enc_out = _require(vae_sd, "encoder.conv_out.weight", what, _display)
     dec_out = vae_sd.get("decoder.conv_out.weight")
     config = dict(
         in_channels=int(enc_in.shape[1]),

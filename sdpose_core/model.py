@@ -28,9 +28,11 @@ class SDPoseModel(nn.Module):
     convolution) are removed: they never influence the pose heatmaps.
     """
 
-    def __init__(self, vae: nn.Module, unet: nn.Module, head: HeatmapHead, context: torch.Tensor, scheme: Scheme):
+    def __init__(self, vae: nn.Module, unet: nn.Module, head: HeatmapHead, context: torch.Tensor, scheme: Scheme,
+                 vae_chunk: int = 4):
         super().__init__()
         self.scheme = scheme
+        self.vae_chunk = vae_chunk  # crops per VAE-encoder call: its full-resolution activations dominate memory
         self.encoder = vae.encoder
         self.quant_conv = vae.quant_conv if getattr(vae.config, "use_quant_conv", True) else None
         self.unet = unet
@@ -97,7 +99,8 @@ class SDPoseModel(nn.Module):
         return x
 
     def forward(self, pixels: torch.Tensor, sample: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
-        return self.head(self.features(self.encode(pixels, sample, generator)))
+        latents = torch.cat([self.encode(chunk, sample, generator) for chunk in pixels.split(self.vae_chunk)])
+        return self.head(self.features(latents))
 
 
 def check_input_size(width: int, height: int) -> None:

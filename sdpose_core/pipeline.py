@@ -78,7 +78,8 @@ class PoseEstimator:
 
     def __init__(self, model: SDPoseModel, *, input_size: tuple[int, int] = (768, 1024), flip: bool = True,
                  crop_mode: str = "topdown", batch_size: int = 8, sample_latent: bool = False,
-                 seed: int | None = None, detector: Detector | None = None):
+                 seed: int | None = None, detector: Detector | None = None,
+                 on_batch: Callable[[int], None] | None = None):
         check_input_size(*input_size)
         if crop_mode not in CROP_MODES:
             raise InputError(f"Unknown crop mode '{crop_mode}'; use one of: {', '.join(CROP_MODES)}.")
@@ -94,6 +95,7 @@ class PoseEstimator:
         if sample_latent and seed is not None:
             self.generator = torch.Generator(device=model.device).manual_seed(seed)
         self.detector = detector
+        self.on_batch = on_batch  # called with the crop count after every model call; may raise to cancel
         self.codec = UDPHeatmap.for_input(self.input_size)
 
     @torch.no_grad()
@@ -167,6 +169,8 @@ class PoseEstimator:
         for (record, person, _, _), kp in zip(items, result):
             record.keypoints[person] = kp
             record.remaining -= 1
+        if self.on_batch is not None:
+            self.on_batch(len(items))
 
     @staticmethod
     def _finished(pending: deque[_Pending]) -> Iterator[PoseResult]:

@@ -38,7 +38,8 @@ def test_context_is_computed_once_then_cached(body_copy, tmp_path, monkeypatch):
 
     cache = tmp_path / "fresh-cache"
     first = load_model(body_copy, cache=cache)
-    assert len(list((cache / "context").glob("*.safetensors"))) == 1
+    names = sorted(p.name for p in (cache / "context").glob("*.safetensors"))
+    assert len(names) == 2 and "empty-prompt-d64.safetensors" in names  # per checkpoint + shared by width
 
     def refuse(*args, **kwargs):
         raise AssertionError("the text encoder must not be loaded again")
@@ -142,3 +143,54 @@ def test_weights_never_execute_code(body_copy, cache):
     with pytest.raises(CheckpointError, match="diffusion_pytorch_model.bin"):
         load_model(body_copy, cache=cache)
     assert not (body_copy / "pwned").exists()
+
+
+def _comfy_file(path: Path, dtype=torch.float32, seed: int = 1) -> Path:
+    """The tiny wholebody model written in ComfyUI's single-file layout (LDM keys, head in the U-Net)."""
+    from sdpose_core.comfy_layout import diffusers_to_comfy
+    from sdpose_core.configs import random_parts
+
+    unet, vae, head = random_parts("tiny", "wholebody", seed)
+    sd = diffusers_to_comfy(unet.state_dict(), vae.state_dict(), head.state_dict())
+    save_file({k: v.to(dtype).contiguous() for k, v in sd.items()}, str(path))
+    return path
+
+
+def test_comfy_single_file_equals_official_folder(tiny_wholebody, cache, tmp_path):
+    folder_model = load_model(tiny_wholebody, cache=cache)  # same seed as the fixture: same weights
+    file_model = load_model(_comfy_file(tmp_path / "sdpose_wholebody_tiny.safetensors"), "wholebody", cache=cache)
+    assert file_model.scheme.name == "wholebody"
+    torch.testing.assert_close(file_model.context, folder_model.context)
+    pixels = torch.rand(2, 3, 256, 192) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(file_model(pixels), folder_model(pixels), rtol=1e-5, atol=1e-5)
+
+
+def test_comfy_fp16_file_loads_in_any_dtype(tiny_wholebody, cache, tmp_path):
+    load_model(tiny_wholebody, cache=cache)  # caches the shared empty-prompt context
+    path = _comfy_file(tmp_path / "sdpose_wholebody_fp16.safetensors", torch.float16)
+    for dtype, expected in (("fp16", torch.float16), ("bf16", torch.bfloat16), ("fp32", torch.float32)):
+        model = load_model(path, cache=cache, dtype=dtype)
+        assert model.dtype == expected
+        with torch.no_grad():
+            assert torch.isfinite(model(torch.zeros(1, 3, 256, 192, dtype=expected))).all()
+
+
+def test_comfy_file_without_cached_context_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    path = _comfy_file(tmp_path / "sdpose_wholebody_fp16.safetensors")
+    with pytest.raises(DownloadError, match=r"has no text encoder.*teemosliang/SDPose-Wholebody.*load an official"):
+        load_model(path, cache=tmp_path / "empty-cache")
+
+
+def test_comfy_file_problems_are_named(tmp_path, cache):
+    path = _comfy_file(tmp_path / "x.safetensors")
+    _rewrite(path, lambda sd: sd.pop("model.diffusion_model.heatmap_head.final_layer.bias"))
+    with pytest.raises(CheckpointError, match="final_layer.bias"):
+        load_model(path, cache=cache)
+    sd_only = tmp_path / "sd2.safetensors"
+    save_file({"model.diffusion_model.input_blocks.0.0.weight": torch.zeros(4, 4, 3, 3)}, str(sd_only))
+    with pytest.raises(CheckpointError, match="not an SDPose checkpoint in ComfyUI's single-file layout"):
+        load_model(sd_only, cache=cache)
+    with pytest.raises(CheckpointError, match="is a wholebody checkpoint"):
+        load_model(_comfy_file(tmp_path / "y.safetensors"), "body", cache=cache)

@@ -89,3 +89,23 @@ def test_module_entry_point_runs(tiny_body, cache, images, tmp_path):
                            *_common(tiny_body, out, cache)], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert (out / "000000000042.json").is_file()
+
+
+def test_yolox_detector_file_gives_the_boxes(tiny_body, cache, tmp_path):
+    """``--detector model.onnx``: a YOLOX-shaped ONNX model's person box becomes the crop box."""
+    from test_detect import blank_base, build_model, put_box
+
+    input_hw = (320, 320)
+    base = blank_base(input_hw)
+    put_box(base, input_hw, 32, (64.0, 32.0, 160.0, 224.0), obj=0.9)
+    onnx_path = build_model(tmp_path / "yolox_tiny.onnx", input_hw, base, red=False)
+    image = tmp_path / "person.png"
+    Image.fromarray(np.zeros((200, 100, 3), np.uint8)).save(image)  # letterbox ratio 1.6
+    out = tmp_path / "out"
+    args = _common(tiny_body, out, cache)
+    args[args.index("--detector") + 1] = str(onnx_path)
+    assert main(["estimate", str(image), *args]) == 0
+    person = json.loads((out / "person.json").read_text())["people"]
+    assert len(person) == 1
+    np.testing.assert_allclose(person[0]["bbox"], [40.0, 20.0, 60.0, 120.0], atol=1e-3)
+    assert person[0]["bbox_score"] == pytest.approx(0.9, abs=1e-6)

@@ -324,6 +324,7 @@ def test_missing_head_tensor_is_named(tiny_comfy):
     "model_ema.decay",
 ])
 def test_unexpected_key_is_named(tiny_comfy, key):
+    assert key not in tiny_comfy
     sd = dict(tiny_comfy)
     sd[key] = torch.zeros(4)
     message = _raises(sd, key)
@@ -332,7 +333,7 @@ def test_unexpected_key_is_named(tiny_comfy, key):
 
 
 @pytest.mark.parametrize("key, shape", [
-    (f"{U}input_blocks.4.0.in_layers.2.weight", (64, 64, 3, 1)),
+    (f"{U}input_blocks.3.0.in_layers.2.weight", (64, 64, 3, 1)),
     (f"{U}output_blocks.2.1.proj_out.bias", (7,)),
     (f"{V}decoder.up.1.block.0.conv1.weight", (32, 32, 1, 1)),
     (f"{V}encoder.mid.attn_1.k.weight", (32, 32, 3, 3)),
@@ -340,6 +341,7 @@ def test_unexpected_key_is_named(tiny_comfy, key):
     (f"{H}final_layer.bias", (17,)),
 ])
 def test_wrong_shape_is_named(tiny_comfy, key, shape):
+    assert key in tiny_comfy and tuple(tiny_comfy[key].shape) != shape
     sd = dict(tiny_comfy)
     sd[key] = torch.zeros(shape)
     _raises(sd, key)

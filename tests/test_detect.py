@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import subprocess
 import sys
 from pathlib import Path
 
@@ -341,6 +342,20 @@ def test_missing_onnxruntime_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
     with pytest.raises(CheckpointError, match="pip install onnxruntime"):
         YoloxDetector(path)
+
+
+def test_missing_opencv_says_how_to_install(tmp_path, monkeypatch):
+    path = build_model(tmp_path / "m.onnx", (64, 64), red=False)
+    monkeypatch.setitem(sys.modules, "cv2", None)
+    with pytest.raises(CheckpointError, match="pip install opencv-python-headless"):
+        YoloxDetector(path)
+
+
+def test_importing_the_module_loads_neither_onnxruntime_nor_opencv():
+    code = "import sys, sdpose_core.detect; print(sorted({'onnxruntime', 'cv2'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "[]"
 
 
 # ---------------------------------------------------------------------------------------------- model file

@@ -109,3 +109,13 @@ def test_half_precision_close_to_fp32(tiny_wholebody, cache, dtype):
         b = half(pixels.to(half.dtype)).float()
     assert torch.isfinite(b).all()
     assert (a - b).abs().max() < 0.1 * a.abs().max()
+
+
+def test_vae_chunking_does_not_change_heatmaps(tiny_body, cache):
+    model = load_model(tiny_body, cache=cache)
+    pixels = torch.rand(5, 3, 256, 192) * 2 - 1
+    with torch.no_grad():
+        model.vae_chunk = 5
+        whole = model(pixels)
+        model.vae_chunk = 2
+        torch.testing.assert_close(model(pixels), whole, rtol=1e-5, atol=1e-5)

@@ -181,3 +181,20 @@ def test_empty_batch_and_bad_options_are_refused(body):
         estimate(body, [_image(64, 64, 0)], [[[0, 0, 0, 10]]], input_size=SIZE)
     with pytest.raises(InputError, match="x, y, w, h"):
         estimate(body, [_image(64, 64, 0)], [[[0, 0, 10]]], input_size=SIZE)
+
+
+def test_on_batch_reports_progress_and_can_cancel(body):
+    calls = []
+    est = PoseEstimator(body, input_size=SIZE, batch_size=2, flip=False, on_batch=calls.append)
+    list(est([_image(64, 64, i) for i in range(5)]))
+    assert calls == [2, 2, 1]
+
+    class Cancelled(Exception):
+        pass
+
+    def cancel(_n):
+        raise Cancelled
+
+    est = PoseEstimator(body, input_size=SIZE, batch_size=2, flip=False, on_batch=cancel)
+    with pytest.raises(Cancelled):
+        list(est([_image(64, 64, i) for i in range(5)]))
