@@ -152,9 +152,10 @@ def _numbers(values: Any, where: str) -> np.ndarray:
     """A flat list of finite numbers -> (n, 3) float64 array."""
     if not isinstance(values, (list, tuple)):
         raise InputError(f"{where}: expected a flat list [x, y, c, ...], got {type(values).__name__}.")
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, numbers.Real):
-            raise InputError(f"{where}: every value must be a number, found {v!r}.")
+    if not set(map(type, values)) <= {float, int}:
+        for v in values:
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+                raise InputError(f"{where}: every value must be a number, found {v!r}.")
     if len(values) % 3:
         raise InputError(f"{where}: has {len(values)} numbers, not a multiple of 3 (x, y, c per point).")
     arr = np.asarray(values, dtype=np.float64).reshape(-1, 3)

@@ -118,4 +118,4 @@ def test_vae_chunking_does_not_change_heatmaps(tiny_body, cache):
         model.vae_chunk = 5
         whole = model(pixels)
         model.vae_chunk = 2
-        torch.testing.assert_close(model(pixels), whole, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(model(pixels), whole, rtol=1e-4, atol=1e-4)
