@@ -78,15 +78,16 @@ def warp_crops(image: torch.Tensor, mats: torch.Tensor, output_size: tuple[int, 
     """Bilinear crops [N, C, h, w] of one image [C, H, W] under image->crop matrices [N, 2, 3].
 
     Same sampling as ``cv2.warpAffine(..., INTER_LINEAR, BORDER_CONSTANT=0)``: outside the image is 0.
+    The sampling grid is built in float32 on the image's device (float64 is unavailable on some GPUs).
     """
     _, height, width = image.shape
     w_out, h_out = output_size
-    inv = invert_affine(mats.to(torch.float64))
-    ys, xs = torch.meshgrid(torch.arange(h_out, dtype=torch.float64, device=image.device),
-                            torch.arange(w_out, dtype=torch.float64, device=image.device), indexing="ij")
+    inv = invert_affine(mats.double()).to(device=image.device, dtype=torch.float32)
+    ys, xs = torch.meshgrid(torch.arange(h_out, dtype=torch.float32, device=image.device),
+                            torch.arange(w_out, dtype=torch.float32, device=image.device), indexing="ij")
     grid = torch.stack([xs, ys], dim=-1).reshape(1, -1, 2).expand(mats.shape[0], -1, -1)
     src = apply_affine(inv, grid)
-    norm = torch.tensor([2.0 / max(width - 1, 1), 2.0 / max(height - 1, 1)], dtype=torch.float64, device=image.device)
+    norm = torch.tensor([2.0 / max(width - 1, 1), 2.0 / max(height - 1, 1)], device=image.device)
     grid = (src * norm - 1.0).reshape(-1, h_out, w_out, 2).to(image.dtype)
     source = image.unsqueeze(0).expand(mats.shape[0], -1, -1, -1)
     return F.grid_sample(source, grid, mode="bilinear", padding_mode="zeros", align_corners=True)

@@ -141,10 +141,10 @@ class PoseEstimator:
             record = _Pending(rgb.shape[2], rgb.shape[1], xywh.float(), scores.float(), meta,
                               torch.zeros(n, k, 3), n)
             pending.append(record)
-            if n:
-                center, scale = crop_center_scale(xywh.to(device), self.input_size, self.crop_mode)
+            if n:  # geometry in float64 on the CPU (a few numbers); pixels stay on the device
+                center, scale = crop_center_scale(xywh, self.input_size, self.crop_mode)
                 mats = warp_matrix(center, scale, self.input_size)
-                crops = warp_crops(rgb, mats.float(), self.input_size)
+                crops = warp_crops(rgb, mats, self.input_size)
                 inverse = invert_affine(mats)
                 queue += [(record, i, crops[i], inverse[i]) for i in range(n)]
             del rgb
@@ -164,8 +164,8 @@ class PoseEstimator:
         crops = torch.stack([c for _, _, c, _ in items])
         coords, scores = self.codec.decode(self.heatmaps(crops))
         inverse = torch.stack([m for _, _, _, m in items])
-        points = apply_affine(inverse, coords.double()).float()
-        result = torch.cat([points, scores[..., None]], dim=-1).cpu()
+        points = apply_affine(inverse, coords.cpu().double()).float()
+        result = torch.cat([points, scores.cpu()[..., None]], dim=-1)
         for (record, person, _, _), kp in zip(items, result):
             record.keypoints[person] = kp
             record.remaining -= 1
