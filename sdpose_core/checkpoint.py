@@ -13,7 +13,7 @@ import os
 import re
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Callable, Iterator, Mapping
 
 import torch
 
@@ -51,26 +51,48 @@ def _listing(keys: list[str]) -> str:
     return ", ".join(keys[:_SHOWN]) + more
 
 
-def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
-    """All tensors of a safetensors file, or a CheckpointError naming the file when it is unreadable."""
-    from safetensors.torch import load_file
+def read_safetensors(path: Path, keep: Callable[[str], bool] | None = None) -> dict[str, torch.Tensor]:
+    """Tensors of a safetensors file, or a CheckpointError naming the file when it is unreadable.
+
+    Tensors whose key ``keep`` rejects are never read: they come back as meta tensors of the right
+    shape, so strict key/shape checks still cover the whole file while unused weights cost no memory.
+    """
+    from safetensors import safe_open
 
     if not path.is_file():
         raise CheckpointError(f"Missing weights file '{path}'.")
     try:
-        return load_file(str(path), device="cpu")
+        out: dict[str, torch.Tensor] = {}
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            for key in f.keys():
+                if keep is None or keep(key):
+                    out[key] = f.get_tensor(key)
+                else:
+                    out[key] = torch.empty(f.get_slice(key).get_shape(), device="meta")
+        return out
     except Exception as exc:
         raise CheckpointError(f"'{path}' is truncated or corrupt ({exc}); delete it and download it again.") from exc
 
 
-def read_weights(path: Path) -> dict[str, torch.Tensor]:
+def read_weights(path: Path, keep: Callable[[str], bool] | None = None) -> dict[str, torch.Tensor]:
     """A safetensors file, or a legacy .bin read with ``weights_only=True``."""
     if path.suffix == ".bin":
         try:
             return torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
             raise CheckpointError(f"'{path}' is truncated, corrupt or not a plain weights file ({exc}).") from exc
-    return read_safetensors(path)
+    return read_safetensors(path, keep)
+
+
+def needed_unet_key(scheme: Scheme) -> Callable[[str], bool]:
+    """U-Net weights inference uses: everything up to and including the tapped up-block."""
+    unused = tuple(f"up_blocks.{i}." for i in range(scheme.tap_block + 1, 8)) + ("conv_norm_out.", "conv_out.")
+    return lambda key: not key.startswith(unused)
+
+
+def needed_vae_key(key: str) -> bool:
+    """VAE weights inference uses: the encoder side only."""
+    return key.startswith(("encoder.", "quant_conv."))
 
 
 def check_state_dict(expected: Mapping[str, torch.Tensor], found: Mapping[str, torch.Tensor], where: str) -> None:
@@ -107,9 +129,9 @@ def _build(cls, config: dict, state_dict: Mapping[str, torch.Tensor], where: str
         raise CheckpointError(f"{where}: the model config cannot be used ({exc}).") from exc
     check_state_dict(module.state_dict(), state_dict, where)
     module.load_state_dict(state_dict, strict=True, assign=True)
-    for name, buf in list(module.named_buffers()):
-        if buf.is_meta:  # non-persistent buffers are not in checkpoints: materialise them like a fresh init
-            raise CheckpointError(f"{where}: internal buffer '{name}' was not initialised.")
+    for name, buf in module.named_buffers():
+        if buf.is_meta:  # a buffer no checkpoint carries would stay unallocated after a meta-device build
+            raise CheckpointError(f"{where}: buffer '{name}' is not in the checkpoint and cannot be initialised.")
     return module.eval().requires_grad_(False)
 
 
@@ -272,10 +294,10 @@ def load_folder(folder: Path, scheme: str | Scheme | None, cache: Path) -> SDPos
     scheme = resolve_scheme(head, scheme, f"'{folder}'")
     unet_cfg = _unet_config(_read_json(folder / "unet" / "config.json"), f"'{folder / 'unet'}'")
     unet_file = _weights_file(folder / "unet")
-    unet = _build(UNet2DConditionModel, unet_cfg, read_weights(unet_file), f"'{unet_file}'")
+    unet = _build(UNet2DConditionModel, unet_cfg, read_weights(unet_file, needed_unet_key(scheme)), f"'{unet_file}'")
     vae_cfg = _read_json(folder / "vae" / "config.json")
     vae_file = _weights_file(folder / "vae")
-    vae = _build(AutoencoderKL, vae_cfg, read_weights(vae_file), f"'{vae_file}'")
+    vae = _build(AutoencoderKL, vae_cfg, read_weights(vae_file, needed_vae_key), f"'{vae_file}'")
     context = load_context(folder, cache)
     return assemble(vae, unet, head, context, scheme, f"'{folder}'")
 
@@ -292,7 +314,11 @@ def assemble(vae, unet, head: HeatmapHead, context: torch.Tensor, scheme: Scheme
     if unet.config.in_channels != vae.config.latent_channels:
         raise CheckpointError(f"{where}: the U-Net takes {unet.config.in_channels} latent channels, the VAE "
                               f"makes {vae.config.latent_channels}.")
-    return SDPoseModel(vae, unet, head, context, scheme)
+    model = SDPoseModel(vae, unet, head, context, scheme)
+    skipped = [name for name, p in model.named_parameters() if p.is_meta]
+    if skipped:
+        raise CheckpointError(f"{where}: weights needed for inference were not loaded: {_listing(skipped)}.")
+    return model
 
 
 def load_single_file(path: Path, scheme: str | Scheme | None, cache: Path) -> SDPoseModel:
@@ -301,7 +327,8 @@ def load_single_file(path: Path, scheme: str | Scheme | None, cache: Path) -> SD
 
     from . import comfy_layout
 
-    sd = read_safetensors(path)
+    sd = read_safetensors(path, lambda key: not key.startswith(("first_stage_model.decoder.",
+                                                                "first_stage_model.post_quant_conv.")))
     where = f"'{path}'"
     if not comfy_layout.is_comfy_sdpose(sd.keys()):
         raise CheckpointError(f"{where} is not an SDPose checkpoint in ComfyUI's single-file layout (found e.g. "

@@ -26,6 +26,7 @@ def test_loads_folder_and_reads_scheme(tiny_body, tiny_wholebody, cache):
     assert body.head.num_keypoints == 17 and whole.head.num_keypoints == 133
     assert body.context.shape == (1, 2, 64)  # empty prompt, unpadded: BOS + EOS
     assert not hasattr(body, "decoder") and len(whole.unet.up_blocks) == 3
+    assert not any(p.is_meta for m in (body, whole) for p in m.parameters())  # every kept weight was read
 
 
 def test_wrong_scheme_is_named(tiny_body, cache):

@@ -1,0 +1,282 @@
+"""POSE_KEYPOINT output pinned to comfyui_controlnet_aux's DWPose node, options, and loading of other variants."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sdpose_core.errors import InputError
+from sdpose_core.openpose import (OPENPOSE_FROM_COCO, load_pose_keypoint, save_pose_keypoint, to_pose_keypoint,
+                                  to_pose_keypoints)
+
+GOLDEN = Path(__file__).parent / "data" / "golden"
+NODE_CASES = ["body_single", "wholebody_three", "wholebody_three_noface_nohands", "wholebody_three_xinsr",
+              "wholebody_three_xinsr_small", "wholebody_three_float32"]
+
+
+def golden_case(name: str) -> tuple[dict, list]:
+    spec = json.loads((GOLDEN / f"{name}.input.json").read_text())
+    return spec, json.loads((GOLDEN / f"{name}.pose.json").read_text())
+
+
+def wholebody(seed: int = 0, score: float = 0.9) -> np.ndarray:
+    """One plausible (133, 3) person with every score = ``score``."""
+    rng = np.random.default_rng(seed)
+    kp = np.empty((133, 3))
+    kp[:, 0] = rng.uniform(100, 500, 133)
+    kp[:, 1] = rng.uniform(50, 400, 133)
+    kp[:, 2] = score
+    return kp
+
+
+def triples(flat: list) -> np.ndarray:
+    return np.asarray(flat, dtype=float).reshape(-1, 3)
+
+
+@pytest.mark.parametrize("name", NODE_CASES)
+def test_matches_dwpose_node_output_exactly(name):
+    spec, expected = golden_case(name)
+    dtype = np.float32 if name.endswith("float32") else np.float64
+    pose = to_pose_keypoint(np.asarray(spec["keypoints"], dtype), spec["width"], spec["height"],
+                            body=spec["include_body"], hands=spec["include_hand"], face=spec["include_face"])
+    assert json.dumps([pose]) == json.dumps(expected)
+
+
+def test_format_pinned():
+    kp = np.zeros((1, 133, 3))
+    kp[0, :, :2] = np.arange(266, dtype=float).reshape(133, 2)
+    kp[0, :, 2] = 0.9
+    kp[0, 4, 2] = 0.1                      # right ear dropped
+    kp[0, 112:133, 2] = 0.2                # right hand dropped entirely
+    pose = to_pose_keypoint(kp, 640, 480)
+    assert list(pose) == ["people", "canvas_height", "canvas_width"]
+    assert (pose["canvas_width"], pose["canvas_height"]) == (640, 480)
+    (person,) = pose["people"]
+    assert list(person) == ["pose_keypoints_2d", "face_keypoints_2d", "hand_left_keypoints_2d",
+                            "hand_right_keypoints_2d"]
+    body = triples(person["pose_keypoints_2d"])
+    assert body.shape == (18, 3)
+    assert body[1].tolist() == [(10 + 12) / 2, (11 + 13) / 2, 1.0]          # neck = mean of the shoulders
+    for op, coco in enumerate(OPENPOSE_FROM_COCO):
+        if coco >= 0 and coco != 4:
+            assert body[op].tolist() == [2 * coco, 2 * coco + 1, 1.0]
+    assert body[16].tolist() == [0.0, 0.0, 0.0]                               # OpenPose 16 = COCO 4
+    face = triples(person["face_keypoints_2d"])
+    assert face.shape == (70, 3)
+    assert face[:68, :2].tolist() == kp[0, 23:91, :2].tolist()
+    assert face[68].tolist() == body[14].tolist() and face[69].tolist() == body[15].tolist()
+    assert triples(person["hand_left_keypoints_2d"])[:, :2].tolist() == kp[0, 91:112, :2].tolist()
+    assert person["hand_right_keypoints_2d"] is None
+    assert all(isinstance(v, float) for v in person["pose_keypoints_2d"])
+    json.dumps(pose)
+
+
+def test_hands_by_side_and_swap_option():
+    kp = wholebody()[None]
+    left, right = kp[0, 91:112, :2].tolist(), kp[0, 112:133, :2].tolist()
+    person = to_pose_keypoint(kp, 600, 450)["people"][0]
+    assert triples(person["hand_left_keypoints_2d"])[:, :2].tolist() == left
+    assert triples(person["hand_right_keypoints_2d"])[:, :2].tolist() == right
+    swapped = to_pose_keypoint(kp, 600, 450, swap_hands=True)["people"][0]
+    assert triples(swapped["hand_right_keypoints_2d"])[:, :2].tolist() == left
+    assert triples(swapped["hand_left_keypoints_2d"])[:, :2].tolist() == right
+
+
+def test_threshold_and_neck_rule():
+    kp = wholebody(score=0.9)[None]
+    kp[0, 0, 2] = 0.3                      # exactly at the threshold: kept
+    kp[0, 5, 2] = 0.3                      # shoulder at the threshold: kept, but the neck needs both > 0.3
+    kp[0, 7, 2] = 0.29
+    body = triples(to_pose_keypoint(kp, 600, 450)["people"][0]["pose_keypoints_2d"])
+    assert body[0, 2] == 1.0 and body[5, 2] == 1.0
+    assert body[1].tolist() == [0.0, 0.0, 0.0]
+    assert body[6].tolist() == [0.0, 0.0, 0.0]                                # OpenPose 6 = COCO 7
+    strict = triples(to_pose_keypoint(kp, 600, 450, threshold=0.95)["people"][0]["pose_keypoints_2d"])
+    assert not strict[:, 2].any()
+
+
+def test_parts_with_no_kept_point_are_null_but_body_is_zeros():
+    kp = wholebody(score=0.1)[None]
+    person = to_pose_keypoint(kp, 600, 450)["people"][0]
+    assert person["pose_keypoints_2d"] == [0.0] * 54
+    assert person["face_keypoints_2d"] is None
+    assert person["hand_left_keypoints_2d"] is None and person["hand_right_keypoints_2d"] is None
+
+
+def test_toggles():
+    kp = wholebody()[None]
+    person = to_pose_keypoint(kp, 600, 450, hands=False, face=False)["people"][0]
+    assert person["face_keypoints_2d"] is None
+    assert person["hand_left_keypoints_2d"] is None and person["hand_right_keypoints_2d"] is None
+    assert "foot_keypoints_2d" not in person
+    no_body = to_pose_keypoint(kp, 600, 450, body=False)["people"][0]
+    assert no_body["pose_keypoints_2d"] == [0.0] * 54
+    assert triples(no_body["face_keypoints_2d"])[68:, 2].tolist() == [1.0, 1.0]   # DWPose keeps the eyes there
+    feet = to_pose_keypoint(kp, 600, 450, feet=True)["people"][0]
+    assert triples(feet["foot_keypoints_2d"])[:, :2].tolist() == kp[0, 17:23, :2].tolist()
+
+
+def test_raw_scores():
+    kp = wholebody(score=0.8)[None]
+    kp[0, 5, 2], kp[0, 6, 2], kp[0, 9, 2] = 0.7, 0.6, 0.2
+    person = to_pose_keypoint(kp, 600, 450, raw_scores=True, feet=True)["people"][0]
+    body = triples(person["pose_keypoints_2d"])
+    assert body[0, 2] == 0.8 and body[1, 2] == 0.6 and body[5, 2] == 0.7
+    assert body[7].tolist() == [0.0, 0.0, 0.0]                                 # OpenPose 7 = COCO 9, below
+    assert set(triples(person["foot_keypoints_2d"])[:, 2]) == {0.8}
+    everything = to_pose_keypoint(kp, 600, 450, raw_scores=True, threshold=0.0)["people"][0]
+    assert triples(everything["pose_keypoints_2d"])[7, 2] == pytest.approx(0.2)
+
+
+def test_body17_fills_body_only():
+    kp = wholebody()[None, :17]
+    person = to_pose_keypoint(kp, 600, 450, feet=True)["people"][0]
+    assert len(person["pose_keypoints_2d"]) == 54 and triples(person["pose_keypoints_2d"])[:, 2].all()
+    assert person["face_keypoints_2d"] is None and person["foot_keypoints_2d"] is None
+    assert person["hand_left_keypoints_2d"] is None and person["hand_right_keypoints_2d"] is None
+    whole = to_pose_keypoint(wholebody()[None], 600, 450)["people"][0]
+    assert person["pose_keypoints_2d"] == whole["pose_keypoints_2d"]
+
+
+def test_frames_and_empty():
+    frames = to_pose_keypoints([(wholebody()[None], 600, 450), (np.zeros((0, 133, 3)), 600, 450)])
+    assert len(frames) == 2 and frames[1]["people"] == []
+
+
+@pytest.mark.parametrize("keypoints, width, message", [
+    (np.zeros((1, 18, 3)), 100, "17 or 133"),
+    (np.zeros((1, 133, 2)), 100, "(x, y, score)"),
+    (np.zeros((1, 17, 3)), 0, "canvas_width"),
+    (np.array([[["a", "b", "c"]] * 17]), 100, "numbers"),
+])
+def test_bad_keypoints_rejected(keypoints, width, message):
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        to_pose_keypoint(keypoints, width, 100)
+
+
+def test_load_dwpose_is_identity_and_accepts_dict_list_text_path(tmp_path):
+    _, expected = golden_case("wholebody_three")
+    assert load_pose_keypoint(expected) == expected
+    assert load_pose_keypoint(expected[0]) == expected
+    assert load_pose_keypoint(json.dumps(expected)) == expected
+    path = save_pose_keypoint(expected, tmp_path / "pose.json")
+    assert load_pose_keypoint(path) == expected
+    assert load_pose_keypoint(str(path)) == expected
+
+
+def test_save_round_trip_keeps_single_dict(tmp_path):
+    pose = to_pose_keypoint(wholebody()[None], 600, 450, feet=True, raw_scores=True)
+    path = save_pose_keypoint(pose, tmp_path / "sub" / "one.json")
+    assert json.loads(path.read_text()) == pose
+    assert load_pose_keypoint(path) == [pose]
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".")]
+
+
+def native_frame() -> dict:
+    """A frame as ComfyUI-native SDPoseKeypointExtractor writes it: raw scores, feet, own key order, -1 = invalid."""
+    kp = wholebody(3, score=0.85)
+    body = kp[:18].copy()
+    body[3] = [-1, -1, 0.01]
+    return {"canvas_width": 600, "canvas_height": 450, "people": [{
+        "pose_keypoints_2d": body.reshape(-1).tolist(),
+        "foot_keypoints_2d": kp[18:24].reshape(-1).tolist(),
+        "face_keypoints_2d": kp[24:94].reshape(-1).tolist(),
+        "hand_right_keypoints_2d": kp[94:115].reshape(-1).tolist(),
+        "hand_left_keypoints_2d": kp[112:133].reshape(-1).tolist(),
+    }]}
+
+
+def test_load_comfyui_native_variant():
+    frame = native_frame()
+    (loaded,) = load_pose_keypoint([frame])
+    assert list(loaded) == ["people", "canvas_height", "canvas_width"]
+    person, source = loaded["people"][0], frame["people"][0]
+    assert list(person)[:4] == ["pose_keypoints_2d", "face_keypoints_2d", "hand_left_keypoints_2d",
+                                "hand_right_keypoints_2d"]
+    for key, values in source.items():
+        assert person[key] == values
+
+
+def body25_person() -> tuple[dict, np.ndarray]:
+    body25 = np.zeros((25, 3))
+    body25[:, 0] = np.arange(25) * 10 + 5
+    body25[:, 1] = np.arange(25) * 7 + 3
+    body25[:, 2] = 0.8
+    return {"person_id": [-1], "pose_keypoints_2d": body25.reshape(-1).tolist(), "face_keypoints_2d": [],
+            "hand_left_keypoints_2d": [], "hand_right_keypoints_2d": [], "pose_keypoints_3d": []}, body25
+
+
+def test_load_cmu_openpose_body25_needs_canvas():
+    person, body25 = body25_person()
+    data = {"version": 1.3, "people": [person]}
+    with pytest.raises(InputError, match="canvas_size"):
+        load_pose_keypoint(data)
+    (frame,) = load_pose_keypoint(data, canvas_size=(400, 300))
+    assert (frame["canvas_width"], frame["canvas_height"]) == (400, 300)
+    loaded = frame["people"][0]
+    body = triples(loaded["pose_keypoints_2d"])
+    assert body.shape == (18, 3)
+    assert body[8].tolist() == body25[9].tolist() and body[17].tolist() == body25[18].tolist()   # MidHip dropped
+    assert triples(loaded["foot_keypoints_2d"]).tolist() == body25[19:25].tolist()
+    assert loaded["face_keypoints_2d"] is None and loaded["hand_left_keypoints_2d"] is None
+
+
+def test_load_normalized_coordinates_become_pixels():
+    _, expected = golden_case("wholebody_three")
+    normalized = json.loads((GOLDEN / "normalized.pose.json").read_text())
+    (frame,) = load_pose_keypoint(normalized)
+    for i, (got, want, given) in enumerate(zip(frame["people"], expected[0]["people"], normalized["people"])):
+        for key in want:
+            if want[key] is None:
+                assert got[key] is None
+            elif i == 0 and key == "pose_keypoints_2d":
+                # an ankle at y = 1.03 (below the canvas): DWPose then takes this part for pixels, and so do we
+                assert max(triples(given[key])[:, 1]) > 1 and got[key] == given[key]
+            else:
+                np.testing.assert_allclose(got[key], want[key], rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("data, message", [
+    (42, "expected a dict"),
+    ("{not json", "not valid JSON"),
+    ([1], "frame 0: expected an object"),
+    ({"canvas_width": 10, "canvas_height": 10}, "no 'people'"),
+    ({"people": {}, "canvas_width": 10, "canvas_height": 10}, "'people' must be a list"),
+    ({"people": [], "canvas_width": 10}, "only one of"),
+    ({"people": [], "canvas_width": -4, "canvas_height": 10}, "canvas_width must be a positive"),
+    ({"people": [], "canvas_width": 10.5, "canvas_height": 10}, "canvas_width must be a positive"),
+    ({"people": [[1, 2, 3]], "canvas_width": 10, "canvas_height": 10}, "person 0: expected an object"),
+    ({"people": [{"pose_keypoints_2d": [1, 2]}], "canvas_width": 10, "canvas_height": 10}, "not a multiple of 3"),
+    ({"people": [{"pose_keypoints_2d": [1, 2, 3] * 17}], "canvas_width": 10, "canvas_height": 10},
+     "has 17 points; expected 18 or 25"),
+    ({"people": [{"hand_left_keypoints_2d": [1, 2, "x"] * 21}], "canvas_width": 10, "canvas_height": 10},
+     "'hand_left_keypoints_2d': every value must be a number, found 'x'"),
+    ({"people": [{"face_keypoints_2d": [1, 2, True] * 70}], "canvas_width": 10, "canvas_height": 10},
+     "found True"),
+    ({"people": [{"foot_keypoints_2d": [1.0, float("nan"), 1.0] * 6}], "canvas_width": 10, "canvas_height": 10},
+     "NaN"),
+    ({"people": [{"pose_keypoints_2d": "1,2,3"}], "canvas_width": 10, "canvas_height": 10}, "flat list"),
+])
+def test_malformed_rejected_with_clear_message(data, message):
+    with pytest.raises(InputError, match=re.escape(message)):
+        load_pose_keypoint(data)
+
+
+def test_missing_and_broken_files(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        load_pose_keypoint(tmp_path / "missing.json")
+    broken = tmp_path / "broken.json"
+    broken.write_text("[{")
+    with pytest.raises(InputError, match="broken.json"):
+        load_pose_keypoint(broken)
+
+
+def test_error_names_frame_and_person():
+    good = {"people": [], "canvas_width": 10, "canvas_height": 10}
+    bad = {"people": [{}, {"hand_right_keypoints_2d": [0.0] * 60}], "canvas_width": 10, "canvas_height": 10}
+    with pytest.raises(InputError, match=r"frame 1, person 1: 'hand_right_keypoints_2d' has 20 points"):
+        load_pose_keypoint([good, bad])
