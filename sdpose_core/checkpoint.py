@@ -21,12 +21,12 @@ from .errors import CheckpointError, DownloadError
 from .head import HEAD_KEYS, HeatmapHead
 from .model import SDPoseModel
 from .schemes import Scheme, get_scheme, scheme_for_num_keypoints
+from .strict import SHOWN, listing, mismatches
 
 HUB_MODELS = {"body": "teemosliang/SDPose-Body", "wholebody": "teemosliang/SDPose-Wholebody"}
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _WEIGHT_NAMES = ("diffusion_pytorch_model.safetensors", "model.safetensors", "diffusion_pytorch_model.bin")
-_SHOWN = 5
 
 
 def cache_dir(explicit: str | Path | None = None) -> Path:
@@ -44,11 +44,6 @@ def parse_dtype(dtype: str | torch.dtype) -> torch.dtype:
         return DTYPES[dtype]
     except KeyError:
         raise CheckpointError(f"Unknown dtype '{dtype}'; use one of: {', '.join(DTYPES)}.") from None
-
-
-def _listing(keys: list[str]) -> str:
-    more = f" (and {len(keys) - _SHOWN} more)" if len(keys) > _SHOWN else ""
-    return ", ".join(keys[:_SHOWN]) + more
 
 
 def read_safetensors(path: Path, keep: Callable[[str], bool] | None = None) -> dict[str, torch.Tensor]:
@@ -97,17 +92,7 @@ def needed_vae_key(key: str) -> bool:
 
 def check_state_dict(expected: Mapping[str, torch.Tensor], found: Mapping[str, torch.Tensor], where: str) -> None:
     """Raise one CheckpointError listing missing keys, unexpected keys and wrong shapes."""
-    missing = sorted(set(expected) - set(found))
-    extra = sorted(set(found) - set(expected))
-    shapes = sorted(f"{k} {tuple(found[k].shape)} (expected {tuple(expected[k].shape)})"
-                    for k in set(expected) & set(found) if tuple(found[k].shape) != tuple(expected[k].shape))
-    problems = []
-    if missing:
-        problems.append(f"{len(missing)} missing tensors: {_listing(missing)}")
-    if extra:
-        problems.append(f"{len(extra)} unexpected tensors: {_listing(extra)}")
-    if shapes:
-        problems.append(f"{len(shapes)} tensors with the wrong shape: {_listing(shapes)}")
+    problems = mismatches({k: tuple(v.shape) for k, v in expected.items()}, found)
     if problems:
         raise CheckpointError(f"{where} does not match the model it should hold: " + "; ".join(problems)
                               + ". Is it the right file, complete, and an SDPose checkpoint?")
@@ -317,7 +302,7 @@ def assemble(vae, unet, head: HeatmapHead, context: torch.Tensor, scheme: Scheme
     model = SDPoseModel(vae, unet, head, context, scheme)
     skipped = [name for name, p in model.named_parameters() if p.is_meta]
     if skipped:
-        raise CheckpointError(f"{where}: weights needed for inference were not loaded: {_listing(skipped)}.")
+        raise CheckpointError(f"{where}: weights needed for inference were not loaded: {listing(skipped)}.")
     return model
 
 
@@ -332,7 +317,7 @@ def load_single_file(path: Path, scheme: str | Scheme | None, cache: Path) -> SD
     where = f"'{path}'"
     if not comfy_layout.is_comfy_sdpose(sd.keys()):
         raise CheckpointError(f"{where} is not an SDPose checkpoint in ComfyUI's single-file layout (found e.g. "
-                              f"{_listing(sorted(sd)[:_SHOWN])}); use sdpose_wholebody_fp16.safetensors or an "
+                              f"{listing(sorted(sd)[:SHOWN])}); use sdpose_wholebody_fp16.safetensors or an "
                               "official SDPose folder.")
     unet_sd, vae_sd, head_sd = comfy_layout.comfy_to_diffusers(sd)
     del sd

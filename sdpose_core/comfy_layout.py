@@ -32,23 +32,17 @@ import torch
 from torch import Tensor
 
 from .errors import CheckpointError
+from .head import HEAD_KEYS
+from .strict import listing, mismatches
 
 UNET_PREFIX = "model.diffusion_model."
 HEAD_PREFIX = UNET_PREFIX + "heatmap_head."
 VAE_PREFIX = "first_stage_model."
-HEAD_KEYS = (
-    "deconv_layers.0.weight",
-    "conv_layers.0.weight",
-    "conv_layers.0.bias",
-    "final_layer.weight",
-    "final_layer.bias",
-)
 # The key ComfyUI's model detection itself uses to decide that a U-Net carries the SDPose head.
 COMFY_HEAD_MARKER = HEAD_PREFIX + "conv_layers.0.weight"
 
 HEAD_DIM = 64  # SD2 convention (ComfyUI: num_head_channels=64): heads = channels // 64, at least 1
 NORM_GROUPS = 32  # GroupNorm groups of every SD U-Net / VAE (not visible in tensor shapes)
-_SHOWN = 5
 
 # ---------------------------------------------------------------------------------------------------------
 # U-Net names
@@ -338,11 +332,6 @@ def _vae_levels_diffusers(keys: Iterable[str]) -> int:
 # Checks
 
 
-def _listing(items: list[str]) -> str:
-    more = f" (and {len(items) - _SHOWN} more)" if len(items) > _SHOWN else ""
-    return ", ".join(items[:_SHOWN]) + more
-
-
 def _meta_state(cls, config: dict) -> dict[str, tuple[int, ...]]:
     """Key -> shape of ``cls(**config)`` built on the meta device (no memory, no weights)."""
     try:
@@ -357,18 +346,7 @@ def _compare(expected: Mapping[str, tuple[int, ...]], found: Mapping[str, Tensor
              name: dict[str, str] | None = None) -> None:
     """One CheckpointError listing missing keys, unexpected keys and wrong shapes (in the file's names)."""
     name = name or {}
-    show = lambda k: name.get(k, k)  # noqa: E731
-    missing = sorted(show(k) for k in set(expected) - set(found))
-    extra = sorted(show(k) for k in set(found) - set(expected))
-    shapes = sorted(f"{show(k)} {tuple(found[k].shape)} (expected {expected[k]})"
-                    for k in set(expected) & set(found) if tuple(found[k].shape) != expected[k])
-    problems = []
-    if missing:
-        problems.append(f"{len(missing)} missing: {_listing(missing)}")
-    if extra:
-        problems.append(f"{len(extra)} unexpected: {_listing(extra)}")
-    if shapes:
-        problems.append(f"{len(shapes)} with the wrong shape: {_listing(shapes)}")
+    problems = mismatches(expected, found, lambda k: name.get(k, k))
     if problems:
         raise CheckpointError(f"{what} does not match its architecture: " + "; ".join(problems) + ".")
 
@@ -378,7 +356,7 @@ def _check_head(head_sd: Mapping[str, Tensor], what: str, name: dict[str, str] |
     name = name or {}
     if "final_layer.weight" not in head_sd:
         raise CheckpointError(f"{what}: missing '{name.get('final_layer.weight', 'final_layer.weight')}' (found "
-                              f"{_listing(sorted(name.get(k, k) for k in head_sd))}).")
+                              f"{listing(sorted(name.get(k, k) for k in head_sd))}).")
     if head_sd["final_layer.weight"].ndim != 4:
         raise CheckpointError(f"{what}: '{name.get('final_layer.weight', 'final_layer.weight')}' must be a "
                               f"[K, C, 1, 1] convolution weight, got {tuple(head_sd['final_layer.weight'].shape)}.")
@@ -449,7 +427,7 @@ def comfy_to_diffusers(sd: Mapping[str, Tensor]) -> tuple[dict, dict, dict]:
         hint = " (a text encoder: SDPose does not use one at inference)" if any(
             k.startswith(("cond_stage_model.", "conditioner.")) for k in unknown) else ""
         raise CheckpointError(f"{what}: {len(unknown)} unexpected keys outside {UNET_PREFIX}, {VAE_PREFIX}"
-                              f"{hint}: {_listing(sorted(unknown))}.")
+                              f"{hint}: {listing(sorted(unknown))}.")
     if not head_sd:
         raise CheckpointError(f"{what}: no heatmap head ({HEAD_PREFIX}*); this is a plain SD2/Lotus checkpoint, "
                               "not SDPose.")
@@ -471,7 +449,7 @@ def comfy_to_diffusers(sd: Mapping[str, Tensor]) -> tuple[dict, dict, dict]:
         unet_names[new] = UNET_PREFIX + key
     if bad:
         raise CheckpointError(f"{what}: {len(bad)} U-Net keys have no place in an SD U-Net with {layers} "
-                              f"resnets per level: {_listing(sorted(bad))}.")
+                              f"resnets per level: {listing(sorted(bad))}.")
     unet_what = f"{what}: the U-Net ({UNET_PREFIX}*)"
     display = _unet_display(unet_sd, layers)
     unet_expected = _meta_state(UNet2DConditionModel, infer_unet_config(unet_sd, display))
@@ -493,7 +471,7 @@ def comfy_to_diffusers(sd: Mapping[str, Tensor]) -> tuple[dict, dict, dict]:
         vae_sd[new] = value
         vae_names[new] = VAE_PREFIX + key
     if bad:
-        raise CheckpointError(f"{what}: {len(bad)} VAE keys have no place in an SD VAE: {_listing(sorted(bad))}.")
+        raise CheckpointError(f"{what}: {len(bad)} VAE keys have no place in an SD VAE: {listing(sorted(bad))}.")
     display = _vae_display(levels)
     vae_expected = _vae_expected(AutoencoderKL, vae_sd, display)
     _compare(vae_expected, vae_sd, f"{what}: the VAE ({VAE_PREFIX}*)",
@@ -546,7 +524,7 @@ def diffusers_to_comfy(unet_sd: Mapping[str, Tensor], vae_sd: Mapping[str, Tenso
         else:
             out[UNET_PREFIX + new] = value
     if bad:
-        raise CheckpointError(f"U-Net: {len(bad)} keys have no LDM name: {_listing(sorted(bad))}.")
+        raise CheckpointError(f"U-Net: {len(bad)} keys have no LDM name: {listing(sorted(bad))}.")
     levels = _vae_levels_diffusers(vae_sd)
     for key, value in vae_sd.items():
         new = _vae_key_to_comfy(key, levels)
@@ -559,7 +537,7 @@ def diffusers_to_comfy(unet_sd: Mapping[str, Tensor], vae_sd: Mapping[str, Tenso
             value = value.reshape(*value.shape, 1, 1)
         out[VAE_PREFIX + new] = value
     if bad:
-        raise CheckpointError(f"VAE: {len(bad)} keys have no LDM name: {_listing(sorted(bad))}.")
+        raise CheckpointError(f"VAE: {len(bad)} keys have no LDM name: {listing(sorted(bad))}.")
     for key, value in head_sd.items():
         out[HEAD_PREFIX + key] = value
     if len(out) != len(unet_sd) + len(vae_sd) + len(head_sd):
