@@ -27,10 +27,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def _peak_bytes(device: str) -> int:
+    """Peak memory of this process: torch's peak CUDA allocation, or the RSS high-water mark on CPU.
+
+    VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child would report its parent's peak.
+    """
     import torch
 
     if device.startswith("cuda"):
         return torch.cuda.max_memory_allocated()
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 

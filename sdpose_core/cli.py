@@ -45,7 +45,28 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--coco-json", type=Path, help="also write all detections as one COCO keypoint results file")
     est.add_argument("--cache-dir", type=Path, default=None, help="downloads and cached text context "
                      "(default $SDPOSE_CACHE or ~/.cache/sdpose)")
+    est.add_argument("--threshold", type=float, default=0.3, help="keypoints below it are left out (DWPose: 0.3)")
+    est.add_argument("--raw-scores", action="store_true", help="keep the model's scores instead of DWPose's 1.0")
+    est.add_argument("--swap-hands", action="store_true", help="ComfyUI-native's convention: the person's left "
+                     "hand in hand_right_keypoints_2d (default: by side, as DWPose)")
+    est.add_argument("--overlay", action="store_true", help="draw the skeleton over the image instead of black")
+    _add_draw_options(est)
+    draw = sub.add_parser("draw", help="render a POSE_KEYPOINT JSON file (DWPose look)")
+    draw.add_argument("pose", type=Path, help="POSE_KEYPOINT JSON: one frame (dict) or a list of frames")
+    draw.add_argument("--out", required=True, type=Path, help="PNG path for one frame; a folder for a list")
+    draw.add_argument("--overwrite", action="store_true", help="replace existing PNGs")
+    _add_draw_options(draw)
     return parser
+
+
+def _add_draw_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--resolution", type=int, default=None, help="short side of the drawn image, as "
+                        "DWPreprocessor's resolution (default: the image's own size)")
+    parser.add_argument("--hands", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--face", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--feet", action=argparse.BooleanOptionalAction, default=False,
+                        help="foot keypoints (foot_keypoints_2d, as ComfyUI-native writes)")
+    parser.add_argument("--xinsr", action="store_true", help="scale stick width as scale_stick_for_xinsr_cn")
 
 
 def _load_boxes(path: Path | None) -> dict[str, list]:
@@ -78,15 +99,18 @@ def _make_detector(choice: str, cache: Path):
     return numpy_detector(YoloxDetector(resolve_detector_path(path, cache / "models")))
 
 
-def _write_json(path: Path, data) -> None:
-    """Write JSON next to, never over, existing files: a taken name gets a numbered suffix."""
-    target, n = path, 1
-    while target.exists():
-        target = path.with_name(f"{path.stem}-{n}{path.suffix}")
-        n += 1
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, target)
+def _free_stem(folder: Path, stem: str, suffixes: tuple[str, ...]) -> str:
+    """``stem``, or ``stem-1``, ``stem-2``...: the first for which no ``stem + suffix`` file exists yet."""
+    candidate, n = stem, 1
+    while any((folder / f"{candidate}{s}").exists() for s in suffixes):
+        candidate, n = f"{stem}-{n}", n + 1
+    return candidate
+
+
+def _write_atomic(path: Path, write) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    write(tmp)
+    os.replace(tmp, path)
 
 
 def estimate_command(args: argparse.Namespace) -> int:
@@ -95,8 +119,12 @@ def estimate_command(args: argparse.Namespace) -> int:
 
     from .checkpoint import cache_dir, load_model
     from .coco import coco_records, image_id_from_stem
+    from PIL import Image
+
     from .images import find_images, load_image
+    from .openpose import to_pose_keypoint
     from .pipeline import PoseEstimator
+    from .render import render_frame
 
     images = find_images(args.inputs)
     if not images:
@@ -117,18 +145,28 @@ def estimate_command(args: argparse.Namespace) -> int:
     results = estimator((load_image(p) for p in images), boxes, ({"path": p} for p in images))
     for result in tqdm(results, total=len(images), desc="SDPose", unit="img", disable=len(images) < 2):
         path: Path = result.meta["path"]
-        people = [{"bbox": box.tolist(), "bbox_score": float(s), "keypoints": kp.tolist()}
-                  for kp, box, s in zip(result.keypoints, result.boxes, result.box_scores)]
-        _write_json(args.out / f"{path.stem}.json", {"image": path.name, "width": result.width,
-                                                      "height": result.height, "scheme": model.scheme.name,
-                                                      "people": people})
+        pose = to_pose_keypoint(result.keypoints.numpy(), result.width, result.height, threshold=args.threshold,
+                                hands=args.hands, face=args.face, feet=args.feet, raw_scores=args.raw_scores,
+                                swap_hands=args.swap_hands)
+        drawing = render_frame(pose, resolution=args.resolution, hands=args.hands, face=args.face, feet=args.feet,
+                               xinsr=args.xinsr, image=load_image(path) if args.overlay else None)
+        stem = _free_stem(args.out, path.stem, (".json", "_pose.png"))
+        _write_atomic(args.out / f"{stem}.json", lambda tmp: tmp.write_text(json.dumps(pose)))
+        _write_atomic(args.out / f"{stem}_pose.png", lambda tmp: Image.fromarray(drawing).save(tmp, format="PNG"))
         records += coco_records(image_id_from_stem(path.stem), result.keypoints, result.boxes, result.box_scores)
     if args.coco_json:
         args.coco_json.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.coco_json.with_name(f".{args.coco_json.name}.tmp{os.getpid()}")
-        tmp.write_text(json.dumps(records))
-        os.replace(tmp, args.coco_json)
+        _write_atomic(args.coco_json, lambda tmp: tmp.write_text(json.dumps(records)))
     print(f"Wrote poses for {len(images)} image(s) to {args.out}")
+    return 0
+
+
+def draw_command(args: argparse.Namespace) -> int:
+    from .render import draw_command as render_file
+
+    written = render_file(args.pose, args.out, resolution=args.resolution, hands=args.hands, face=args.face,
+                          feet=args.feet, xinsr=args.xinsr, overwrite=args.overwrite)
+    print(f"Wrote {len(written)} image(s): {written[0]}{' ...' if len(written) > 1 else ''}")
     return 0
 
 
@@ -137,6 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "estimate":
             return estimate_command(args)
+        if args.command == "draw":
+            return draw_command(args)
     except SDPoseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

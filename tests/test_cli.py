@@ -38,13 +38,15 @@ def test_estimate_folder_with_boxes_and_coco_json(tiny_body, cache, images, tmp_
     boxes.write_text(json.dumps({"000000000042.png": [[10, 10, 50, 90], [30, 5, 40, 60]]}))
     out, coco = tmp_path / "out", tmp_path / "res" / "coco.json"
     assert main(["estimate", str(images), *_common(tiny_body, out, cache), "--boxes", str(boxes),
-                 "--coco-json", str(coco), "--batch-size", "3"]) == 0
-    first = json.loads((out / "000000000042.json").read_text())
-    assert first["width"] == 90 and first["height"] == 120 and first["scheme"] == "body"
-    assert [p["bbox"] for p in first["people"]] == [[10, 10, 50, 90], [30, 5, 40, 60]]
-    assert all(len(p["keypoints"]) == 17 for p in first["people"])
+                 "--coco-json", str(coco), "--batch-size", "3", "--raw-scores", "--threshold", "0"]) == 0
+    first = json.loads((out / "000000000042.json").read_text())  # POSE_KEYPOINT, one frame
+    assert first["canvas_width"] == 90 and first["canvas_height"] == 120 and len(first["people"]) == 2
+    person = first["people"][0]
+    assert len(person["pose_keypoints_2d"]) == 18 * 3 and person["hand_left_keypoints_2d"] is None
+    assert Image.open(out / "000000000042_pose.png").size == (90, 120)
     grey = json.loads((out / "grey_frame.json").read_text())
     assert grey["people"] == []  # a boxes file that lists no boxes for an image means nobody there
+    assert np.asarray(Image.open(out / "grey_frame_pose.png")).max() == 0
     records = json.loads(coco.read_text())
     assert len(records) == 2
     assert {r["image_id"] for r in records} == {42}
@@ -53,16 +55,27 @@ def test_estimate_folder_with_boxes_and_coco_json(tiny_body, cache, images, tmp_
     kp = np.array(r["keypoints"]).reshape(17, 3)
     valid = kp[:, 2][kp[:, 2] > 0.2]
     assert r["score"] == pytest.approx(valid.mean() if valid.size else 0.0, abs=1e-3)
+    # the POSE_KEYPOINT body is the COCO result in OpenPose-18 order (nose first, right shoulder third)
+    body = np.array(person["pose_keypoints_2d"]).reshape(18, 3)
+    np.testing.assert_allclose(body[[0, 2]], kp[[0, 6]], atol=1e-3)
 
 
 def test_whole_image_without_detector_and_no_overwrite(tiny_wholebody, cache, images, tmp_path):
     out = tmp_path / "out"
-    args = ["estimate", str(images / "grey_frame.jpg"), *_common(tiny_wholebody, out, cache)]
+    args = ["estimate", str(images / "grey_frame.jpg"), *_common(tiny_wholebody, out, cache), "--threshold", "0",
+            "--resolution", "160", "--overlay"]
     assert main(args) == 0
     assert main(args) == 0
     a = json.loads((out / "grey_frame.json").read_text())
     b = json.loads((out / "grey_frame-1.json").read_text())
-    assert a == b and a["people"][0]["bbox"] == [0, 0, 100, 80] and len(a["people"][0]["keypoints"]) == 133
+    assert a == b and len(a["people"]) == 1
+    person = a["people"][0]
+    assert len(person["face_keypoints_2d"]) == 70 * 3 and len(person["hand_right_keypoints_2d"]) == 21 * 3
+    assert Image.open(out / "grey_frame-1_pose.png").size == (200, 160)  # short side = resolution
+    drawn = tmp_path / "drawn.png"
+    assert main(["draw", str(out / "grey_frame.json"), "--out", str(drawn), "--resolution", "160"]) == 0
+    assert Image.open(drawn).size == (200, 160)
+    assert main(["draw", str(out / "grey_frame.json"), "--out", str(drawn)]) == 2  # never overwrites
 
 
 def test_bad_paths_and_models_give_clear_errors(tiny_body, cache, tmp_path, capsys):
@@ -104,8 +117,8 @@ def test_yolox_detector_file_gives_the_boxes(tiny_body, cache, tmp_path):
     out = tmp_path / "out"
     args = _common(tiny_body, out, cache)
     args[args.index("--detector") + 1] = str(onnx_path)
-    assert main(["estimate", str(image), *args]) == 0
-    person = json.loads((out / "person.json").read_text())["people"]
-    assert len(person) == 1
-    np.testing.assert_allclose(person[0]["bbox"], [40.0, 20.0, 60.0, 120.0], atol=1e-3)
-    assert person[0]["bbox_score"] == pytest.approx(0.9, abs=1e-6)
+    coco = tmp_path / "coco.json"
+    assert main(["estimate", str(image), *args, "--coco-json", str(coco)]) == 0
+    (person,) = json.loads(coco.read_text())
+    np.testing.assert_allclose(person["bbox"], [40.0, 20.0, 60.0, 120.0], atol=1e-3)
+    assert len(json.loads((out / "person.json").read_text())["people"]) == 1
