@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Mapping
@@ -362,4 +363,8 @@ def load_model(source: str | Path, scheme: str | Scheme | None = None, *, dtype:
         model = load_single_file(path, scheme, cache_path)
     else:
         raise CheckpointError(f"'{path}' is neither an SDPose folder nor a .safetensors file.")
-    return model.to(device=torch.device(device), dtype=parse_dtype(dtype))
+    device, dtype = torch.device(device), parse_dtype(dtype)
+    if device.type == "cpu" and dtype != torch.float32:
+        warnings.warn(f"{dtype} on the CPU is far slower than float32 in most PyTorch builds (convolutions fall "
+                      "back to reference kernels); use dtype 'fp32' on CPU, half precision on GPUs.", stacklevel=2)
+    return model.to(device=device, dtype=dtype)
