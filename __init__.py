@@ -1,0 +1,28 @@
+"""SDPose for ComfyUI: "SDPose Estimator" (a drop-in for DWPose Estimator) and friends.
+
+ComfyUI imports this file at start-up. It stays cheap: no model is loaded, nothing is downloaded, and the heavy
+dependencies (torch models, diffusers, transformers, onnxruntime, OpenCV) are imported only when a node runs; a
+missing one then fails that node with the pip command to run, never ComfyUI itself.
+"""
+
+import logging
+
+WEB_DIRECTORY = "./web"
+NODE_CLASS_MAPPINGS: dict = {}
+NODE_DISPLAY_NAME_MAPPINGS: dict = {}
+
+try:
+    from .nodes import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS  # noqa: F811
+except Exception:  # never take ComfyUI down with us; the log says why the SDPose nodes are missing
+    logging.getLogger("sdpose_nodes").exception("SDPose nodes could not be loaded")
+else:
+    try:
+        import folder_paths  # noqa: F401  (only inside ComfyUI)
+    except ImportError:
+        pass
+    else:
+        from .nodes.common import register_folders
+
+        register_folders()
+
+__all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS", "WEB_DIRECTORY"]

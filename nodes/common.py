@@ -1,0 +1,240 @@
+"""Plumbing shared by the SDPose nodes: dependency checks, ComfyUI folders, model and detector names.
+
+Nothing here loads a model or touches the network at import time; ComfyUI modules are imported lazily so
+that this file also imports (for its pure helpers) outside a running ComfyUI.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+from pathlib import Path
+
+from ..sdpose_core.errors import CheckpointError, InputError, SDPoseError
+
+LOG = logging.getLogger("sdpose_nodes")
+PACK_DIR = Path(__file__).resolve().parent.parent
+CATEGORY = "SDPose"
+MODEL_TYPE = "SDPOSE_NODES_MODEL"  # not "SDPOSE_MODEL": another pack uses that name for a different object
+FOLDER_KIND = "sdpose"  # ComfyUI model folder: models/sdpose/ (extra_model_paths.yaml key "sdpose")
+HUB_MODELS = ("teemosliang/SDPose-Wholebody", "teemosliang/SDPose-Body")
+HUB_TAG, CHECKPOINTS_TAG, OUTPUT_TAG = " [hub]", " [checkpoints]", " [output]"
+DETECTOR_FILE = "yolox_l.onnx"
+NO_DETECTOR = "None"
+INPUT_SIZE_ENV = "SDPOSE_INPUT_SIZE"  # crop size "WxH" (default 768x1024, what SDPose was trained on)
+CACHE_ENV = "SDPOSE_CACHE"
+
+# Python packages each feature needs, as (import name, pip name).
+CORE_PACKAGES = (("diffusers", "diffusers"), ("transformers", "transformers"), ("safetensors", "safetensors"),
+                 ("huggingface_hub", "huggingface_hub"), ("numpy", "numpy"))
+DRAW_PACKAGES = (("cv2", "opencv-python-headless"), ("numpy", "numpy"), ("PIL", "pillow"))
+DETECTOR_PACKAGES = (("onnxruntime", "onnxruntime"), ("cv2", "opencv-python-headless"))
+
+
+class MissingDependencyError(SDPoseError):
+    """A Python package the node needs is not installed in ComfyUI's environment."""
+
+
+def require(*groups: tuple[tuple[str, str], ...]) -> None:
+    """Raise MissingDependencyError naming the pip command when any listed package cannot be imported."""
+    missing: list[str] = []
+    for group in groups:
+        for module, pip_name in group:
+            if importlib.util.find_spec(module) is None and pip_name not in missing:
+                missing.append(pip_name)
+    if missing:
+        raise MissingDependencyError(
+            f"SDPose nodes need the Python package(s) {', '.join(missing)}, which are not installed in the Python "
+            f"that runs ComfyUI. Install them with: pip install {' '.join(missing)}  (or: pip install -r "
+            f"\"{PACK_DIR / 'requirements.txt'}\"), then restart ComfyUI.")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Folders
+
+
+def register_folders() -> None:
+    """Add models/sdpose/ to ComfyUI's model folders (kept if extra_model_paths.yaml already names others)."""
+    import folder_paths
+
+    default = os.path.join(folder_paths.models_dir, FOLDER_KIND)
+    if default not in folder_paths.folder_names_and_paths.get(FOLDER_KIND, ([], set()))[0]:
+        folder_paths.add_model_folder_path(FOLDER_KIND, default, is_default=True)
+
+
+def sdpose_dirs() -> list[Path]:
+    """Every configured models/sdpose/ folder, the default first; created on demand by callers that write."""
+    import folder_paths
+
+    register_folders()
+    return [Path(p) for p in folder_paths.get_folder_paths(FOLDER_KIND)]
+
+
+def writable_sdpose_dir() -> Path:
+    """Where downloads go: the first configured models/sdpose/ folder (created)."""
+    folder = sdpose_dirs()[0]
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def cache_dir() -> Path:
+    """Empty-prompt context cache (+ text encoder downloads for single files): $SDPOSE_CACHE or models/sdpose/.cache."""
+    explicit = os.environ.get(CACHE_ENV)
+    return Path(explicit) if explicit else writable_sdpose_dir() / ".cache"
+
+
+def is_model_folder(path: Path) -> bool:
+    """An official-layout SDPose folder (its files are listed as one model, never one by one)."""
+    return (path / "decoder" / "decoder.safetensors").is_file() or (path / "unet").is_dir()
+
+
+def _walk(root: Path):
+    """(relative name, path, kind) under ``root``: kind 'folder' for model folders, else 'file'; hidden skipped."""
+    if not root.is_dir():
+        return
+    for current, dirs, files in os.walk(root, followlinks=True):
+        here = Path(current)
+        keep = []
+        for d in sorted(dirs):
+            if d.startswith("."):
+                continue
+            if is_model_folder(here / d):
+                yield (here / d).relative_to(root).as_posix(), here / d, "folder"
+            else:
+                keep.append(d)
+        dirs[:] = keep
+        for f in sorted(files):
+            if not f.startswith("."):
+                yield (here / f).relative_to(root).as_posix(), here / f, "file"
+
+
+def list_models() -> list[str]:
+    """Model choices: folders and .safetensors files in models/sdpose/, SDPose files in models/checkpoints/
+    (tagged ' [checkpoints]'), then the official hub repositories (tagged ' [hub]', downloaded on first use)."""
+    import folder_paths
+
+    names: list[str] = []
+    for root in sdpose_dirs():
+        for name, _, kind in _walk(root):
+            if (kind == "folder" or name.lower().endswith(".safetensors")) and name not in names:
+                names.append(name)
+    try:
+        checkpoints = folder_paths.get_filename_list("checkpoints")
+    except Exception:  # a broken checkpoints folder must not hide our own models
+        checkpoints = []
+    names += [c + CHECKPOINTS_TAG for c in checkpoints
+              if "sdpose" in Path(c).name.lower() and c.lower().endswith(".safetensors")]
+    names += [h + HUB_TAG for h in HUB_MODELS]
+    return names
+
+
+def inside(path: Path, root: Path) -> bool:
+    """True when ``path`` (symlinks resolved) lies inside ``root`` (symlinks resolved)."""
+    real, base = os.path.realpath(path), os.path.realpath(root)
+    try:
+        return os.path.commonpath([real, base]) == base
+    except ValueError:  # different drives on Windows
+        return False
+
+
+def _relative_parts(name: str, what: str) -> Path:
+    """A relative name with no '..', no absolute path and no drive: the only names ComfyUI lists."""
+    pure = Path(name.replace("\\", "/"))
+    if pure.is_absolute() or pure.drive or any(part in ("..", "") for part in pure.parts) or not pure.parts:
+        raise InputError(f"{what} '{name}' is not a plain name inside its folder.")
+    return pure
+
+
+def resolve_model(name: str) -> Path | str:
+    """A model choice -> local path (folder or file), downloading an official hub repository on first use."""
+    import folder_paths
+
+    if name.endswith(HUB_TAG):
+        repo = name[: -len(HUB_TAG)]
+        if repo not in HUB_MODELS:
+            raise CheckpointError(f"Unknown hub model '{repo}'; choose one of {', '.join(HUB_MODELS)}.")
+        for root in sdpose_dirs():  # already downloaded (or copied there by hand)
+            local = root / repo.replace("/", "--")
+            if (local / "decoder" / "decoder.safetensors").is_file():
+                return local
+        from ..sdpose_core.hub import download_snapshot
+
+        target = writable_sdpose_dir() / repo.replace("/", "--")
+        LOG.info("SDPose: downloading %s to %s (first use)", repo, target)
+        return download_snapshot(repo, target)
+    if name.endswith(CHECKPOINTS_TAG):
+        file = name[: -len(CHECKPOINTS_TAG)]
+        _relative_parts(file, "Checkpoint")
+        path = folder_paths.get_full_path("checkpoints", file)
+        if path is None:
+            raise CheckpointError(f"'{file}' is not in ComfyUI's models/checkpoints/ folder (any more); "
+                                  "put sdpose_wholebody_fp16.safetensors there, or pick another model.")
+        return Path(path)
+    rel = _relative_parts(name, "Model")
+    for root in sdpose_dirs():
+        candidate = root / rel
+        if candidate.exists() and inside(candidate, root):
+            return candidate
+    raise CheckpointError(f"SDPose model '{name}' not found in {', '.join(map(str, sdpose_dirs()))}. Put an official "
+                          "SDPose folder (unet/ vae/ decoder/ ...) or a single .safetensors file there, then refresh.")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Person detector
+
+
+def list_detectors() -> list[str]:
+    """Detector choices: None (whole image), DWPose's yolox_l.onnx, and any other .onnx in models/sdpose/."""
+    names = [NO_DETECTOR, DETECTOR_FILE]
+    for root in sdpose_dirs():
+        for name, _, kind in _walk(root):
+            if kind == "file" and name.lower().endswith(".onnx") and name not in names:
+                names.append(name)
+    return names
+
+
+def _controlnet_aux_detector() -> Path | None:
+    """DWPose's own copy, when comfyui_controlnet_aux already downloaded it (no second download)."""
+    import folder_paths
+
+    for root in folder_paths.get_folder_paths("custom_nodes"):
+        base = Path(root)
+        if not base.is_dir():
+            continue
+        for pack in base.iterdir():
+            candidate = pack / "ckpts" / "yzd-v" / "DWPose" / DETECTOR_FILE
+            if "controlnet_aux" in pack.name.lower() and candidate.is_file():
+                return candidate
+    return None
+
+
+def resolve_detector(name: str) -> Path | None:
+    """A detector choice -> an existing .onnx path (yolox_l.onnx downloaded on first use); None for 'None'."""
+    if name == NO_DETECTOR:
+        return None
+    rel = _relative_parts(name, "Detector")
+    for root in sdpose_dirs():
+        candidate = root / rel
+        if candidate.is_file() and inside(candidate, root):
+            return candidate
+    if name != DETECTOR_FILE:
+        raise CheckpointError(f"Detector '{name}' not found in {', '.join(map(str, sdpose_dirs()))}.")
+    found = _controlnet_aux_detector()
+    if found is not None:
+        return found
+    from ..sdpose_core.detect import resolve_detector_path
+
+    return resolve_detector_path(None, writable_sdpose_dir())
+
+
+def input_size() -> tuple[int, int]:
+    """Crop size (W, H) from $SDPOSE_INPUT_SIZE ('WxH'), default 768x1024. Smaller is faster and less accurate."""
+    text = os.environ.get(INPUT_SIZE_ENV, "").strip().lower()
+    if not text:
+        return (768, 1024)
+    try:
+        w, h = (int(v) for v in text.split("x"))
+    except ValueError:
+        raise InputError(f"${INPUT_SIZE_ENV}='{text}' is not WIDTHxHEIGHT, e.g. 768x1024.") from None
+    return (w, h)

@@ -1,0 +1,201 @@
+"""Save / Load Pose Keypoints: POSE_KEYPOINT as JSON files, only ever inside ComfyUI's output/ and input/ folders.
+
+Saving never replaces a file: names are numbered as SaveImage numbers its PNGs (``<prefix>_00001_.json``) and each
+file is created exclusively. Loading accepts only files listed from input/ (or output/, tagged " [output]"), and
+re-checks that the resolved path (symlinks included) stays inside that folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from . import common
+
+PER_FRAME, ONE_FILE = "one file per frame", "one file (all frames)"
+_NUMBERED = re.compile(r"^(?P<stem>.*)_(?P<n>\d{5,})_\.json$")
+
+
+def _output_dir() -> Path:
+    import folder_paths
+
+    return Path(folder_paths.get_output_directory())
+
+
+def _input_dir() -> Path:
+    import folder_paths
+
+    return Path(folder_paths.get_input_directory())
+
+
+def save_target(prefix: str, root: Path) -> tuple[Path, str]:
+    """(folder, file stem) for ``prefix`` inside ``root``; an InputError for anything that would leave it."""
+    text = (prefix or "").strip().replace("\\", "/")
+    if not text or text.endswith("/"):
+        raise common.InputError(f"filename_prefix '{prefix}' needs a file name, e.g. 'sdpose/pose'.")
+    parts = Path(text).parts
+    if Path(text).is_absolute() or Path(text).drive or any(p in ("..", ".") for p in parts):
+        raise common.InputError(f"filename_prefix '{prefix}' must be a relative name inside ComfyUI's output folder "
+                                "(no '..', no absolute path).")
+    folder = root.joinpath(*parts[:-1])
+    if not common.inside(folder, root):
+        raise common.InputError(f"filename_prefix '{prefix}' leads outside ComfyUI's output folder.")
+    return folder, parts[-1]
+
+
+def _next_counter(folder: Path, stem: str) -> int:
+    """One more than the highest ``<stem>_NNNNN_`` number already in ``folder`` (SaveImage's numbering)."""
+    highest = 0
+    if folder.is_dir():
+        for entry in os.listdir(folder):
+            match = _NUMBERED.match(entry)
+            if match and match.group("stem") == stem:
+                highest = max(highest, int(match.group("n")))
+    return highest + 1
+
+
+def _create_exclusive(folder: Path, stem: str, counter: int) -> tuple[Path, int]:
+    """Reserve the first free numbered name from ``counter`` by creating it exclusively (no overwrite, no race)."""
+    while True:
+        path = folder / f"{stem}_{counter:05d}_.json"
+        try:
+            with open(path, "x", encoding="utf-8"):
+                return path, counter
+        except FileExistsError:
+            counter += 1
+
+
+class SDPoseSavePoseKeypoints:
+    DESCRIPTION = ("Saves POSE_KEYPOINT as OpenPose JSON in ComfyUI's output folder, one file per frame (or one file "
+                   "holding the list of frames). Existing files are never overwritten.")
+    CATEGORY = common.CATEGORY
+    RETURN_TYPES = ()
+    OUTPUT_NODE = True
+    FUNCTION = "save"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "pose_keypoint": ("POSE_KEYPOINT",),
+                "filename_prefix": ("STRING", {"default": "sdpose/pose", "tooltip": "Relative to the output folder; "
+                                               "files are named <prefix>_00001_.json, _00002_, ..."}),
+                "layout": ([PER_FRAME, ONE_FILE], {"default": PER_FRAME}),
+            }
+        }
+
+    def save(self, pose_keypoint, filename_prefix="sdpose/pose", layout=PER_FRAME):
+        from ..sdpose_core.openpose import save_pose_keypoint
+
+        root = _output_dir().resolve()
+        folder, stem = save_target(filename_prefix, root)
+        if isinstance(pose_keypoint, dict):
+            pose_keypoint = [pose_keypoint]
+        if not isinstance(pose_keypoint, (list, tuple)):
+            raise common.InputError(f"pose_keypoint: expected a list of frames, got {type(pose_keypoint).__name__}.")
+        folder.mkdir(parents=True, exist_ok=True)
+        if not common.inside(folder, root):  # a symlinked subfolder created meanwhile
+            raise common.InputError(f"filename_prefix '{filename_prefix}' leads outside ComfyUI's output folder.")
+        batches = [list(pose_keypoint)] if layout == ONE_FILE else [[frame] for frame in pose_keypoint]
+        counter, saved = _next_counter(folder, stem), []
+        for batch in batches:
+            path, counter = _create_exclusive(folder, stem, counter)
+            save_pose_keypoint(batch if layout == ONE_FILE else batch[0], path, indent=None)
+            counter += 1
+            saved.append({"filename": path.name, "subfolder": folder.relative_to(root).as_posix()
+                          if folder != root else "", "type": "output"})
+        return {"ui": {"pose_keypoint_files": saved}}
+
+
+def list_pose_files() -> list[str]:
+    """.json files under input/ (as is) and output/ (tagged ' [output]'), relative, sorted."""
+    names: list[str] = []
+    for root, tag in ((_input_dir(), ""), (_output_dir(), common.OUTPUT_TAG)):
+        if not root.is_dir():
+            continue
+        found = []
+        for current, dirs, files in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for f in files:
+                if f.lower().endswith(".json") and not f.startswith("."):
+                    found.append((Path(current) / f).relative_to(root).as_posix())
+        names += [n + tag for n in sorted(found)]
+    return names
+
+
+def resolve_pose_file(name: str) -> Path:
+    """A listed name -> its path, checked to lie inside input/ (or output/ for ' [output]')."""
+    root = _output_dir() if name.endswith(common.OUTPUT_TAG) else _input_dir()
+    rel = name[: -len(common.OUTPUT_TAG)] if name.endswith(common.OUTPUT_TAG) else name
+    pure = common._relative_parts(rel, "Pose keypoint file")
+    path = root / pure
+    if not common.inside(path, root):
+        raise common.InputError(f"'{name}' leads outside ComfyUI's {'output' if root == _output_dir() else 'input'} "
+                                "folder.")
+    if path.suffix.lower() != ".json" or not path.is_file():
+        raise common.InputError(f"Pose keypoint file '{name}' not found (a .json file in ComfyUI's "
+                                f"{'output' if root == _output_dir() else 'input'} folder).")
+    return path
+
+
+def sequence_files(path: Path) -> list[Path]:
+    """Every file of the numbered series ``path`` belongs to (``<stem>_00001_.json`` ...), in order."""
+    match = _NUMBERED.match(path.name)
+    if not match:
+        return [path]
+    series = []
+    for entry in path.parent.iterdir():
+        other = _NUMBERED.match(entry.name)
+        if other and other.group("stem") == match.group("stem") and entry.is_file():
+            series.append((int(other.group("n")), entry))
+    return [p for _, p in sorted(series)]
+
+
+class SDPoseLoadPoseKeypoints:
+    DESCRIPTION = ("Loads POSE_KEYPOINT from a JSON file in ComfyUI's input folder (or output folder, ' [output]'): "
+                   "DWPose / SDPose / ComfyUI-native / OpenPose JSON, one frame or a list of frames.")
+    CATEGORY = common.CATEGORY
+    RETURN_TYPES = ("POSE_KEYPOINT",)
+    RETURN_NAMES = ("POSE_KEYPOINT",)
+    FUNCTION = "load"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        files = list_pose_files()
+        return {
+            "required": {
+                "file": (files or [""], {"tooltip": "A .json file in ComfyUI's input folder, or one this pack saved "
+                                                    "(' [output]')."}),
+                "sequence": ("BOOLEAN", {"default": False, "tooltip": "Load every file of the numbered series this "
+                                         "file belongs to (<prefix>_00001_.json, _00002_, ...) as one sequence."}),
+            }
+        }
+
+    @classmethod
+    def IS_CHANGED(cls, file, sequence=False):
+        try:
+            paths = sequence_files(resolve_pose_file(file)) if sequence else [resolve_pose_file(file)]
+            return ";".join(f"{p.name}:{p.stat().st_mtime_ns}:{p.stat().st_size}" for p in paths)
+        except Exception:
+            return float("nan")  # let the run itself report the problem
+
+    def load(self, file, sequence=False):
+        from ..sdpose_core.openpose import load_pose_keypoint
+
+        path = resolve_pose_file(file)
+        paths = sequence_files(path) if sequence else [path]
+        frames = []
+        for p in paths:
+            frames += load_pose_keypoint(p)
+        return (frames,)
+
+
+NODE_CLASS_MAPPINGS = {
+    "SDPoseNodes.SavePoseKeypoints": SDPoseSavePoseKeypoints,
+    "SDPoseNodes.LoadPoseKeypoints": SDPoseLoadPoseKeypoints,
+}
+NODE_DISPLAY_NAME_MAPPINGS = {
+    "SDPoseNodes.SavePoseKeypoints": "SDPose Save Pose Keypoints",
+    "SDPoseNodes.LoadPoseKeypoints": "SDPose Load Pose Keypoints",
+}

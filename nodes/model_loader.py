@@ -1,0 +1,112 @@
+"""SDPose Model Loader: an SDPose checkpoint under ComfyUI's model management (ModelPatcher)."""
+
+from __future__ import annotations
+
+from . import common
+
+DTYPE_CHOICES = ("auto", "fp32", "fp16", "bf16")
+
+
+def _module_class():
+    import torch
+
+    class SDPoseComfyModule(torch.nn.Module):
+        """The SDPoseModel as ModelPatcher expects it: a plain ``device`` attribute and ``get_dtype()``."""
+
+        def __init__(self, sdpose, device):
+            super().__init__()
+            self.sdpose = sdpose
+            self.device = device
+
+        def get_dtype(self):
+            return self.sdpose.dtype
+
+    return SDPoseComfyModule
+
+
+class SDPoseHandle:
+    """What flows along an SDPOSE_NODES_MODEL link: the ModelPatcher plus what the estimator needs to know."""
+
+    def __init__(self, sdpose, name: str, load_device, offload_device):
+        import comfy.model_patcher
+
+        self.name = name
+        self.scheme = sdpose.scheme
+        self.module = _module_class()(sdpose, offload_device)
+        self.patcher = comfy.model_patcher.ModelPatcher(self.module, load_device=load_device,
+                                                        offload_device=offload_device)
+
+    @property
+    def dtype(self):
+        return self.module.sdpose.dtype
+
+    def load(self, memory_required: int = 0):
+        """Move the model to ComfyUI's compute device (offloading others if needed) and return the SDPoseModel."""
+        import comfy.model_management as mm
+
+        mm.load_models_gpu([self.patcher], memory_required=memory_required, force_full_load=True)
+        sdpose, device = self.module.sdpose, self.patcher.load_device
+        # --novram-style partial loads leave plain torch modules behind; the whole model must be on one device.
+        tensors = list(sdpose.parameters()) + list(sdpose.buffers())
+        if any(t.device != device for t in tensors):
+            sdpose.to(device)
+        return sdpose
+
+    def __repr__(self) -> str:
+        return f"SDPose({self.name}, {self.scheme.name}, {self.dtype})"
+
+
+def pick_dtype(choice: str, device):
+    """The dtype to run in: the user's choice, or ComfyUI's pick for this device (bf16 > fp16 > fp32)."""
+    import torch
+
+    import comfy.model_management as mm
+
+    from ..sdpose_core.checkpoint import parse_dtype
+
+    if choice != "auto":
+        return parse_dtype(choice)
+    return mm.unet_dtype(device=device, supported_dtypes=[torch.bfloat16, torch.float16, torch.float32])
+
+
+class SDPoseModelLoader:
+    DESCRIPTION = ("Loads an SDPose model (Stable Diffusion 2 U-Net + heatmap head) for the SDPose Estimator. "
+                   "Official folders and single .safetensors files go in models/sdpose/; ComfyUI's "
+                   "sdpose_wholebody_fp16.safetensors may stay in models/checkpoints/; '[hub]' entries download "
+                   "the official weights into models/sdpose/ on first use.")
+    CATEGORY = common.CATEGORY
+    RETURN_TYPES = (common.MODEL_TYPE,)
+    RETURN_NAMES = ("sdpose_model",)
+    OUTPUT_TOOLTIPS = ("The SDPose model, managed by ComfyUI (moved to the GPU when used, offloaded when "
+                       "other models need the memory).",)
+    FUNCTION = "load"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "model_name": (common.list_models(), {
+                    "tooltip": "Body (17 keypoints) or WholeBody (133: body, feet, face, hands) SDPose checkpoint."}),
+                "dtype": (list(DTYPE_CHOICES), {
+                    "default": "auto",
+                    "tooltip": "auto: what ComfyUI picks for this device (bf16 or fp16 on GPUs, fp32 on CPU)."}),
+            }
+        }
+
+    def load(self, model_name: str, dtype: str = "auto"):
+        common.require(common.CORE_PACKAGES)
+        import comfy.model_management as mm
+
+        from ..sdpose_core.checkpoint import load_model
+
+        load_device, offload_device = mm.get_torch_device(), mm.unet_offload_device()
+        source = common.resolve_model(model_name)
+        model = load_model(source, dtype=pick_dtype(dtype, load_device), device=offload_device,
+                           cache=common.cache_dir())
+        common.LOG.info("SDPose: loaded '%s' (%s, %d keypoints, %s), runs on %s", model_name, model.scheme.name,
+                        model.scheme.num_keypoints, str(model.dtype).replace("torch.", ""), load_device)
+        return (SDPoseHandle(model, model_name, load_device, offload_device),)
+
+
+NODE_CLASS_MAPPINGS = {"SDPoseNodes.ModelLoader": SDPoseModelLoader}
+NODE_DISPLAY_NAME_MAPPINGS = {"SDPoseNodes.ModelLoader": "SDPose Model Loader"}

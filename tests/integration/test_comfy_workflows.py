@@ -1,0 +1,138 @@
+"""workflows/: the API-format twins run with the tiny model; the UI-format files load with no missing nodes."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from comfy_helpers import LOAD_GRAPH_JS, REPO, WHOLEBODY, Frontend, browser_missing
+
+WORKFLOWS = REPO / "workflows"
+UI_FILES = sorted(p for p in WORKFLOWS.glob("*.json") if not p.name.endswith(".api.json"))
+API_FILES = sorted(WORKFLOWS.glob("*.api.json"))
+FRONTEND_ONLY = {"Note", "MarkdownNote", "Reroute", "PrimitiveNode"}
+NEEDS_CONTROLNET_AUX = {"DWPreprocessor"}  # only in *_with_controlnet_aux.json, which says so
+WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
+
+
+def twin(ui: Path) -> Path:
+    return ui.with_name(ui.stem + ".api.json")
+
+
+def allowed_extra(ui: Path) -> set[str]:
+    return FRONTEND_ONLY | (NEEDS_CONTROLNET_AUX if "controlnet_aux" in ui.stem else set())
+
+
+def test_every_workflow_has_the_expected_files():
+    names = {p.stem for p in UI_FILES}
+    assert {"sdpose_controlnet_openpose", "sdpose_video_pose_sequence", "sdpose_vs_dwpose"} <= names
+    for ui in UI_FILES:
+        assert twin(ui).is_file() or "controlnet_aux" in ui.stem, f"{ui.name} has no API twin"
+    assert {p.name[: -len(".api.json")] for p in API_FILES} <= names
+
+
+def for_the_tiny_setup(prompt: dict) -> dict:
+    """The shipped API workflow with the test base's files: the tiny model, input/person.png, input/dance.mp4."""
+    prompt = json.loads(json.dumps(prompt))
+    for node in prompt.values():
+        inputs = node["inputs"]
+        if node["class_type"] == "SDPoseNodes.ModelLoader":
+            inputs["model_name"] = WHOLEBODY
+        elif node["class_type"] == "LoadImage":
+            inputs["image"] = "person.png"
+        elif node["class_type"] == "LoadVideo":
+            inputs["file"] = "dance.mp4"
+    return prompt
+
+
+@pytest.mark.parametrize("path", API_FILES, ids=lambda p: p.stem)
+def test_api_workflow_runs_with_the_tiny_model(comfy, yolox, path):
+    prompt = for_the_tiny_setup(json.loads(path.read_text()))
+    entry = comfy.run_ok(prompt, timeout=150)
+    outputs = entry["outputs"]
+    for node_id, node in prompt.items():
+        if node["class_type"] in ("SaveImage", "PreviewImage"):
+            files = comfy.output_files(entry, node_id)
+            assert files and all(Image.open(f).size[0] > 0 for f in files), node_id
+        elif node["class_type"] == "SDPoseNodes.SavePoseKeypoints":
+            files = comfy.output_files(entry, node_id, "pose_keypoint_files")
+            assert files and all(json.loads(f.read_text())["people"] is not None for f in files)
+        elif node["class_type"] == "SaveVideo":
+            assert outputs[node_id], node_id
+    if "video" in path.stem:  # one pose frame and one keypoint file per video frame
+        saved = [n for n, v in prompt.items() if v["class_type"] == "SaveImage"]
+        assert len(comfy.output_files(entry, saved[0])) == 6
+
+
+def widget_values(node: dict, spec: dict) -> dict:
+    """widgets_values of a UI node by widget name, following the node's input order as the frontend does."""
+    values = list(node.get("widgets_values") or [])
+    named = {}
+    order = spec["input_order"]
+    inputs = {**spec["input"].get("required", {}), **spec["input"].get("optional", {})}
+    for name in order.get("required", []) + order.get("optional", []):
+        kind, options = inputs[name][0], (inputs[name][1] if len(inputs[name]) > 1 else {})
+        if not (isinstance(kind, list) or kind in WIDGET_TYPES) or options.get("forceInput"):
+            continue
+        named[name] = values.pop(0)
+        if options.get("control_after_generate"):
+            named[name + ":control_after_generate"] = values.pop(0)
+        if options.get("image_upload") or options.get("video_upload"):
+            values.pop(0)  # the upload button's value
+    assert not values, f"{node['type']}: {len(values)} widget values left over"
+    return named
+
+
+@pytest.mark.parametrize("path", UI_FILES, ids=lambda p: p.stem)
+def test_ui_workflow_has_no_missing_nodes_and_matches_its_twin(comfy, path):
+    workflow = json.loads(path.read_text())
+    info = comfy.get("/object_info")
+    types = {n["type"] for n in workflow["nodes"]}
+    assert types - set(info) <= allowed_extra(path), f"missing nodes: {sorted(types - set(info) - FRONTEND_ONLY)}"
+    links = {link[0]: link for link in workflow["links"]}  # id, from node, from slot, to node, to slot, type
+    for node in workflow["nodes"]:
+        if node["type"] in info:
+            node_spec = info[node["type"]]
+            widget_values(node, node_spec)  # the widget count fits the node's current inputs
+            for out_index, output in enumerate(node.get("outputs", [])):
+                assert output["type"] == node_spec["output"][out_index], (node["type"], output)
+    if not twin(path).is_file():
+        return
+    api = json.loads(twin(path).read_text())
+    by_id = {str(n["id"]): n for n in workflow["nodes"]}
+    for node_id, api_node in api.items():
+        node = by_id[node_id]
+        assert node["type"] == api_node["class_type"]
+        named = widget_values(node, info[node["type"]])
+        for name, value in api_node["inputs"].items():
+            if isinstance(value, list):  # a link: the UI has the same one into that input
+                slot = next(s for s in node["inputs"] if s["name"] == name)
+                _, src, src_slot, dst, _, _ = links[slot["link"]]
+                assert [str(src), src_slot] == value and dst == node["id"]
+            else:
+                assert named[name] == value, (node_id, name)
+
+
+@pytest.fixture(scope="module")
+def frontend(comfy):
+    why = browser_missing()
+    if why:
+        (pytest.fail if os.environ.get("SDPOSE_REQUIRE_INTEGRATION") else pytest.skip)(f"browser check skipped: {why}")
+    page = Frontend(comfy)
+    yield page
+    page.close()
+
+
+@pytest.mark.parametrize("path", UI_FILES, ids=lambda p: p.stem)
+def test_ui_workflow_loads_in_the_real_frontend(frontend, path):
+    """The ComfyUI web app loads the file with no missing node, and converts it to exactly its API twin."""
+    loaded = frontend.evaluate(LOAD_GRAPH_JS, json.loads(path.read_text()))
+    assert set(loaded["missing"]) <= allowed_extra(path) - FRONTEND_ONLY
+    if twin(path).is_file():
+        api = json.loads(twin(path).read_text())
+        converted = {k: v for k, v in loaded["output"].items() if k in api}
+        assert converted == api
