@@ -162,7 +162,7 @@ def _read_json(path: Path) -> dict:
         raise CheckpointError(f"'{path}' is not valid JSON ({exc}).") from exc
 
 
-def _weights_file(folder: Path) -> Path:
+def weights_file(folder: Path) -> Path:
     for name in _WEIGHT_NAMES:
         if (folder / name).is_file():
             return folder / name
@@ -224,7 +224,7 @@ def _shared_context_path(cache: Path, dim: int) -> Path:
 def load_context(folder: Path, cache: Path) -> torch.Tensor:
     """Empty-prompt context of ``folder``, computed once and cached under the identity of its U-Net
     weights; later loads read the cache and never touch the text encoder."""
-    cached = cache / "context" / f"{file_identity(_weights_file(folder / 'unet'))}.safetensors"
+    cached = cache / "context" / f"{file_identity(weights_file(folder / 'unet'))}.safetensors"
     context = _read_context(cached)
     if context is None:
         context = compute_context(folder)
@@ -279,10 +279,10 @@ def load_folder(folder: Path, scheme: str | Scheme | None, cache: Path) -> SDPos
     head = build_head(read_safetensors(head_path), f"'{head_path}'")
     scheme = resolve_scheme(head, scheme, f"'{folder}'")
     unet_cfg = _unet_config(_read_json(folder / "unet" / "config.json"), f"'{folder / 'unet'}'")
-    unet_file = _weights_file(folder / "unet")
+    unet_file = weights_file(folder / "unet")
     unet = _build(UNet2DConditionModel, unet_cfg, read_weights(unet_file, needed_unet_key(scheme)), f"'{unet_file}'")
     vae_cfg = _read_json(folder / "vae" / "config.json")
-    vae_file = _weights_file(folder / "vae")
+    vae_file = weights_file(folder / "vae")
     vae = _build(AutoencoderKL, vae_cfg, read_weights(vae_file, needed_vae_key), f"'{vae_file}'")
     context = load_context(folder, cache)
     return assemble(vae, unet, head, context, scheme, f"'{folder}'")

@@ -1,0 +1,111 @@
+"""Training checkpoints: exact-resume state (accelerate) plus the model in the official release layout.
+
+``OUTPUT/checkpoint-00001000/`` holds accelerate's state (model, optimizer, per-process RNG, the LR
+scheduler and ``TrainState``: optimizer step and data position), ``sdpose/`` (unet/ vae/ decoder/
+scheduler/ tokenizer/ text_encoder/, loadable by ``sdpose_core.load_model`` as it is) and ``COMPLETE``.
+Everything is written into ``.checkpoint-00001000.tmp`` first and renamed into place by the main
+process once every process has finished writing, so a crash never leaves a checkpoint that looks
+complete. Multi-node runs need ``output_dir`` on a filesystem all nodes share.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from .model import SDPoseTrainModel, StartParts
+
+CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
+RELEASE_DIR = "sdpose"
+
+
+@dataclass
+class TrainState:
+    """Where training stands; saved and restored with the checkpoint (accelerate custom object)."""
+
+    step: int = 0  # optimizer steps done
+    micro_step: int = 0  # micro-batches consumed (per process), i.e. the data position
+    loss_sums: tuple[float, float, float] = (0.0, 0.0, 0.0)  # losses since the last metrics line (all processes)
+    loss_count: int = 0  # micro-batches in ``loss_sums``
+
+    def state_dict(self) -> dict:
+        return asdict(self)
+
+    def load_state_dict(self, state: dict) -> None:
+        self.step, self.micro_step = int(state["step"]), int(state["micro_step"])
+        self.loss_sums = tuple(float(v) for v in state.get("loss_sums", (0.0, 0.0, 0.0)))
+        self.loss_count = int(state.get("loss_count", 0))
+
+
+def checkpoint_dir(output_dir: Path, step: int) -> Path:
+    return output_dir / f"checkpoint-{step:08d}"
+
+
+def list_checkpoints(output_dir: Path) -> list[tuple[int, Path]]:
+    """Complete checkpoints (those with a COMPLETE marker), oldest first."""
+    found = []
+    if output_dir.is_dir():
+        for p in output_dir.iterdir():
+            m = CHECKPOINT_RE.match(p.name)
+            if m and (p / "COMPLETE").is_file():
+                found.append((int(m.group(1)), p))
+    return sorted(found)
+
+
+def latest_checkpoint(output_dir: Path) -> Path | None:
+    found = list_checkpoints(output_dir)
+    return found[-1][1] if found else None
+
+
+def save_release(accelerator, model, parts: StartParts, folder: Path) -> None:
+    """Write the trained U-Net and head, with the starting VAE, tokenizer and text encoder, in the official
+    layout (``sdpose_core.export.save_folder``: atomic). Every process must call this (FSDP/DeepSpeed gather
+    the full weights collectively); only the main process writes."""
+    from diffusers import UNet2DConditionModel
+
+    from sdpose_core.export import save_folder
+    from sdpose_core.head import HeatmapHead
+
+    state = accelerator.get_state_dict(model)
+    if accelerator.is_main_process:
+        inner: SDPoseTrainModel = accelerator.unwrap_model(model)
+        with torch.device("meta"):
+            unet = UNet2DConditionModel.from_config(inner.unet.config)
+            head = HeatmapHead(inner.head.in_channels, inner.head.num_keypoints)
+        cpu = {k: v.detach().to("cpu", torch.float32) for k, v in state.items()}
+        unet.load_state_dict({k[5:]: v for k, v in cpu.items() if k.startswith("unet.")}, strict=True, assign=True)
+        head.load_state_dict({k[5:]: v for k, v in cpu.items() if k.startswith("head.")}, strict=True, assign=True)
+        save_folder(folder, unet, parts.vae, head, parts.text_encoder, parts.tokenizer, overwrite=True)
+    del state
+
+
+def save_checkpoint(accelerator, model, parts: StartParts, output_dir: Path, state: TrainState,
+                    release: bool, keep: int, extra: dict | None = None) -> Path:
+    """Atomically write ``checkpoint-<step>`` (see the module docstring); prune to the newest ``keep``."""
+    final = checkpoint_dir(output_dir, state.step)
+    tmp = final.with_name(f".{final.name}.tmp")
+    if accelerator.is_main_process:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(tmp))
+    if release:
+        save_release(accelerator, model, parts, tmp / RELEASE_DIR)
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        info = {"step": state.step, "micro_step": state.micro_step, **(extra or {})}
+        (tmp / "COMPLETE").write_text(json.dumps(info, indent=2))
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        if keep > 0:
+            for _, old in list_checkpoints(output_dir)[:-keep]:
+                shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
+    return final

@@ -1,0 +1,214 @@
+"""Training configuration: nested dataclasses read from YAML, with ``section.key=value`` overrides.
+
+The defaults are the paper's recipe (§4.3, §5.1, appendix A) and the official data pipeline
+(T-S-Liang/SDPose-OOD ``utils/dataset_loader.py`` with mmpose's transform defaults), so a config file
+only has to say where the data and the starting weights are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class ModelConfig:
+    init: str = ""  # SD2 diffusers folder / hub id, or an SDPose release folder / hub id
+    reset_head: bool = False  # start a fresh head even when ``init`` has one (e.g. body -> wholebody)
+    gradient_checkpointing: bool = True
+    sample_latent: bool = True  # VAE posterior sample (official code); False: its mean
+    vae_chunk: int = 8  # crops per VAE-encoder call (its full-resolution activations dominate memory)
+    cache_dir: str | None = None  # hub downloads ($SDPOSE_CACHE or ~/.cache/sdpose by default)
+
+
+@dataclass
+class DataConfig:
+    train_ann: str = ""  # COCO person_keypoints_train2017.json or coco_wholebody_train_v1.0.json
+    train_images: str = ""  # folder the annotation's file_name entries are relative to
+    input_size: tuple[int, int] = (768, 1024)  # crop W x H (multiples of 64)
+    sigma: float = 6.0  # UDP Gaussian sigma in heatmap pixels (official: 6 at 192x256 heatmaps)
+    num_workers: int = 8
+
+
+@dataclass
+class HalfBodyConfig:  # mmpose RandomHalfBody defaults
+    prob: float = 0.3
+    min_total_keypoints: int = 9
+    min_upper_keypoints: int = 2
+    min_lower_keypoints: int = 3
+    padding: float = 1.5
+    upper_prioritized_prob: float = 0.7
+
+
+@dataclass
+class BBoxConfig:  # mmpose RandomBBoxTransform defaults
+    shift_factor: float = 0.16
+    shift_prob: float = 0.3
+    scale_factor: tuple[float, float] = (0.5, 1.5)
+    scale_prob: float = 1.0
+    rotate_factor: float = 80.0
+    rotate_prob: float = 0.6
+
+
+@dataclass
+class PhotometricConfig:  # mmpose PhotometricDistortion defaults
+    enabled: bool = True
+    brightness_delta: int = 32
+    contrast_range: tuple[float, float] = (0.5, 1.5)
+    saturation_range: tuple[float, float] = (0.5, 1.5)
+    hue_delta: int = 18
+
+
+@dataclass
+class AugmentConfig:
+    enabled: bool = True  # False: plain top-down crops (box centre and scale only)
+    flip_prob: float = 0.5
+    half_body: HalfBodyConfig = field(default_factory=HalfBodyConfig)
+    bbox: BBoxConfig = field(default_factory=BBoxConfig)
+    photometric: PhotometricConfig = field(default_factory=PhotometricConfig)
+    blur_prob: float = 0.1  # albumentations Blur
+    median_blur_prob: float = 0.1  # albumentations MedianBlur
+    blur_limit: tuple[int, int] = (3, 7)  # odd kernel sizes drawn from this range
+    dropout_prob: float = 1.0  # albumentations CoarseDropout: one hole
+    dropout_size: tuple[float, float] = (0.2, 0.4)  # hole side as a fraction of the crop side
+
+
+@dataclass
+class LossConfig:
+    heatmap_weight: float = 1.0  # MSE with target weights (mmpose KeypointMSELoss)
+    rgb_weight: float = 1.0  # latent MSE of the RGB-reconstruction task (0 disables the task)
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 3e-5
+    weight_decay: float = 1e-2
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    max_grad_norm: float | None = 1.0
+    lr_scheduler: str = "constant"  # any diffusers.optimization scheduler name
+    warmup_steps: int = 0
+
+
+@dataclass
+class TrainConfig:
+    output_dir: str = "runs/sdpose"
+    batch_size: int = 16  # per process; the paper: 8 GPUs x 16 = 128, no accumulation
+    grad_accum: int = 1
+    epochs: int = 40
+    max_steps: int | None = None  # optimizer steps; overrides epochs when set
+    mixed_precision: str = "bf16"  # no | fp16 | bf16
+    seed: int = 42
+    log_every: int = 10  # optimizer steps between metrics.jsonl lines
+    save_every: int = 1000  # optimizer steps between checkpoints (and at the end)
+    keep_checkpoints: int = 3  # newest kept; 0 keeps all
+    save_release: bool = True  # each checkpoint also holds the model in the official release layout
+    tensorboard: bool = False
+    threads: int | None = None  # torch CPU threads per process (None: torch's default)
+
+
+@dataclass
+class Config:
+    scheme: str = "body"  # body (COCO-17) | wholebody (COCO-WholeBody-133)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+class ConfigError(ValueError):
+    """A config file or override names an unknown key or a value of the wrong kind."""
+
+
+def _coerce(value: Any, default: Any, where: str) -> Any:
+    if isinstance(default, tuple):
+        if not isinstance(value, (list, tuple)) or len(value) != len(default):
+            raise ConfigError(f"{where}: expected a list of {len(default)} values, got {value!r}.")
+        return tuple(_coerce(v, d, where) for v, d in zip(value, default))
+    if isinstance(default, str) and isinstance(value, bool):  # YAML 1.1 reads a bare no/yes as a boolean
+        return "yes" if value else "no"
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}.")
+        return value
+    if isinstance(default, float) and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(default, int) and not isinstance(value, int) and value is not None:
+        raise ConfigError(f"{where}: expected an integer, got {value!r}.")
+    return value
+
+
+def _update(obj: Any, data: dict, where: str) -> None:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where or 'config'}: expected a mapping, got {data!r}.")
+    names = {f.name for f in dataclasses.fields(obj)}
+    for key, value in data.items():
+        path = f"{where}.{key}" if where else key
+        if key not in names:
+            raise ConfigError(f"Unknown config key '{path}'; known here: {', '.join(sorted(names))}.")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            _update(current, value, path)
+        else:
+            setattr(obj, key, _coerce(value, current, path))
+
+
+def parse_override(text: str) -> dict:
+    """'train.batch_size=8' -> {'train': {'batch_size': 8}} (the value is read as YAML)."""
+    import yaml
+
+    if "=" not in text:
+        raise ConfigError(f"Override '{text}' is not of the form section.key=value.")
+    key, raw = text.split("=", 1)
+    value = yaml.safe_load(raw) if raw != "" else ""
+    out: dict = {}
+    node = out
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return out
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Defaults, then the YAML file, then each ``section.key=value`` override, checked and validated."""
+    import yaml
+
+    cfg = Config()
+    if path is not None:
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"Cannot read config '{path}': {exc}") from exc
+        _update(cfg, data, "")
+    for text in overrides:
+        _update(cfg, parse_override(text), "")
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: Config) -> None:
+    from sdpose_core.model import check_input_size
+    from sdpose_core.schemes import SCHEMES
+
+    if cfg.scheme not in SCHEMES:
+        raise ConfigError(f"scheme: '{cfg.scheme}' is not one of {', '.join(SCHEMES)}.")
+    check_input_size(*cfg.data.input_size)
+    if cfg.train.batch_size < 1 or cfg.train.grad_accum < 1:
+        raise ConfigError("train.batch_size and train.grad_accum must be at least 1.")
+    if cfg.train.mixed_precision not in ("no", "fp16", "bf16"):
+        raise ConfigError(f"train.mixed_precision: '{cfg.train.mixed_precision}' is not one of no, fp16, bf16.")
+    if cfg.loss.heatmap_weight <= 0:
+        raise ConfigError("loss.heatmap_weight must be positive.")
+    if cfg.loss.rgb_weight < 0:
+        raise ConfigError("loss.rgb_weight must be >= 0.")
+    lo, hi = cfg.augment.blur_limit
+    if lo < 3 or hi < lo:
+        raise ConfigError("augment.blur_limit must be (low, high) with 3 <= low <= high.")
