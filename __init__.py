@@ -6,6 +6,7 @@ missing one then fails that node with the pip command to run, never ComfyUI itse
 """
 
 import logging
+import sys
 
 WEB_DIRECTORY = "./web"
 NODE_CLASS_MAPPINGS: dict = {}
@@ -24,5 +25,11 @@ else:
         from .nodes.common import register_folders
 
         register_folders()
+        # The web extension's routes (web/ -> nodes/web_api.py), only inside a running ComfyUI server.
+        if getattr(getattr(sys.modules.get("server"), "PromptServer", None), "instance", None) is not None:
+            try:
+                from .nodes import routes  # noqa: F401
+            except Exception:
+                logging.getLogger("sdpose_nodes").exception("SDPose web routes could not be registered")
 
 __all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS", "WEB_DIRECTORY"]

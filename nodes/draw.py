@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import common
+from . import common, preview
 
 
 class SDPoseDrawPose:
@@ -62,7 +62,9 @@ class SDPoseDrawPose:
                     f"pose frame {i} draws at {out.shape[1]}x{out.shape[0]} but frame 0 at "
                     f"{drawn[0].shape[1]}x{drawn[0].shape[0]}; an IMAGE batch needs one size (canvas sizes differ).")
             drawn.append(out)
-        return (torch.from_numpy(np.stack(drawn).astype(np.float32) / 255.0),)
+        result = (torch.from_numpy(np.stack(drawn).astype(np.float32) / 255.0),)
+        # For the pose preview and keypoint editor of web/: the frames drawn, and the images under them.
+        return {"ui": {**preview.pose_ui(frames), **preview.background_ui(image)}, "result": result}
 
 
 NODE_CLASS_MAPPINGS = {"SDPoseNodes.DrawPose": SDPoseDrawPose}

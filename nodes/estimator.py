@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 
-from . import common
+from . import common, preview
 
 ENABLE = ["enable", "disable"]
 _DETECTORS: dict[str, object] = {}
@@ -132,7 +132,8 @@ class SDPoseEstimator:
             drawn.append(render_frame(frame, resolution=resolution, **draw))
             progress.update(1)
         pose_image = torch.from_numpy(np.stack(drawn).astype(np.float32) / 255.0)
-        return {"ui": {"openpose_json": [json.dumps(poses, indent=4)]}, "result": (pose_image, poses)}
+        ui = {"openpose_json": [json.dumps(poses, indent=4)], **preview.background_ui(image)}  # web/ preview
+        return {"ui": ui, "result": (pose_image, poses)}
 
 
 NODE_CLASS_MAPPINGS = {"SDPoseNodes.Estimator": SDPoseEstimator}

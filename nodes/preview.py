@@ -1,0 +1,59 @@
+"""What the pose preview and the keypoint editor (web/) get from a node run, next to its outputs.
+
+The nodes already send POSE_KEYPOINT as ``ui.openpose_json`` (DWPose's key). This adds ``ui.sdpose_backgrounds``:
+small JPEG copies of the frames the poses belong to, in ComfyUI's temp folder (``temp/sdpose/``, emptied when
+ComfyUI starts), one ``{"filename", "subfolder", "type": "temp"}`` per image frame, which the front-end shows
+behind the skeletons via ComfyUI's ``/view`` route. A failure here never fails the node: the preview then has no
+background.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+
+from . import common
+
+BACKGROUND_KEY = "sdpose_backgrounds"
+THUMB_SIDE = 512  # longer side of the background copies, in pixels
+SUBFOLDER = "sdpose"
+CHUNK = 16  # frames shrunk at a time
+
+
+def pose_ui(frames) -> dict:
+    """``ui.openpose_json`` as the estimator (and DWPose) send it: the frames as one JSON text."""
+    return {"openpose_json": [json.dumps(frames)]}
+
+
+def background_ui(image) -> dict:
+    """``{BACKGROUND_KEY: [...]}`` for an IMAGE batch [B, H, W, 3] in 0..1; ``{}`` when none could be written."""
+    if image is None:
+        return {}
+    try:
+        import folder_paths
+        import numpy as np
+        import torch
+        from PIL import Image
+
+        target = os.path.join(folder_paths.get_temp_directory(), SUBFOLDER)
+        os.makedirs(target, exist_ok=True)
+        run = uuid.uuid4().hex[:12]
+        frames, height, width = int(image.shape[0]), int(image.shape[1]), int(image.shape[2])
+        scale = min(1.0, THUMB_SIDE / max(height, width))
+        size = (max(1, round(height * scale)), max(1, round(width * scale)))
+        entries = []
+        for start in range(0, frames, CHUNK):
+            # Shrink on the tensor's device first: converting and encoding full frames costs ~10x more.
+            chunk = image[start:start + CHUNK, ..., :3].detach().float().movedim(-1, 1)
+            if scale < 1.0:
+                chunk = torch.nn.functional.interpolate(chunk, size=size, mode="area")
+            pixels = (chunk.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).movedim(1, -1).cpu().numpy()
+            for offset, frame in enumerate(pixels):
+                name = f"bg_{run}_{start + offset:05d}.jpg"
+                Image.fromarray(np.ascontiguousarray(frame)).save(os.path.join(target, name), quality=80)
+                entries.append({"filename": name, "subfolder": SUBFOLDER, "type": "temp"})
+        return {BACKGROUND_KEY: entries}
+    except Exception:  # noqa: BLE001  (the preview is a convenience: never fail the node for it)
+        common.LOG.warning("SDPose: could not write the preview backgrounds", exc_info=True)
+        return {}

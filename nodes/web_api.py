@@ -1,0 +1,307 @@
+"""The backend of the pack's front-end extension (web/): read and save POSE_KEYPOINT JSON for the keypoint editor.
+
+Two routes, registered the ComfyUI way by nodes/routes.py (on ``PromptServer.instance.routes``, so ComfyUI also
+serves them under ``/api``):
+
+``GET /sdpose/keypoints?file=NAME``
+    NAME is a name the SDPose Load Pose Keypoints node lists: a .json file in ComfyUI's input folder, or in its output
+    folder with the suffix " [output]". 200 ``{"file": NAME, "pose_keypoint": [frame, ...]}`` (checked, canonical
+    DWPose form); 400 bad name or bad JSON, 404 no such file, 413 file too large.
+
+``POST /sdpose/keypoints`` (``Content-Type: application/json``)
+    ``{"filename": "sdpose/edited.json", "pose_keypoint": [frame, ...] or frame, "overwrite": false}``.
+    Saves into ComfyUI's input folder, where Load Pose Keypoints lists it. 200 ``{"file": NAME, "frames": n,
+    "people": [...], "overwritten": bool}``; 400 invalid name or POSE_KEYPOINT (the message says what is wrong);
+    409 the file exists and ``overwrite`` is not true (``"suggestion"``: a free name); 413 body too large;
+    415 not JSON.
+
+Nothing here reads or writes outside the two folders: names are relative, made of plain parts (no '..', no hidden
+parts, no drive, no control or reserved characters), end in .json, and the resolved path (symlinks followed) must
+stay inside the folder; an existing symlink is never written through. This module needs aiohttp only inside
+``add_routes``; the checks are plain functions (tests/test_web_api.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from . import common
+
+ROUTE = "/sdpose/keypoints"
+MAX_BODY_BYTES = 64 * 1024 * 1024  # a long video of several whole-body people is a few MB per thousand frames
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_FRAMES = 100_000
+MAX_PEOPLE = 1_000
+MAX_CANVAS = 65_536
+MAX_NAME_CHARS = 240
+MAX_PART_CHARS = 120
+MAX_DEPTH = 4  # sdpose/edits/2024/pose.json
+_BAD_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+_NUMBERED = re.compile(r"^(?P<stem>.*?)(?:_(?P<n>\d+))?$")
+
+
+class RouteError(common.InputError):
+    """A request the routes refuse; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400, **extra: Any):
+        super().__init__(message)
+        self.status, self.extra = status, extra
+
+
+def check_save_name(name: Any) -> str:
+    """A file name for the input folder, as Load Pose Keypoints will list it ('sdpose/edited.json').
+
+    '.json' is appended when the name has no suffix; anything that could leave the folder or is not portable is
+    refused with a RouteError saying why.
+    """
+    if not isinstance(name, str):
+        raise RouteError("filename: expected a text such as 'sdpose/edited.json'.")
+    text = name.strip().replace("\\", "/")
+    if not text:
+        raise RouteError("filename is empty; give a name such as 'sdpose/edited.json'.")
+    if len(text) > MAX_NAME_CHARS:
+        raise RouteError(f"filename is longer than {MAX_NAME_CHARS} characters.")
+    if text.startswith("/") or re.match(r"^[A-Za-z]:", text):
+        raise RouteError(f"filename '{name}' must be relative to ComfyUI's input folder (no absolute path).")
+    parts = text.split("/")
+    if len(parts) > MAX_DEPTH:
+        raise RouteError(f"filename '{name}' has more than {MAX_DEPTH - 1} folder levels.")
+    for part in parts:
+        if part in ("", ".", ".."):
+            raise RouteError(f"filename '{name}' must be a plain relative name (no '..', '.' or empty parts).")
+        if part.startswith("."):
+            raise RouteError(f"filename '{name}': hidden names (starting with '.') are not allowed.")
+        if _BAD_CHARS.search(part):
+            raise RouteError(f"filename '{name}' contains a character that is not allowed in file names "
+                             "(control characters or < > : \" | ? *).")
+        if part.endswith((" ", ".")) or part != part.strip():
+            raise RouteError(f"filename '{name}': a name part may not start or end with a space or end with '.'.")
+        if len(part) > MAX_PART_CHARS:
+            raise RouteError(f"filename '{name}': '{part[:20]}...' is longer than {MAX_PART_CHARS} characters.")
+        if _RESERVED.match(part):
+            raise RouteError(f"filename '{name}': '{part}' is a reserved device name on Windows.")
+    suffix = os.path.splitext(parts[-1])[1]
+    if not suffix:
+        parts[-1] += ".json"
+    elif suffix.lower() != ".json":
+        raise RouteError(f"filename '{name}' must end in .json (pose keypoint files are JSON).")
+    return "/".join(parts)
+
+
+def target_path(root: Path, name: str) -> Path:
+    """``root / name`` for a name from check_save_name, refused when it (symlinks followed) leaves ``root``."""
+    path = root.joinpath(*name.split("/"))
+    if not common.inside(path, root):
+        raise RouteError(f"filename '{name}' leads outside ComfyUI's input folder.")
+    if path.is_symlink():
+        raise RouteError(f"'{name}' is a symbolic link; choose another name.")
+    if path.exists() and not path.is_file():
+        raise RouteError(f"'{name}' exists and is not a file; choose another name.")
+    return path
+
+
+def free_name(root: Path, name: str) -> str:
+    """The first of 'stem_2.json', 'stem_3.json', ... next to ``name`` that does not exist yet."""
+    folder, _, file = name.rpartition("/")
+    stem = file[: -len(".json")] if file.lower().endswith(".json") else file
+    base = _NUMBERED.match(stem).group("stem") or stem
+    for n in range(2, 100_000):
+        candidate = f"{base}_{n}.json"
+        full = f"{folder}/{candidate}" if folder else candidate
+        if not root.joinpath(*full.split("/")).exists():
+            return full
+    raise RouteError(f"no free name next to '{name}'.")
+
+
+def check_pose(pose: Any) -> list[dict]:
+    """POSE_KEYPOINT from the editor -> checked canonical frames (sdpose_core.openpose), within the size limits."""
+    from ..sdpose_core.openpose import load_pose_keypoint
+
+    if isinstance(pose, dict):
+        pose = [pose]
+    if not isinstance(pose, list):
+        raise RouteError("pose_keypoint: expected a frame object or a list of frames.")
+    if not pose:
+        raise RouteError("pose_keypoint holds no frames.")
+    if len(pose) > MAX_FRAMES:
+        raise RouteError(f"pose_keypoint has {len(pose)} frames; at most {MAX_FRAMES} per file.", 413)
+    for i, frame in enumerate(pose):
+        if not isinstance(frame, dict) or "canvas_width" not in frame or "canvas_height" not in frame:
+            raise RouteError(f"POSE_KEYPOINT frame {i}: needs 'people', 'canvas_width' and 'canvas_height'.")
+        people = frame.get("people")
+        if isinstance(people, list) and len(people) > MAX_PEOPLE:
+            raise RouteError(f"POSE_KEYPOINT frame {i} has {len(people)} people; at most {MAX_PEOPLE}.", 413)
+        for key in ("canvas_width", "canvas_height"):
+            value = frame[key]
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value > MAX_CANVAS:
+                raise RouteError(f"POSE_KEYPOINT frame {i}: {key} {value} is larger than {MAX_CANVAS}.")
+    try:
+        return load_pose_keypoint(pose)
+    except common.InputError as exc:
+        raise RouteError(str(exc)) from None
+
+
+def _write_new(path: Path, text: str) -> None:
+    """Create ``path`` exclusively (never replaces a file, never follows a symlink)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags, 0o644)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            fd = -1
+            out.write(text)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        path.unlink(missing_ok=True)
+        raise
+
+
+def _replace(path: Path, text: str) -> None:
+    """Replace ``path`` atomically via an exclusive temporary file next to it."""
+    for n in range(100):
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{n}.tmp")
+        try:
+            _write_new(tmp, text)
+        except FileExistsError:
+            continue
+        try:
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return
+    raise RouteError(f"could not write '{path.name}' (temporary files in the way).", 500)
+
+
+def save_pose(root: Path, body: Any) -> dict:
+    """The POST route's work: check the request body, write the file, return the answer."""
+    if not isinstance(body, dict):
+        raise RouteError("expected a JSON object {\"filename\", \"pose_keypoint\", \"overwrite\"}.")
+    unknown = set(body) - {"filename", "pose_keypoint", "overwrite"}
+    if unknown:
+        raise RouteError(f"unknown field(s): {', '.join(sorted(unknown))}.")
+    overwrite = body.get("overwrite", False)
+    if not isinstance(overwrite, bool):
+        raise RouteError("overwrite must be true or false.")
+    name = check_save_name(body.get("filename"))
+    if "pose_keypoint" not in body:
+        raise RouteError("pose_keypoint is missing.")
+    frames = check_pose(body["pose_keypoint"])
+    root = Path(os.path.realpath(root))
+    path = target_path(root, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path = target_path(root, name)  # again: a folder on the way may have been swapped for a link meanwhile
+    text = json.dumps(frames)
+    existed = path.exists()
+    if existed and not overwrite:
+        raise RouteError(f"'{name}' already exists in ComfyUI's input folder; tick overwrite or choose another name.",
+                         409, exists=True, suggestion=free_name(root, name))
+    if existed:
+        _replace(path, text)
+    else:
+        try:
+            _write_new(path, text)
+        except FileExistsError:
+            raise RouteError(f"'{name}' was created meanwhile; save again.", 409, exists=True,
+                             suggestion=free_name(root, name)) from None
+    return {"file": name, "frames": len(frames), "people": [len(f["people"]) for f in frames],
+            "overwritten": existed}
+
+
+def resolve_listed(name: Any, input_dir: Path, output_dir: Path) -> Path:
+    """A name as Load Pose Keypoints lists it -> its path, inside input/ (or output/ for ' [output]')."""
+    if not isinstance(name, str) or not name.strip():
+        raise RouteError("file: give the name of a .json file in ComfyUI's input folder.")
+    if len(name) > MAX_NAME_CHARS + len(common.OUTPUT_TAG):
+        raise RouteError("file name is too long.")
+    tagged = name.endswith(common.OUTPUT_TAG)
+    root, label = (output_dir, "output") if tagged else (input_dir, "input")
+    rel = name[: -len(common.OUTPUT_TAG)] if tagged else name
+    try:
+        pure = common._relative_parts(rel, "file")
+    except common.InputError as exc:
+        raise RouteError(str(exc)) from None
+    if any(part.startswith(".") for part in pure.parts) or pure.suffix.lower() != ".json":
+        raise RouteError(f"'{name}' is not a pose keypoint file (a .json file, not hidden).")
+    path = Path(root) / pure
+    if not common.inside(path, root):
+        raise RouteError(f"'{name}' leads outside ComfyUI's {label} folder.")
+    if not path.is_file():
+        raise RouteError(f"'{name}' not found in ComfyUI's {label} folder.", 404)
+    return path
+
+
+def read_pose(name: Any, input_dir: Path, output_dir: Path) -> dict:
+    """The GET route's work: the listed file, size-checked and validated, as canonical frames."""
+    from ..sdpose_core.openpose import load_pose_keypoint
+
+    path = resolve_listed(name, input_dir, output_dir)
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise RouteError(f"'{name}' is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB.", 413)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        frames = load_pose_keypoint(data)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise RouteError(f"'{name}' is not readable POSE_KEYPOINT JSON ({exc}).") from None
+    except common.InputError as exc:
+        raise RouteError(f"'{name}': {exc}") from None
+    return {"file": name, "pose_keypoint": frames}
+
+
+async def read_body(request, limit: int | None = None) -> Any:
+    """The request's JSON body, refusing non-JSON content types and bodies over ``limit`` bytes (MAX_BODY_BYTES)."""
+    limit = MAX_BODY_BYTES if limit is None else limit
+    if request.content_type != "application/json":
+        raise RouteError("send the body as JSON (Content-Type: application/json).", 415)
+    if request.content_length is not None and request.content_length > limit:
+        raise RouteError(f"request body is larger than {limit // (1024 * 1024)} MB.", 413)
+    chunks, size = [], 0
+    while True:
+        chunk = await request.content.read(1 << 20)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > limit:
+            raise RouteError(f"request body is larger than {limit // (1024 * 1024)} MB.", 413)
+        chunks.append(chunk)
+    try:
+        return json.loads(b"".join(chunks).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise RouteError(f"request body is not valid JSON ({exc}).") from None
+
+
+def add_routes(routes, input_dir: Callable[[], str | Path], output_dir: Callable[[], str | Path]) -> None:
+    """Register the routes on an aiohttp RouteTableDef (ComfyUI's ``PromptServer.instance.routes``)."""
+    from aiohttp import web
+
+    def answer(exc: RouteError):
+        return web.json_response({"error": str(exc), **exc.extra}, status=exc.status)
+
+    @routes.get(ROUTE)
+    async def get_pose_keypoints(request):
+        try:
+            result = await asyncio.to_thread(read_pose, request.rel_url.query.get("file"), Path(input_dir()),
+                                             Path(output_dir()))
+        except RouteError as exc:
+            return answer(exc)
+        except OSError as exc:
+            return answer(RouteError(f"could not read the file ({exc.strerror or exc}).", 500))
+        return web.json_response(result)
+
+    @routes.post(ROUTE)
+    async def save_pose_keypoints(request):
+        try:
+            body = await read_body(request)
+            result = await asyncio.to_thread(save_pose, Path(input_dir()), body)
+        except RouteError as exc:
+            return answer(exc)
+        except OSError as exc:
+            return answer(RouteError(f"could not save the file ({exc.strerror or exc}).", 500))
+        common.LOG.info("SDPose: saved edited pose keypoints to input/%s", result["file"])
+        return web.json_response(result)

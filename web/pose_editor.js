@@ -1,0 +1,605 @@
+// SDPose web extension: the keypoint editor dialog.
+// Open a pose (all frames of a node's last output, or a file), drag joints, add / delete people and joints, undo and
+// redo, then save the edited POSE_KEYPOINT as JSON into ComfyUI's input folder (POST /sdpose/keypoints), where the
+// "SDPose Load Pose Keypoints" node lists it.
+
+import { app } from "../../scripts/app.js";
+import { api } from "../../scripts/api.js";
+import {
+  BODY, FACE, LEFT_HAND, RIGHT_HAND, clone, drawPeople, drawnPoints, fitView, personColor, pointName, points,
+  restoreBody, shown, shownKeys, templatePerson,
+} from "./pose_model.js";
+import { el, ensureStyle, toggle } from "./style.js";
+
+export const ROUTE = "/sdpose/keypoints";
+export const LOAD_NODE = "SDPoseNodes.LoadPoseKeypoints";
+const HIT_RADIUS = 9; // screen pixels
+const UNDO_LIMIT = 200;
+
+let current = null;
+
+/** The open editor, or null. */
+export function currentEditor() {
+  return current;
+}
+
+/**
+ * Open the editor. options: frames (POSE_KEYPOINT list), frame (index shown first), backgrounds (image URL per frame,
+ * the last one repeats), filename (suggested save name), title, node (the node it was opened from), onSaved(result).
+ */
+export function openPoseEditor(options) {
+  if (current) current.close(true);
+  current = new PoseEditor(options);
+  return current;
+}
+
+/** Ask the server for the names Load Pose Keypoints lists and update every such node in the graph. */
+export async function refreshLoadNodes(select) {
+  const response = await api.fetchApi(`/object_info/${encodeURIComponent(LOAD_NODE)}`);
+  if (!response.ok) return;
+  const info = (await response.json())[LOAD_NODE];
+  const values = info && info.input && info.input.required && info.input.required.file && info.input.required.file[0];
+  if (!Array.isArray(values)) return;
+  for (const node of app.graph.nodes || app.graph._nodes || []) {
+    if (node.type !== LOAD_NODE) continue;
+    const widget = (node.widgets || []).find((w) => w.name === "file");
+    if (!widget) continue;
+    widget.options.values = values;
+    if (select && select.node === node) widget.value = select.file;
+  }
+  app.graph.setDirtyCanvas(true, true);
+}
+
+class PoseEditor {
+  constructor({ frames, frame = 0, backgrounds = [], filename, title, node, onSaved }) {
+    ensureStyle();
+    this.frames = clone(frames || []);
+    if (!this.frames.length) this.frames = [{ people: [], canvas_width: 512, canvas_height: 512 }];
+    this.index = Math.min(Math.max(frame | 0, 0), this.frames.length - 1);
+    this.backgrounds = backgrounds;
+    this.node = node || null;
+    this.onSaved = onSaved;
+    this.parts = { body: true, hands: true, face: true, feet: true, image: true };
+    this.selected = null; // {person, key?, index?}
+    this.hover = null;
+    this.undoStack = [];
+    this.redoStack = [];
+    this.view = null; // {scale, x, y}; null = fit
+    this.dirty = false;
+    this.saved = null;
+    this.closeArmed = false;
+    this.images = new Map();
+    this.build(title || "SDPose keypoint editor", filename || "sdpose/edited_pose.json");
+    this.suppressGraphKeys(true);
+    this.showFrame(this.index);
+    this.backdrop.focus();
+  }
+
+  // ------------------------------------------------------------------------------------------------ DOM
+  build(title, filename) {
+    const action = (name, text, handler, tip) => el("button", { "data-action": name, title: tip || text, onclick: handler, text });
+    this.prevButton = action("prev", "◀", () => this.showFrame(this.index - 1), "Previous frame (←)");
+    this.nextButton = action("next", "▶", () => this.showFrame(this.index + 1), "Next frame (→)");
+    this.slider = el("input", { type: "range", min: 0, max: this.frames.length - 1, step: 1, value: this.index,
+      "data-sdpose": "editor-frame", oninput: () => this.showFrame(Number(this.slider.value)) });
+    this.frameLabel = el("span", { "data-sdpose": "editor-frame-label" });
+    const toggles = ["body", "hands", "face", "feet", "image"].map((part) => toggle(part, this.parts[part], (on) => {
+      this.parts[part] = on;
+      if (this.selected && this.selected.key && !shownKeys(this.parts).has(this.selected.key)) this.selected = { person: this.selected.person };
+      this.draw();
+    }, part).label);
+    this.addButton = action("add-person", "+ person", () => this.addPerson(), "Add a person (a standing figure to drag into place)");
+    this.deletePersonButton = action("delete-person", "− person", () => this.deletePerson(), "Delete the selected person (Shift+Del)");
+    this.deleteJointButton = action("delete-joint", "− joint", () => this.deleteJoint(), "Delete the selected joint (Del)");
+    this.restoreButton = action("restore-joints", "restore joints", () => this.restoreJoints(), "Put the selected person's missing body joints back, to drag into place");
+    this.undoButton = action("undo", "undo", () => this.undo(), "Undo (Ctrl+Z)");
+    this.redoButton = action("redo", "redo", () => this.redo(), "Redo (Ctrl+Y, Ctrl+Shift+Z)");
+    const fit = action("fit", "fit", () => { this.view = null; this.draw(); }, "Fit the frame (double-click)");
+    this.nameInput = el("input", { type: "text", value: filename, "data-sdpose": "filename", spellcheck: false,
+      title: "File name in ComfyUI's input folder (sub-folders allowed), e.g. sdpose/edited_pose.json" });
+    this.overwriteBox = el("input", { type: "checkbox", "data-sdpose": "overwrite" });
+    this.onlyFrameBox = el("input", { type: "checkbox", "data-sdpose": "only-frame" });
+    this.saveButton = action("save", "Save to input/", () => this.save(), "Save the edited pose as JSON into ComfyUI's input folder (Ctrl+S)");
+    this.addLoadButton = action("add-load-node", "+ Load node", () => this.addLoadNode(), "Add a 'SDPose Load Pose Keypoints' node that loads the saved file");
+    this.addLoadButton.style.display = "none";
+    this.status = el("span", { class: "sdpose-status", "data-sdpose": "status" });
+    this.canvas = el("canvas", { "data-sdpose": "editor-canvas" });
+    this.stage = el("div", { class: "sdpose-stage" }, this.canvas);
+    const panel = el("div", { class: "sdpose-editor", role: "dialog", "aria-label": title },
+      el("div", { class: "sdpose-row" }, el("h3", { text: title }), el("span", { class: "sdpose-grow" }),
+        el("span", { class: "sdpose-help", text: "drag joints · wheel zooms · drag the background pans · Del deletes a joint · Ctrl+Z / Ctrl+Y" }),
+        action("close", "✕", () => this.close(), "Close (Esc)")),
+      el("div", { class: "sdpose-row" }, this.prevButton, this.slider, this.nextButton, this.frameLabel,
+        el("span", { class: "sdpose-sep" }), ...toggles, el("span", { class: "sdpose-sep" }), this.addButton,
+        this.deletePersonButton, this.deleteJointButton, this.restoreButton, el("span", { class: "sdpose-sep" }),
+        this.undoButton, this.redoButton, fit),
+      this.stage,
+      el("div", { class: "sdpose-row" }, this.status),
+      el("div", { class: "sdpose-row" }, el("span", { class: "sdpose-grow" }), el("label", { text: "file in input/" }), this.nameInput,
+        el("label", { class: "sdpose-toggle", title: "Replace the file if it exists" }, this.overwriteBox, "overwrite"),
+        el("label", { class: "sdpose-toggle", title: "Save only the frame shown (else every frame, one file)" }, this.onlyFrameBox, "this frame only"),
+        this.saveButton, this.addLoadButton));
+    this.backdrop = el("div", { class: "sdpose-backdrop", tabindex: -1, "data-sdpose": "editor" }, panel);
+    this.backdrop.addEventListener("pointerdown", (e) => { if (e.target === this.backdrop) this.close(); });
+    for (const type of ["keydown", "keyup", "keypress"]) this.backdrop.addEventListener(type, (e) => this.onKey(e));
+    // The dialog is modal: keys typed while the focus is outside it (a button that got disabled drops the focus to
+    // <body>) are the editor's too, never ComfyUI's shortcuts.
+    this.outsideKey = (e) => { if (!this.backdrop.contains(e.target)) this.onKey(e); };
+    for (const type of ["keydown", "keyup", "keypress"]) document.addEventListener(type, this.outsideKey, true);
+    panel.addEventListener("click", (e) => {
+      if (e.target instanceof HTMLButtonElement || e.target instanceof HTMLLabelElement) this.backdrop.focus({ preventScroll: true });
+    });
+    this.backdrop.addEventListener("wheel", (e) => e.stopPropagation(), { passive: true });
+    this.canvas.addEventListener("pointerdown", (e) => this.onPointerDown(e));
+    this.canvas.addEventListener("pointermove", (e) => this.onPointerMove(e));
+    this.canvas.addEventListener("pointerup", (e) => this.onPointerUp(e));
+    this.canvas.addEventListener("pointercancel", (e) => this.onPointerUp(e));
+    this.canvas.addEventListener("wheel", (e) => this.onWheel(e), { passive: false });
+    this.canvas.addEventListener("dblclick", () => { this.view = null; this.draw(); });
+    this.canvas.addEventListener("contextmenu", (e) => e.preventDefault());
+    document.body.appendChild(this.backdrop);
+    this.resizer = new ResizeObserver(() => this.draw());
+    this.resizer.observe(this.stage);
+  }
+
+  /** While the editor is open, ComfyUI's graph undo/redo tracker ignores keys (it listens on window, capture). */
+  suppressGraphKeys(on) {
+    const ComfyApp = app.constructor;
+    if (on) {
+      const previous = ComfyApp.maskeditor_is_opended;
+      this.restoreHook = () => { ComfyApp.maskeditor_is_opended = previous; };
+      ComfyApp.maskeditor_is_opended = () => current === this || (typeof previous === "function" && previous());
+    } else if (this.restoreHook) {
+      this.restoreHook();
+      this.restoreHook = null;
+    }
+  }
+
+  close(force = false) {
+    if (!force && this.dirty && !this.closeArmed) {
+      this.closeArmed = true;
+      this.setStatus("Unsaved changes: close again to discard them, or save.", "error");
+      return false;
+    }
+    this.resizer.disconnect();
+    for (const type of ["keydown", "keyup", "keypress"]) document.removeEventListener(type, this.outsideKey, true);
+    this.backdrop.remove();
+    this.suppressGraphKeys(false);
+    if (current === this) current = null;
+    return true;
+  }
+
+  setStatus(text, kind = "") {
+    this.status.textContent = text;
+    this.status.className = `sdpose-status${kind ? ` sdpose-${kind}` : ""}`;
+    this.status.title = text;
+  }
+
+  // ------------------------------------------------------------------------------------------------ state
+  get frame() {
+    return this.frames[this.index];
+  }
+
+  showFrame(i) {
+    this.index = Math.min(Math.max(i, 0), this.frames.length - 1);
+    this.selected = null;
+    this.hover = null;
+    this.slider.value = this.index;
+    this.draw();
+  }
+
+  changed(before, frameIndex = this.index) {
+    this.undoStack.push({ frame: frameIndex, data: before });
+    if (this.undoStack.length > UNDO_LIMIT) this.undoStack.shift();
+    this.redoStack = [];
+    this.dirty = true;
+    this.closeArmed = false;
+  }
+
+  snapshot() {
+    return JSON.stringify(this.frame);
+  }
+
+  undo() {
+    this.step(this.undoStack, this.redoStack, "undone");
+  }
+
+  redo() {
+    this.step(this.redoStack, this.undoStack, "redone");
+  }
+
+  step(from, to, word) {
+    const entry = from.pop();
+    if (!entry) return;
+    to.push({ frame: entry.frame, data: JSON.stringify(this.frames[entry.frame]) });
+    this.frames[entry.frame] = JSON.parse(entry.data);
+    this.dirty = true;
+    if (entry.frame !== this.index) this.showFrame(entry.frame);
+    this.selected = this.selected && this.selected.person < this.frame.people.length ? { person: this.selected.person } : null;
+    this.setStatus(`${word[0].toUpperCase()}${word.slice(1)}.`);
+    this.draw();
+  }
+
+  visiblePeople() {
+    return this.frame.people.map((_, i) => i);
+  }
+
+  addPerson() {
+    const before = this.snapshot();
+    const frame = this.frame;
+    const heights = frame.people.map((p) => {
+      const ys = points(p, BODY).filter((q) => shown(q[2])).map((q) => q[1]);
+      return ys.length >= 2 ? (Math.max(...ys) - Math.min(...ys)) / 0.9 : 0;
+    }).filter((h) => h > 8).sort((a, b) => a - b);
+    const height = Math.min(heights.length ? heights[heights.length >> 1] : frame.canvas_height * 0.6, frame.canvas_height * 0.95);
+    const shift = ((frame.people.length % 5) - 2) * 0.12 * frame.canvas_width;
+    const cx = Math.min(Math.max(frame.canvas_width / 2 + shift, height * 0.2), frame.canvas_width - height * 0.2);
+    frame.people.push(templatePerson(cx, (frame.canvas_height - height * 0.95) / 2, height));
+    this.changed(before);
+    this.selected = { person: frame.people.length - 1 };
+    this.setStatus(`Added person ${frame.people.length}: drag its joints into place.`);
+    this.draw();
+  }
+
+  deletePerson() {
+    if (!this.selected) return this.setStatus("Select a person first (click one of its joints).", "error");
+    const before = this.snapshot();
+    const index = this.selected.person;
+    this.frame.people.splice(index, 1);
+    this.changed(before);
+    this.selected = null;
+    this.setStatus(`Deleted person ${index + 1}.`);
+    this.draw();
+  }
+
+  deleteJoint() {
+    const s = this.selected;
+    if (!s || s.key == null) return this.setStatus("Select a joint first (click it).", "error");
+    const before = this.snapshot();
+    const person = this.frame.people[s.person];
+    const flat = person[s.key];
+    flat.splice(3 * s.index, 3, 0, 0, 0);
+    if (s.key !== BODY && !points(person, s.key).some((p) => shown(p[2]))) person[s.key] = null;
+    this.changed(before);
+    this.setStatus(`Deleted ${pointName(s.key, s.index)} of person ${s.person + 1}.`);
+    this.selected = { person: s.person };
+    this.draw();
+  }
+
+  restoreJoints() {
+    if (!this.selected) return this.setStatus("Select a person first (click one of its joints).", "error");
+    const before = this.snapshot();
+    const n = restoreBody(this.frame.people[this.selected.person], this.frame);
+    if (!n) return this.setStatus("This person has every body joint.");
+    this.changed(before);
+    this.setStatus(`Put back ${n} body joint(s) of person ${this.selected.person + 1}: drag them into place.`);
+    this.draw();
+  }
+
+  movePoint(target, x, y) {
+    const frame = this.frame;
+    const person = frame.people[target.person];
+    x = Math.min(Math.max(x, 1), frame.canvas_width - 1);
+    y = Math.min(Math.max(y, 1), frame.canvas_height - 1);
+    person[target.key][3 * target.index] = x;
+    person[target.key][3 * target.index + 1] = y;
+    // OpenPose keeps the eyes twice: body 14/15 and face 68/69 (DWPose's 70-point face). Move them together.
+    const face = person[FACE];
+    if (target.key === BODY && (target.index === 14 || target.index === 15) && Array.isArray(face) && face.length === 210) {
+      const j = 3 * (target.index === 14 ? 68 : 69);
+      if (shown(face[j + 2])) { face[j] = x; face[j + 1] = y; }
+    } else if (target.key === FACE && target.index >= 68) {
+      const body = person[BODY];
+      const j = 3 * (target.index === 68 ? 14 : 15);
+      if (Array.isArray(body) && shown(body[j + 2])) { body[j] = x; body[j + 1] = y; }
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------ view
+  currentView() {
+    const w = this.stage.clientWidth, h = this.stage.clientHeight;
+    return this.view || fitView(this.frame, w, h, 12);
+  }
+
+  toImage(clientX, clientY) {
+    const rect = this.canvas.getBoundingClientRect();
+    const v = this.currentView();
+    return [(clientX - rect.left - v.x) / v.scale, (clientY - rect.top - v.y) / v.scale];
+  }
+
+  /** Client (page) coordinates of a point: what a real mouse must hit to grab it (used by the browser test). */
+  clientPoint(person, key, index) {
+    const rect = this.canvas.getBoundingClientRect();
+    const v = this.currentView();
+    const p = this.frame.people[person][key];
+    return { x: rect.left + v.x + p[3 * index] * v.scale, y: rect.top + v.y + p[3 * index + 1] * v.scale };
+  }
+
+  hitTest(clientX, clientY) {
+    const rect = this.canvas.getBoundingClientRect();
+    const v = this.currentView();
+    const sx = clientX - rect.left, sy = clientY - rect.top;
+    const keys = shownKeys(this.parts);
+    const frame = this.frame;
+    let best = null;
+    frame.people.forEach((person, i) => {
+      for (const p of drawnPoints(person, keys, frame)) {
+        const d = Math.hypot(v.x + p.x * v.scale - sx, v.y + p.y * v.scale - sy);
+        const bias = this.selected && this.selected.person === i ? 0.5 : 0; // prefer the selected person
+        if (d <= HIT_RADIUS && (!best || d - bias < best.d)) best = { person: i, key: p.key, index: p.index, d: d - bias };
+      }
+    });
+    return best && { person: best.person, key: best.key, index: best.index };
+  }
+
+  background() {
+    if (!this.parts.image || !this.backgrounds.length) return null;
+    const url = this.backgrounds[Math.min(this.index, this.backgrounds.length - 1)];
+    if (!url) return null;
+    let img = this.images.get(url);
+    if (!img) {
+      img = new Image();
+      img.onload = () => this.draw();
+      img.src = url;
+      this.images.set(url, img);
+    }
+    return img.complete && img.naturalWidth ? img : null;
+  }
+
+  draw() {
+    const frame = this.frame;
+    const n = this.frames.length;
+    this.frameLabel.textContent = `frame ${this.index + 1} / ${n}`;
+    this.slider.max = n - 1;
+    this.prevButton.disabled = this.index <= 0;
+    this.nextButton.disabled = this.index >= n - 1;
+    this.slider.disabled = n <= 1;
+    this.undoButton.disabled = !this.undoStack.length;
+    this.redoButton.disabled = !this.redoStack.length;
+    this.deletePersonButton.disabled = this.restoreButton.disabled = !this.selected;
+    this.deleteJointButton.disabled = !(this.selected && this.selected.key != null);
+    this.backdrop.dataset.frame = this.index;
+    this.backdrop.dataset.people = frame.people.length;
+
+    const dpr = window.devicePixelRatio || 1;
+    const w = this.stage.clientWidth, h = this.stage.clientHeight;
+    if (this.canvas.width !== Math.round(w * dpr) || this.canvas.height !== Math.round(h * dpr)) {
+      this.canvas.width = Math.round(w * dpr);
+      this.canvas.height = Math.round(h * dpr);
+    }
+    const ctx = this.canvas.getContext("2d");
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.fillStyle = "#111";
+    ctx.fillRect(0, 0, w, h);
+    const v = this.currentView();
+    const fw = frame.canvas_width * v.scale, fh = frame.canvas_height * v.scale;
+    ctx.fillStyle = "#000";
+    ctx.fillRect(v.x, v.y, fw, fh);
+    const img = this.background();
+    if (img) {
+      ctx.globalAlpha = 0.55;
+      ctx.drawImage(img, v.x, v.y, fw, fh);
+      ctx.globalAlpha = 1;
+    }
+    ctx.strokeStyle = "#444";
+    ctx.lineWidth = 1;
+    ctx.strokeRect(v.x - 0.5, v.y - 0.5, fw + 1, fh + 1);
+    const selected = this.selected ? this.selected.person : null;
+    drawPeople(ctx, frame, v, { parts: this.parts, selected, minScreen: 1, maxScreen: 1.25 });
+
+    // Handles: every draggable point of the selected person, then labels, hover and selection rings.
+    const keys = shownKeys(this.parts);
+    frame.people.forEach((person, i) => {
+      const body = points(person, BODY);
+      const anchor = [1, 0, 2, 5].map((k) => body[k]).find((p) => p && shown(p[2])) ||
+        [...drawnPoints(person, keys, frame)].map((p) => [p.x, p.y])[0];
+      if (anchor) {
+        const label = String(i + 1);
+        const x = v.x + anchor[0] * v.scale + 8, y = v.y + anchor[1] * v.scale - 20;
+        ctx.font = "bold 12px sans-serif";
+        ctx.fillStyle = personColor(i);
+        ctx.fillRect(x, y, ctx.measureText(label).width + 8, 16);
+        ctx.fillStyle = "#fff";
+        ctx.fillText(label, x + 4, y + 12);
+      }
+      if (i !== selected) return;
+      ctx.strokeStyle = personColor(i);
+      ctx.lineWidth = 1.5;
+      for (const p of drawnPoints(person, keys, frame)) {
+        ctx.beginPath();
+        ctx.arc(v.x + p.x * v.scale, v.y + p.y * v.scale, p.key === BODY ? 7 : 5, 0, 2 * Math.PI);
+        ctx.stroke();
+      }
+    });
+    for (const [target, color, radius] of [[this.hover, "#fff", 9], [this.selected, "#ffd400", 10]]) {
+      if (!target || target.key == null) continue;
+      const p = this.frame.people[target.person] && this.frame.people[target.person][target.key];
+      if (!p) continue;
+      ctx.beginPath();
+      ctx.arc(v.x + p[3 * target.index] * v.scale, v.y + p[3 * target.index + 1] * v.scale, radius, 0, 2 * Math.PI);
+      ctx.strokeStyle = color;
+      ctx.lineWidth = 2;
+      ctx.stroke();
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------ input
+  onPointerDown(e) {
+    e.preventDefault();
+    e.stopPropagation();
+    this.backdrop.focus({ preventScroll: true });
+    this.canvas.setPointerCapture(e.pointerId);
+    const hit = e.button === 0 ? this.hitTest(e.clientX, e.clientY) : null;
+    if (hit) {
+      this.selected = hit;
+      // Keep the grab offset: the joint moves with the mouse instead of jumping under it.
+      const [gx, gy] = this.toImage(e.clientX, e.clientY);
+      const flat = this.frame.people[hit.person][hit.key];
+      const offset = [flat[3 * hit.index] - gx, flat[3 * hit.index + 1] - gy];
+      this.drag = { target: hit, before: this.snapshot(), moved: false, offset };
+      this.canvas.style.cursor = "grabbing";
+      this.setStatus(this.describe(hit));
+    } else {
+      const v = this.currentView();
+      this.pan = { x: e.clientX, y: e.clientY, view: { ...v }, moved: false };
+    }
+    this.draw();
+  }
+
+  onPointerMove(e) {
+    if (this.drag) {
+      const [x, y] = this.toImage(e.clientX, e.clientY);
+      this.movePoint(this.drag.target, x + this.drag.offset[0], y + this.drag.offset[1]);
+      this.drag.moved = true;
+      this.setStatus(this.describe(this.drag.target));
+      this.draw();
+      return;
+    }
+    if (this.pan) {
+      const dx = e.clientX - this.pan.x, dy = e.clientY - this.pan.y;
+      if (Math.abs(dx) + Math.abs(dy) > 3) this.pan.moved = true;
+      if (this.pan.moved) {
+        this.view = { scale: this.pan.view.scale, x: this.pan.view.x + dx, y: this.pan.view.y + dy };
+        this.draw();
+      }
+      return;
+    }
+    const hit = this.hitTest(e.clientX, e.clientY);
+    const same = (a, b) => (!a && !b) || (a && b && a.person === b.person && a.key === b.key && a.index === b.index);
+    if (!same(hit, this.hover)) {
+      this.hover = hit;
+      this.canvas.style.cursor = hit ? "grab" : "default";
+      if (hit) this.setStatus(this.describe(hit));
+      this.draw();
+    }
+  }
+
+  onPointerUp(e) {
+    if (this.canvas.hasPointerCapture(e.pointerId)) this.canvas.releasePointerCapture(e.pointerId);
+    if (this.drag) {
+      if (this.drag.moved) this.changed(this.drag.before);
+      this.drag = null;
+      this.canvas.style.cursor = "grab";
+    } else if (this.pan) {
+      if (!this.pan.moved && e.button === 0) {
+        this.selected = null;
+        this.setStatus("");
+      }
+      this.pan = null;
+    }
+    this.draw();
+  }
+
+  onWheel(e) {
+    e.preventDefault();
+    e.stopPropagation();
+    const rect = this.canvas.getBoundingClientRect();
+    const v = this.currentView();
+    const k = Math.exp(-Math.max(Math.min(e.deltaY, 200), -200) * 0.0015);
+    const sx = e.clientX - rect.left, sy = e.clientY - rect.top;
+    const fit = fitView(this.frame, this.stage.clientWidth, this.stage.clientHeight, 12).scale;
+    const scale = Math.min(Math.max(v.scale * k, fit * 0.25), fit * 40);
+    const f = scale / v.scale;
+    this.view = { scale, x: sx - (sx - v.x) * f, y: sy - (sy - v.y) * f };
+    this.draw();
+  }
+
+  onKey(e) {
+    // Every key stays in the dialog: ComfyUI's shortcuts (Del deletes nodes, Ctrl+Z undoes the graph) must not fire.
+    e.stopPropagation();
+    if (e.type !== "keydown") return;
+    const inField = e.target instanceof HTMLInputElement && e.target.type === "text";
+    const ctrl = e.ctrlKey || e.metaKey;
+    const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
+    if (key === "Escape") {
+      e.preventDefault();
+      this.close();
+    } else if (inField) {
+      if (key === "Enter") this.save();
+    } else if (ctrl && key === "z" && !e.shiftKey) {
+      e.preventDefault();
+      this.undo();
+    } else if (ctrl && (key === "y" || (key === "z" && e.shiftKey))) {
+      e.preventDefault();
+      this.redo();
+    } else if (ctrl && key === "s") {
+      e.preventDefault();
+      this.save();
+    } else if (key === "Delete" || key === "Backspace") {
+      e.preventDefault();
+      if (e.shiftKey) this.deletePerson();
+      else this.deleteJoint();
+    } else if (key === "ArrowLeft" || key === "ArrowRight") {
+      if (e.target instanceof HTMLInputElement) return;
+      e.preventDefault();
+      this.showFrame(this.index + (key === "ArrowLeft" ? -1 : 1));
+    }
+  }
+
+  describe(target) {
+    const person = this.frame.people[target.person];
+    const p = person && person[target.key];
+    if (!p) return "";
+    const x = p[3 * target.index], y = p[3 * target.index + 1];
+    return `person ${target.person + 1} · ${pointName(target.key, target.index)} · (${x.toFixed(1)}, ${y.toFixed(1)})`;
+  }
+
+  // ------------------------------------------------------------------------------------------------ save
+  async save() {
+    const filename = this.nameInput.value.trim();
+    const pose = this.onlyFrameBox.checked ? [this.frame] : this.frames;
+    this.saveButton.disabled = true;
+    this.setStatus("Saving…");
+    try {
+      const response = await api.fetchApi(ROUTE, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ filename, pose_keypoint: pose, overwrite: this.overwriteBox.checked }),
+      });
+      let result = {};
+      try {
+        result = await response.json();
+      } catch (_) {
+        result = { error: `${response.status} ${response.statusText}` };
+      }
+      if (!response.ok) {
+        if (response.status === 409 && result.suggestion) {
+          this.nameInput.value = result.suggestion;
+          this.setStatus(`${result.error} Saved nothing; Save again to use '${result.suggestion}'.`, "error");
+        } else {
+          this.setStatus(`Not saved: ${result.error || response.status}`, "error");
+        }
+        return null;
+      }
+      this.saved = result;
+      this.dirty = false;
+      this.closeArmed = false;
+      this.overwriteBox.checked = false;
+      this.backdrop.dataset.saved = result.file;
+      this.setStatus(`Saved input/${result.file} (${result.frames} frame${result.frames === 1 ? "" : "s"}): ` +
+        "pick it in SDPose Load Pose Keypoints.", "ok");
+      this.addLoadButton.style.display = "";
+      const fromLoad = this.node && this.node.type === LOAD_NODE ? { node: this.node, file: result.file } : null;
+      await refreshLoadNodes(fromLoad).catch((err) => console.warn("SDPose: could not refresh the file lists", err));
+      if (this.onSaved) this.onSaved(result);
+      return result;
+    } catch (err) {
+      this.setStatus(`Not saved: ${err.message || err}`, "error");
+      return null;
+    } finally {
+      this.saveButton.disabled = false;
+    }
+  }
+
+  addLoadNode() {
+    if (!this.saved) return;
+    const node = window.LiteGraph.createNode(LOAD_NODE);
+    if (!node) return this.setStatus("SDPose Load Pose Keypoints is not available.", "error");
+    const anchor = this.node;
+    node.pos = anchor ? [anchor.pos[0], anchor.pos[1] + anchor.size[1] + 60] : [...app.canvas.ds.offset].map((o) => -o + 100);
+    app.graph.add(node);
+    const widget = (node.widgets || []).find((w) => w.name === "file");
+    refreshLoadNodes({ node, file: this.saved.file }).then(() => { if (widget) widget.value = this.saved.file; });
+    this.setStatus(`Added a Load Pose Keypoints node for ${this.saved.file}: connect its POSE_KEYPOINT.`, "ok");
+  }
+}

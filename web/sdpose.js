@@ -1,0 +1,249 @@
+// SDPose web extension for ComfyUI (loaded from the pack's WEB_DIRECTORY, no build step).
+// - SDPose Estimator and SDPose Draw Pose get a preview of their last output: the skeletons of each frame (frame
+//   scrubber for batches), with people and parts toggles, and an "edit" button that opens the keypoint editor.
+// - SDPose Load Pose Keypoints gets an "edit pose" button: the file's pose in the editor.
+// The nodes send the frames as ui.openpose_json and small background images as ui.sdpose_backgrounds.
+
+import { app } from "../../scripts/app.js";
+import { api } from "../../scripts/api.js";
+import { drawPeople, fitView, framesFromOutput, personColor } from "./pose_model.js";
+import { LOAD_NODE, ROUTE, currentEditor, openPoseEditor, refreshLoadNodes } from "./pose_editor.js";
+import { el, ensureStyle, toggle } from "./style.js";
+
+const PREVIEW_NODES = new Set(["SDPoseNodes.Estimator", "SDPoseNodes.DrawPose"]);
+const PREVIEW_HEIGHT = 260;
+const MAX_PERSON_CHIPS = 16;
+
+function viewURL(ref) {
+  if (!ref || !ref.filename) return null;
+  const query = new URLSearchParams({ filename: ref.filename, subfolder: ref.subfolder || "", type: ref.type || "temp" });
+  return api.apiURL(`/view?${query}`);
+}
+
+function noSerialize(widget) {
+  widget.serialize = false; // not in the workflow's widgets_values
+  if (!widget.options) widget.options = {};
+  widget.options.serialize = false; // not in the prompt
+  return widget;
+}
+
+class PosePreview {
+  constructor(node) {
+    ensureStyle();
+    this.node = node;
+    this.frames = [];
+    this.backgrounds = [];
+    this.index = 0;
+    this.parts = { body: true, hands: true, face: true, feet: true, image: true };
+    this.hidden = new Set();
+    this.images = new Map();
+
+    const button = (name, text, handler, tip) => el("button", { "data-action": name, title: tip || text, onclick: handler, text });
+    this.prev = button("prev", "◀", () => this.show(this.index - 1), "Previous frame");
+    this.next = button("next", "▶", () => this.show(this.index + 1), "Next frame");
+    this.slider = el("input", { type: "range", min: 0, max: 0, step: 1, value: 0, "data-sdpose": "frame",
+      oninput: () => this.show(Number(this.slider.value)) });
+    this.label = el("span", { "data-sdpose": "frame-label", text: "" });
+    this.edit = button("edit", "✎ edit", () => this.openEditor(), "Open this frame in the keypoint editor");
+    this.people = el("span", { class: "sdpose-row", "data-sdpose": "people" });
+    const toggles = ["body", "hands", "face", "feet", "image"].map((part) =>
+      toggle(part, true, (on) => { this.parts[part] = on; this.draw(); }, part).label);
+    this.canvas = el("canvas", { "data-sdpose": "preview-canvas" });
+    this.empty = el("div", { class: "sdpose-empty", text: "Run the workflow to preview the poses here." });
+    this.box = el("div", { class: "sdpose-canvas-box" }, this.canvas, this.empty);
+    this.controls = [el("div", { class: "sdpose-row" }, this.prev, this.slider, this.next, this.label, this.edit),
+      el("div", { class: "sdpose-row" }, ...toggles, this.people)];
+    this.root = el("div", { class: "sdpose-preview", "data-sdpose-preview": node.type, "data-frames": 0 },
+      ...this.controls, this.box);
+    this.widget = noSerialize(node.addDOMWidget("sdpose_preview", "sdpose_preview", this.root, {
+      serialize: false,
+      getValue: () => "",
+      setValue: () => {},
+      getMinHeight: () => (this.frames.length ? PREVIEW_HEIGHT : 70),
+      onDraw: () => this.syncFromStore(),
+    }));
+    this.resizer = new ResizeObserver(() => this.draw());
+    this.resizer.observe(this.box);
+    this.update();
+  }
+
+  /** The front-end keeps each node's last output (app.nodeOutputs) and restores it when a workflow tab comes back,
+   * recreating the nodes: pick it up from there when it is not the output already shown. */
+  syncFromStore() {
+    const output = app.nodeOutputs && app.nodeOutputs[String(this.node.id)];
+    if (output && output !== this.output && "openpose_json" in output) this.setOutput(output);
+  }
+
+  setOutput(output) {
+    this.output = output;
+    const frames = framesFromOutput(output);
+    if (!frames.length && !(output && "openpose_json" in output)) return; // not our payload
+    const peopleBefore = (this.frames[this.index] || { people: [] }).people.length;
+    this.frames = frames;
+    this.backgrounds = ((output && output.sdpose_backgrounds) || []).map(viewURL);
+    this.index = Math.min(this.index, Math.max(frames.length - 1, 0));
+    if ((this.frames[this.index] || { people: [] }).people.length !== peopleBefore) this.hidden.clear();
+    this.update();
+    this.fitNode();
+  }
+
+  /** Make the node tall enough for the preview once there is something to show. */
+  fitNode() {
+    const node = this.node;
+    const need = node.computeSize();
+    const width = Math.max(node.size[0], need[0], 300);
+    const height = Math.max(node.size[1], need[1]);
+    if (width !== node.size[0] || height !== node.size[1]) node.setSize([width, height]);
+    node.setDirtyCanvas(true, true);
+  }
+
+  show(i) {
+    this.index = Math.min(Math.max(i, 0), Math.max(this.frames.length - 1, 0));
+    this.update();
+  }
+
+  update() {
+    const n = this.frames.length;
+    const frame = this.frames[this.index];
+    this.root.dataset.frames = n;
+    this.root.dataset.frame = this.index;
+    this.root.dataset.people = frame ? frame.people.length : 0;
+    this.slider.max = Math.max(n - 1, 0);
+    this.slider.value = this.index;
+    this.slider.disabled = n <= 1;
+    this.prev.disabled = this.index <= 0;
+    this.next.disabled = this.index >= n - 1;
+    this.edit.disabled = !n;
+    this.label.textContent = n ? `${this.index + 1} / ${n}` : "";
+    this.empty.style.display = n ? "none" : "";
+    for (const row of this.controls) row.style.display = n ? "" : "none";
+    this.people.replaceChildren();
+    const count = frame ? frame.people.length : 0;
+    for (let i = 0; i < Math.min(count, MAX_PERSON_CHIPS); i++) {
+      const chip = el("button", { class: `sdpose-chip${this.hidden.has(i) ? " sdpose-off" : ""}`, "data-person": i,
+        title: `Show or hide person ${i + 1}`, onclick: () => {
+          if (this.hidden.has(i)) this.hidden.delete(i);
+          else this.hidden.add(i);
+          this.update();
+        } }, el("span", { class: "sdpose-swatch", style: `background:${personColor(i)}` }), String(i + 1));
+      this.people.append(chip);
+    }
+    if (count > MAX_PERSON_CHIPS) this.people.append(el("span", { text: `+${count - MAX_PERSON_CHIPS}` }));
+    if (frame && !count) this.people.append(el("span", { text: "no person", style: "color:#888" }));
+    this.draw();
+  }
+
+  background() {
+    if (!this.parts.image || !this.backgrounds.length) return null;
+    const url = this.backgrounds[Math.min(this.index, this.backgrounds.length - 1)];
+    if (!url) return null;
+    let img = this.images.get(url);
+    if (!img) {
+      if (this.images.size > 64) this.images.clear();
+      img = new Image();
+      img.onload = () => this.draw();
+      img.src = url;
+      this.images.set(url, img);
+    }
+    return img.complete && img.naturalWidth ? img : null;
+  }
+
+  draw() {
+    const w = this.box.clientWidth, h = this.box.clientHeight;
+    if (!w || !h) return;
+    const dpr = window.devicePixelRatio || 1;
+    if (this.canvas.width !== Math.round(w * dpr) || this.canvas.height !== Math.round(h * dpr)) {
+      this.canvas.width = Math.round(w * dpr);
+      this.canvas.height = Math.round(h * dpr);
+    }
+    const ctx = this.canvas.getContext("2d");
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.fillStyle = "#000";
+    ctx.fillRect(0, 0, w, h);
+    const frame = this.frames[this.index];
+    if (!frame) return;
+    const view = fitView(frame, w, h, 2);
+    const img = this.background();
+    if (img) {
+      ctx.globalAlpha = 0.5;
+      ctx.drawImage(img, view.x, view.y, frame.canvas_width * view.scale, frame.canvas_height * view.scale);
+      ctx.globalAlpha = 1;
+    }
+    ctx.strokeStyle = "#333";
+    ctx.strokeRect(view.x - 0.5, view.y - 0.5, frame.canvas_width * view.scale + 1, frame.canvas_height * view.scale + 1);
+    drawPeople(ctx, frame, view, { parts: this.parts, hidden: this.hidden });
+  }
+
+  openEditor() {
+    if (!this.frames.length) return;
+    const title = `Edit pose: ${this.node.title || this.node.type} (#${this.node.id})`;
+    openPoseEditor({ frames: this.frames, frame: this.index, backgrounds: this.backgrounds, title, node: this.node,
+      filename: "sdpose/edited_pose.json" });
+  }
+
+  remove() {
+    this.resizer.disconnect();
+  }
+}
+
+function notify(detail, severity = "error") {
+  const toast = app.extensionManager && app.extensionManager.toast;
+  if (toast && toast.add) toast.add({ severity, summary: "SDPose", detail, life: 6000 });
+  else alert(`SDPose: ${detail}`);
+}
+
+async function editLoadedFile(node) {
+  const widget = (node.widgets || []).find((w) => w.name === "file");
+  const file = widget && widget.value;
+  if (!file) return notify("Pick a pose keypoint file first (put .json files in ComfyUI's input folder).");
+  const response = await api.fetchApi(`${ROUTE}?${new URLSearchParams({ file })}`);
+  let result = {};
+  try {
+    result = await response.json();
+  } catch (_) {
+    result = { error: `${response.status} ${response.statusText}` };
+  }
+  if (!response.ok) return notify(`Cannot open ${file}: ${result.error || response.status}`);
+  const plain = file.replace(/ \[output\]$/, "");
+  const stem = plain.replace(/\.json$/i, "");
+  openPoseEditor({ frames: result.pose_keypoint, title: `Edit pose: ${file}`, node,
+    filename: /_edited(_\d+)?$/.test(stem) ? `${stem}.json` : `${stem}_edited.json` });
+}
+
+app.registerExtension({
+  name: "sdpose.PosePreviewAndEditor",
+
+  async beforeRegisterNodeDef(nodeType, nodeData) {
+    if (PREVIEW_NODES.has(nodeData.name)) {
+      const created = nodeType.prototype.onNodeCreated;
+      nodeType.prototype.onNodeCreated = function () {
+        const result = created ? created.apply(this, arguments) : undefined;
+        this.sdposePreview = new PosePreview(this);
+        return result;
+      };
+      const executed = nodeType.prototype.onExecuted;
+      nodeType.prototype.onExecuted = function (output) {
+        const result = executed ? executed.apply(this, arguments) : undefined;
+        if (this.sdposePreview) this.sdposePreview.setOutput(output);
+        return result;
+      };
+      const removed = nodeType.prototype.onRemoved;
+      nodeType.prototype.onRemoved = function () {
+        if (this.sdposePreview) this.sdposePreview.remove();
+        return removed ? removed.apply(this, arguments) : undefined;
+      };
+    } else if (nodeData.name === LOAD_NODE) {
+      const created = nodeType.prototype.onNodeCreated;
+      nodeType.prototype.onNodeCreated = function () {
+        const result = created ? created.apply(this, arguments) : undefined;
+        noSerialize(this.addWidget("button", "✎ edit pose", null, () => {
+          editLoadedFile(this).catch((err) => notify(String(err.message || err)));
+        }));
+        return result;
+      };
+    }
+  },
+});
+
+// For debugging from the browser console and for the browser test (tests/integration/test_web_editor.py).
+window.SDPose = { openPoseEditor, currentEditor, refreshLoadNodes };
