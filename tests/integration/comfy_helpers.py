@@ -284,6 +284,13 @@ def estimator(image_link, model_link, **options) -> dict:
 CHROMIUM = os.environ.get("SDPOSE_CHROMIUM", "/usr/bin/chromium")
 
 
+def skip_or_fail(reason: str) -> None:
+    """Skip a test whose infrastructure is missing; fail instead in CI (SDPOSE_REQUIRE_INTEGRATION set)."""
+    import pytest
+
+    (pytest.fail if os.environ.get("SDPOSE_REQUIRE_INTEGRATION") else pytest.skip)(reason)
+
+
 def browser_missing() -> str | None:
     """Why the browser tests cannot run here, or None when they can."""
     if importlib.util.find_spec("playwright") is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from pathlib import Path
@@ -11,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from comfy_helpers import (HELPER_NODES, PACK_NAME, REPO, comfyui_main, load_module, start_server, stop_server,
-                           write_inputs, write_tiny_single_file)
+                           skip_or_fail, write_inputs, write_tiny_single_file)
 
 
 @pytest.fixture(scope="session")
 def comfy_base(tmp_path_factory) -> Path:
     if comfyui_main() is None:
-        (pytest.fail if os.environ.get("SDPOSE_REQUIRE_INTEGRATION") else pytest.skip)("ComfyUI is not installed (run .ci/install-comfyui.sh <venv>, or set COMFYUI_MAIN to a "
+        skip_or_fail("ComfyUI is not installed (run .ci/install-comfyui.sh <venv>, or set COMFYUI_MAIN to a "
                     "ComfyUI main.py); the integration tests need a real ComfyUI server.")
     base = tmp_path_factory.mktemp("comfy")
     (base / "custom_nodes").mkdir()

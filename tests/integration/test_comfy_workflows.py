@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from comfy_helpers import LOAD_GRAPH_JS, REPO, WHOLEBODY, Frontend, browser_missing
+from comfy_helpers import LOAD_GRAPH_JS, REPO, WHOLEBODY, Frontend, browser_missing, skip_or_fail
 
 WORKFLOWS = REPO / "workflows"
 UI_FILES = sorted(p for p in WORKFLOWS.glob("*.json") if not p.name.endswith(".api.json"))
@@ -121,7 +120,7 @@ def test_ui_workflow_has_no_missing_nodes_and_matches_its_twin(comfy, path):
 def frontend(comfy):
     why = browser_missing()
     if why:
-        (pytest.fail if os.environ.get("SDPOSE_REQUIRE_INTEGRATION") else pytest.skip)(f"browser check skipped: {why}")
+        skip_or_fail(f"browser check skipped: {why}")
     page = Frontend(comfy)
     yield page
     page.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from comfy_helpers import BUILD_GRAPH_JS, PACK_NAME, REPO, WHOLEBODY, Frontend, browser_missing
+from comfy_helpers import BUILD_GRAPH_JS, PACK_NAME, REPO, WHOLEBODY, Frontend, browser_missing, skip_or_fail
 
 BODY = "pose_keypoints_2d"
 SAVED = "sdpose/web_edit.json"
@@ -36,7 +36,7 @@ def shot(page, name: str) -> None:
 def frontend(comfy):
     why = browser_missing()
     if why:
-        (pytest.fail if os.environ.get("SDPOSE_REQUIRE_INTEGRATION") else pytest.skip)(f"browser test skipped: {why}")
+        skip_or_fail(f"browser test skipped: {why}")
     page = Frontend(comfy)
     page.page.wait_for_function("() => window.SDPose && window.SDPose.openPoseEditor", timeout=30_000)
     yield page
