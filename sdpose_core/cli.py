@@ -1,4 +1,8 @@
-"""Command line: ``python -m sdpose_core estimate INPUT... --model PATH_OR_HUB_ID --out DIR``."""
+"""Command line: ``python -m sdpose_core estimate INPUT... --model PATH_OR_HUB_ID --out DIR``.
+
+INPUT: image files, video files, and folders of either. Under ``accelerate launch`` (or torchrun) the inputs are
+shared out across the processes, input i to process i % count, each on its own device.
+"""
 
 from __future__ import annotations
 
@@ -23,13 +27,14 @@ def _size(text: str) -> tuple[int, int]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sdpose_core", description="SDPose human pose estimation.")
     sub = parser.add_subparsers(dest="command", required=True)
-    est = sub.add_parser("estimate", help="estimate poses in images (files or folders)")
-    est.add_argument("inputs", nargs="+", help="image files and/or folders of images")
+    est = sub.add_parser("estimate", help="estimate poses in images and videos (files or folders)")
+    est.add_argument("inputs", nargs="+", help="image and video files and/or folders of them")
     est.add_argument("--model", required=True, help="SDPose folder, ComfyUI .safetensors file, or hub id "
                      "(teemosliang/SDPose-Body, teemosliang/SDPose-Wholebody)")
     est.add_argument("--scheme", choices=["body", "wholebody"], help="checked against the checkpoint")
     est.add_argument("--out", required=True, type=Path, help="output folder (created; existing files are kept)")
-    est.add_argument("--boxes", type=Path, help="JSON mapping an input file name to a list of [x, y, w, h]")
+    est.add_argument("--boxes", type=Path, help="JSON mapping an input file name to a list of [x, y, w, h] "
+                     "(for a video: a list per frame of such lists)")
     est.add_argument("--detector", default="yolox", help="'yolox' (yolox_l.onnx, downloaded on first use), "
                      "a path to a YOLOX .onnx file, or 'none' for whole-image boxes")
     est.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
@@ -42,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--sample-latent", action="store_true", help="sample the VAE posterior as the official "
                      "code does (default: its mean, deterministic)")
     est.add_argument("--seed", type=int, default=None, help="seed for --sample-latent")
-    est.add_argument("--coco-json", type=Path, help="also write all detections as one COCO keypoint results file")
+    est.add_argument("--coco-json", type=Path, help="also write all detections in images as one COCO keypoint "
+                     "results file")
     est.add_argument("--cache-dir", type=Path, default=None, help="downloads and cached text context "
                      "(default $SDPOSE_CACHE or ~/.cache/sdpose)")
     est.add_argument("--threshold", type=float, default=0.3, help="keypoints below it are left out (DWPose: 0.3)")
@@ -51,6 +57,21 @@ def build_parser() -> argparse.ArgumentParser:
                      "hand in hand_right_keypoints_2d (default: by side, as DWPose)")
     est.add_argument("--overlay", action="store_true", help="draw the skeleton over the image instead of black")
     _add_draw_options(est)
+    video = est.add_argument_group("video", "for video inputs: DIR/<stem>.json (POSE_KEYPOINT, one dict per frame) "
+                                   "and DIR/<stem>_pose.mp4 (same frame rate and frame count)")
+    video.add_argument("--track", action=argparse.BooleanOptionalAction, default=True,
+                       help="keep each person's place and id (person_id) across frames (default on)")
+    video.add_argument("--smooth", action="store_true", help="One-Euro smoothing of keypoints over time "
+                       "(default off: every frame exactly as the model gives it); implies --track")
+    video.add_argument("--smooth-min-cutoff", type=float, default=1.0, metavar="HZ",
+                       help="One-Euro cut-off at rest: lower = smoother, more lag (default 1.0)")
+    video.add_argument("--smooth-beta", type=float, default=10.0, help="One-Euro speed coefficient, per person "
+                       "height per second: higher = less lag in fast motion, less smoothing (default 10)")
+    video.add_argument("--detect-every", type=int, default=1, metavar="N", help="run the person detector on "
+                       "every Nth frame only; boxes follow each person's keypoints in between (default 1)")
+    video.add_argument("--frames", action="store_true", help="also write the pose frames as PNGs in "
+                       "DIR/<stem>_frames/")
+    video.add_argument("--crf", type=int, default=18, help="H.264 quality of the pose video (lower = better)")
     draw = sub.add_parser("draw", help="render a POSE_KEYPOINT JSON file (DWPose look)")
     draw.add_argument("pose", type=Path, help="POSE_KEYPOINT JSON: one frame (dict) or a list of frames")
     draw.add_argument("--out", required=True, type=Path, help="PNG path for one frame; a folder for a list")
@@ -99,12 +120,96 @@ def _make_detector(choice: str, cache: Path):
     return numpy_detector(YoloxDetector(resolve_detector_path(path, cache / "models")))
 
 
-def _free_stem(folder: Path, stem: str, suffixes: tuple[str, ...]) -> str:
-    """``stem``, or ``stem-1``, ``stem-2``...: the first for which no ``stem + suffix`` file exists yet."""
-    candidate, n = stem, 1
-    while any((folder / f"{candidate}{s}").exists() for s in suffixes):
-        candidate, n = f"{stem}-{n}", n + 1
-    return candidate
+IMAGE_OUTPUTS = (".json", "_pose.png")
+VIDEO_OUTPUTS = (".json", "_pose.mp4", "_frames")
+
+
+def _find_inputs(inputs: list[str]) -> list[tuple[Path, bool]]:
+    """(path, is_video) for every image and video among ``inputs`` (folders searched non-recursively, sorted)."""
+    from .images import IMAGE_SUFFIXES
+    from .video import is_video
+
+    found: list[tuple[Path, bool]] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            found += [(q, is_video(q)) for q in sorted(p.iterdir())
+                      if q.is_file() and (q.suffix.lower() in IMAGE_SUFFIXES or is_video(q))]
+        elif p.is_file():
+            found.append((p, is_video(p)))
+        else:
+            raise InputError(f"Input not found: '{p}' is neither an image or video file nor a folder.")
+    return found
+
+
+def _plan_stems(folder: Path, items: list[tuple[Path, bool]]) -> list[str]:
+    """Output stems for all inputs, in order: the file stem, numbered when its outputs exist or are planned."""
+    planned: set[str] = set()
+    stems = []
+    for path, video in items:
+        suffixes = VIDEO_OUTPUTS if video else IMAGE_OUTPUTS
+        candidate, n = path.stem, 1
+        while any((folder / f"{candidate}{s}").exists() or f"{candidate}{s}" in planned for s in suffixes):
+            candidate, n = f"{path.stem}-{n}", n + 1
+        planned.update(f"{candidate}{s}" for s in suffixes)
+        stems.append(candidate)
+    return stems
+
+
+class _TorchGroup:
+    """The one thing used from accelerate's PartialState, over a plain torch.distributed (gloo) group."""
+
+    def __init__(self):
+        import torch.distributed as dist
+
+        if not dist.is_initialized():
+            dist.init_process_group("gloo")
+        self.device = None
+
+    def wait_for_everyone(self) -> None:
+        import torch.distributed as dist
+
+        dist.barrier()
+
+
+def _process_group():
+    """(index, count, state or None) of this process among those launched together.
+
+    One process unless launched by ``accelerate launch`` / torchrun with several. ``state`` offers
+    ``wait_for_everyone()`` (and ``device``): accelerate's PartialState when accelerate is installed, else a
+    torch.distributed gloo group from the launcher's environment; None when no group can be formed.
+    """
+    try:
+        world = int(os.environ.get("WORLD_SIZE", "1") or "1")
+        rank = int(os.environ.get("RANK", "0") or "0")
+    except ValueError:
+        return 0, 1, None
+    if world <= 1:
+        return 0, 1, None
+    import torch
+
+    try:
+        from accelerate import PartialState
+    except ImportError:
+        PartialState = None
+    if PartialState is not None:
+        state = PartialState(cpu=not torch.cuda.is_available())  # without cpu=True it ignores CPU process groups
+        if state.num_processes == world:
+            return state.process_index, state.num_processes, state
+    if os.environ.get("MASTER_ADDR") and os.environ.get("MASTER_PORT"):
+        return rank, world, _TorchGroup()
+    return rank, world, None
+
+
+def _default_device(state) -> str:
+    import torch
+
+    if state is not None and state.device is not None:
+        return str(state.device)
+    if torch.cuda.is_available():
+        local = os.environ.get("LOCAL_RANK")
+        return f"cuda:{int(local) % torch.cuda.device_count()}" if local and local.isdigit() else "cuda"
+    return "cpu"
 
 
 def _write_atomic(path: Path, write) -> None:
@@ -114,51 +219,105 @@ def _write_atomic(path: Path, write) -> None:
 
 
 def estimate_command(args: argparse.Namespace) -> int:
-    import torch
+    import itertools
+
     from tqdm.auto import tqdm
 
     from .checkpoint import cache_dir, load_model
     from .coco import coco_records, image_id_from_stem
     from PIL import Image
 
-    from .images import find_images, load_image
+    from .images import load_image
     from .openpose import to_pose_keypoint
     from .pipeline import PoseEstimator
     from .render import render_frame
 
-    images = find_images(args.inputs)
-    if not images:
-        raise InputError(f"No image files found in: {', '.join(map(str, args.inputs))}.")
+    items = _find_inputs(args.inputs)
+    if not items:
+        raise InputError(f"No image files (or videos) found in: {', '.join(map(str, args.inputs))}.")
+    if args.detect_every < 1:
+        raise InputError(f"--detect-every must be at least 1, got {args.detect_every}.")
     table = _load_boxes(args.boxes)
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    cache = cache_dir(args.cache_dir)
-    model = load_model(args.model, args.scheme, dtype=args.dtype, device=device, cache=cache)
-    detector = None if args.boxes else _make_detector(args.detector, cache)
-    estimator = PoseEstimator(model, input_size=args.input_size, flip=args.flip, crop_mode=args.crop_mode,
-                              batch_size=args.batch_size, sample_latent=args.sample_latent, seed=args.seed,
-                              detector=detector)
+    rank, world, state = _process_group()
+    stems = _plan_stems(args.out, items)  # every process plans all outputs before any is written
+    mine = [(path, video, stem) for i, ((path, video), stem) in enumerate(zip(items, stems)) if i % world == rank]
+    images = [(p, stem) for p, video, stem in mine if not video]
+    videos = [(p, stem) for p, video, stem in mine if video]
+    estimator = None
+    if mine:
+        device = args.device or _default_device(state)
+        cache = cache_dir(args.cache_dir)
+        model = load_model(args.model, args.scheme, dtype=args.dtype, device=device, cache=cache)
+        detector = None if args.boxes else _make_detector(args.detector, cache)
+        estimator = PoseEstimator(model, input_size=args.input_size, flip=args.flip, crop_mode=args.crop_mode,
+                                  batch_size=args.batch_size, sample_latent=args.sample_latent, seed=args.seed,
+                                  detector=detector)
+    if state is not None:
+        state.wait_for_everyone()
     args.out.mkdir(parents=True, exist_ok=True)
-    boxes = [_boxes_for(p, table) if args.boxes else None for p in images]
-    if args.boxes:
-        boxes = [b if b is not None else [] for b in boxes]
+    pose_options = dict(threshold=args.threshold, hands=args.hands, face=args.face, feet=args.feet,
+                        raw_scores=args.raw_scores, swap_hands=args.swap_hands)
+    draw_options = dict(resolution=args.resolution, hands=args.hands, face=args.face, feet=args.feet,
+                        xinsr=args.xinsr)
     records: list[dict] = []
-    results = estimator((load_image(p) for p in images), boxes, ({"path": p} for p in images))
-    for result in tqdm(results, total=len(images), desc="SDPose", unit="img", disable=len(images) < 2):
-        path: Path = result.meta["path"]
-        pose = to_pose_keypoint(result.keypoints.numpy(), result.width, result.height, threshold=args.threshold,
-                                hands=args.hands, face=args.face, feet=args.feet, raw_scores=args.raw_scores,
-                                swap_hands=args.swap_hands)
-        drawing = render_frame(pose, resolution=args.resolution, hands=args.hands, face=args.face, feet=args.feet,
-                               xinsr=args.xinsr, image=load_image(path) if args.overlay else None)
-        stem = _free_stem(args.out, path.stem, (".json", "_pose.png"))
-        _write_atomic(args.out / f"{stem}.json", lambda tmp: tmp.write_text(json.dumps(pose)))
-        _write_atomic(args.out / f"{stem}_pose.png", lambda tmp: Image.fromarray(drawing).save(tmp, format="PNG"))
-        records += coco_records(image_id_from_stem(path.stem), result.keypoints, result.boxes, result.box_scores)
+    if images:
+        boxes = [_boxes_for(p, table) if args.boxes else None for p, _ in images]
+        if args.boxes:
+            boxes = [b if b is not None else [] for b in boxes]
+        stem_of = {i: stem for i, (_, stem) in enumerate(images)}
+        metas = ({"path": p, "index": i} for i, (p, _) in enumerate(images))
+        results = estimator((load_image(p) for p, _ in images), boxes, metas)
+        for result in tqdm(results, total=len(images), desc="SDPose", unit="img", disable=len(images) < 2):
+            path: Path = result.meta["path"]
+            pose = to_pose_keypoint(result.keypoints.numpy(), result.width, result.height, **pose_options)
+            drawing = render_frame(pose, image=load_image(path) if args.overlay else None, **draw_options)
+            stem = stem_of[result.meta["index"]]
+            _write_atomic(args.out / f"{stem}.json", lambda tmp: tmp.write_text(json.dumps(pose)))
+            _write_atomic(args.out / f"{stem}_pose.png", lambda tmp: Image.fromarray(drawing).save(tmp, format="PNG"))
+            records += coco_records(image_id_from_stem(path.stem), result.keypoints, result.boxes, result.box_scores)
+    if videos:
+        from .video import ClipOptions, annotate_video
+
+        clip = ClipOptions(track=args.track, smooth=args.smooth, min_cutoff=args.smooth_min_cutoff,
+                           beta=args.smooth_beta, detect_every=args.detect_every, threshold=args.threshold)
+        for path, stem in videos:
+            frame_boxes = None
+            if args.boxes:
+                listed = _boxes_for(path, table)
+                if listed is not None and not isinstance(listed, list):
+                    raise InputError(f"Boxes for video '{path.name}' must be a list with one list of boxes per frame.")
+                frame_boxes = itertools.chain(listed or [], itertools.repeat([]))
+            out = annotate_video(estimator, path, args.out, stem=stem, options=clip, frames_png=args.frames,
+                                 crf=args.crf, pose_options=pose_options, draw_options=draw_options,
+                                 overlay=args.overlay, boxes=frame_boxes, progress=True)
+            print(f"{path.name}: {out.frame_count} frames at {float(out.fps):.3f} fps -> {out.video.name}")
     if args.coco_json:
-        args.coco_json.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(args.coco_json, lambda tmp: tmp.write_text(json.dumps(records)))
-    print(f"Wrote poses for {len(images)} image(s) to {args.out}")
+        _write_coco(args.coco_json, records, rank, world, state)
+    what = f"{len(images)} image(s)" + (f" and {len(videos)} video(s)" if videos else "")
+    shard = f" (process {rank + 1} of {world})" if world > 1 else ""
+    print(f"Wrote poses for {what} to {args.out}{shard}")
     return 0
+
+
+def _write_coco(path: Path, records: list[dict], rank: int, world: int, state) -> None:
+    """One COCO results file; with several processes each writes a part and the main process merges them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if world == 1:
+        _write_atomic(path, lambda tmp: tmp.write_text(json.dumps(records)))
+        return
+    part = path.with_name(f"{path.stem}.part{rank}of{world}{path.suffix}")
+    _write_atomic(part, lambda tmp: tmp.write_text(json.dumps(records)))
+    if state is None:  # no way to wait for the others: leave the parts
+        print(f"COCO results of this process in {part}; merge the {world} parts.", file=sys.stderr)
+        return
+    state.wait_for_everyone()
+    if rank == 0:
+        parts = [path.with_name(f"{path.stem}.part{r}of{world}{path.suffix}") for r in range(world)]
+        merged = [rec for p in parts for rec in json.loads(p.read_text())]
+        _write_atomic(path, lambda tmp: tmp.write_text(json.dumps(merged)))
+        for p in parts:
+            p.unlink()
+    state.wait_for_everyone()
 
 
 def draw_command(args: argparse.Namespace) -> int:

@@ -1,0 +1,337 @@
+"""Video: streaming decode/encode, clip annotation through the real pipeline, the CLI on videos, sharding, memory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import weakref
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from sdpose_core import video as video_mod
+from sdpose_core.checkpoint import load_model
+from sdpose_core.cli import main
+from sdpose_core.errors import InputError
+from sdpose_core.openpose import load_pose_keypoint
+from sdpose_core.pipeline import PoseEstimator
+from sdpose_core.schemes import get_scheme
+from sdpose_core.video import (ClipOptions, VideoWriter, annotate_frames, annotate_video, count_frames, pose_frame,
+                               probe_video, read_frames)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Many tiny ops: on a small shared CPU, torch's thread pool costs far more than it gains (8x here)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def moving_box_frames(n: int, size=(96, 72), box=(20, 40), speed=(3, 1), start=(5, 10)):
+    """Frames (HxWx3 uint8) with one bright rectangle moving ``speed`` px/frame, and its centre per frame."""
+    h, w = size
+    for t in range(n):
+        x, y = start[0] + speed[0] * t, start[1] + speed[1] * t
+        frame = np.full((h, w, 3), 30, np.uint8)
+        frame[y:y + box[1], x:x + box[0]] = 220
+        yield frame, (x + (box[0] - 1) / 2, y + (box[1] - 1) / 2)
+
+
+def write_clip(path: Path, frames, fps=Fraction(25)) -> Path:
+    with VideoWriter(path, fps) as writer:
+        for frame in frames:
+            writer.write(frame)
+    return path
+
+
+class BlobModel:
+    """Stands in for SDPoseModel at no cost: it 'sees' the bright blob in each crop and puts the 17 keypoints on
+    a 3 x 6 grid inside it, as heatmap peaks. Keypoints then follow the blob through crops, decoding and boxes."""
+
+    def __init__(self):
+        self.scheme, self.device, self.dtype = get_scheme("body"), torch.device("cpu"), torch.float32
+        self.calls = 0
+
+    def __call__(self, pixels, sample=False, generator=None):
+        self.calls += 1
+        b, _, h, w = pixels.shape
+        hh, hw = h // 4, w // 4
+        yy, xx = torch.meshgrid(torch.arange(hh, dtype=torch.float32), torch.arange(hw, dtype=torch.float32),
+                                indexing="ij")
+        heat = torch.zeros(b, 17, hh, hw)
+        for i in range(b):
+            ys, xs = torch.nonzero(pixels[i].mean(0) > 0.3, as_tuple=True)
+            if not len(ys):
+                continue
+            x1, x2 = xs.min() * (hw - 1) / (w - 1), xs.max() * (hw - 1) / (w - 1)
+            y1, y2 = ys.min() * (hh - 1) / (h - 1), ys.max() * (hh - 1) / (h - 1)
+            for k in range(17):
+                px = x1 + (x2 - x1) * (k % 3) / 2
+                py = y1 + (y2 - y1) * (k // 3) / 5
+                heat[i, k] = torch.exp(-((xx - px) ** 2 + (yy - py) ** 2) / 2.0)
+        return heat
+
+
+def blob_detector(calls: list):
+    """A person detector for ``moving_box_frames``: the bright rectangle's corners (image tensor [3, H, W])."""
+
+    def detect(image):
+        calls.append(1)
+        ys, xs = torch.nonzero(image.mean(0) > 0.5, as_tuple=True)
+        if not len(ys):
+            return torch.zeros(0, 5)
+        return torch.tensor([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1, 0.9]], dtype=torch.float64)
+
+    return detect
+
+
+# ------------------------------------------------------------------------------------------------ video I/O
+@pytest.mark.parametrize("backend", ["av", "opencv"])
+def test_video_round_trip_keeps_frame_count_and_rate(tmp_path, backend):
+    if backend == "av":
+        pytest.importorskip("av")
+    fps = Fraction(30000, 1001) if backend == "av" else Fraction(25)
+    frames = [f for f, _ in moving_box_frames(23, size=(45, 63))]  # odd sides: padded to 64x46
+    path = tmp_path / "clip.mp4"
+    with VideoWriter(path, fps, backend=backend) as writer:
+        for f in frames:
+            writer.write(f)
+        assert not path.exists()  # appears only when complete
+    info = probe_video(path, backend)
+    assert (info.width, info.height, info.fps, info.frames) == (64, 46, fps, 23)
+    decoded = list(read_frames(path, backend))
+    assert len(decoded) == 23 and decoded[0].shape == (46, 64, 3) and decoded[0].dtype == np.uint8
+    assert np.abs(decoded[5][:45, :63].astype(int) - frames[5]).mean() < 8  # lossy but the same picture
+
+
+def test_video_errors_are_clear_and_leave_nothing(tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42 but not a video")
+    with pytest.raises(InputError, match="Cannot read"):
+        probe_video(bad)
+    with pytest.raises(InputError, match="not found"):
+        list(read_frames(tmp_path / "missing.mp4"))
+    out = tmp_path / "partial.mp4"
+    with pytest.raises(InputError, match="earlier frames"):
+        with VideoWriter(out, 25) as writer:
+            writer.write(np.zeros((32, 32, 3), np.uint8))
+            writer.write(np.zeros((16, 32, 3), np.uint8))
+    assert list(tmp_path.iterdir()) == [bad]  # the partial file was removed
+
+
+# --------------------------------------------------------------------------------- clips through the pipeline
+def test_untracked_unsmoothed_clip_is_frame_exact_and_ids_are_stable(tiny_body, cache):
+    """What the ComfyUI node does with an IMAGE batch: float [B, H, W, 3]; keypoints equal the plain pipeline's."""
+    model = load_model(tiny_body, cache=cache)
+    frames = torch.stack([torch.from_numpy(f).float() / 255 for f, _ in moving_box_frames(3)])
+    boxes = [[[4, 8, 30, 50], [40, 10, 25, 40]]] * 3  # two people per frame, caller boxes
+    estimator = PoseEstimator(model, input_size=(64, 128), flip=False, batch_size=3)  # small: plumbing only
+    plain = list(estimator(frames, boxes))
+    tracked = list(annotate_frames(estimator, frames, fps=25, boxes=boxes))
+    assert [r.meta["frame"] for r in tracked] == list(range(3))
+    for a, b in zip(plain, tracked):
+        assert sorted(b.meta["track_ids"]) == b.meta["track_ids"] and len(b.meta["track_ids"]) == 2
+        for kp, box in zip(b.keypoints, b.boxes):  # the same people, bit for bit, listed by id
+            row = int(np.argmin(np.abs(a.boxes - box).sum(1)))
+            assert torch.equal(a.keypoints[row], kp) and torch.equal(a.boxes[row], box)
+    frame = pose_frame(tracked[0], threshold=0.0)
+    assert [p["person_id"] for p in frame["people"]] == [[i] for i in tracked[0].meta["track_ids"]]
+    assert load_pose_keypoint(frame)[0]["people"][0]["pose_keypoints_2d"] == frame["people"][0]["pose_keypoints_2d"]
+    smoothed = list(annotate_frames(estimator, frames[:2], fps=25, boxes=boxes, smooth=True, threshold=0.0))
+    assert smoothed[0].keypoints.equal(tracked[0].keypoints)  # the first frame has nothing to smooth with
+    assert not smoothed[1].keypoints.equal(tracked[1].keypoints)
+    with pytest.raises(InputError):
+        list(annotate_frames(estimator, frames, detect_every=0))
+
+
+def test_detect_every_n_carries_boxes_that_follow_the_person():
+    model = BlobModel()
+    data = list(moving_box_frames(24, size=(120, 160), speed=(4, 2)))
+    frames, centres = [f for f, _ in data], np.array([c for _, c in data])
+    for every, expected_calls in ((1, 24), (5, 5)):
+        calls: list = []
+        estimator = PoseEstimator(model, input_size=(64, 128), flip=False, batch_size=4, detector=blob_detector(calls))
+        results = list(annotate_frames(estimator, iter(frames), fps=25, detect_every=every))
+        assert len(calls) == expected_calls
+        assert estimator.detector is not None and len(results) == 24
+        found = np.array([r.keypoints[0, :, :2].mean(0).numpy() for r in results])
+        assert [r.num_people for r in results] == [1] * 24
+        error = np.abs(found - centres).max(axis=1)  # about 1.2 px of it is BlobModel's own rounding
+        assert error[every:].max() < 2.0 and error.max() < 5.0, error  # before any result is back, boxes stand
+        assert all(r.meta["track_ids"] == [0] for r in results)
+
+
+def test_interrupted_or_failing_videos_leave_no_outputs_and_no_threads(tmp_path):
+    import threading
+
+    clip = write_clip(tmp_path / "clip.mp4", (f for f, _ in moving_box_frames(40)))
+    batches = [0]
+
+    def stop_at_third(_crops):
+        batches[0] += 1
+        if batches[0] == 3:
+            raise KeyboardInterrupt
+
+    out = tmp_path / "out"
+    estimator = PoseEstimator(BlobModel(), input_size=(64, 64), flip=False, batch_size=4, on_batch=stop_at_third)
+    with pytest.raises(KeyboardInterrupt):
+        annotate_video(estimator, clip, out, frames_png=True)
+    assert list(out.iterdir()) == []
+    estimator = PoseEstimator(BlobModel(), input_size=(64, 64), flip=False, batch_size=4)
+    with pytest.raises(InputError, match="resolution"):  # raised while drawing, in the writer thread
+        annotate_video(estimator, clip, out, draw_options={"resolution": 8})
+    assert list(out.iterdir()) == []
+    assert not [t for t in threading.enumerate() if t.name.startswith("sdpose-")]
+
+
+# ---------------------------------------------------------------------------------------------------- the CLI
+def _common(model: Path, out: Path, cache: Path) -> list[str]:
+    return ["--model", str(model), "--out", str(out), "--input-size", "192x256", "--no-flip", "--detector", "none",
+            "--cache-dir", str(cache), "--device", "cpu"]
+
+
+def test_cli_annotates_a_video_keeping_frame_count_and_rate(tiny_wholebody, cache, tmp_path):
+    clip = write_clip(tmp_path / "in" / "walk.mp4", (f for f, _ in moving_box_frames(4)), Fraction(24000, 1001))
+    out = tmp_path / "out"
+    args = ["estimate", str(clip), *_common(tiny_wholebody, out, cache), "--frames", "--smooth",
+            "--threshold", "0", "--resolution", "128"]
+    assert main(args) == 0
+    poses = json.loads((out / "walk.json").read_text())
+    assert isinstance(poses, list) and len(poses) == 4
+    assert all(len(f["people"]) == 1 and f["people"][0]["person_id"] == [0] for f in poses)
+    assert poses[0]["canvas_width"] == 72 and poses[0]["canvas_height"] == 96
+    assert len(poses[0]["people"][0]["face_keypoints_2d"]) == 70 * 3
+    info = probe_video(out / "walk_pose.mp4")
+    assert info.fps == Fraction(24000, 1001) and count_frames(out / "walk_pose.mp4") == 4
+    assert (info.width, info.height) == (128, 172)  # short side = resolution; 171 padded to even
+    pngs = sorted((out / "walk_frames").iterdir())
+    assert [p.name for p in pngs] == [f"walk_{i:05d}.png" for i in range(4)]
+    assert main(args) == 0  # a second run never overwrites: numbered outputs
+    assert (out / "walk-1.json").is_file() and (out / "walk-1_pose.mp4").is_file()
+    assert (out / "walk-1_frames").is_dir()
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+def test_cli_boxes_file_gives_per_frame_boxes_for_a_video(tiny_body, cache, tmp_path):
+    clip = write_clip(tmp_path / "clip.mp4", (f for f, _ in moving_box_frames(4)))
+    boxes = tmp_path / "boxes.json"
+    boxes.write_text(json.dumps({"clip.mp4": [[[5, 10, 20, 40]], [[8, 11, 20, 40], [40, 50, 20, 30]], []]}))
+    out = tmp_path / "out"
+    assert main(["estimate", str(clip), *_common(tiny_body, out, cache), "--boxes", str(boxes), "--no-track"]) == 0
+    poses = json.loads((out / "clip.json").read_text())
+    assert [len(f["people"]) for f in poses] == [1, 2, 0, 0]  # frames past the list: nobody, as for images
+    assert "person_id" not in poses[1]["people"][0]  # --no-track: no ids
+
+
+def test_sharded_processes_write_every_output_once(tiny_body, cache, tmp_path, monkeypatch):
+    """Two processes (as accelerate launch starts them, here threads) share a folder of videos and images."""
+    import threading
+
+    import sdpose_core.cli as cli
+    from PIL import Image
+
+    folder = tmp_path / "in"
+    for name in ("a", "b", "c"):
+        write_clip(folder / f"{name}.mp4", (f for f, _ in moving_box_frames(2)))
+    Image.fromarray(np.zeros((40, 30, 3), np.uint8)).save(folder / "a.png")  # same stem as a video
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "b.json").write_text("{}")  # from an earlier run: kept, b gets a numbered name
+    barrier, local = threading.Barrier(2, timeout=120), threading.local()
+
+    class Group:  # accelerate's PartialState, as far as the CLI uses it
+        device = "cpu"
+
+        def wait_for_everyone(self):
+            barrier.wait()
+
+    monkeypatch.setattr(cli, "_process_group", lambda: (local.rank, 2, Group()))
+    codes = {}
+
+    def run(rank):
+        local.rank = rank
+        codes[rank] = main(["estimate", str(folder), *_common(tiny_body, tmp_path / "out", cache),
+                            "--coco-json", str(tmp_path / "coco.json")])
+
+    threads = [threading.Thread(target=run, args=(r,)) for r in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == {0: 0, 1: 0}
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == sorted(["a.json", "a_pose.mp4", "a-1.json", "a-1_pose.png", "b.json", "b-1.json",
+                            "b-1_pose.mp4", "c.json", "c_pose.mp4"])
+    assert len(json.loads((tmp_path / "coco.json").read_text())) == 1  # parts merged by the main process
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["coco.json", "in", "out"]  # parts removed
+
+
+def test_accelerate_launch_shards_videos(tiny_body, cache, tmp_path):
+    """The real thing: ``accelerate launch`` with two processes (CPU: torchrun via --multi_gpu), about 25 s."""
+    pytest.importorskip("accelerate")
+    folder = tmp_path / "in"
+    for name in ("a", "b", "c"):
+        write_clip(folder / f"{name}.mp4", (f for f, _ in moving_box_frames(3)))
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+           "-m", "sdpose_core", "estimate", str(folder), *_common(tiny_body, out, cache)[:-2]]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "process 1 of 2" in proc.stdout and "process 2 of 2" in proc.stdout
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{n}{s}" for n in "abc" for s in (".json", "_pose.mp4"))
+
+
+# ---------------------------------------------------------------------------------------------------- memory
+def _rss() -> int:
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_a_thousand_frames_stream_in_bounded_memory(tmp_path, monkeypatch):
+    """1,000 frames of 160x120 (58 MB decoded, 230 MB as float tensors) through decode, pipeline, tracking,
+    smoothing, overlay drawing, encode and JSON: at most a batch of frames is ever alive, and RSS stays flat."""
+    n, batch = 1000, 8
+    data = moving_box_frames(n, size=(120, 160), box=(20, 40), speed=(0, 0), start=(70, 40))
+    clip = write_clip(tmp_path / "long.mp4", (f for f, _ in data), Fraction(30))
+    alive, peak = [0], [0]
+    real_read = video_mod.read_frames
+
+    class Frame(np.ndarray):  # ndarray subclass: weak-referenceable, counted while alive
+        pass
+
+    def counting_reader(path, backend=None):
+        for frame in real_read(path, backend):
+            f = frame.view(Frame)
+            alive[0] += 1
+            weakref.finalize(f, lambda: alive.__setitem__(0, alive[0] - 1))
+            peak[0] = max(peak[0], alive[0])
+            yield f
+
+    monkeypatch.setattr(video_mod, "read_frames", counting_reader)
+    rss = {}
+
+    def progress(done):
+        if done in (100, n):
+            rss[done] = _rss()
+
+    calls: list = []
+    estimator = PoseEstimator(BlobModel(), input_size=(64, 64), flip=False, batch_size=batch,
+                              detector=blob_detector(calls))
+    result = annotate_video(estimator, clip, tmp_path / "out", options=ClipOptions(smooth=True, detect_every=10),
+                            overlay=True, progress=progress)
+    assert result.frame_count == n and count_frames(result.video) == n and probe_video(result.video).fps == 30
+    assert len(json.loads(result.json.read_text())) == n
+    assert len(calls) == n // 10
+    assert peak[0] <= batch + video_mod.PREFETCH + video_mod.WRITE_QUEUE + 3, peak[0]  # never the clip
+    growth = rss[n] - rss[100]
+    print(f"RSS growth over frames 100..1000: {growth / 2**20:.1f} MiB; frames alive at most: {peak[0]}")
+    assert growth < 25 * 2**20, f"RSS grew {growth / 2**20:.0f} MiB over 900 frames"  # holding them: 52 MiB
