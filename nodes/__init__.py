@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from . import draw, estimator, keypoints_io, model_loader
+from . import draw, estimator, keypoints_io, model_loader, video_options
 
 NODE_CLASS_MAPPINGS: dict = {}
 NODE_DISPLAY_NAME_MAPPINGS: dict = {}
-for _module in (model_loader, estimator, draw, keypoints_io):
+for _module in (model_loader, estimator, video_options, draw, keypoints_io):
     NODE_CLASS_MAPPINGS.update(_module.NODE_CLASS_MAPPINGS)
     NODE_DISPLAY_NAME_MAPPINGS.update(_module.NODE_DISPLAY_NAME_MAPPINGS)

@@ -3,6 +3,8 @@
 Same inputs with the same meaning (image, detect_hand/body/face, resolution, bbox_detector,
 scale_stick_for_xinsr_cn), same outputs (IMAGE, POSE_KEYPOINT), plus the SDPose model and SDPose's own options.
 As in DWPose, detect_* choose what is drawn; POSE_KEYPOINT always carries every part the model predicts.
+With SDPose Video Options connected, the IMAGE batch is one clip: tracked (people keep their order and gain
+OpenPose's ``person_id``), optionally smoothed, optionally detected every N frames.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import threading
 
 from . import common, preview
+from .video_options import VIDEO_OPTIONS_TYPE
 
 ENABLE = ["enable", "disable"]
 _DETECTORS: dict[str, object] = {}
@@ -83,13 +86,16 @@ class SDPoseEstimator:
                     "forceInput": True,
                     "tooltip": "Person boxes per frame (RT-DETR Detect, YOLO nodes). Replaces bbox_detector; "
                                "boxes labelled other than 'person' are ignored."}),
+                "video_options": (VIDEO_OPTIONS_TYPE, {
+                    "tooltip": "From SDPose Video Options: pose the IMAGE batch as a video clip (tracking, "
+                               "smoothing, detection every N frames). Unconnected: every frame on its own."}),
             },
         }
 
     def estimate_pose(self, image, sdpose_model, detect_hand="enable", detect_body="enable", detect_face="enable",
                       resolution=512, bbox_detector=common.DETECTOR_FILE, scale_stick_for_xinsr_cn="disable",
                       flip_test=True, crop_mode="topdown", score_threshold=0.3, batch_size=4, bounding_box=None,
-                      **_dwpose_only):  # e.g. DWPose's pose_estimator: our model comes from sdpose_model
+                      video_options=None, **_dwpose_only):  # e.g. DWPose's pose_estimator: our model comes from sdpose_model
         common.require(common.CORE_PACKAGES, common.DRAW_PACKAGES)
         import numpy as np
         import torch
@@ -97,9 +103,9 @@ class SDPoseEstimator:
         import comfy.model_management as mm
         import comfy.utils
 
-        from ..sdpose_core.openpose import to_pose_keypoint
         from ..sdpose_core.pipeline import PoseEstimator
         from ..sdpose_core.render import render_frame
+        from ..sdpose_core.video import annotate_frames, pose_frame
         from .boxes import boxes_per_frame
 
         frames = int(image.shape[0])
@@ -124,10 +130,15 @@ class SDPoseEstimator:
                                   batch_size=batch_size, detector=detector, on_batch=on_batch)
         draw = dict(body=detect_body == "enable", hands=detect_hand == "enable", face=detect_face == "enable",
                     feet=False, xinsr=scale_stick_for_xinsr_cn == "enable")
+        if video_options is None:
+            results = estimator(image, boxes)
+        else:
+            results = annotate_frames(estimator, image, fps=video_options.fps, options=video_options.options,
+                                      boxes=boxes)
         poses, drawn = [], []
-        for result in estimator(image, boxes):
+        for result in results:
             mm.throw_exception_if_processing_interrupted()
-            frame = to_pose_keypoint(result.keypoints.numpy(), result.width, result.height, threshold=score_threshold)
+            frame = pose_frame(result, threshold=score_threshold)
             poses.append(frame)
             drawn.append(render_frame(frame, resolution=resolution, **draw))
             progress.update(1)

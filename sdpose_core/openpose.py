@@ -39,6 +39,7 @@ FEET, FACE, LEFT_HAND, RIGHT_HAND = slice(17, 23), slice(23, 91), slice(91, 112)
 OPENPOSE_EYES = (14, 15)
 
 BODY_KEY, FACE_KEY, FOOT_KEY = "pose_keypoints_2d", "face_keypoints_2d", "foot_keypoints_2d"
+ID_KEY = "person_id"  # CMU OpenPose's track id, [id] ([-1]: untracked); set by tracked video annotation
 LEFT_KEY, RIGHT_KEY = "hand_left_keypoints_2d", "hand_right_keypoints_2d"
 PART_POINTS = {BODY_KEY: (18, 25), FACE_KEY: (70, 68), LEFT_KEY: (21,), RIGHT_KEY: (21,), FOOT_KEY: (6,)}
 PERSON_KEYS = (BODY_KEY, FACE_KEY, LEFT_KEY, RIGHT_KEY)
@@ -204,7 +205,18 @@ def _load_person(person: Any, width: int, height: int, where: str) -> dict[str, 
     out = {key: _flat(parts[key]) for key in PERSON_KEYS}
     if has_feet:
         out[FOOT_KEY] = _flat(parts[FOOT_KEY])
+    if person.get(ID_KEY) is not None:
+        out[ID_KEY] = _person_id(person[ID_KEY], where)
     return out
+
+
+def _person_id(value: Any, where: str) -> list[int]:
+    """OpenPose's ``person_id``: ``[id]`` (a bare whole number is accepted too)."""
+    ids = value if isinstance(value, (list, tuple)) else [value]
+    if not ids or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) or
+                          isinstance(v, float) and v.is_integer() for v in ids):
+        raise InputError(f"{where}: '{ID_KEY}' must be a whole number or a list of them, got {value!r}.")
+    return [int(v) for v in ids]
 
 
 def _frame_canvas(frame: dict, canvas_size: tuple[int, int] | None, where: str) -> tuple[int, int]:

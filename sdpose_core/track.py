@@ -2,8 +2,8 @@
 
 ``PoseTracker`` gives every person a stable integer id. Each track remembers its last keypoints and a velocity
 (pixels per frame, an average over the keypoints seen in consecutive updates); a new frame's people are matched
-to the tracks' *predicted* keypoints (last position + velocity x frames elapsed) by an OKS-like similarity,
-greedily, best pair first. The motion model is what keeps ids through crossings: when two people overlap, their
+to the tracks' *predicted* keypoints (last position + velocity x frames elapsed) by an OKS-like similarity (or
+half the predicted box's IoU, when keypoints are unsure but the box stays put), greedily, best pair first. The motion model is what keeps ids through crossings: when two people overlap, their
 predicted positions still part the way each was moving. Unmatched people start new tracks (numbered left to
 right); tracks unseen for ``max_age`` frames are dropped.
 
@@ -25,6 +25,7 @@ from .errors import InputError
 DEFAULT_THRESHOLD = 0.3  # keypoint score counted as seen (DWPose's drawing threshold)
 OKS_KAPPA = 0.15  # per-keypoint falloff, as a fraction of the person's size; generous: tracking, not scoring
 MIN_SIMILARITY = 0.15
+BOX_WEIGHT = 0.5  # box IoU counts half: keypoints decide when they agree, boxes keep ids when keypoints are unsure
 
 
 def _numpy(values: Any, shape_tail: tuple[int, ...]) -> np.ndarray:
@@ -99,14 +100,17 @@ class PoseTracker:
         self.frame = -1
 
     def similarity(self, track: Track, kp: np.ndarray, box: np.ndarray, frame: int) -> float:
-        """OKS between the track's predicted keypoints and ``kp`` over points seen in both; box IoU otherwise."""
+        """OKS between the track's predicted keypoints and ``kp`` over points seen in both, or ``BOX_WEIGHT`` x the
+        predicted box's IoU with ``box`` when that is higher (uncertain keypoints in a steady box); IoU alone
+        when fewer than two keypoints are seen in both."""
         pred_kp, pred_box = track.predict(frame)
+        iou = float(box_iou(pred_box[None], box[None])[0, 0])
         both = (pred_kp[:, 2] >= self.threshold) & (kp[:, 2] >= self.threshold)
         if both.sum() >= 2:
             area = max(float(track.box[2] * track.box[3]), 1.0)
             d2 = ((pred_kp[both, :2] - kp[both, :2]) ** 2).sum(axis=1)
-            return float(np.exp(-d2 / (2.0 * area * self.kappa ** 2)).mean())
-        return float(box_iou(pred_box[None], box[None])[0, 0])
+            return max(float(np.exp(-d2 / (2.0 * area * self.kappa ** 2)).mean()), BOX_WEIGHT * iou)
+        return iou
 
     def update(self, keypoints: Any, boxes: Any = None, frame: int | None = None) -> np.ndarray:
         """Ids [N] (int64) for this frame's people: keypoints [N, K, 3], boxes [N, 4] x, y, w, h (optional)."""

@@ -223,6 +223,7 @@ def test_load_cmu_openpose_body25_needs_canvas():
     assert body[8].tolist() == body25[9].tolist() and body[17].tolist() == body25[18].tolist()   # MidHip dropped
     assert triples(loaded["foot_keypoints_2d"]).tolist() == body25[19:25].tolist()
     assert loaded["face_keypoints_2d"] is None and loaded["hand_left_keypoints_2d"] is None
+    assert loaded["person_id"] == [-1]  # OpenPose's track id survives loading (tracked video frames carry one)
 
 
 def test_load_normalized_coordinates_become_pixels():
@@ -250,6 +251,7 @@ def test_load_normalized_coordinates_become_pixels():
     ({"people": [], "canvas_width": -4, "canvas_height": 10}, "canvas_width must be a positive"),
     ({"people": [], "canvas_width": 10.5, "canvas_height": 10}, "canvas_width must be a positive"),
     ({"people": [[1, 2, 3]], "canvas_width": 10, "canvas_height": 10}, "person 0: expected an object"),
+    ({"people": [{"person_id": ["a"]}], "canvas_width": 10, "canvas_height": 10}, "'person_id' must be a whole"),
     ({"people": [{"pose_keypoints_2d": [1, 2]}], "canvas_width": 10, "canvas_height": 10}, "not a multiple of 3"),
     ({"people": [{"pose_keypoints_2d": [1, 2, 3] * 17}], "canvas_width": 10, "canvas_height": 10},
      "has 17 points; expected 18 or 25"),

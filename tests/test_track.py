@@ -117,6 +117,23 @@ def test_people_without_confident_keypoints_are_matched_by_box():
     assert tracker.update(torch.as_tensor(np.stack([a])), None, 2).tolist() in ([0], [1])
 
 
+def test_confident_but_erratic_keypoints_in_steady_boxes_keep_their_ids():
+    """Keypoints scattered anew every frame (a poorly fitting model) in two detector boxes that stay put: OKS says
+    nothing, so the boxes keep the ids; with nothing to go on at all, new ids would be handed out."""
+    rng = np.random.default_rng(5)
+    boxes = np.array([[50.0, 100.0, 120.0, 300.0], [260.0, 90.0, 110.0, 320.0]])
+
+    def scattered(box):
+        xy = box[:2] + rng.uniform(0, 1, (17, 2)) * box[2:]
+        return np.concatenate([xy, np.full((17, 1), 0.9)], axis=1)
+
+    tracker = PoseTracker()
+    for t in range(20):
+        order = rng.permutation(2)
+        kps = np.stack([scattered(boxes[i]) for i in order])
+        assert tracker.update(kps, boxes[order], t).tolist() == order.tolist(), t
+
+
 def test_detect_every_n_boxes_follow_the_person_between_detections():
     """BoxCarrier under the pipeline's lag: boxes for frame t are asked for before results of t-1.. come back."""
     rng = np.random.default_rng(3)

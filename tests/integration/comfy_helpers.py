@@ -354,11 +354,31 @@ async (spec) => {
     g.pos = group.pos; g.size = group.size;
     graph.add(g);
   }
+  for (const node of graph._nodes) {  // never smaller than the widgets need (the saved size is what loads)
+    const need = node.computeSize();
+    node.setSize([Math.max(node.size[0], need[0]), Math.max(node.size[1], need[1])]);
+  }
   graph.setDirtyCanvas(true, true);
   const prompt = await app.graphToPrompt();
   return {workflow: app.graph.serialize(), output: prompt.output};
 }
 """
+
+# web/sdpose.js: a preview node grows from the empty preview (70 px) to PREVIEW_HEIGHT (260 px) once it has run.
+PREVIEW_NODES = {"SDPoseNodes.Estimator", "SDPoseNodes.DrawPose"}
+PREVIEW_GROWTH = 260 - 70
+TITLE_HEIGHT = 30
+
+
+def layout_overlaps(workflow: dict) -> list[str]:
+    """Pairs of nodes of a UI workflow that overlap on the canvas (title bars included, previews grown)."""
+    boxes = []
+    for n in workflow["nodes"]:
+        (x, y), (w, h) = n["pos"], n["size"]
+        h += PREVIEW_GROWTH if n["type"] in PREVIEW_NODES else 0
+        boxes.append((f"{n.get('title') or n['type']} #{n['id']}", x, y - TITLE_HEIGHT, x + w, y + h))
+    return [f"{a[0]} and {b[0]}" for i, a in enumerate(boxes) for b in boxes[i + 1:]
+            if a[1] < b[3] and b[1] < a[3] and a[2] < b[4] and b[2] < a[4]]
 
 LOAD_GRAPH_JS = """
 async (workflow) => {

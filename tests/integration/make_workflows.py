@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from comfy_helpers import (BUILD_GRAPH_JS, PACK_NAME, REPO, Frontend, browser_missing, comfyui_main,  # noqa: E402
-                           start_server, stop_server)
+                           layout_overlaps, start_server, stop_server)
 
 OUT = REPO / "workflows"
 MODEL = "teemosliang/SDPose-Wholebody [hub]"
@@ -79,13 +79,13 @@ WORKFLOWS = {
             loader(2, [40, 460]),
             estimator(3, [400, 80], resolution=512),
             node(4, "PreviewImage", [780, 80], size=[300, 330], title="SDPose pose"),
-            node(5, "SDPoseNodes.SavePoseKeypoints", [400, 460], {"filename_prefix": "sdpose/pose"},
+            node(5, "SDPoseNodes.SavePoseKeypoints", [400, 730], {"filename_prefix": "sdpose/pose"},
                  size=[340, 110]),
             node(6, "CheckpointLoaderSimple", [40, 640], {"ckpt_name": "v1-5-pruned-emaonly.safetensors"},
                  size=[320, 100]),
-            node(7, "CLIPTextEncode", [400, 620], {"text": "a dancer on a stage, masterpiece, best quality"},
+            node(7, "CLIPTextEncode", [400, 890], {"text": "a dancer on a stage, masterpiece, best quality"},
                  size=[340, 120], title="Positive prompt"),
-            node(8, "CLIPTextEncode", [400, 780], {"text": "lowres, bad anatomy, bad hands, worst quality"},
+            node(8, "CLIPTextEncode", [400, 1050], {"text": "lowres, bad anatomy, bad hands, worst quality"},
                  size=[340, 120], title="Negative prompt"),
             node(9, "ControlNetLoader", [40, 800], {"control_net_name": "control_v11p_sd15_openpose.pth"},
                  size=[320, 60]),
@@ -115,26 +115,32 @@ WORKFLOWS = {
     "sdpose_video_pose_sequence": {
         "nodes": [
             node(1, "LoadVideo", [40, 80], {"file": "dance.mp4"}, size=[300, 340]),
-            node(2, "GetVideoComponents", [40, 460], size=[260, 90]),
-            loader(3, [40, 600]),
+            node(2, "GetVideoComponents", [40, 480], size=[260, 90]),
+            loader(3, [40, 630]),
             estimator(4, [400, 80], resolution=512),
             node(5, "SaveImage", [780, 80], {"filename_prefix": "sdpose/frames/pose"}, size=[320, 330],
                  title="Pose frames (PNG sequence)"),
             node(6, "CreateVideo", [780, 460], {"fps": 30.0}, size=[260, 80]),
             node(7, "SaveVideo", [1120, 460], {"filename_prefix": "sdpose/pose_video", "format": "auto",
                                                "codec": "auto"}, size=[330, 380]),
-            node(8, "SDPoseNodes.SavePoseKeypoints", [400, 460], {"filename_prefix": "sdpose/frames/pose"},
+            node(8, "SDPoseNodes.SavePoseKeypoints", [400, 730], {"filename_prefix": "sdpose/frames/pose"},
                  size=[340, 110]),
             node(9, "Note", [1120, 80], {"text": "The pose IMAGE batch (one frame per video frame, black "
                                          "background, DWPose colours) is what AnimateAnyone / MimicMotion / "
                                          "UniAnimate pose inputs take: connect SDPose Estimator's IMAGE to them. "
-                                         + NOTE_MODELS}, size=[420, 220]),
+                                         "SDPose Video Options makes the batch one clip: people keep their order "
+                                         "and id from frame to frame, and smoothing (on here; off for "
+                                         "frame-exact keypoints) steadies the skeletons. " + NOTE_MODELS},
+                 size=[420, 260]),
+            node(10, "SDPoseNodes.VideoOptions", [40, 780], {"tracking": True, "smoothing": True,
+                                                            "detect_every": 1}, size=[340, 180]),
         ],
         "links": [
             (1, 0, 2, "video"), (2, 0, 4, "image"), (3, 0, 4, "sdpose_model"), (4, 0, 5, "images"),
             (4, 0, 6, "images"), (2, 2, 6, "fps"), (6, 0, 7, "video"), (4, 1, 8, "pose_keypoint"),
+            (2, 2, 10, "frame_rate"), (10, 0, 4, "video_options"),
         ],
-        "api": [1, 2, 3, 4, 5, 6, 7, 8],
+        "api": [1, 2, 3, 4, 5, 6, 7, 8, 10],
     },
     # (c) SDPose on its own: input | overlay | pose, side by side (DWPose added in the *_with_controlnet_aux twin)
     "sdpose_vs_dwpose": {
@@ -149,7 +155,7 @@ WORKFLOWS = {
             node(6, "ImageStitch", [1120, 280], {"direction": "right", "match_image_size": True,
                                                  "spacing_width": 8, "spacing_color": "white"}, size=[270, 150]),
             node(7, "SaveImage", [1420, 80], {"filename_prefix": "sdpose/compare"}, size=[400, 420]),
-            node(8, "Note", [400, 480], {"text": "Side by side: the image, SDPose drawn over it, SDPose's pose "
+            node(8, "Note", [400, 730], {"text": "Side by side: the image, SDPose drawn over it, SDPose's pose "
                                          "image. With comfyui_controlnet_aux installed, "
                                          "sdpose_vs_dwpose_with_controlnet_aux.json adds DWPose Estimator with the "
                                          "same settings next to it. " + NOTE_MODELS}, size=[340, 240]),
@@ -166,7 +172,7 @@ WORKFLOWS = {
             node(1, "LoadImage", [40, 80], {"image": IMAGE}, size=[300, 330]),
             loader(2, [40, 460]),
             estimator(3, [400, 80], resolution=512),
-            node(4, "DWPreprocessor", [400, 460], {"resolution": 512}, size=[340, 250]),
+            node(4, "DWPreprocessor", [400, 730], {"resolution": 512}, size=[340, 250]),
             node(5, "ImageStitch", [780, 80], {"direction": "right", "match_image_size": True, "spacing_width": 8,
                                                "spacing_color": "white"}, size=[270, 150]),
             node(6, "ImageStitch", [780, 280], {"direction": "right", "match_image_size": True, "spacing_width": 8,
@@ -214,6 +220,9 @@ def main() -> None:
         for name, spec in WORKFLOWS.items():
             built = frontend.evaluate(BUILD_GRAPH_JS, {k: spec[k] for k in ("nodes", "links")})
             workflow = without_nulls(built["workflow"])
+            overlaps = layout_overlaps(workflow)
+            if overlaps:
+                sys.exit(f"{name}: nodes overlap (move them in WORKFLOWS): " + "; ".join(overlaps))
             workflow["extra"]["ds"] = {"scale": 0.8, "offset": [20, 40]}  # the whole graph in view on load
             (OUT / f"{name}.json").write_text(json.dumps(workflow, indent=2) + "\n")
             if spec["api"]:

@@ -16,6 +16,7 @@ from comfy_helpers import BODY, WHOLEBODY, estimator, loader
 OUR_NODES = {
     "SDPoseNodes.ModelLoader": "SDPose Model Loader",
     "SDPoseNodes.Estimator": "SDPose Estimator",
+    "SDPoseNodes.VideoOptions": "SDPose Video Options",
     "SDPoseNodes.DrawPose": "SDPose Draw Pose",
     "SDPoseNodes.SavePoseKeypoints": "SDPose Save Pose Keypoints",
     "SDPoseNodes.LoadPoseKeypoints": "SDPose Load Pose Keypoints",
@@ -202,6 +203,59 @@ def test_dwpreprocessor_prompt_works_after_swapping_the_node(comfy):
     assert Image.open(png).size == (64, round(H * 64 / W))
     [path] = comfy.output_files(entry, "5", "pose_keypoint_files")
     check_dwpose_frame(read_json(path), W, H, wholebody=True)
+
+
+def video_options(frame_rate, **options) -> dict:
+    inputs = {"frame_rate": frame_rate, "tracking": True, "smoothing": False, "smooth_min_cutoff": 1.0,
+              "smooth_beta": 10.0, "detect_every": 1}
+    inputs.update(options)
+    return {"class_type": "SDPoseNodes.VideoOptions", "inputs": inputs}
+
+
+def test_video_options_make_the_image_batch_a_tracked_and_smoothed_clip(comfy, yolox):
+    """input/dance.mp4 (6 frames, 8 fps) with the two-person detector: frames alone, tracked, smoothed, and with
+    detection every 3 frames. Tracking only orders and labels (keypoints bit for bit the same); smoothing moves them."""
+    prompt = {"1": {"class_type": "LoadVideo", "inputs": {"file": "dance.mp4"}},
+              "2": {"class_type": "GetVideoComponents", "inputs": {"video": ["1", 0]}},
+              "3": loader(BODY)}
+    runs = {"alone": None, "tracked": video_options(["2", 2]),
+            "smoothed": video_options(["2", 2], smoothing=True, smooth_min_cutoff=0.5, smooth_beta=0.0),
+            "every3": video_options(8.0, detect_every=3)}
+    for i, (name, options) in enumerate(runs.items()):
+        est = estimator(["2", 0], ["3", 0], bbox_detector="yolox_l.onnx", flip_test=False, resolution=64)
+        if options is not None:
+            prompt[f"{10 + i}"] = options
+            est["inputs"]["video_options"] = [f"{10 + i}", 0]
+        prompt[f"{20 + i}"] = est
+        prompt[f"{30 + i}"] = save_keypoints([f"{20 + i}", 1], f"clip/{name}", "one file (all frames)")
+    entry = comfy.run_ok(prompt, timeout=180)
+    got = {name: read_json(comfy.output_files(entry, f"{30 + i}", "pose_keypoint_files")[0])
+           for i, name in enumerate(runs)}
+    assert all(len(frames) == 6 for frames in got.values())
+    for frame in got["alone"]:
+        check_dwpose_frame(frame, 64, 96, wholebody=False)
+        assert len(frame["people"]) == len(yolox)
+    for name in ("tracked", "smoothed", "every3"):
+        for frame in got[name]:
+            ids = [p.pop("person_id") for p in frame["people"]]
+            if name != "every3":  # between detections, boxes follow the (random-weight, erratic) keypoints
+                assert ids == [[0], [1]], name  # stable, numbered left to right
+            assert ids == sorted(ids) and len({i for (i,) in ids}) == len(ids)  # people listed by id
+            check_dwpose_frame(frame, 64, 96, wholebody=False)
+    assert [len(got["every3"][t]["people"]) for t in (0, 3)] == [2, 2]  # detection frames
+    body = lambda frames: [sorted(p["pose_keypoints_2d"] for p in f["people"]) for f in frames]  # noqa: E731
+    assert body(got["tracked"]) == body(got["alone"])
+    assert body(got["smoothed"])[0] == body(got["tracked"])[0]  # nothing to smooth with yet
+    assert body(got["smoothed"])[1:] != body(got["tracked"])[1:]
+    assert body(got["every3"])[0] == body(got["tracked"])[0]  # a detection frame
+
+
+def test_video_options_refuse_a_zero_frame_rate(comfy):
+    prompt = {"1": LOAD, "2": loader(BODY), "3": video_options(0.0),
+              "4": estimator(["1", 0], ["2", 0], video_options=["3", 0]), "5": save_image(["4", 0], "bad/pose")}
+    status, body = comfy.submit(prompt)
+    assert status == 400 and "3" in body["node_errors"], body  # below the input's minimum: refused up front
+    assert comfy.alive()
 
 
 def test_draw_pose_matches_the_estimator_and_keypoints_round_trip(comfy):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from comfy_helpers import LOAD_GRAPH_JS, REPO, WHOLEBODY, Frontend, browser_missing, skip_or_fail
+from comfy_helpers import LOAD_GRAPH_JS, REPO, WHOLEBODY, Frontend, browser_missing, layout_overlaps, skip_or_fail
 
 WORKFLOWS = REPO / "workflows"
 UI_FILES = sorted(p for p in WORKFLOWS.glob("*.json") if not p.name.endswith(".api.json"))
@@ -32,6 +32,12 @@ def test_every_workflow_has_the_expected_files():
     for ui in UI_FILES:
         assert twin(ui).is_file() or "controlnet_aux" in ui.stem, f"{ui.name} has no API twin"
     assert {p.name[: -len(".api.json")] for p in API_FILES} <= names
+
+
+@pytest.mark.parametrize("path", UI_FILES, ids=lambda p: p.stem)
+def test_ui_workflow_nodes_do_not_overlap(path):
+    """Laid out as shipped, and after a run (the pose previews have grown), no node covers another."""
+    assert layout_overlaps(json.loads(path.read_text())) == []
 
 
 def for_the_tiny_setup(prompt: dict) -> dict:

@@ -1,0 +1,80 @@
+"""SDPose Video Options: connect it to SDPose Estimator to pose an IMAGE batch as one video clip.
+
+With it, people keep their order and OpenPose ``person_id`` from frame to frame (tracking), keypoints can be
+smoothed over time (One-Euro, off by default so every frame stays exactly the model's), and the person detector
+can run on every Nth frame only, with boxes carried between. Without it, frames are posed independently, as
+DWPose does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from . import common
+
+VIDEO_OPTIONS_TYPE = "SDPOSE_NODES_VIDEO_OPTIONS"
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """What the estimator needs to treat its IMAGE batch as a clip."""
+
+    fps: Fraction
+    options: object  # sdpose_core.video.ClipOptions (imported lazily)
+
+
+class SDPoseVideoOptions:
+    DESCRIPTION = ("Treat SDPose Estimator's IMAGE batch as a video clip: stable person order and ids across frames, "
+                   "optional temporal smoothing of keypoints, optional detection every N frames.")
+    CATEGORY = common.CATEGORY
+    RETURN_TYPES = (VIDEO_OPTIONS_TYPE,)
+    RETURN_NAMES = ("video_options",)
+    OUTPUT_TOOLTIPS = ("Connect to SDPose Estimator's video_options input.",)
+    FUNCTION = "options"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        from ..sdpose_core.smooth import DEFAULT_BETA, DEFAULT_MIN_CUTOFF
+
+        return {
+            "required": {
+                "frame_rate": ("FLOAT", {"default": 30.0, "min": 0.01, "max": 1000.0, "step": 0.01,
+                                         "tooltip": "Frames per second of the IMAGE batch (connect Get Video "
+                                                    "Components' fps). Times the smoothing and how long a lost "
+                                                    "person keeps their id (one second)."}),
+                "tracking": ("BOOLEAN", {"default": True,
+                                         "tooltip": "Keep each person's order and id (OpenPose person_id) stable "
+                                                    "across frames, through crossings and short occlusions."}),
+                "smoothing": ("BOOLEAN", {"default": False,
+                                          "tooltip": "Smooth keypoints over time (One-Euro filter): steadier "
+                                                     "skeletons, less flicker. Implies tracking. Off: every frame "
+                                                     "is exactly the model's."}),
+                "smooth_min_cutoff": ("FLOAT", {"default": DEFAULT_MIN_CUTOFF, "min": 0.01, "max": 100.0,
+                                                "step": 0.01,
+                                                "tooltip": "Hz. Lower: steadier when people hold still, with more "
+                                                           "lag on slow moves."}),
+                "smooth_beta": ("FLOAT", {"default": DEFAULT_BETA, "min": 0.0, "max": 1000.0, "step": 0.1,
+                                          "tooltip": "Higher: less lag in fast motion, a little more jitter."}),
+                "detect_every": ("INT", {"default": 1, "min": 1, "max": 1000,
+                                         "tooltip": "Run the person detector on every Nth frame only and carry "
+                                                    "each person's box between (faster). Ignored when the "
+                                                    "estimator gets bounding_box or has no detector."}),
+            },
+        }
+
+    def options(self, frame_rate, tracking=True, smoothing=False, smooth_min_cutoff=1.0, smooth_beta=10.0,
+                detect_every=1):
+        from ..sdpose_core.errors import InputError
+        from ..sdpose_core.video import ClipOptions
+
+        if not frame_rate > 0:
+            raise InputError(f"SDPose Video Options: frame_rate must be positive, got {frame_rate}.")
+        options = ClipOptions(track=bool(tracking), smooth=bool(smoothing), min_cutoff=float(smooth_min_cutoff),
+                              beta=float(smooth_beta), detect_every=int(detect_every))
+        options.check()
+        return (VideoOptions(Fraction(frame_rate).limit_denominator(1001), options),)
+
+
+NODE_CLASS_MAPPINGS = {"SDPoseNodes.VideoOptions": SDPoseVideoOptions}
+NODE_DISPLAY_NAME_MAPPINGS = {"SDPoseNodes.VideoOptions": "SDPose Video Options"}
