@@ -21,14 +21,24 @@ def _gaussian_kernel1d(size: int, device: torch.device, dtype: torch.dtype) -> t
     return (k / k.sum()).to(device=device, dtype=dtype)
 
 
+def _blur_matrix(n: int, kernel: torch.Tensor) -> torch.Tensor:
+    """[n, n] matrix of a 1-D convolution with ``kernel`` and zero padding: row i holds the weights of output i."""
+    pad = len(kernel) // 2
+    i = torch.arange(n, device=kernel.device)
+    offset = i[None, :] - i[:, None] + pad
+    inside = (offset >= 0) & (offset < len(kernel))
+    return torch.where(inside, kernel[offset.clamp(0, len(kernel) - 1)], torch.zeros((), dtype=kernel.dtype,
+                                                                                      device=kernel.device))
+
+
 def blur_heatmaps(heatmaps: torch.Tensor, kernel_size: int = 11) -> torch.Tensor:
-    """Gaussian-blur [B, K, H, W] with zero padding, then rescale each map back to its original maximum."""
-    b, k, h, w = heatmaps.shape
+    """Gaussian-blur [B, K, H, W] with zero padding, then rescale each map back to its original maximum.
+
+    The separable blur is two small matrix products (rows, then columns): the same sums as a convolution, and
+    on the CPU an order of magnitude faster than ``conv2d`` over thousands of one-channel maps."""
+    h, w = heatmaps.shape[-2:]
     kern = _gaussian_kernel1d(kernel_size, heatmaps.device, heatmaps.dtype)
-    pad = kernel_size // 2
-    x = heatmaps.reshape(b * k, 1, h, w)
-    x = F.conv2d(F.pad(x, (pad, pad, 0, 0)), kern.view(1, 1, 1, -1))
-    x = F.conv2d(F.pad(x, (0, 0, pad, pad)), kern.view(1, 1, -1, 1)).reshape(b, k, h, w)
+    x = _blur_matrix(h, kern) @ (heatmaps @ _blur_matrix(w, kern).T)
     orig_max = heatmaps.amax(dim=(2, 3), keepdim=True)
     blur_max = x.amax(dim=(2, 3), keepdim=True)
     ratio = torch.where(blur_max != 0, orig_max / blur_max.where(blur_max != 0, torch.ones_like(blur_max)),

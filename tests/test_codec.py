@@ -159,3 +159,19 @@ def test_wholebody_flip_pairs_follow_names():
         assert names[j] == names[i].replace("left", "@").replace("right", "left").replace("@", "right")
     assert WHOLEBODY.flip_indices[91] == 112 and WHOLEBODY.flip_indices[132] == 111  # hands swap
     assert WHOLEBODY.flip_indices[23] == 39 and WHOLEBODY.flip_indices[31] == 31  # jaw ends swap, chin stays
+
+
+@pytest.mark.parametrize("shape", [(64, 48), (7, 5), (1, 30), (96, 72)])
+def test_blur_is_opencv_gaussian_blur_with_zero_border_rescaled(shape):
+    """The matrix-product blur = cv2.GaussianBlur (sigma from the size) on a zero-padded map, at any map size."""
+    from sdpose_core.codec import blur_heatmaps
+
+    rng = np.random.default_rng(3)
+    maps = rng.random((2, 3, *shape)).astype(np.float32)
+    got = blur_heatmaps(torch.from_numpy(maps)).numpy()
+    border = 5
+    for b in range(2):
+        for k in range(3):
+            padded = np.pad(maps[b, k], border)
+            want = cv2.GaussianBlur(padded, (11, 11), 0, borderType=cv2.BORDER_CONSTANT)[border:-border, border:-border]
+            np.testing.assert_allclose(got[b, k], want * (maps[b, k].max() / want.max()), rtol=1e-5, atol=1e-6)
