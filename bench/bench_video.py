@@ -6,7 +6,10 @@ once. Both paths decode it, find the person, pose, draw and encode a pose video 
 * ``clip``: :func:`sdpose_core.video.annotate_video` - crops of consecutive frames share batches (``--batch-size``),
   people are tracked, detection runs every ``--detect-every`` frames (boxes carried between);
 * ``frame-by-frame``: each frame posed on its own (batch 1, no cross-frame batching), detection on every frame,
-  then drawn and encoded the same way.
+  then drawn and encoded the same way;
+* ``official frame-by-frame`` (``--official``): the same loop with the official model path in place of our engine
+  (:mod:`sdpose_core.reference`: full U-Net with hooks, text encoder on every call, parts loaded with
+  ``from_pretrained``), i.e. what running the official demo frame after frame costs.
 
 The person detector is a colour threshold on the figure (the real YOLOX weights cannot be downloaded here); its cost
 is small and the same per call in both paths. Weights are random (speed only); ``--preset sd2`` is the released size.
@@ -89,6 +92,23 @@ def run_clip(estimator, clip: Path, out: Path, args) -> dict:
     return {"frames": result.frame_count, "seconds": seconds}
 
 
+class OfficialModel:
+    """The official inference path behind the interface PoseEstimator calls (crops in [-1, 1] -> heatmaps)."""
+
+    def __init__(self, checkpoint: Path, scheme, device):
+        import torch
+
+        from bench_engine import load_official
+
+        self.scheme, self.device, self.dtype = scheme, torch.device(device), torch.float32
+        self.parts = load_official(checkpoint, scheme, self.device)
+
+    def __call__(self, pixels, sample=False, generator=None):
+        from sdpose_core.reference import official_heatmaps
+
+        return official_heatmaps(*self.parts, self.scheme, pixels, flip=False, sample=sample, generator=generator)
+
+
 def run_frame_by_frame(model, clip: Path, out: Path, args, detector, limit: int | None) -> dict:
     from sdpose_core.openpose import to_pose_keypoint
     from sdpose_core.pipeline import PoseEstimator
@@ -130,6 +150,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--baseline-seconds", type=float, default=None,
                         help="run frame-by-frame on the clip's first N seconds only (it is a rate; default: all)")
+    parser.add_argument("--official", action=argparse.BooleanOptionalAction, default=True,
+                        help="also run frame-by-frame with the official model path (on the baseline's frames)")
     parser.add_argument("--repeats", type=int, default=1, help="run both paths this many times, alternating "
                         "which goes first, and report the best of each")
     parser.add_argument("--workdir", type=Path, default=None, help="checkpoint and clip (reused when present)")
@@ -182,6 +204,13 @@ def main() -> None:
             else:
                 base_runs.append(run_frame_by_frame(model, clip, out, args, colour_detector(calls), limit))
                 base_calls = len(calls)
+    official_runs, official_calls = [], 0
+    if args.official:
+        official = OfficialModel(checkpoint, model.scheme, args.device)
+        for _ in range(args.repeats):
+            calls.clear()
+            official_runs.append(run_frame_by_frame(official, clip, out, args, colour_detector(calls), limit))
+            official_calls = len(calls)
     best = lambda runs: max(runs, key=lambda r: r["frames"] / r["seconds"])  # noqa: E731
     clip_run, base_run = best(clip_runs), best(base_runs)
     every = lambda runs: ", ".join(f"{r['frames'] / r['seconds']:.2f}" for r in runs)  # noqa: E731
@@ -193,14 +222,20 @@ def main() -> None:
     rows = [(f"clip path (batch {args.batch_size}, tracked, detect every {args.detect_every})", clip_run, clip_calls,
              clip_runs),
             ("frame-by-frame (batch 1, detect every frame)", base_run, base_calls, base_runs)]
+    if official_runs:
+        rows.append(("official model path, frame-by-frame", best(official_runs), official_calls, official_runs))
     for name, r, det, runs in rows:
         print(f"  {name:52s} {r['frames'] / r['seconds']:8.2f} frames/s  ({r['frames']} frames in "
               f"{r['seconds']:.1f} s, {det} detector calls; best of {every(runs)})")
-    speedup = (clip_run["frames"] / clip_run["seconds"]) / (base_run["frames"] / base_run["seconds"])
-    print(f"  speed-up x{speedup:.2f}")
-    print(json.dumps({"clip_fps": clip_run["frames"] / clip_run["seconds"],
-                      "frame_by_frame_fps": base_run["frames"] / base_run["seconds"], "speedup": speedup,
-                      "frames": decoded}))
+    fps = lambda r: r["frames"] / r["seconds"]  # noqa: E731
+    speedup = fps(clip_run) / fps(base_run)
+    report = {"clip_fps": fps(clip_run), "frame_by_frame_fps": fps(base_run), "speedup": speedup, "frames": decoded}
+    line = f"  speed-up x{speedup:.2f} over frame-by-frame"
+    if official_runs:
+        report.update(official_fps=fps(best(official_runs)), speedup_vs_official=fps(clip_run) / fps(best(official_runs)))
+        line += f", x{report['speedup_vs_official']:.2f} over the official path frame-by-frame"
+    print(line)
+    print(json.dumps(report))
 
 
 if __name__ == "__main__":

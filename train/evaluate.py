@@ -28,15 +28,9 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from sdpose_core.cli import parse_size
+
 from .metrics import EvalError, evaluate_results, format_table, rescore_and_nms
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WxH such as 768x1024, got '{text}'") from None
-    return w, h
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--boxes", type=Path, help="person detections (COCO detection results); default: GT boxes")
     p.add_argument("--box-thr", type=float, default=0.0, help="drop detections scoring below this (default 0: none)")
     p.add_argument("--flip", action="store_true", help="flip test (the paper's protocol)")
-    p.add_argument("--input-size", type=_size, default=(768, 1024), metavar="WxH", help="crop size (default 768x1024)")
+    p.add_argument("--input-size", type=parse_size, default=(768, 1024), metavar="WxH", help="crop size (default 768x1024)")
     p.add_argument("--batch-size", type=int, default=16, help="crops per model call (per process)")
     p.add_argument("--dtype", choices=["fp32", "fp16", "bf16"], default="fp32")
     p.add_argument("--device", default=None, help="default: the process's accelerator device (cuda when present)")

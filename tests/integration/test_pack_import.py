@@ -25,7 +25,7 @@ def import_pack(name: str = "sdpose_pack"):
     return module
 
 
-def test_import_loads_no_model_library_and_registers_five_nodes():
+def test_import_loads_no_model_library_and_registers_six_nodes():
     script = f"""
 import importlib.util, json, sys, time
 start = time.perf_counter()
@@ -40,7 +40,8 @@ print(json.dumps({{"seconds": time.perf_counter() - start, "heavy": [m for m in 
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["heavy"] == [] and result["seconds"] < 1.0, result
     assert result["nodes"] == ["SDPoseNodes.DrawPose", "SDPoseNodes.Estimator", "SDPoseNodes.LoadPoseKeypoints",
-                               "SDPoseNodes.ModelLoader", "SDPoseNodes.SavePoseKeypoints"]
+                               "SDPoseNodes.ModelLoader", "SDPoseNodes.SavePoseKeypoints",
+                               "SDPoseNodes.VideoOptions"]
     assert set(result["names"]) == set(result["nodes"]) and result["web"] == "./web"
     assert "could not be loaded" not in out.stderr
 
