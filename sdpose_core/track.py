@@ -1,11 +1,13 @@
 """Person tracking across video frames, and person boxes carried between detections.
 
-``PoseTracker`` gives every person a stable integer id. Each track remembers its last keypoints and a velocity
-(pixels per frame, an average over the keypoints seen in consecutive updates); a new frame's people are matched
-to the tracks' *predicted* keypoints (last position + velocity x frames elapsed) by an OKS-like similarity (or
-half the predicted box's IoU, when keypoints are unsure but the box stays put), greedily, best pair first. The motion model is what keeps ids through crossings: when two people overlap, their
-predicted positions still part the way each was moving. Unmatched people start new tracks (numbered left to
-right); tracks unseen for ``max_age`` frames are dropped.
+``PoseTracker`` gives every person a stable integer id. Each track remembers its last keypoints and box and a
+velocity for each (pixels per frame, running averages: keypoints over those seen in consecutive updates, the box
+by its centre); a new frame's people are matched to the tracks' *predicted* keypoints and boxes (last position +
+velocity x frames elapsed) by OKS and box IoU, half each, greedily, best pair first. The motion model is what keeps
+ids through crossings: when two people overlap, their predicted positions still part the way each was moving. The
+box keeps its own velocity because while people overlap each crop holds both, so their keypoints drift towards
+each other while the detector's boxes do not. Unmatched people start new tracks (numbered left to right); tracks
+unseen for ``max_age`` frames are dropped.
 
 ``BoxCarrier`` implements "detect every N frames": the detector runs on frame 0, N, 2N, ... (and on any frame
 while nobody is carried); in between, each detected person's box follows that person's keypoints, as far as the
@@ -25,7 +27,7 @@ from .errors import InputError
 DEFAULT_THRESHOLD = 0.3  # keypoint score counted as seen (DWPose's drawing threshold)
 OKS_KAPPA = 0.15  # per-keypoint falloff, as a fraction of the person's size; generous: tracking, not scoring
 MIN_SIMILARITY = 0.15
-BOX_WEIGHT = 0.5  # box IoU counts half: keypoints decide when they agree, boxes keep ids when keypoints are unsure
+BOX_WEIGHT = 0.5  # keypoints and box count the same
 
 
 def _numpy(values: Any, shape_tail: tuple[int, ...]) -> np.ndarray:
@@ -70,16 +72,16 @@ class Track:
     keypoints: np.ndarray  # [K, 3] last seen
     box: np.ndarray  # [4] x, y, w, h last seen
     frame: int  # frame index last seen
-    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))  # px per frame
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))  # keypoints, px per frame
+    box_velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))  # box centre, px per frame
     hits: int = 1
 
     def predict(self, frame: int) -> tuple[np.ndarray, np.ndarray]:
         """Keypoints [K, 3] and box [4] extrapolated to ``frame``."""
-        shift = self.velocity * (frame - self.frame)
         kp = self.keypoints.copy()
-        kp[:, :2] += shift
+        kp[:, :2] += self.velocity * (frame - self.frame)
         box = self.box.copy()
-        box[:2] += shift
+        box[:2] += self.box_velocity * (frame - self.frame)
         return kp, box
 
 
@@ -100,16 +102,18 @@ class PoseTracker:
         self.frame = -1
 
     def similarity(self, track: Track, kp: np.ndarray, box: np.ndarray, frame: int) -> float:
-        """OKS between the track's predicted keypoints and ``kp`` over points seen in both, or ``BOX_WEIGHT`` x the
-        predicted box's IoU with ``box`` when that is higher (uncertain keypoints in a steady box); IoU alone
-        when fewer than two keypoints are seen in both."""
+        """``(1 - BOX_WEIGHT) x OKS + BOX_WEIGHT x IoU``: OKS between the track's predicted keypoints and ``kp``
+        over points seen in both, IoU between its predicted box and ``box``. Erratic keypoints in a steady box still
+        match (by the box), and where two people's keypoints agree (overlapping people: each crop holds both) their
+        boxes tell them apart. IoU alone when fewer than two keypoints are seen in both."""
         pred_kp, pred_box = track.predict(frame)
         iou = float(box_iou(pred_box[None], box[None])[0, 0])
         both = (pred_kp[:, 2] >= self.threshold) & (kp[:, 2] >= self.threshold)
         if both.sum() >= 2:
             area = max(float(track.box[2] * track.box[3]), 1.0)
             d2 = ((pred_kp[both, :2] - kp[both, :2]) ** 2).sum(axis=1)
-            return max(float(np.exp(-d2 / (2.0 * area * self.kappa ** 2)).mean()), BOX_WEIGHT * iou)
+            oks = float(np.exp(-d2 / (2.0 * area * self.kappa ** 2)).mean())
+            return (1.0 - BOX_WEIGHT) * oks + BOX_WEIGHT * iou
         return iou
 
     def update(self, keypoints: Any, boxes: Any = None, frame: int | None = None) -> np.ndarray:
@@ -146,12 +150,14 @@ class PoseTracker:
         return ids
 
     def _advance(self, track: Track, kp: np.ndarray, box: np.ndarray, frame: int) -> int:
+        box_shift = (box[:2] + box[2:] / 2) - (track.box[:2] + track.box[2:] / 2)
         shift = mean_shift(track.keypoints, kp, self.threshold)
         if shift is None:
-            shift = (box[:2] + box[2:] / 2) - (track.box[:2] + track.box[2:] / 2)
-        step = shift / (frame - track.frame)
+            shift = box_shift
+        elapsed = frame - track.frame
         m = self.momentum if track.hits > 1 else 0.0
-        track.velocity = m * track.velocity + (1.0 - m) * step
+        track.velocity = m * track.velocity + (1.0 - m) * shift / elapsed
+        track.box_velocity = m * track.box_velocity + (1.0 - m) * box_shift / elapsed
         track.keypoints, track.box, track.frame = kp.copy(), box.copy(), frame
         track.hits += 1
         return track.id
