@@ -3,11 +3,11 @@
 ``PoseTracker`` gives every person a stable integer id. Each track remembers its last keypoints and box and a
 velocity for each (pixels per frame, running averages: keypoints over those seen in consecutive updates, the box
 by its centre); a new frame's people are matched to the tracks' *predicted* keypoints and boxes (last position +
-velocity x frames elapsed) by OKS and box IoU, half each, greedily, best pair first. The motion model is what keeps
-ids through crossings: when two people overlap, their predicted positions still part the way each was moving. The
-box keeps its own velocity because while people overlap each crop holds both, so their keypoints drift towards
-each other while the detector's boxes do not. Unmatched people start new tracks (numbered left to right); tracks
-unseen for ``max_age`` frames are dropped.
+velocity x frames elapsed) by OKS and box IoU, half each, greedily: tracks seen last frame first, best pair
+first. The motion model is what keeps ids through crossings: when two people overlap, their predicted positions
+still part the way each was moving. The box keeps its own velocity because while people overlap each crop holds
+both, so their keypoints drift towards each other while the detector's boxes do not. Unmatched people start new
+tracks (numbered left to right); tracks unseen for ``max_age`` frames are dropped.
 
 ``BoxCarrier`` implements "detect every N frames": the detector runs on frame 0, N, 2N, ... (and on any frame
 while nobody is carried); in between, each detected person's box follows that person's keypoints, as far as the
@@ -131,14 +131,14 @@ class PoseTracker:
             if len(bx) != n:
                 raise InputError(f"PoseTracker.update: {len(bx)} boxes for {n} people.")
         self.tracks = [t for t in self.tracks if frame - t.frame <= self.max_age]
-        pairs = sorted(((self.similarity(t, kp[j], bx[j], frame), i, j)
-                        for i, t in enumerate(self.tracks) for j in range(n)), reverse=True)
+        # matching cascade: tracks seen most recently choose first (best pair first within each), since a lost
+        # track's extrapolated position is the least certain
+        pairs = sorted((frame - t.frame, -self.similarity(t, kp[j], bx[j], frame), i, j)
+                       for i, t in enumerate(self.tracks) for j in range(n))
         ids = np.full(n, -1, dtype=np.int64)
         used: set[int] = set()
-        for sim, i, j in pairs:
-            if sim < self.min_similarity:
-                break
-            if i in used or ids[j] >= 0:
+        for _, neg_sim, i, j in pairs:
+            if -neg_sim < self.min_similarity or i in used or ids[j] >= 0:
                 continue
             used.add(i)
             ids[j] = self._advance(self.tracks[i], kp[j], bx[j], frame)

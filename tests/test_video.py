@@ -174,7 +174,7 @@ def crossing_frames(n: int, rows: tuple[int, int], size=(120, 240), speed=4):
         yield noisy, {c: (x, y, x + PERSON[0], y + PERSON[1]) for c, (x, y) in places.items()}
 
 
-def colour_detector(seed: int = 0, min_visible: float = 0.4):
+def colour_detector(seed: int = 0, min_visible: float = 0.6):
     """Each person's visible extent by colour, a pixel or two off, listed in a random order every frame; a person
     less than ``min_visible`` visible is missed (as a real detector misses the mostly hidden)."""
     rng = np.random.default_rng(seed)
@@ -219,7 +219,7 @@ def test_tracking_keeps_ids_through_a_crossing_in_a_clip(rows):
     assert results[0].meta["track_ids"] == results[-1].meta["track_ids"] == [0, 1]
     assert overlapped >= 5  # the crossing is real
     if rows[0] == rows[1]:
-        assert missed >= 2  # and so is the gap
+        assert missed >= 4  # and so is the gap
 
 
 def test_detect_every_n_carries_boxes_that_follow_the_person():
