@@ -95,7 +95,7 @@ class SDPoseEstimator:
     def estimate_pose(self, image, sdpose_model, detect_hand="enable", detect_body="enable", detect_face="enable",
                       resolution=512, bbox_detector=common.DETECTOR_FILE, scale_stick_for_xinsr_cn="disable",
                       flip_test=True, crop_mode="topdown", score_threshold=0.3, batch_size=4, bounding_box=None,
-                      video_options=None, **_dwpose_only):  # e.g. DWPose's pose_estimator: our model comes from sdpose_model
+                      video_options=None, **_dwpose_only):  # DWPose's pose_estimator: our model is sdpose_model
         common.require(common.CORE_PACKAGES, common.DRAW_PACKAGES)
         import numpy as np
         import torch

@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "a path to a YOLOX .onnx file, or 'none' for whole-image boxes")
     est.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
                      help="flip test, as in the paper's evaluation (default on; doubles the cost)")
-    est.add_argument("--input-size", type=parse_size, default=(768, 1024), metavar="WxH", help="crop size (default 768x1024)")
+    est.add_argument("--input-size", type=parse_size, default=(768, 1024), metavar="WxH",
+                     help="crop size (default 768x1024)")
     est.add_argument("--crop-mode", choices=["topdown", "stretch"], default="topdown")
     est.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     est.add_argument("--dtype", choices=["fp32", "fp16", "bf16"], default="fp32")

@@ -102,8 +102,8 @@ class UDPHeatmap:
     def encode(self, keypoints: torch.Tensor, visible: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Keypoints [N, K, 2] in crop pixels -> heatmaps [N, K, h, w] and target weights [N, K].
 
-        A point gets a Gaussian of ``sigma`` heatmap pixels inside the (6 sigma + 1)-square window
-        around its nearest heatmap pixel; no Gaussian when invisible (< 0.5), and weight 0 when the window misses the map.
+        A point gets a Gaussian of ``sigma`` heatmap pixels inside the (6 sigma + 1)-square window around its
+        nearest heatmap pixel; no Gaussian when invisible (< 0.5), and weight 0 when the window misses the map.
         """
         n, k, _ = keypoints.shape
         w, h = self.heatmap_size

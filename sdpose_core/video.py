@@ -209,7 +209,8 @@ class VideoWriter:
 
             self._cv = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(self.fps), (w, h))
             if not self._cv.isOpened():
-                raise InputError(f"OpenCV cannot write '{self.path}' (no mp4v encoder?); install PyAV (pip install av).")
+                raise InputError(f"OpenCV cannot write '{self.path}' (no mp4v encoder?); "
+                                 "install PyAV (pip install av).")
 
     def write(self, frame: np.ndarray) -> None:
         frame = np.ascontiguousarray(frame)

@@ -44,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--boxes", type=Path, help="person detections (COCO detection results); default: GT boxes")
     p.add_argument("--box-thr", type=float, default=0.0, help="drop detections scoring below this (default 0: none)")
     p.add_argument("--flip", action="store_true", help="flip test (the paper's protocol)")
-    p.add_argument("--input-size", type=parse_size, default=(768, 1024), metavar="WxH", help="crop size (default 768x1024)")
+    p.add_argument("--input-size", type=parse_size, default=(768, 1024), metavar="WxH",
+                   help="crop size (default 768x1024)")
     p.add_argument("--batch-size", type=int, default=16, help="crops per model call (per process)")
     p.add_argument("--dtype", choices=["fp32", "fp16", "bf16"], default="fp32")
     p.add_argument("--device", default=None, help="default: the process's accelerator device (cuda when present)")
