@@ -99,12 +99,9 @@ class UDPHeatmap:
         (iw, ih), (hw, hh) = self.input_size, self.heatmap_size
         return torch.tensor([(iw - 1) / (hw - 1), (ih - 1) / (hh - 1)], dtype=torch.float32, device=device)
 
-    def encode(self, keypoints: torch.Tensor, visible: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Keypoints [N, K, 2] in crop pixels -> heatmaps [N, K, h, w] and target weights [N, K].
-
-        A point gets a Gaussian of ``sigma`` heatmap pixels inside the (6 sigma + 1)-square window around its
-        nearest heatmap pixel; no Gaussian when invisible (< 0.5), and weight 0 when the window misses the map.
-        """
+    def _window(self, keypoints: torch.Tensor, visible: torch.Tensor | None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Heatmap positions (exact, rounded), visibility and whether each point's 3-sigma window meets the map."""
         n, k, _ = keypoints.shape
         w, h = self.heatmap_size
         radius = int(self.sigma * 3)
@@ -114,6 +111,22 @@ class UDPHeatmap:
         inside = ((mu_int[..., 0] - radius < w) & (mu_int[..., 1] - radius < h)
                   & (mu_int[..., 0] + radius + 1 >= 0) & (mu_int[..., 1] + radius + 1 >= 0)
                   & torch.isfinite(mu).all(-1))
+        return mu, mu_int, vis, inside
+
+    def target_weights(self, keypoints: torch.Tensor, visible: torch.Tensor | None = None) -> torch.Tensor:
+        """The target weights ``encode`` gives [N, K], without drawing the heatmaps (cheap enough for data workers)."""
+        _, _, vis, inside = self._window(keypoints, visible)
+        return vis * inside
+
+    def encode(self, keypoints: torch.Tensor, visible: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keypoints [N, K, 2] in crop pixels -> heatmaps [N, K, h, w] and target weights [N, K].
+
+        A point gets a Gaussian of ``sigma`` heatmap pixels inside the (6 sigma + 1)-square window around its
+        nearest heatmap pixel; no Gaussian when invisible (< 0.5), and weight 0 when the window misses the map.
+        """
+        w, h = self.heatmap_size
+        radius = int(self.sigma * 3)
+        mu, mu_int, vis, inside = self._window(keypoints, visible)
         weights = vis * inside
         drawn = (vis >= 0.5) & inside
         xs = torch.arange(w, dtype=torch.float32, device=keypoints.device)

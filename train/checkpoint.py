@@ -6,6 +6,11 @@ scheduler/ tokenizer/ text_encoder/, loadable by ``sdpose_core.load_model`` as i
 Everything is written into ``.checkpoint-00001000.tmp`` first and renamed into place by the main
 process once every process has finished writing, so a crash never leaves a checkpoint that looks
 complete. Multi-node runs need ``output_dir`` on a filesystem all nodes share.
+
+With ``train.eval_every``, the best evaluations by AP also keep the model: ``OUTPUT/best-00001000/`` holds
+``sdpose/`` (the release layout) and ``EVAL.json`` (the evaluation's report), written the same atomic way;
+``OUTPUT/best.json`` ranks them. The ranking is part of ``TrainState``, so a resumed run keeps comparing
+against the best-so-far of the checkpoint it resumed from.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import json
 import os
 import re
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -22,6 +27,7 @@ import torch
 from .model import SDPoseTrainModel, StartParts
 
 CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
+BEST_RE = re.compile(r"^best-(\d+)$")
 RELEASE_DIR = "sdpose"
 
 
@@ -33,6 +39,7 @@ class TrainState:
     micro_step: int = 0  # micro-batches consumed (per process), i.e. the data position
     loss_sums: tuple[float, float, float] = (0.0, 0.0, 0.0)  # losses since the last metrics line (all processes)
     loss_count: int = 0  # micro-batches in ``loss_sums``
+    best: list[tuple[float, int]] = field(default_factory=list)  # kept evaluations (AP, step), best first
 
     def state_dict(self) -> dict:
         return asdict(self)
@@ -41,6 +48,7 @@ class TrainState:
         self.step, self.micro_step = int(state["step"]), int(state["micro_step"])
         self.loss_sums = tuple(float(v) for v in state.get("loss_sums", (0.0, 0.0, 0.0)))
         self.loss_count = int(state.get("loss_count", 0))
+        self.best = [(float(ap), int(step)) for ap, step in state.get("best", [])]
 
 
 def checkpoint_dir(output_dir: Path, step: int) -> Path:
@@ -109,3 +117,70 @@ def save_checkpoint(accelerator, model, parts: StartParts, output_dir: Path, sta
                 shutil.rmtree(old, ignore_errors=True)
     accelerator.wait_for_everyone()
     return final
+
+
+# ------------------------------------------------------------------------------------- best evaluations
+
+def best_dir(output_dir: Path, step: int) -> Path:
+    return output_dir / f"best-{step:08d}"
+
+
+def rank_best(record: list[tuple[float, int]], ap: float, step: int, keep: int) -> list[tuple[float, int]]:
+    """``record`` with the evaluation (ap, step) added, best first (higher AP; the earlier step on a tie),
+    cut to ``keep``."""
+    return sorted([*record, (float(ap), int(step))], key=lambda e: (-e[0], e[1]))[:keep]
+
+
+def _write_best_json(output_dir: Path, record: list[tuple[float, int]]) -> None:
+    entries = [{"step": step, "AP": ap, "model": str(best_dir(output_dir, step) / RELEASE_DIR)} for ap, step in record]
+    tmp = output_dir / ".best.json.tmp"
+    tmp.write_text(json.dumps({"metric": "AP", "best": entries}, indent=2))
+    os.replace(tmp, output_dir / "best.json")
+
+
+def _remove_unlisted_best(output_dir: Path, record: list[tuple[float, int]]) -> None:
+    listed = {step for _, step in record}
+    for p in output_dir.iterdir():
+        m = BEST_RE.match(p.name)
+        stale_tmp = p.name.startswith(".best-") and p.name.endswith(".tmp")
+        if stale_tmp or (m and int(m.group(1)) not in listed):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def restore_best(accelerator, output_dir: Path, state: TrainState) -> None:
+    """Make the best-so-far record and the ``best-*`` folders agree after (re)starting: entries whose folder is
+    gone are dropped; folders the record does not list (written after the checkpoint resumed from, or by an
+    earlier run in this folder) are removed. Every process calls this."""
+    state.best = [(ap, step) for ap, step in state.best if (best_dir(output_dir, step) / "EVAL.json").is_file()]
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process and output_dir.is_dir():
+        _remove_unlisted_best(output_dir, state.best)
+        if state.best or (output_dir / "best.json").exists():
+            _write_best_json(output_dir, state.best)
+    accelerator.wait_for_everyone()
+
+
+def save_best(accelerator, model, parts: StartParts, output_dir: Path, state: TrainState, report: dict,
+              keep: int) -> bool:
+    """Keep this evaluation's model if its AP ranks among the best ``keep`` (see the module docstring); the
+    ones it pushes out are removed. Every process calls this (``save_release`` gathers sharded weights)."""
+    record = rank_best(state.best, report["AP"], state.step, keep)
+    if (float(report["AP"]), state.step) not in record:
+        return False
+    final = best_dir(output_dir, state.step)
+    tmp = final.with_name(f".{final.name}.tmp")
+    if accelerator.is_main_process:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+    accelerator.wait_for_everyone()
+    save_release(accelerator, model, parts, tmp / RELEASE_DIR)
+    if accelerator.is_main_process:
+        (tmp / "EVAL.json").write_text(json.dumps(report, indent=2))
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        _remove_unlisted_best(output_dir, record)
+        _write_best_json(output_dir, record)
+    state.best = record
+    accelerator.wait_for_everyone()
+    return True

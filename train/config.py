@@ -30,6 +30,17 @@ class DataConfig:
     input_size: tuple[int, int] = (768, 1024)  # crop W x H (multiples of 64)
     sigma: float = 6.0  # UDP Gaussian sigma in heatmap pixels (official: 6 at 192x256 heatmaps)
     num_workers: int = 8
+    min_keypoints: int | None = None  # redraw crops keeping fewer weighted keypoints; None: official 3 / 8; 0: never
+
+
+@dataclass
+class ValConfig:  # the validation set of train.eval_every, evaluated by train.evaluate's own code
+    ann: str = ""  # COCO(-WholeBody) keypoint annotation file, e.g. person_keypoints_val2017.json
+    images: str = ""  # folder the annotation's file_name entries are relative to
+    boxes: str | None = None  # person detections (COCO detection results); None: ground-truth boxes
+    box_thr: float = 0.0  # drop detections scoring below this
+    flip: bool = True  # flip test (the paper's protocol)
+    batch_size: int = 16  # crops per model call, per process
 
 
 @dataclass
@@ -88,8 +99,10 @@ class OptimConfig:
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
     max_grad_norm: float | None = 1.0
-    lr_scheduler: str = "constant"  # any diffusers.optimization scheduler name
+    lr_scheduler: str = "constant"  # the paper's; cosine | step | other diffusers.optimization names: not the paper's
     warmup_steps: int = 0
+    lr_milestones: list[int] = field(default_factory=list)  # step schedule: optimizer steps after which lr *= gamma
+    lr_gamma: float = 0.1
 
 
 @dataclass
@@ -106,6 +119,8 @@ class TrainConfig:
     keep_checkpoints: int = 3  # newest kept; 0 keeps all
     save_release: bool = True  # each checkpoint also holds the model in the official release layout
     tensorboard: bool = False
+    eval_every: int = 0  # optimizer steps between evaluations on the val set (and at the end); 0: none
+    keep_best: int = 1  # best evaluations by AP kept as best-<step>/ (release layout); 0: none
     threads: int | None = None  # torch CPU threads per process (None: torch's default)
 
 
@@ -118,6 +133,7 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    val: ValConfig = field(default_factory=ValConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -128,6 +144,10 @@ class ConfigError(ValueError):
 
 
 def _coerce(value: Any, default: Any, where: str) -> Any:
+    if isinstance(default, list):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}.")
+        return list(value)
     if isinstance(default, tuple):
         if not isinstance(value, (list, tuple)) or len(value) != len(default):
             raise ConfigError(f"{where}: expected a list of {len(default)} values, got {value!r}.")
@@ -212,3 +232,33 @@ def validate(cfg: Config) -> None:
     lo, hi = cfg.augment.blur_limit
     if lo < 3 or hi < lo:
         raise ConfigError("augment.blur_limit must be (low, high) with 3 <= low <= high.")
+    if cfg.data.min_keypoints is not None and (not isinstance(cfg.data.min_keypoints, int)
+                                               or cfg.data.min_keypoints < 0):
+        raise ConfigError("data.min_keypoints must be null (the official rule) or an integer >= 0.")
+    validate_schedule(cfg.optim)
+    validate_evaluation(cfg)
+
+
+def validate_schedule(optim: OptimConfig) -> None:
+    from .schedule import SCHEDULES
+
+    if optim.lr_scheduler not in SCHEDULES:
+        raise ConfigError(f"optim.lr_scheduler: '{optim.lr_scheduler}' is not one of {', '.join(SCHEDULES)}.")
+    steps = optim.lr_milestones
+    if not all(isinstance(m, int) and not isinstance(m, bool) and m > 0 for m in steps) or steps != sorted(set(steps)):
+        raise ConfigError(f"optim.lr_milestones must be increasing positive optimizer steps, got {steps!r}.")
+    if optim.lr_scheduler == "step" and not steps:
+        raise ConfigError("optim.lr_scheduler 'step' needs optim.lr_milestones, e.g. [30000, 36000].")
+    if optim.lr_gamma <= 0:
+        raise ConfigError("optim.lr_gamma must be positive.")
+
+
+def validate_evaluation(cfg: Config) -> None:
+    t, val = cfg.train, cfg.val
+    if not isinstance(t.eval_every, int) or t.eval_every < 0 or not isinstance(t.keep_best, int) or t.keep_best < 0:
+        raise ConfigError("train.eval_every and train.keep_best must be integers >= 0.")
+    if t.eval_every and not (val.ann and val.images):
+        raise ConfigError("train.eval_every needs a validation set: set val.ann (COCO keypoint annotations) and "
+                          "val.images (their image folder).")
+    if val.batch_size < 1:
+        raise ConfigError("val.batch_size must be at least 1.")

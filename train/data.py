@@ -4,6 +4,10 @@ deterministic sharded batch order that can resume mid-epoch.
 Instances are read as mmpose's ``CocoDataset`` / ``CocoWholeBodyDataset`` read them: the box is clipped
 to the image, visibility is ``min(1, v)`` (``v > 0`` for wholebody), and crowd instances, instances
 with no body keypoint, empty boxes and all-zero keypoints are dropped from training.
+
+As the official training set (the ``BaseCocoStyleDataset.prepare_data`` of the mmpose copy bundled with
+T-S-Liang/SDPose-OOD, under mmengine's refetch loop), an augmented crop that keeps fewer than 3 (body) or
+8 (wholebody) keypoints with target weight is replaced by another instance drawn at random, up to 1000 times.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
+from sdpose_core.codec import UDPHeatmap
 from sdpose_core.crop import apply_affine, boxes_to_center_scale, fix_aspect_ratio, warp_crops, warp_matrix
 from sdpose_core.schemes import Scheme, get_scheme
 
@@ -27,6 +32,9 @@ PART_FIELDS = ("keypoints", "foot_kpts", "face_kpts", "lefthand_kpts", "righthan
 # Half-body groups (the dataset metainfo's 'upper' / 'lower' keypoint types).
 UPPER_BODY_IDS: tuple[int, ...] = tuple(range(11))
 LOWER_BODY_IDS: dict[str, tuple[int, ...]] = {"body": tuple(range(11, 17)), "wholebody": tuple(range(11, 23))}
+# Fewest keypoints with target weight an augmented training crop may keep (official: 3; 8 for coco_wholebody).
+MIN_KEYPOINTS: dict[str, int] = {"body": 3, "wholebody": 8}
+MAX_REDRAWS = 1000  # mmengine BaseDataset.max_refetch: draws before giving up
 
 
 class DataError(ValueError):
@@ -143,12 +151,14 @@ class TopDownDataset(torch.utils.data.Dataset):
     ``pixels`` uint8 [3, H, W] (the model input), ``target_rgb`` uint8 [3, H, W] (the crop before blur and
     dropout: the RGB-reconstruction target), ``keypoints`` float32 [K, 2] in crop pixels and ``visible``
     float32 [K]. Heatmaps are made on the training device from the keypoints (``UDPHeatmap.encode``).
-    The augmentation is a pure function of ``(seed, epoch, index)``: resuming, re-sharding or changing
-    the number of workers never changes a sample.
+    A crop with fewer than ``min_keypoints`` weighted keypoints (default: the official 3 for body, 8 for
+    wholebody; 0 keeps every crop) is replaced as ``draw`` says. The sample is a pure function of
+    ``(seed, epoch, index)``: resuming, re-sharding or changing the number of workers never changes it.
     """
 
     def __init__(self, instances: list[Instance], image_dir: str | Path, scheme: str | Scheme,
-                 input_size: tuple[int, int], augment: AugmentConfig | None, seed: int = 0):
+                 input_size: tuple[int, int], augment: AugmentConfig | None, seed: int = 0, sigma: float = 6.0,
+                 min_keypoints: int | None = None):
         if not instances:
             raise DataError("No valid person instances to train on; check the annotation file and scheme.")
         self.instances = instances
@@ -159,6 +169,8 @@ class TopDownDataset(torch.utils.data.Dataset):
         self.seed = seed
         self.flip_indices = np.asarray(self.scheme.flip_indices)
         self.lower_ids = LOWER_BODY_IDS[self.scheme.name]
+        self.codec = UDPHeatmap.for_input(self.input_size, sigma=sigma)
+        self.min_keypoints = MIN_KEYPOINTS[self.scheme.name] if min_keypoints is None else min_keypoints
 
     def __len__(self) -> int:
         return len(self.instances)
@@ -194,15 +206,39 @@ class TopDownDataset(torch.utils.data.Dataset):
             mat = _then(flip, mat)
         return mat, crop_points, visible
 
+    def weighted_keypoints(self, crop_points: torch.Tensor, visible: np.ndarray) -> int:
+        """How many keypoints get a non-zero target weight in this crop (the UDP codec's rule)."""
+        weights = self.codec.target_weights(crop_points[None].float(), torch.as_tensor(visible)[None])
+        return int(torch.count_nonzero(weights))
+
+    def draw(self, epoch: int, index: int) -> tuple[int, int, np.random.Generator, tuple]:
+        """(instance used, redraws, its generator, its geometry) for slot ``index`` of ``epoch``.
+
+        Draw 0 is instance ``index`` with the generator of ``(seed, epoch, index)``. While a crop keeps fewer
+        than ``min_keypoints`` weighted keypoints, draw ``a`` takes a generator of ``(seed, epoch, index, a)``,
+        picks a uniformly random instance with it (as mmengine's ``_rand_another``) and augments that one with
+        it: a pure function of the seed and the slot, so resuming or re-sharding never changes a sample.
+        """
+        source, rng = index, np.random.default_rng([self.seed, epoch, index])
+        for attempt in range(MAX_REDRAWS + 1):
+            if attempt:
+                rng = np.random.default_rng([self.seed, epoch, index, attempt])
+                source = int(rng.integers(len(self.instances)))
+            geometry = self.geometry(self.instances[source], rng if self.augment is not None else None)
+            if self.min_keypoints <= 0 or self.weighted_keypoints(geometry[1], geometry[2]) >= self.min_keypoints:
+                return source, attempt, rng, geometry
+        raise DataError(f"No training crop with at least {self.min_keypoints} keypoints in view after {MAX_REDRAWS} "
+                        f"random draws (epoch {epoch}, slot {index}); do the annotations have labelled keypoints "
+                        "for this scheme? data.min_keypoints sets the minimum.")
+
     def __getitem__(self, key) -> dict:
         epoch, index = key if isinstance(key, tuple) else (0, key)
-        inst = self.instances[index]
-        rng = np.random.default_rng([self.seed, epoch, index]) if self.augment is not None else None
+        source_index, redraws, rng, (mat, crop_points, visible) = self.draw(epoch, index)
+        inst = self.instances[source_index]
         image = read_image(self.image_dir / inst.file_name)
         if image.shape[0] != inst.height or image.shape[1] != inst.width:
             raise DataError(f"'{self.image_dir / inst.file_name}' is {image.shape[1]}x{image.shape[0]} but its "
                             f"annotation says {inst.width}x{inst.height}; is this the annotation's image folder?")
-        mat, crop_points, visible = self.geometry(inst, rng)
         source = torch.from_numpy(image).permute(2, 0, 1).float()
         crop = warp_crops(source, mat, self.input_size)[0]
         crop = crop.round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()  # cv2.warpAffine on uint8
@@ -216,6 +252,8 @@ class TopDownDataset(torch.utils.data.Dataset):
             "target_rgb": torch.from_numpy(np.ascontiguousarray(target)).permute(2, 0, 1).contiguous(),
             "keypoints": crop_points.float(),
             "visible": torch.as_tensor(visible, dtype=torch.float32),
+            "instance": torch.tensor(source_index),  # the instance used (another one after a redraw)
+            "redraws": torch.tensor(redraws),
         }
 
 

@@ -121,8 +121,9 @@ def _prefetch(paths: Sequence[Path], workers: int = 4) -> Iterator[np.ndarray]:
             futures[i] = None
 
 
-def run_model(args: argparse.Namespace, gt: dict, accelerator) -> list[dict]:
-    """Pose this process's share of the boxes; returns per-instance predictions (all processes gathered)."""
+def run_model(args: argparse.Namespace, gt: dict, accelerator, model=None) -> list[dict]:
+    """Pose this process's share of the boxes with ``model`` (an ``SDPoseModel``; default: ``args.model`` loaded);
+    returns per-instance predictions (all processes gathered)."""
     import torch
     from accelerate.utils import gather_object
     from tqdm.auto import tqdm
@@ -134,8 +135,9 @@ def run_model(args: argparse.Namespace, gt: dict, accelerator) -> list[dict]:
     if args.images is None:
         raise EvalError("--model needs --images (the folder the annotation's file_name entries are in).")
     instances = person_boxes(gt, args.scheme, args.boxes, args.box_thr)
-    device = torch.device(args.device) if args.device else accelerator.device
-    model = load_model(args.model, args.scheme, dtype=args.dtype, device=device, cache=args.cache_dir)
+    if model is None:
+        device = torch.device(args.device) if args.device else accelerator.device
+        model = load_model(args.model, args.scheme, dtype=args.dtype, device=device, cache=args.cache_dir)
     estimator = PoseEstimator(model, input_size=args.input_size, flip=args.flip, batch_size=args.batch_size,
                               sample_latent=args.sample_latent, seed=args.seed + accelerator.process_index)
     feed = shard_feed(instances, args.batch_size, accelerator.process_index, accelerator.num_processes)
@@ -165,8 +167,9 @@ def _write_json(path: Path, data) -> None:
     os.replace(tmp, path)
 
 
-def evaluate(args: argparse.Namespace) -> dict | None:
-    """Run the evaluation; the metrics dict on the main process, None on the others."""
+def evaluate(args: argparse.Namespace, model=None) -> dict | None:
+    """Run the evaluation; the metrics dict on the main process, None on the others. ``model``: an
+    ``SDPoseModel`` already in memory to run instead of loading ``args.model`` (validation during training)."""
     from accelerate import PartialState
 
     from .data import read_json
@@ -180,7 +183,7 @@ def evaluate(args: argparse.Namespace) -> dict | None:
         if not isinstance(results, list):
             raise EvalError(f"'{args.results}' is not a COCO keypoint results list.")
     else:
-        predictions = run_model(args, gt, state)
+        predictions = run_model(args, gt, state, model)
         if not state.is_main_process:
             return None
         results = rescore_and_nms(predictions, args.scheme, args.nms_thr)

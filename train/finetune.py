@@ -5,7 +5,8 @@ One entry point for a CPU, one GPU, many GPUs and many nodes: run it directly, o
 or DeepSpeed. Method (paper §4.3, §5.1, appendix A): frozen VAE; U-Net and heatmap head trained; one
 U-Net pass at t = 999 per task; the pose task (class label [1, 0]) regresses UDP Gaussian heatmaps
 (MSE with target weights), the RGB-reconstruction task (class label [0, 1]) regresses the latent of the
-crop before blur/dropout (MSE); AdamW, lr 3e-5.
+crop before blur/dropout (MSE); AdamW, lr 3e-5. With ``train.eval_every``, the model is evaluated on the
+``val`` set during training (``train.validate``) and the best ``train.keep_best`` by AP are kept.
 """
 
 from __future__ import annotations
@@ -64,14 +65,15 @@ def train(cfg: Config, resume: str = "auto", stop_after: int | None = None) -> d
     """Run (or resume) training; returns a summary dict. Every process of a launch calls this."""
     from accelerate import Accelerator
     from accelerate.utils import DistributedDataParallelKwargs, ProjectConfiguration
-    from diffusers.optimization import get_scheduler
     from tqdm.auto import tqdm
 
     from sdpose_core.codec import UDPHeatmap
 
-    from .checkpoint import TrainState, latest_checkpoint, save_checkpoint, save_release
+    from .checkpoint import TrainState, latest_checkpoint, restore_best, save_best, save_checkpoint, save_release
     from .data import EpochBatchSampler, TopDownDataset, load_instances
     from .model import SDPoseTrainModel, heatmap_loss, latent_loss, load_start
+    from .schedule import build_scheduler
+    from .validate import check_replicated, check_validation_set, eval_args, metrics_record, run_validation
 
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
@@ -89,6 +91,11 @@ def train(cfg: Config, resume: str = "auto", stop_after: int | None = None) -> d
         output_dir.mkdir(parents=True, exist_ok=True)
         (output_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
     accelerator.wait_for_everyone()
+    val_args = None
+    if cfg.train.eval_every:
+        check_replicated(accelerator)
+        val_args = eval_args(cfg)
+        check_validation_set(val_args)
 
     # Model: the same seed on every process, so new weights (class embedding, head) start identical.
     parts = load_start(cfg.model.init, cfg.scheme, reset_head=cfg.model.reset_head, seed=cfg.train.seed,
@@ -99,7 +106,8 @@ def train(cfg: Config, resume: str = "auto", stop_after: int | None = None) -> d
     model.train()
 
     dataset = TopDownDataset(load_instances(cfg.data.train_ann, cfg.scheme), cfg.data.train_images, cfg.scheme,
-                             cfg.data.input_size, cfg.augment, seed=cfg.train.seed)
+                             cfg.data.input_size, cfg.augment, seed=cfg.train.seed, sigma=cfg.data.sigma,
+                             min_keypoints=cfg.data.min_keypoints)
     per_epoch = EpochBatchSampler.batches_per_epoch(len(dataset), cfg.train.batch_size, world)
     if per_epoch < 1:
         raise ConfigError(f"{len(dataset)} training instances cannot fill one global batch of "
@@ -110,8 +118,7 @@ def train(cfg: Config, resume: str = "auto", stop_after: int | None = None) -> d
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.optim.lr, betas=cfg.optim.betas, eps=cfg.optim.eps,
                                   weight_decay=cfg.optim.weight_decay)
-    scheduler = get_scheduler(cfg.optim.lr_scheduler, optimizer, num_warmup_steps=cfg.optim.warmup_steps,
-                              num_training_steps=total_steps)
+    scheduler = build_scheduler(optimizer, cfg.optim, total_steps)
     if accelerator.state.deepspeed_plugin is not None:  # no dataloader goes through prepare(): say the batch size
         ds_config = accelerator.state.deepspeed_plugin.deepspeed_config
         if ds_config.get("train_micro_batch_size_per_gpu", "auto") == "auto":
@@ -133,6 +140,7 @@ def train(cfg: Config, resume: str = "auto", stop_after: int | None = None) -> d
             print(f"Resumed from {start} at step {state.step} (micro-batch {state.micro_step}).", flush=True)
     elif accelerator.is_main_process and metrics_path.exists():
         metrics_path.unlink()
+    restore_best(accelerator, output_dir, state)
     if cfg.train.tensorboard:
         accelerator.init_trackers("sdpose")
 
@@ -194,6 +202,16 @@ def train(cfg: Config, resume: str = "auto", stop_after: int | None = None) -> d
                         accelerator.log({k: v for k, v in record.items() if k != "step"}, step=state.step)
                 sums.zero_()
                 count, t_log = 0, time.time()
+            if cfg.train.eval_every and (state.step % cfg.train.eval_every == 0 or state.step == total_steps):
+                report = run_validation(accelerator, model, val_args, state.step)
+                t_log += report["seconds"]  # evaluation time is not training throughput
+                if accelerator.is_main_process:
+                    record = metrics_record(report, state.micro_step / per_epoch)
+                    _append_metrics(metrics_path, record)
+                    if cfg.train.tensorboard:
+                        accelerator.log({k: v for k, v in record.items() if k != "step"}, step=state.step)
+                if cfg.train.keep_best:
+                    save_best(accelerator, model, parts, output_dir, state, report, cfg.train.keep_best)
             if state.step % cfg.train.save_every == 0 or state.step == total_steps:
                 # the running loss sums become every process's mean, as a resumed run will see them
                 sums = accelerator.reduce(sums, reduction="mean")
