@@ -48,7 +48,8 @@ def _config(init, data, out, **extra):
     settings = {"train.max_steps": 8, "train.save_every": 4, "train.keep_checkpoints": 1, "train.eval_every": 2,
                 "train.keep_best": 2, "train.save_release": "false", "val.ann": data["val_ann"],
                 "val.images": data["val_images"], "val.flip": "false", "val.batch_size": 8, "optim.lr": 1e-3,
-                "optim.lr_scheduler": "step", "optim.lr_milestones": "[3, 6]", "optim.lr_gamma": 0.5, **extra}
+                "optim.lr_scheduler": "step", "optim.lr_milestones": "[3, 6]", "optim.lr_gamma": 0.5,
+                "train.batch_size": 2, "loss.rgb_weight": 0.0, **extra}
     return load_config(None, overrides(init, data, out, **settings))
 
 
@@ -76,11 +77,18 @@ def test_eval_every_keeps_the_best_by_ap_and_resume_keeps_them(micro_body, synth
     assert real8["num_results"] == len(real8["results"]) > 0 and not real8["flip"]
     offline = evaluate_noflip(a / "best-00000008" / "sdpose", synthetic_body, cache)
     assert offline["parts"]["body"] == pytest.approx(real8["parts"]["body"], abs=1e-9)
-    # Same weights, but loaded from safetensors the U-Net's float sums may round differently (features ~1e-6
-    # apart), which DARK's Newton step on an untrained model's flat heatmaps turns into a few 0.01 px.
+    # Same weights and code; only the U-Net's float rounding differs (~1e-6 in the features: the training
+    # weights require grad, which picks other CPU kernels). DARK's Newton step on an untrained model's flat
+    # heatmaps can magnify that without bound, so positions are compared where they are sane (in the image).
+    compared = 0
     for got, ref in zip(planted[0]["results"], real8["results"], strict=True):
         assert got["image_id"] == ref["image_id"] and got["score"] == pytest.approx(ref["score"], rel=1e-5)
-        assert got["keypoints"] == pytest.approx(ref["keypoints"], abs=0.05)
+        for (x, y, c), (rx, ry, rc) in zip(*(torch.tensor(r["keypoints"]).view(-1, 3).tolist() for r in (got, ref))):
+            assert c == pytest.approx(rc, abs=2e-3)
+            if 0 <= rx <= 96 and 0 <= ry <= 96:
+                assert (x, y) == pytest.approx((rx, ry), abs=0.02)
+                compared += 1
+    assert compared > 8 * len(real8["results"])
     assert planted[6]["results"] != real8["results"]  # the model moved between evaluations
     saved = json.loads((a / "best-00000008" / "EVAL.json").read_text())
     assert saved["step"] == 8 and saved["AP"] == 0.60
