@@ -131,6 +131,8 @@ def test_encode_matches_mmpose_targets():
     ref_maps, ref_w = mmpose_encode(pts, (192, 256), (48, 64), 2.0)
     np.testing.assert_allclose(maps[0].numpy(), ref_maps, atol=1e-5)
     np.testing.assert_array_equal(weights[0].numpy(), ref_w)
+    # the weights alone (what the training data's minimum-keypoint rule counts), without drawing heatmaps
+    np.testing.assert_array_equal(codec.target_weights(torch.from_numpy(pts)[None])[0].numpy(), ref_w)
 
 
 def test_encode_then_decode_is_identity_for_training_targets():
