@@ -165,16 +165,27 @@ def _launch(args: list[str], nproc: int, tmp_path: Path) -> subprocess.Completed
 
 def test_two_process_gloo_training_and_evaluation(micro_body, synthetic_body, tmp_path, cache):
     """``accelerate launch`` with 2 CPU processes (gloo): DDP training equals one process with the same global
-    batch, and 2-process evaluation gives exactly the single-process results and metrics."""
+    batch, validation during training runs on both processes and keeps its best, and 2-process evaluation gives
+    exactly the single-process results and metrics."""
     common = overrides(micro_body, synthetic_body, "", **{"train.max_steps": 3, "train.save_every": 3,
-                                                          "model.sample_latent": "false", "optim.lr": 1e-3})
+                                                          "model.sample_latent": "false", "optim.lr": 1e-3,
+                                                          "train.eval_every": 3, "val.ann": synthetic_body["val_ann"],
+                                                          "val.images": synthetic_body["val_images"],
+                                                          "val.flip": "false", "val.batch_size": 3})
     common = [o for o in common if not o.startswith(("train.output_dir", "train.batch_size"))]
     two, one = tmp_path / "two", tmp_path / "one"
     _launch(["-m", "train.finetune", *common, "train.batch_size=2", f"train.output_dir={two}"], 2, tmp_path)
     torch.set_num_threads(1)
     train(load_config(None, [*common, "train.batch_size=4", f"train.output_dir={one}"]))  # one process, same global batch
     for r2, r1 in zip(metrics_lines(two), metrics_lines(one), strict=True):
-        assert r2["loss"] == pytest.approx(r1["loss"], rel=1e-4)
+        if "val_AP" in r1:  # validation: the same boxes, all evaluated, split over the two processes
+            assert r2["step"] == r1["step"] == 3 and r2["val_AR"] == pytest.approx(r1["val_AR"], abs=0.02)
+            eval2, eval1 = (json.loads((d / "best-00000003" / "EVAL.json").read_text()) for d in (two, one))
+            assert eval2["num_results"] == eval1["num_results"] > 0
+            assert (two / "best-00000003" / "sdpose" / "decoder" / "decoder.safetensors").is_file()
+        else:
+            assert r2["loss"] == pytest.approx(r1["loss"], rel=1e-4)
+    assert [r["step"] for r in metrics_lines(two) if "val_AP" in r] == [3]
     ckpt = two / "checkpoint-00000003"
     assert (ckpt / "random_states_0.pkl").is_file() and (ckpt / "random_states_1.pkl").is_file()
 
