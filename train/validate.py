@@ -44,7 +44,8 @@ def check_validation_set(args: argparse.Namespace) -> int:
     except (DataError, EvalError, KeyError, TypeError) as exc:
         raise ConfigError(f"Validation set (val.ann / val.boxes): {exc}") from exc
     if not boxes:
-        raise ConfigError(f"Validation set '{args.ann}' gives no person boxes to evaluate; check val.ann and val.boxes.")
+        raise ConfigError(f"Validation set '{args.ann}' gives no person boxes to evaluate; check val.ann and "
+                          "val.boxes.")
     first = Path(args.images) / boxes[0]["file_name"]
     if not first.is_file():
         raise ConfigError(f"Validation image '{first}' does not exist; val.images must be the folder the "

@@ -149,4 +149,5 @@ def test_lr_schedules():
     assert cosine[:3] == pytest.approx([0.0, 0.5, 1.0]) and cosine[6] == pytest.approx(0.5)  # half-way
     assert all(x > y for x, y in zip(cosine[2:], cosine[3:])) and cosine[-1] < 0.05
     assert _rates("step", lr_milestones=[4, 7], lr_gamma=0.1) == pytest.approx([1] * 4 + [0.1] * 3 + [0.01] * 3)
-    assert _rates("step", warmup_steps=2, lr_milestones=[5]) == pytest.approx([0, 0.5, 1, 1, 1, 0.1, 0.1, 0.1, 0.1, 0.1])
+    warm_then_step = [0, 0.5, 1, 1, 1, 0.1, 0.1, 0.1, 0.1, 0.1]
+    assert _rates("step", warmup_steps=2, lr_milestones=[5]) == pytest.approx(warm_then_step)
