@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from . import retarget_cli
 from .errors import InputError, SDPoseError
 
 
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     draw.add_argument("--out", required=True, type=Path, help="PNG path for one frame; a folder for a list")
     draw.add_argument("--overwrite", action="store_true", help="replace existing PNGs")
     _add_draw_options(draw)
+    retarget_cli.add_parser(sub)
     return parser
 
 
@@ -90,6 +92,20 @@ def _add_draw_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--feet", action=argparse.BooleanOptionalAction, default=False,
                         help="foot keypoints (foot_keypoints_2d, as ComfyUI-native writes)")
     parser.add_argument("--xinsr", action="store_true", help="scale stick width as scale_stick_for_xinsr_cn")
+    style = parser.add_argument_group("drawing controls", "defaults keep DWPose's exact pixels")
+    style.add_argument("--stick-width", type=int, default=4, help="limb half-width in pixels (default 4)")
+    style.add_argument("--point-size", type=int, default=4, help="joint, foot and hand dot radius (default 4)")
+    style.add_argument("--face-point-size", type=int, default=3, help="face dot radius (default 3)")
+    style.add_argument("--head", action=argparse.BooleanOptionalAction, default=True,
+                       help="draw the nose, eyes and ears and their limbs (default on)")
+    style.add_argument("--scale-strokes", action="store_true", help="sizes are for a 512 px short side and scale "
+                       "with the image, so strokes keep their proportion at any resolution")
+
+
+def draw_style(args: argparse.Namespace) -> dict:
+    """The drawing controls of ``_add_draw_options`` as ``render`` keywords."""
+    return dict(stick_width=args.stick_width, point_size=args.point_size, face_point_size=args.face_point_size,
+                head=args.head, scale_strokes=args.scale_strokes)
 
 
 def _load_boxes(path: Path | None) -> dict[str, list]:
@@ -260,7 +276,7 @@ def estimate_command(args: argparse.Namespace) -> int:
     pose_options = dict(threshold=args.threshold, hands=args.hands, face=args.face, feet=args.feet,
                         raw_scores=args.raw_scores, swap_hands=args.swap_hands)
     draw_options = dict(resolution=args.resolution, hands=args.hands, face=args.face, feet=args.feet,
-                        xinsr=args.xinsr)
+                        xinsr=args.xinsr, **draw_style(args))
     records: list[dict] = []
     if images:
         boxes = [_boxes_for(p, table) if args.boxes else None for p, _ in images]
@@ -326,7 +342,7 @@ def draw_command(args: argparse.Namespace) -> int:
     from .render import draw_command as render_file
 
     written = render_file(args.pose, args.out, resolution=args.resolution, hands=args.hands, face=args.face,
-                          feet=args.feet, xinsr=args.xinsr, overwrite=args.overwrite)
+                          feet=args.feet, xinsr=args.xinsr, overwrite=args.overwrite, **draw_style(args))
     print(f"Wrote {len(written)} image(s): {written[0]}{' ...' if len(written) > 1 else ''}")
     return 0
 
@@ -338,6 +354,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return estimate_command(args)
         if args.command == "draw":
             return draw_command(args)
+        if args.command == "retarget":
+            return retarget_cli.command(args)
     except SDPoseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
