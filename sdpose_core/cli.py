@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("--frames", action="store_true", help="also write the pose frames as PNGs in "
                        "DIR/<stem>_frames/")
     video.add_argument("--crf", type=int, default=18, help="H.264 quality of the pose video (lower = better)")
+    video.add_argument("--face-crops", action="store_true", help="also write DIR/<stem>_face.mp4: 512x512 crops "
+                       "of the first person's face, steadied over time (Wan-Animate's face video)")
     draw = sub.add_parser("draw", help="render a POSE_KEYPOINT JSON file (DWPose look)")
     draw.add_argument("pose", type=Path, help="POSE_KEYPOINT JSON: one frame (dict) or a list of frames")
     draw.add_argument("--out", required=True, type=Path, help="PNG path for one frame; a folder for a list")
@@ -139,7 +141,7 @@ def _make_detector(choice: str, cache: Path):
 
 
 IMAGE_OUTPUTS = (".json", "_pose.png")
-VIDEO_OUTPUTS = (".json", "_pose.mp4", "_frames")
+VIDEO_OUTPUTS = (".json", "_pose.mp4", "_frames", "_face.mp4")
 
 
 def _find_inputs(inputs: list[str]) -> list[tuple[Path, bool]]:
@@ -309,12 +311,25 @@ def estimate_command(args: argparse.Namespace) -> int:
                                  crf=args.crf, pose_options=pose_options, draw_options=draw_options,
                                  overlay=args.overlay, boxes=frame_boxes, progress=True)
             print(f"{path.name}: {out.frame_count} frames at {float(out.fps):.3f} fps -> {out.video.name}")
+            if args.face_crops:
+                _face_video(path, out, args.out / f"{stem}_face.mp4", args.crf)
     if args.coco_json:
         _write_coco(args.coco_json, records, rank, world, state)
     what = f"{len(images)} image(s)" + (f" and {len(videos)} video(s)" if videos else "")
     shard = f" (process {rank + 1} of {world})" if world > 1 else ""
     print(f"Wrote poses for {what} to {args.out}{shard}")
     return 0
+
+
+def _face_video(video: Path, out, target: Path, crf: int) -> None:
+    """``--face-crops``: the face video next to the pose video, or a warning when no face is ever visible."""
+    from .face import write_face_video
+
+    try:
+        write_face_video(video, out.json, target, out.fps, crf=crf)
+        print(f"{video.name}: face video -> {target.name}")
+    except InputError as exc:
+        print(f"warning: {video.name}: no face video ({exc})", file=sys.stderr)
 
 
 def _write_coco(path: Path, records: list[dict], rank: int, world: int, state) -> None:

@@ -115,3 +115,16 @@ def crop_faces(images: Any, boxes: np.ndarray, size: tuple[int, int] = DEFAULT_C
     if len(images) not in (1, len(boxes)):
         raise InputError(f"{len(images)} images for {len(boxes)} face boxes; give one image per pose frame.")
     return [crop(np.asarray(images[i if len(images) > 1 else 0]), box, size) for i, box in enumerate(boxes)]
+
+
+def write_face_video(video: Any, pose: Any, out: Any, fps: Any, *, size: tuple[int, int] = DEFAULT_CROP,
+                     person: int = 0, crf: int = 18) -> Any:
+    """Write the face video of ``person`` (boxes from ``pose``, the POSE_KEYPOINT of ``video``) to ``out``: one crop
+    per frame, decoded again from ``video``; the file appears only when complete."""
+    from .video import VideoWriter, read_frames
+
+    boxes = face_boxes(pose, person=person, fps=float(fps))
+    with VideoWriter(out, fps, crf=crf) as writer:
+        for image, box in zip(read_frames(video), boxes):
+            writer.write(crop(image, box, size))
+    return out

@@ -68,3 +68,20 @@ def test_no_face_anywhere_is_one_clear_error():
         face_boxes([frame(), frame()])
     with pytest.raises(InputError, match="images for 2 face boxes"):
         crop_faces([np.zeros((4, 4, 3))] * 3, np.ones((2, 4)))
+
+
+def test_estimate_face_crops_writes_the_face_video(tiny_wholebody, cache, tmp_path):
+    from sdpose_core.cli import main
+    from sdpose_core.video import VideoWriter, count_frames, probe_video
+
+    clip = tmp_path / "walk.mp4"
+    rng = np.random.default_rng(0)
+    with VideoWriter(clip, 8) as writer:
+        for _ in range(3):
+            writer.write(rng.integers(0, 255, (96, 64, 3), dtype=np.uint8))
+    out = tmp_path / "out"
+    assert main(["estimate", str(clip), "--model", str(tiny_wholebody), "--out", str(out), "--input-size", "192x256",
+                 "--no-flip", "--detector", "none", "--cache-dir", str(cache), "--device", "cpu", "--threshold", "0",
+                 "--face-crops"]) == 0
+    assert count_frames(out / "walk_face.mp4") == 3
+    assert (probe_video(out / "walk_face.mp4").width, probe_video(out / "walk_face.mp4").height) == (512, 512)
