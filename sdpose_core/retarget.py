@@ -10,8 +10,8 @@ Semantics (all in pixels of the reference canvas, which is the output canvas):
   reference lacks takes the driving length times the body ratio. A joint missing in the driving frame stays
   missing. A joint whose parent is missing (the neck itself, or a joint under a missing one) is placed by the
   clip's root transform: ``anchor_out + ratio * (p - anchor_in)``.
-* Root: the neck of the primary driving person (person 0 of the first frame with people; followed by its
-  ``person_id`` when tracked) on its first frame with a neck is the anchor; it lands on the reference neck
+* Root: the neck of the primary driving person (the first person with a neck, frame by frame; followed by its
+  ``person_id`` when tracked, its place otherwise) on its first frame with a neck is the anchor; it lands on the reference neck
   (``anchor="neck"``). Every root then moves by the driving displacement times the body ratio. ``anchor="feet"``
   instead shifts the clip vertically so that the anchor frame's lowest ankle or foot point lies on the reference's
   ground line (its lowest ankle or foot point); without feet on either side it falls back to the neck.
@@ -109,6 +109,11 @@ class Retargeter:
         self.part_scale: dict[tuple[Any, str], float] = {}
 
     # ------------------------------------------------------------------------------------------------ clip plan
+    def has_neck(self, person: dict) -> bool:
+        """The person's OpenPose neck is drawn (both shoulders were seen)."""
+        body = _array(person.get(BODY_KEY))
+        return body is not None and len(body) > NECK and bool(_seen(body, self.threshold)[NECK])
+
     def body_ratio(self, primary: list[dict | None]) -> float:
         """Reference size over the primary driving person's size (see the module docstring); 1.0 if unmeasurable."""
         wanted = [b for b in SIZE_LIMBS if b in self.ref_lengths] or list(self.ref_lengths)
@@ -131,19 +136,16 @@ class Retargeter:
     def plan(self, primary: list[dict | None], anchor: str) -> RetargetPlan:
         """Body ratio and root transform from the primary driving person's frames (None where absent)."""
         ratio = self.body_ratio(primary)
-        anchor_in = None
-        for person in primary:
-            body = _array(person.get(BODY_KEY)) if person is not None else None
-            if body is not None and _seen(body, self.threshold)[NECK]:
-                anchor_in = body[NECK, :2].copy()
-                break
-        ref_seen = _seen(self.ref_body, self.threshold)
-        if anchor_in is None or self.ref_body is None or not ref_seen[NECK]:
-            raise InputError("retarget: the reference person needs a neck (both shoulders visible) and the driving "
-                             "person needs one in at least one frame; use a reference image showing the upper body.")
+        first = next((p for p in primary if p is not None and self.has_neck(p)), None)
+        anchor_in = _array(first[BODY_KEY])[NECK, :2].copy() if first is not None else None
+        if not self.has_neck(self.reference):
+            raise InputError("retarget: the reference person has no neck (both shoulders must be visible); use a "
+                             "reference image showing the upper body, or choose another reference person.")
+        if anchor_in is None:
+            raise InputError("retarget: no driving person has a neck (both shoulders visible) in any frame, so the "
+                             "clip cannot be placed on the reference; use a driving clip showing the upper body.")
         plan = RetargetPlan(ratio, anchor_in, self.ref_body[NECK, :2].copy())
         if anchor == "feet":
-            first = next(p for p in primary if p is not None and _seen(_array(p.get(BODY_KEY)), self.threshold)[NECK])
             ground_out = _ground(self.person(first, 0, plan), self.threshold)
             ground_ref = _ground(self.reference, self.threshold)
             if ground_out is not None and ground_ref is not None:
@@ -258,14 +260,16 @@ def reference_person(reference: Any, person: int = 0) -> tuple[dict, int, int]:
     return people[person], frames[0]["canvas_width"], frames[0]["canvas_height"]
 
 
-def _primary(frames: list[dict]) -> list[dict | None]:
-    """The primary driving person per frame: person 0 of the first frame with people, followed by its track id."""
-    first = next((f["people"][0] for f in frames if f["people"]), None)
-    if first is None:
+def _primary(frames: list[dict], has_neck) -> list[dict | None]:
+    """The primary driving person per frame: the first person with a neck (frame by frame, in each frame's order),
+    followed by its track id, or by its place when untracked; None where absent (everywhere if nobody has one)."""
+    found = next(((i, p) for f in frames for i, p in enumerate(f["people"]) if has_neck(p)), None)
+    if found is None:
         return [None] * len(frames)
+    index, first = found
     ids = first.get(ID_KEY)
     if not ids:
-        return [f["people"][0] if f["people"] else None for f in frames]
+        return [f["people"][index] if len(f["people"]) > index else None for f in frames]
     return [next((p for p in f["people"] if p.get(ID_KEY) == ids), None) for f in frames]
 
 
@@ -283,6 +287,6 @@ def retarget(driving: Any, reference: Any, *, anchor: str = "neck", reference_pe
     if not any(f["people"] for f in frames):
         return [{"people": [], "canvas_height": height, "canvas_width": width} for _ in frames]
     worker = Retargeter(ref, threshold)
-    plan = worker.plan(_primary(frames), anchor)
+    plan = worker.plan(_primary(frames, worker.has_neck), anchor)
     return [{"people": [worker.person(p, i, plan) for i, p in enumerate(f["people"])],
              "canvas_height": height, "canvas_width": width} for f in frames]

@@ -220,7 +220,18 @@ def test_bad_input_gets_one_clear_error():
         retarget([drv], drv, reference_person_index=2)
     with pytest.raises(InputError, match="nobody was found"):
         retarget([drv], frame())
-    with pytest.raises(InputError, match="neck"):
+    with pytest.raises(InputError, match="reference person has no neck"):
         retarget([drv], frame(person(body(TALL, POSE, missing=(1,)))))
+    with pytest.raises(InputError, match="no driving person has a neck"):
+        retarget([frame(person(body(SHORT, POSE, missing=(1,))))], frame(person(body(TALL, POSE))))
     empty = retarget([frame(), frame()], frame(person(body(TALL, POSE)), w=10, h=20))
     assert empty == [{"people": [], "canvas_height": 20, "canvas_width": 10}] * 2
+
+
+def test_people_without_a_body_part_do_not_break_the_plan():
+    drv = frame(person(None, hands=(hand((50, 50), 10, 0), hand((90, 50), 10, 0))), person(body(SHORT, POSE)))
+    out = retarget([drv], frame(person(body(TALL, POSE))), anchor="feet")[0]["people"]
+    assert out[0][BODY_KEY] is None and out[0][LEFT_KEY] is not None
+    check_bones(arr(out[1], BODY_KEY), TALL, arr(drv["people"][1], BODY_KEY))
+    with pytest.raises(InputError, match="neck"):
+        retarget([drv], frame(person(None, hands=(hand((50, 50), 10, 0), None))))
