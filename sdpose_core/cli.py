@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from . import retarget_cli
 from .errors import InputError, SDPoseError
 
 
@@ -74,11 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("--frames", action="store_true", help="also write the pose frames as PNGs in "
                        "DIR/<stem>_frames/")
     video.add_argument("--crf", type=int, default=18, help="H.264 quality of the pose video (lower = better)")
+    video.add_argument("--face-crops", action="store_true", help="also write DIR/<stem>_face.mp4: 512x512 crops "
+                       "of the first person's face, steadied over time (Wan-Animate's face video)")
     draw = sub.add_parser("draw", help="render a POSE_KEYPOINT JSON file (DWPose look)")
     draw.add_argument("pose", type=Path, help="POSE_KEYPOINT JSON: one frame (dict) or a list of frames")
     draw.add_argument("--out", required=True, type=Path, help="PNG path for one frame; a folder for a list")
     draw.add_argument("--overwrite", action="store_true", help="replace existing PNGs")
     _add_draw_options(draw)
+    retarget_cli.add_parser(sub)
     return parser
 
 
@@ -90,6 +94,20 @@ def _add_draw_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--feet", action=argparse.BooleanOptionalAction, default=False,
                         help="foot keypoints (foot_keypoints_2d, as ComfyUI-native writes)")
     parser.add_argument("--xinsr", action="store_true", help="scale stick width as scale_stick_for_xinsr_cn")
+    style = parser.add_argument_group("drawing controls", "defaults keep DWPose's exact pixels")
+    style.add_argument("--stick-width", type=int, default=4, help="limb half-width in pixels (default 4)")
+    style.add_argument("--point-size", type=int, default=4, help="joint, foot and hand dot radius (default 4)")
+    style.add_argument("--face-point-size", type=int, default=3, help="face dot radius (default 3)")
+    style.add_argument("--head", action=argparse.BooleanOptionalAction, default=True,
+                       help="draw the nose, eyes and ears and their limbs (default on)")
+    style.add_argument("--scale-strokes", action="store_true", help="sizes are for a 512 px short side and scale "
+                       "with the image, so strokes keep their proportion at any resolution")
+
+
+def draw_style(args: argparse.Namespace) -> dict:
+    """The drawing controls of ``_add_draw_options`` as ``render`` keywords."""
+    return dict(stick_width=args.stick_width, point_size=args.point_size, face_point_size=args.face_point_size,
+                head=args.head, scale_strokes=args.scale_strokes)
 
 
 def _load_boxes(path: Path | None) -> dict[str, list]:
@@ -123,7 +141,7 @@ def _make_detector(choice: str, cache: Path):
 
 
 IMAGE_OUTPUTS = (".json", "_pose.png")
-VIDEO_OUTPUTS = (".json", "_pose.mp4", "_frames")
+VIDEO_OUTPUTS = (".json", "_pose.mp4", "_frames", "_face.mp4")
 
 
 def _find_inputs(inputs: list[str]) -> list[tuple[Path, bool]]:
@@ -260,7 +278,7 @@ def estimate_command(args: argparse.Namespace) -> int:
     pose_options = dict(threshold=args.threshold, hands=args.hands, face=args.face, feet=args.feet,
                         raw_scores=args.raw_scores, swap_hands=args.swap_hands)
     draw_options = dict(resolution=args.resolution, hands=args.hands, face=args.face, feet=args.feet,
-                        xinsr=args.xinsr)
+                        xinsr=args.xinsr, **draw_style(args))
     records: list[dict] = []
     if images:
         boxes = [_boxes_for(p, table) if args.boxes else None for p, _ in images]
@@ -293,12 +311,25 @@ def estimate_command(args: argparse.Namespace) -> int:
                                  crf=args.crf, pose_options=pose_options, draw_options=draw_options,
                                  overlay=args.overlay, boxes=frame_boxes, progress=True)
             print(f"{path.name}: {out.frame_count} frames at {float(out.fps):.3f} fps -> {out.video.name}")
+            if args.face_crops:
+                _face_video(path, out, args.out / f"{stem}_face.mp4", args.crf)
     if args.coco_json:
         _write_coco(args.coco_json, records, rank, world, state)
     what = f"{len(images)} image(s)" + (f" and {len(videos)} video(s)" if videos else "")
     shard = f" (process {rank + 1} of {world})" if world > 1 else ""
     print(f"Wrote poses for {what} to {args.out}{shard}")
     return 0
+
+
+def _face_video(video: Path, out, target: Path, crf: int) -> None:
+    """``--face-crops``: the face video next to the pose video, or a warning when no face is ever visible."""
+    from .face import write_face_video
+
+    try:
+        write_face_video(video, out.json, target, out.fps, crf=crf)
+        print(f"{video.name}: face video -> {target.name}")
+    except InputError as exc:
+        print(f"warning: {video.name}: no face video ({exc})", file=sys.stderr)
 
 
 def _write_coco(path: Path, records: list[dict], rank: int, world: int, state) -> None:
@@ -326,7 +357,7 @@ def draw_command(args: argparse.Namespace) -> int:
     from .render import draw_command as render_file
 
     written = render_file(args.pose, args.out, resolution=args.resolution, hands=args.hands, face=args.face,
-                          feet=args.feet, xinsr=args.xinsr, overwrite=args.overwrite)
+                          feet=args.feet, xinsr=args.xinsr, overwrite=args.overwrite, **draw_style(args))
     print(f"Wrote {len(written)} image(s): {written[0]}{' ...' if len(written) > 1 else ''}")
     return 0
 
@@ -338,6 +369,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return estimate_command(args)
         if args.command == "draw":
             return draw_command(args)
+        if args.command == "retarget":
+            return retarget_cli.command(args)
     except SDPoseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

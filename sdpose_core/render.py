@@ -6,6 +6,11 @@ right hand (rainbow lines of thickness 2, then blue dots of radius 4), face (whi
 points at pixel row or column 0 are skipped, as DWPose does. ``xinsr`` widens the limbs for the xinsir SDXL
 ControlNet by the canvas' longer side, as ``scale_stick_for_xinsr_cn`` does.
 
+Drawing controls (ComfyUI-native's, defaults = DWPose's pixels): ``stick_width`` (limb half-width, 4),
+``point_size`` (radius of body joints, feet and hand dots, 4), ``face_point_size`` (3), ``head`` (False leaves out
+the nose, eyes and ears and their limbs) and ``scale_strokes``: every size is for a 512-pixel short side and scales
+with the canvas, so strokes keep their proportion at any resolution.
+
 ``resolution`` follows DWPreprocessor: the pose is drawn at the canvas size, then resized so its short side is
 ``resolution`` (each side ``round(side * resolution / short side)``; cubic when enlarging, area otherwise).
 ``None`` keeps the canvas size.
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -44,6 +50,31 @@ HAND_COLORS = ((255, 0, 0), (255, 77, 0), (255, 153, 0), (255, 229, 0), (204, 25
                (51, 0, 255), (128, 0, 255), (204, 0, 255), (255, 0, 230), (255, 0, 153), (255, 0, 77))
 HAND_DOT, FACE_DOT = (0, 0, 255), (255, 255, 255)
 STICK_WIDTH, JOINT_RADIUS, HAND_THICKNESS, HAND_RADIUS, FACE_RADIUS = 4, 4, 2, 4, 3
+HEAD_JOINTS = frozenset((0, 14, 15, 16, 17))  # OpenPose-18 nose, eyes, ears
+STROKE_REFERENCE_SIDE = 512  # scale_strokes: the sizes are for a canvas whose short side is this
+
+
+@dataclass(frozen=True)
+class Strokes:
+    """Stroke sizes in pixels of the canvas drawn on, and whether the head is drawn."""
+
+    stick_width: int = STICK_WIDTH
+    point_size: int = JOINT_RADIUS
+    face_point_size: int = FACE_RADIUS
+    hand_thickness: int = HAND_THICKNESS
+    head: bool = True
+
+
+def strokes(width: int, height: int, *, stick_width: int = STICK_WIDTH, point_size: int = JOINT_RADIUS,
+            face_point_size: int = FACE_RADIUS, head: bool = True, scale_strokes: bool = False) -> Strokes:
+    """Checked stroke sizes for a canvas; ``scale_strokes`` scales them by short side / 512 (at least 1 px)."""
+    sizes = {"stick_width": stick_width, "point_size": point_size, "face_point_size": face_point_size}
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise InputError(f"{name} must be a whole number of pixels >= 1, got {value!r}.")
+    factor = min(width, height) / STROKE_REFERENCE_SIDE if scale_strokes else 1.0
+    size = (lambda v: max(1, int(round(v * factor)))) if scale_strokes else int
+    return Strokes(size(stick_width), size(point_size), size(face_point_size), size(HAND_THICKNESS), bool(head))
 
 
 def stick_scale(width: int, height: int, xinsr: bool) -> int:
@@ -61,12 +92,15 @@ def _points(flat: Sequence[float] | None, threshold: float) -> tuple[list[tuple[
     return [(x, y) for x, y in arr[:, :2].tolist()], shown.tolist()
 
 
-def draw_body(canvas: np.ndarray, flat: Sequence[float] | None, threshold: float, scale: int) -> None:
+def draw_body(canvas: np.ndarray, flat: Sequence[float] | None, threshold: float, scale: int,
+              style: Strokes = Strokes()) -> None:
     """OpenPose-18 limbs at 60 % colour, then the joints, in place."""
     xy, shown = _points(flat, threshold)
     if len(xy) < 18:
         return
-    half_width = STICK_WIDTH * scale
+    if not style.head:
+        shown = [ok and i not in HEAD_JOINTS for i, ok in enumerate(shown)]
+    half_width = style.stick_width * scale
     for (a, b), color in zip(LIMBS, LIMB_COLORS):
         if not (shown[a] and shown[b]):
             continue
@@ -78,20 +112,20 @@ def draw_body(canvas: np.ndarray, flat: Sequence[float] | None, threshold: float
         cv2.fillConvexPoly(canvas, polygon, color)
     for (x, y), ok, color in zip(xy, shown, BODY_COLORS):
         if ok:
-            cv2.circle(canvas, (int(x), int(y)), JOINT_RADIUS, color, thickness=-1)
+            cv2.circle(canvas, (int(x), int(y)), style.point_size, color, thickness=-1)
 
 
-def draw_feet(canvas: np.ndarray, flat: Sequence[float] | None, threshold: float) -> None:
+def draw_feet(canvas: np.ndarray, flat: Sequence[float] | None, threshold: float, style: Strokes = Strokes()) -> None:
     """Six foot points as dots in the first six joint colours (ComfyUI-native's look), in place."""
     height, width = canvas.shape[:2]
     xy, shown = _points(flat, threshold)
     for (x, y), ok, color in zip(xy, shown, BODY_COLORS):
         x, y = int(x), int(y)
         if ok and 0 <= x < width and 0 <= y < height:
-            cv2.circle(canvas, (x, y), JOINT_RADIUS, color, thickness=-1)
+            cv2.circle(canvas, (x, y), style.point_size, color, thickness=-1)
 
 
-def draw_hand(canvas: np.ndarray, flat: Sequence[float] | None, threshold: float) -> None:
+def draw_hand(canvas: np.ndarray, flat: Sequence[float] | None, threshold: float, style: Strokes = Strokes()) -> None:
     """21 hand points: rainbow bones, then blue dots; points on row/column 0 are skipped (DWPose), in place."""
     xy, shown = _points(flat, threshold)
     if len(xy) < 21:
@@ -100,37 +134,40 @@ def draw_hand(canvas: np.ndarray, flat: Sequence[float] | None, threshold: float
     inside = [ok and x > 0 and y > 0 for (x, y), ok in zip(ixy, shown)]
     for (a, b), color in zip(HAND_EDGES, HAND_COLORS):
         if inside[a] and inside[b]:
-            cv2.line(canvas, ixy[a], ixy[b], color, thickness=HAND_THICKNESS)
+            cv2.line(canvas, ixy[a], ixy[b], color, thickness=style.hand_thickness)
     for p, ok in zip(ixy, inside):
         if ok:
-            cv2.circle(canvas, p, HAND_RADIUS, HAND_DOT, thickness=-1)
+            cv2.circle(canvas, p, style.point_size, HAND_DOT, thickness=-1)
 
 
-def draw_face(canvas: np.ndarray, flat: Sequence[float] | None, threshold: float) -> None:
+def draw_face(canvas: np.ndarray, flat: Sequence[float] | None, threshold: float, style: Strokes = Strokes()) -> None:
     """Face points as white dots; points on row/column 0 are skipped (DWPose), in place."""
     xy, shown = _points(flat, threshold)
     for (x, y), ok in zip(xy, shown):
         x, y = int(x), int(y)
         if ok and x > 0 and y > 0:
-            cv2.circle(canvas, (x, y), FACE_RADIUS, FACE_DOT, thickness=-1)
+            cv2.circle(canvas, (x, y), style.face_point_size, FACE_DOT, thickness=-1)
 
 
 def draw_people(people: Sequence[dict], width: int, height: int, *, body: bool = True, hands: bool = True,
                 face: bool = True, feet: bool = True, xinsr: bool = False,
-                threshold: float = DRAW_THRESHOLD) -> np.ndarray:
-    """Canonical people (pixels, OpenPose-18) on a black ``height`` x ``width`` RGB uint8 canvas."""
+                threshold: float = DRAW_THRESHOLD, **style: Any) -> np.ndarray:
+    """Canonical people (pixels, OpenPose-18) on a black ``height`` x ``width`` RGB uint8 canvas.
+
+    ``style``: the drawing controls of :func:`strokes` (module docstring); none given = DWPose's pixels."""
     canvas = np.zeros((height, width, 3), dtype=np.uint8)
     scale = stick_scale(width, height, xinsr)
+    sizes = strokes(width, height, **style)
     for person in people:
         if body:
-            draw_body(canvas, person.get(BODY_KEY), threshold, scale)
+            draw_body(canvas, person.get(BODY_KEY), threshold, scale, sizes)
         if feet:
-            draw_feet(canvas, person.get(FOOT_KEY), threshold)
+            draw_feet(canvas, person.get(FOOT_KEY), threshold, sizes)
         if hands:
-            draw_hand(canvas, person.get(LEFT_KEY), threshold)
-            draw_hand(canvas, person.get(RIGHT_KEY), threshold)
+            draw_hand(canvas, person.get(LEFT_KEY), threshold, sizes)
+            draw_hand(canvas, person.get(RIGHT_KEY), threshold, sizes)
         if face:
-            draw_face(canvas, person.get(FACE_KEY), threshold)
+            draw_face(canvas, person.get(FACE_KEY), threshold, sizes)
     return canvas
 
 
@@ -192,13 +229,14 @@ def overlay(image: np.ndarray, pose: np.ndarray, alpha: float = 1.0) -> np.ndarr
 
 def render_frame(frame: Any, *, resolution: int | None = None, body: bool = True, hands: bool = True,
                  face: bool = True, feet: bool = True, xinsr: bool = False, threshold: float = DRAW_THRESHOLD,
-                 image: Any = None, alpha: float = 1.0) -> np.ndarray:
-    """One POSE_KEYPOINT frame (any accepted variant) -> HxWx3 uint8 RGB, on black or over ``image``."""
+                 image: Any = None, alpha: float = 1.0, **style: Any) -> np.ndarray:
+    """One POSE_KEYPOINT frame (any accepted variant) -> HxWx3 uint8 RGB, on black or over ``image``
+    (``style``: drawing controls, see :func:`strokes`)."""
     frames = load_pose_keypoint(frame)
     if len(frames) != 1:
         raise InputError(f"render_frame draws one frame, got {len(frames)}; use render_pose_keypoint for a list.")
     return _render(frames[0], resolution=resolution, body=body, hands=hands, face=face, feet=feet, xinsr=xinsr,
-                   threshold=threshold, image=image, alpha=alpha)
+                   threshold=threshold, image=image, alpha=alpha, **style)
 
 
 def _render(frame: dict, *, resolution: int | None, image: Any, alpha: float, **draw: Any) -> np.ndarray:
@@ -213,10 +251,10 @@ def _render(frame: dict, *, resolution: int | None, image: Any, alpha: float, **
 
 def render_pose_keypoint(pose: Any, *, resolution: int | None = None, body: bool = True, hands: bool = True,
                          face: bool = True, feet: bool = True, xinsr: bool = False,
-                         threshold: float = DRAW_THRESHOLD) -> list[np.ndarray]:
+                         threshold: float = DRAW_THRESHOLD, **style: Any) -> list[np.ndarray]:
     """Every frame of a POSE_KEYPOINT (dict, list, JSON text or path) on black, as :func:`render_frame` draws it."""
     return [_render(frame, resolution=resolution, body=body, hands=hands, face=face, feet=feet, xinsr=xinsr,
-                    threshold=threshold, image=None, alpha=1.0) for frame in load_pose_keypoint(pose)]
+                    threshold=threshold, image=None, alpha=1.0, **style) for frame in load_pose_keypoint(pose)]
 
 
 def _write_png(image: np.ndarray, path: Path) -> None:
@@ -241,7 +279,8 @@ def _targets(pose_path: Path, out: Path, frames: int, single: bool) -> list[Path
 
 
 def draw_command(pose_path: str | Path, out: str | Path, resolution: int | None = None, hands: bool = True,
-                 face: bool = True, feet: bool = True, xinsr: bool = False, overwrite: bool = False) -> list[Path]:
+                 face: bool = True, feet: bool = True, xinsr: bool = False, overwrite: bool = False,
+                 **style: Any) -> list[Path]:
     """Render a POSE_KEYPOINT file: one dict -> the PNG ``out``; a list -> ``out/<stem>_00000.png`` per frame.
 
     Existing files are never replaced unless ``overwrite``; nothing is written when any target exists.
@@ -261,6 +300,6 @@ def draw_command(pose_path: str | Path, out: str | Path, resolution: int | None 
     targets[0].parent.mkdir(parents=True, exist_ok=True)
     for frame, target in zip(frames, targets):
         image = _render(frame, resolution=resolution, hands=hands, face=face, feet=feet, xinsr=xinsr,
-                        threshold=DRAW_THRESHOLD, image=None, alpha=1.0)
+                        threshold=DRAW_THRESHOLD, image=None, alpha=1.0, **style)
         _write_png(image, target)
     return targets

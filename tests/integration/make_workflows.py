@@ -1,6 +1,6 @@
 """Regenerate workflows/*.json (UI format) and their API twins (*.api.json) with the real ComfyUI frontend.
 
-    python tests/integration/make_workflows.py
+    python tests/integration/make_workflows.py [NAME ...]
 
 Each graph below is built node by node in the ComfyUI web app (headless Chromium + playwright, a real ComfyUI
 server with this pack), saved as the app saves it (``app.graph.serialize()``) and converted to API format by
@@ -70,6 +70,28 @@ NOTE_MODELS = ("Models: the SDPose Model Loader downloads teemosliang/SDPose-Who
                "use, or pick a folder/file you put in models/sdpose/, or ComfyUI's "
                "sdpose_wholebody_fp16.safetensors from models/checkpoints/. The person detector yolox_l.onnx "
                "(DWPose's) is taken from models/sdpose/ or comfyui_controlnet_aux, else downloaded.")
+
+# The driving half of the retarget workflows: video -> SDPose (tracked) -> the largest person -> retargeted onto
+# the reference image's body (posed by the same model).
+DRIVING_NODES = [
+    node(1, "LoadVideo", [40, 80], {"file": "dance.mp4"}, size=[300, 340]),
+    node(2, "GetVideoComponents", [40, 480], size=[260, 90]),
+    loader(3, [40, 630]),
+    node(4, "SDPoseNodes.VideoOptions", [40, 780], {"tracking": True, "smoothing": False, "detect_every": 1},
+         size=[340, 180]),
+    estimator(5, [400, 80], resolution=512),
+    node(6, "LoadImage", [400, 730], {"image": IMAGE}, size=[300, 330], title="Reference image"),
+    node(7, "SDPoseNodes.SelectPeople", [400, 1120], {"mode": "largest", "count": 1}, size=[340, 130]),
+    node(8, "SDPoseNodes.RetargetPose", [780, 80], {"resolution": 0, "fill_gaps": 5, "zero_lag_smoothing": True},
+         size=[340, 620]),
+    node(9, "SDPoseNodes.SavePoseKeypoints", [400, 1310], {"filename_prefix": "sdpose/retarget/pose"},
+         size=[340, 110]),
+]
+DRIVING_LINKS = [
+    (1, 0, 2, "video"), (2, 0, 5, "image"), (3, 0, 5, "sdpose_model"), (2, 2, 4, "frame_rate"),
+    (4, 0, 5, "video_options"), (5, 1, 7, "pose_keypoint"), (7, 0, 8, "driving_pose"), (6, 0, 8, "reference_image"),
+    (3, 0, 8, "sdpose_model"), (2, 2, 8, "frame_rate"), (8, 0, 9, "pose_keypoint"),
+]
 
 WORKFLOWS = {
     # (a) image -> SDPose -> OpenPose ControlNet -> image
@@ -166,6 +188,49 @@ WORKFLOWS = {
         ],
         "api": [1, 2, 3, 4, 5, 6, 7],
     },
+    # (d) reference image + driving video -> retargeted pose video (UniAnimate / MimicMotion / AnimateAnyone style)
+    "sdpose_retarget_pose_video": {
+        "nodes": DRIVING_NODES + [
+            node(10, "SaveImage", [1160, 80], {"filename_prefix": "sdpose/retarget/pose"}, size=[320, 330],
+                 title="Retargeted pose frames"),
+            node(11, "CreateVideo", [1160, 460], {"fps": 30.0}, size=[260, 80]),
+            node(12, "SaveVideo", [1160, 600], {"filename_prefix": "sdpose/retarget/pose_video", "format": "auto",
+                                                "codec": "auto"}, size=[330, 380]),
+            node(13, "Note", [1540, 80], {"text": "The driving video's poses with the reference character's body: "
+                                          "every bone gets the reference's length, hands and face its size, and the "
+                                          "clip stands on the reference's neck. Connect the retargeted IMAGE batch "
+                                          "to the pose input of UniAnimate / MimicMotion / AnimateAnyone. SDPose "
+                                          "Select People keeps the largest dancer; short dropouts are filled and "
+                                          "the clip is smoothed without lag. " + NOTE_MODELS}, size=[420, 300]),
+        ],
+        "links": DRIVING_LINKS + [(8, 1, 10, "images"), (8, 1, 11, "images"), (2, 2, 11, "fps"), (11, 0, 12, "video")],
+        "api": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+    },
+    # (e) Wan-Animate preprocessing: the retargeted pose video and the face video of the driving clip
+    "sdpose_wan_animate_preprocess": {
+        "nodes": DRIVING_NODES + [
+            node(10, "CreateVideo", [1160, 80], {"fps": 30.0}, size=[260, 80], title="Pose video"),
+            node(11, "SaveVideo", [1160, 220], {"filename_prefix": "sdpose/wan/pose_video", "format": "auto",
+                                                "codec": "auto"}, size=[330, 380]),
+            node(12, "SDPoseNodes.FaceCrops", [780, 870], {"width": 512, "height": 512}, size=[340, 330]),
+            node(13, "CreateVideo", [1160, 660], {"fps": 30.0}, size=[260, 80], title="Face video"),
+            node(14, "SaveVideo", [1160, 800], {"filename_prefix": "sdpose/wan/face_video", "format": "auto",
+                                                "codec": "auto"}, size=[330, 380]),
+            node(15, "SaveImage", [1540, 80], {"filename_prefix": "sdpose/wan/face"}, size=[320, 330],
+                 title="Face crops"),
+            node(16, "Note", [1540, 470], {"text": "Wan-Animate preprocessing: the pose video (the driving poses "
+                                           "retargeted to the reference character) goes to pose_images, the face "
+                                           "video (512x512 face crops of the driving clip, steadied over time) to "
+                                           "face_images, the reference image to the reference input. " +
+                                           NOTE_MODELS}, size=[420, 300]),
+        ],
+        "links": DRIVING_LINKS + [
+            (8, 1, 10, "images"), (2, 2, 10, "fps"), (10, 0, 11, "video"), (7, 0, 12, "pose_keypoint"),
+            (2, 0, 12, "image"), (2, 2, 12, "frame_rate"), (12, 0, 13, "images"), (2, 2, 13, "fps"),
+            (13, 0, 14, "video"), (12, 0, 15, "images"),
+        ],
+        "api": list(range(1, 16)),
+    },
     # (c) with DWPose: needs comfyui_controlnet_aux (no API twin: CI cannot run DWPose offline)
     "sdpose_vs_dwpose_with_controlnet_aux": {
         "nodes": [
@@ -218,6 +283,8 @@ def main() -> None:
     try:
         frontend = Frontend(server)
         for name, spec in WORKFLOWS.items():
+            if sys.argv[1:] and name not in sys.argv[1:]:  # regenerate only the workflows named, if any
+                continue
             built = frontend.evaluate(BUILD_GRAPH_JS, {k: spec[k] for k in ("nodes", "links")})
             workflow = without_nulls(built["workflow"])
             overlaps = layout_overlaps(workflow)

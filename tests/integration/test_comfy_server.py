@@ -20,6 +20,9 @@ OUR_NODES = {
     "SDPoseNodes.DrawPose": "SDPose Draw Pose",
     "SDPoseNodes.SavePoseKeypoints": "SDPose Save Pose Keypoints",
     "SDPoseNodes.LoadPoseKeypoints": "SDPose Load Pose Keypoints",
+    "SDPoseNodes.RetargetPose": "SDPose Retarget Pose",
+    "SDPoseNodes.FaceCrops": "SDPose Face Crops",
+    "SDPoseNodes.SelectPeople": "SDPose Select People",
 }
 # Node IDs of ComfyUI core (newer than 0.3.75 too) and of the pose packs people use: ours must differ from all.
 KNOWN_IDS = {

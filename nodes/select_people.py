@@ -1,0 +1,42 @@
+"""SDPose Select People: keep one person (by place or track id) or the N largest / most central / leftmost."""
+
+from __future__ import annotations
+
+from comfy_api.latest import io
+
+from . import common
+from .v3_types import PoseKeypoint
+
+MODES = ["largest", "most_central", "left_to_right", "index", "track_id"]
+
+
+class SDPoseSelectPeople(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="SDPoseNodes.SelectPeople",
+            display_name="SDPose Select People",
+            category=common.CATEGORY,
+            description="Keeps the people you want in every frame of a POSE_KEYPOINT, so a passer-by does not end "
+                        "up in the pose video. In a tracked clip the ranking is per person over the whole clip.",
+            inputs=[
+                PoseKeypoint.Input("pose_keypoint"),
+                io.Combo.Input("mode", options=MODES, default="largest", tooltip=(
+                    "largest / most_central / left_to_right: the 'count' best people; index: the person at place "
+                    "'value' in each frame; track_id: the person whose person_id is 'value'.")),
+                io.Int.Input("value", default=0, min=0, max=100000, tooltip="The index or track id (modes index, "
+                             "track_id)."),
+                io.Int.Input("count", default=1, min=1, max=1000, tooltip="How many people to keep (the orders)."),
+            ],
+            outputs=[PoseKeypoint.Output(display_name="POSE_KEYPOINT")],
+        )
+
+    @classmethod
+    def execute(cls, pose_keypoint, mode="largest", value=0, count=1) -> io.NodeOutput:
+        from ..sdpose_core.people import select_people
+
+        return io.NodeOutput(select_people(pose_keypoint, mode, value, count))
+
+
+NODE_CLASS_MAPPINGS = {"SDPoseNodes.SelectPeople": SDPoseSelectPeople}
+NODE_DISPLAY_NAME_MAPPINGS = {"SDPoseNodes.SelectPeople": "SDPose Select People"}

@@ -1,0 +1,87 @@
+"""Face boxes and crops: box from the landmarks, steadier over time, gaps take the nearest box, crops land right."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sdpose_core.errors import InputError
+from sdpose_core.face import bounding_boxes, crop_faces, face_box, face_boxes
+from sdpose_core.openpose import BODY_KEY, FACE_KEY, ID_KEY
+from test_smooth import jitter
+
+
+def face_person(cx, cy, r=20.0, pid=None) -> dict:
+    """A face of 68 landmarks on a circle of radius ``r`` (the last two points are the eyes, at the centre)."""
+    t = np.linspace(0, 2 * np.pi, 68, endpoint=False)
+    face = np.stack([cx + r * np.cos(t), cy + 1.5 * r * np.sin(t), np.ones(68)], axis=1)
+    face = np.concatenate([face, [[cx, cy, 1], [cx, cy, 1]]])
+    p = {BODY_KEY: [0.0] * 54, FACE_KEY: face.reshape(-1).tolist(), "hand_left_keypoints_2d": None,
+         "hand_right_keypoints_2d": None}
+    if pid is not None:
+        p[ID_KEY] = [pid]
+    return p
+
+
+def frame(*people, w=320, h=240) -> dict:
+    return {"people": list(people), "canvas_width": w, "canvas_height": h}
+
+
+def test_box_from_landmarks_scaled_and_squared():
+    p = face_person(100, 80)
+    np.testing.assert_allclose(face_box(p, scale=1.0, square=False), [80, 50, 40, 60], atol=1e-6)
+    np.testing.assert_allclose(face_box(p, scale=1.5, square=True), [55, 35, 90, 90], atol=1e-6)
+    body_only = {BODY_KEY: np.zeros((18, 3)).reshape(-1).tolist(), FACE_KEY: None}
+    assert face_box(body_only) is None
+
+
+def test_clip_boxes_are_steadier_and_gaps_take_the_nearest_box():
+    rng = np.random.default_rng(0)
+    clip = [frame(face_person(100 + 2 * t + rng.normal(0, 1.5), 80 + rng.normal(0, 1.5), pid=2)) for t in range(60)]
+    raw = face_boxes(clip, person=2, by_track_id=True, smooth=False)
+    smoothed = face_boxes(clip, person=2, by_track_id=True)
+    centre = lambda b: (b[:, :2] + b[:, 2:] / 2)[:, None, :]  # noqa: E731
+    assert jitter(centre(raw)[5:-5]) / jitter(centre(smoothed)[5:-5]) > 1.5
+    np.testing.assert_allclose(smoothed[:, 2], smoothed[:, 3])  # still square
+    clip[0] = frame()
+    clip[30] = frame()
+    clip[31] = frame(face_person(0, 0, pid=9))  # somebody else: not the chosen track
+    boxes = face_boxes(clip, person=2, by_track_id=True, smooth=False)
+    np.testing.assert_allclose(boxes[0], boxes[1])
+    np.testing.assert_allclose(boxes[30], boxes[29])  # tie between 29 and 32 goes to the earlier
+    np.testing.assert_allclose(boxes[31], boxes[32])
+    assert bounding_boxes(boxes[:1]) == [[{"x": boxes[0, 0], "y": boxes[0, 1], "width": boxes[0, 2],
+                                           "height": boxes[0, 3], "label": "face"}]]
+
+
+def test_crops_cut_the_box_and_pad_outside_the_image():
+    image = np.zeros((240, 320, 3), dtype=np.uint8)
+    image[60:100, 80:120] = (255, 0, 0)
+    crops = crop_faces([image], np.array([[80.0, 60.0, 40.0, 40.0], [-20.0, -20.0, 40.0, 40.0]]), size=(64, 64))
+    assert crops[0].shape == (64, 64, 3)
+    assert (crops[0][4:-4, 4:-4] == (255, 0, 0)).all()
+    assert (crops[1][:30, :30] == 0).all()  # outside the image: black
+
+
+def test_no_face_anywhere_is_one_clear_error():
+    with pytest.raises(InputError, match="No face of person 0"):
+        face_boxes([frame(), frame()])
+    with pytest.raises(InputError, match="images for 2 face boxes"):
+        crop_faces([np.zeros((4, 4, 3))] * 3, np.ones((2, 4)))
+
+
+def test_estimate_face_crops_writes_the_face_video(tiny_wholebody, cache, tmp_path):
+    from sdpose_core.cli import main
+    from sdpose_core.video import VideoWriter, count_frames, probe_video
+
+    clip = tmp_path / "walk.mp4"
+    rng = np.random.default_rng(0)
+    with VideoWriter(clip, 8) as writer:
+        for _ in range(3):
+            writer.write(rng.integers(0, 255, (96, 64, 3), dtype=np.uint8))
+    out = tmp_path / "out"
+    assert main(["estimate", str(clip), "--model", str(tiny_wholebody), "--out", str(out), "--input-size", "192x256",
+                 "--no-flip", "--detector", "none", "--cache-dir", str(cache), "--device", "cpu", "--threshold", "0",
+                 "--face-crops"]) == 0
+    assert count_frames(out / "walk_face.mp4") == 3
+    assert (probe_video(out / "walk_face.mp4").width, probe_video(out / "walk_face.mp4").height) == (512, 512)

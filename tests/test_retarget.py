@@ -1,0 +1,237 @@
+"""Retargeting on analytic stick figures: reference lengths, driving directions, hands and face attached."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sdpose_core.errors import InputError
+from sdpose_core.openpose import BODY_KEY, FACE_KEY, FOOT_KEY, ID_KEY, LEFT_KEY, RIGHT_KEY
+from sdpose_core.render import LIMBS
+from sdpose_core.retarget import SIZE_LIMBS, retarget
+
+# Bone lengths of two builds (OpenPose-18 limbs, in LIMBS order) and one pose: a direction (degrees) per bone.
+TALL = (40, 40, 60, 55, 60, 55, 120, 100, 100, 120, 100, 100, 50, 12, 15, 12, 15)
+SHORT = (25, 25, 35, 30, 35, 30, 70, 55, 55, 70, 55, 55, 35, 8, 10, 8, 10)
+POSE = (180, 0, 100, 80, 80, 100, 100, 90, 95, 80, 90, 85, 270, 240, 200, 300, 340)
+
+
+def body(lengths, angles, neck=(300.0, 200.0), missing=()) -> np.ndarray:
+    """An OpenPose-18 [18, 3] stick figure built outward from the neck; ``missing`` joints get score 0."""
+    pts = np.zeros((18, 3))
+    pts[1] = (*neck, 1.0)
+    for (a, b), length, angle in zip(LIMBS, lengths, angles):
+        rad = math.radians(angle)
+        pts[b] = (pts[a, 0] + length * math.cos(rad), pts[a, 1] + length * math.sin(rad), 1.0)
+    pts[list(missing)] = 0.0
+    return pts
+
+
+def hand(wrist, size, turn) -> np.ndarray:
+    """A 21-point hand: five rays of four points from the wrist, rotated by ``turn`` degrees."""
+    pts = [(*wrist, 1.0)]
+    for finger in range(5):
+        rad = math.radians(turn + 20 * finger)
+        for joint in range(1, 5):
+            r = size * (0.4 + 0.15 * joint) * (1 + 0.1 * finger)
+            pts.append((wrist[0] + r * math.cos(rad), wrist[1] + r * math.sin(rad), 1.0))
+    return np.array(pts)
+
+
+def face(nose, size, squash=1.0) -> np.ndarray:
+    """68 landmarks on an ellipse around the nose tip (point 30 is the nose tip itself) + the two eyes."""
+    t = np.linspace(0, 2 * np.pi, 68, endpoint=False)
+    pts = np.stack([nose[0] + size * np.cos(t), nose[1] + size * squash * np.sin(t), np.ones(68)], axis=1)
+    pts[30, :2] = nose
+    return np.concatenate([pts, np.ones((2, 3))])
+
+
+def person(b, *, hands=None, fc=None, feet=None, pid=None) -> dict:
+    flat = lambda a: None if a is None else a.reshape(-1).tolist()  # noqa: E731
+    p = {BODY_KEY: flat(b), FACE_KEY: flat(fc), LEFT_KEY: flat(hands[0]) if hands else None,
+         RIGHT_KEY: flat(hands[1]) if hands else None}
+    if fc is not None:  # the face's last two points are the body's eyes
+        p[FACE_KEY] = flat(np.concatenate([fc[:68], b[[14, 15]]]))
+    if feet is not None:
+        p[FOOT_KEY] = flat(feet)
+    if pid is not None:
+        p[ID_KEY] = [pid]
+    return p
+
+
+def wholebody(b, hand_size, face_size, pid=None) -> dict:
+    hands = (hand(b[7, :2], hand_size, 60), hand(b[4, :2], hand_size, 100))
+    return person(b, hands=hands, fc=face(b[0, :2], face_size, 1.3), pid=pid)
+
+
+def frame(*people, w=640, h=480) -> dict:
+    return {"people": list(people), "canvas_width": w, "canvas_height": h}
+
+
+def arr(p: dict, key: str) -> np.ndarray:
+    return np.asarray(p[key], dtype=np.float64).reshape(-1, 3)
+
+
+def check_bones(out_body: np.ndarray, lengths, drv_body: np.ndarray) -> None:
+    """Every limb: the reference length within 0.1 %, the driving direction within 0.1 degree."""
+    for (a, b), length in zip(LIMBS, lengths):
+        if out_body[a, 2] == 0 or out_body[b, 2] == 0:
+            continue
+        vec, ref = out_body[b, :2] - out_body[a, :2], drv_body[b, :2] - drv_body[a, :2]
+        assert abs(np.linalg.norm(vec) / length - 1) < 1e-3, (a, b)
+        diff = math.degrees(math.atan2(vec[1], vec[0]) - math.atan2(ref[1], ref[0]))
+        assert abs((diff + 180) % 360 - 180) < 0.1, (a, b)
+
+
+def walk_angles(t: int) -> tuple:
+    """The pose with arms and legs swinging over time."""
+    swing = 25 * math.sin(t / 3)
+    angles = list(POSE)
+    for i in (2, 3, 7, 8):
+        angles[i] += swing
+    for i in (4, 5, 10, 11):
+        angles[i] -= swing
+    return tuple(angles)
+
+
+def test_body_bones_take_reference_lengths_and_driving_directions():
+    ref = frame(wholebody(body(TALL, (180, 0, 90, 90, 90, 90, 90, 90, 90, 90, 90, 90, 270, 240, 200, 300, 340),
+                               neck=(400, 150)), 30, 40), w=800, h=900)
+    driving = [frame(wholebody(body(SHORT, walk_angles(t), neck=(200 + 5 * t, 180 + t)), 12, 20)) for t in range(8)]
+    out = retarget(driving, ref)
+    assert len(out) == len(driving)
+    ratio = sum(TALL[LIMBS.index(b)] for b in SIZE_LIMBS) / sum(SHORT[LIMBS.index(b)] for b in SIZE_LIMBS)
+    for t, (o, d) in enumerate(zip(out, driving)):
+        assert (o["canvas_width"], o["canvas_height"]) == (800, 900)
+        ob, db = arr(o["people"][0], BODY_KEY), arr(d["people"][0], BODY_KEY)
+        check_bones(ob, TALL, db)
+        # The root: frame 0 on the reference's neck, then the driving displacement times the body ratio.
+        np.testing.assert_allclose(ob[1, :2], np.array([400, 150]) + ratio * np.array([5 * t, t]), atol=1e-9)
+        np.testing.assert_array_equal(ob[:, 2], db[:, 2])
+
+
+def hand_shape_check(out_hand: np.ndarray, drv_hand: np.ndarray, scale: float) -> None:
+    """The output hand is the driving hand scaled by ``scale`` (no rotation, no distortion)."""
+    np.testing.assert_allclose(out_hand[:, :2] - out_hand[0, :2], scale * (drv_hand[:, :2] - drv_hand[0, :2]),
+                               atol=1e-9)
+
+
+def test_hands_and_face_keep_shape_take_reference_size_and_stay_attached():
+    ref = frame(wholebody(body(TALL, POSE), 30, 40))
+    drv = frame(wholebody(body(SHORT, walk_angles(4), neck=(100, 100)), 10, 16))
+    o = retarget([drv], ref)[0]["people"][0]
+    d = drv["people"][0]
+    ob = arr(o, BODY_KEY)
+    for key, wrist in ((LEFT_KEY, 7), (RIGHT_KEY, 4)):
+        oh = arr(o, key)
+        np.testing.assert_allclose(oh[0, :2], ob[wrist, :2], atol=1e-9)  # the hand sits on the retargeted wrist
+        hand_shape_check(oh, arr(d, key), 3.0)  # hand size 30 over 10
+    of, df = arr(o, FACE_KEY), arr(d, FACE_KEY)
+    np.testing.assert_allclose(of[30, :2], ob[0, :2], atol=1e-9)  # nose tip on the retargeted nose
+    np.testing.assert_allclose(of[:68, :2] - of[30, :2], 2.5 * (df[:68, :2] - df[30, :2]), atol=1e-9)
+    np.testing.assert_allclose(of[68:, :2], ob[[14, 15], :2], atol=1e-9)  # the face's eyes are the body's
+
+
+def test_multi_person_keeps_ids_and_each_gets_the_reference_build():
+    ref = frame(wholebody(body(TALL, POSE, neck=(320, 100)), 30, 40))
+    driving = []
+    for t in range(5):
+        a = wholebody(body(SHORT, walk_angles(t), neck=(150 + 3 * t, 150)), 10, 16, pid=7)
+        b = wholebody(body(tuple(1.2 * v for v in SHORT), walk_angles(t + 9), neck=(450 - 3 * t, 140)), 12, 18, pid=3)
+        driving.append(frame(b, a) if t % 2 else frame(a, b))  # order changes: ids decide who is who
+    out = retarget(driving, ref)
+    ratio = sum(TALL[LIMBS.index(b)] for b in SIZE_LIMBS) / sum(SHORT[LIMBS.index(b)] for b in SIZE_LIMBS)
+    for t, (o, d) in enumerate(zip(out, driving)):
+        assert [p[ID_KEY] for p in o["people"]] == [p[ID_KEY] for p in d["people"]]
+        for op, dp in zip(o["people"], d["people"]):
+            check_bones(arr(op, BODY_KEY), TALL, arr(dp, BODY_KEY))
+            np.testing.assert_allclose(arr(op, LEFT_KEY)[0, :2], arr(op, BODY_KEY)[7, :2], atol=1e-9)
+        # The primary person (id 7, first in frame 0) sets the anchor; everyone moves by the same root transform.
+        by_id = {p[ID_KEY][0]: arr(p, BODY_KEY) for p in o["people"]}
+        drv_by_id = {p[ID_KEY][0]: arr(p, BODY_KEY) for p in d["people"]}
+        np.testing.assert_allclose(by_id[3][1, :2] - by_id[7][1, :2],
+                                   ratio * (drv_by_id[3][1, :2] - drv_by_id[7][1, :2]), atol=1e-9)
+        np.testing.assert_allclose(by_id[7][1, :2], np.array([320, 100]) + ratio * np.array([3 * t, 0]), atol=1e-9)
+
+
+def test_missing_joints_stay_missing_and_missing_reference_bones_scale_the_driving_length():
+    ref_body = body(TALL, POSE, missing=(3, 4))  # the reference's right forearm and hand are not visible
+    ref = frame(person(ref_body))
+    drv_body = body(SHORT, walk_angles(2), missing=(6,))  # the driving left elbow is hidden
+    out = arr(retarget([frame(person(drv_body))], ref)[0]["people"][0], BODY_KEY)
+    assert (out[6] == 0).all()  # missing stays missing
+    assert (out[[7], 2] == 1).all()  # the left wrist is still placed, by the root transform
+    ratio = sum(TALL[LIMBS.index(b)] for b in SIZE_LIMBS) / sum(SHORT[LIMBS.index(b)] for b in SIZE_LIMBS)
+    np.testing.assert_allclose(out[7, :2] - out[1, :2], ratio * (drv_body[7, :2] - drv_body[1, :2]), atol=1e-9)
+    for (a, b) in ((2, 3), (3, 4)):  # bones missing in the reference: driving length x body ratio
+        i = LIMBS.index((a, b))
+        assert abs(np.linalg.norm(out[b, :2] - out[a, :2]) / (SHORT[i] * ratio) - 1) < 1e-3
+    lengths = list(TALL)
+    lengths[2], lengths[3] = SHORT[2] * ratio, SHORT[3] * ratio
+    check_bones(out, lengths, drv_body)
+
+
+def test_body17_reference_and_driving_and_a_body_only_reference_for_wholebody_driving():
+    ref = frame(person(body(TALL, POSE)))  # body model output: no hands, no face
+    drv = frame(person(body(SHORT, walk_angles(1))))
+    o = retarget(drv, ref)[0]["people"][0]
+    assert o[FACE_KEY] is None and o[LEFT_KEY] is None and o[RIGHT_KEY] is None
+    check_bones(arr(o, BODY_KEY), TALL, arr(drv["people"][0], BODY_KEY))
+    drv_wb = frame(wholebody(body(SHORT, walk_angles(1)), 10, 16))
+    o = retarget([drv_wb], ref)[0]["people"][0]
+    ratio = sum(TALL[LIMBS.index(b)] for b in SIZE_LIMBS) / sum(SHORT[LIMBS.index(b)] for b in SIZE_LIMBS)
+    hand_shape_check(arr(o, LEFT_KEY), arr(drv_wb["people"][0], LEFT_KEY), ratio)  # no reference hand: body ratio
+    np.testing.assert_allclose(arr(o, LEFT_KEY)[0, :2], arr(o, BODY_KEY)[7, :2], atol=1e-9)
+
+
+def test_anchor_feet_puts_the_feet_on_the_reference_ground_and_feet_follow_ankles():
+    ref_body = body(TALL, POSE, neck=(300, 100))
+    ground = max(ref_body[10, 1], ref_body[13, 1])
+    ref = frame(person(ref_body), h=600)
+    drv_body = body(SHORT, POSE, neck=(200, 50))
+    feet = np.array([[drv_body[13, 0] + dx, drv_body[13, 1] + dy, 1] for dx, dy in ((10, 4), (6, 5), (-3, 3))] +
+                    [[drv_body[10, 0] + dx, drv_body[10, 1] + dy, 1] for dx, dy in ((10, 4), (6, 5), (-3, 3))])
+    out = retarget([frame(person(drv_body, feet=feet))], ref, anchor="feet")[0]["people"][0]
+    ob, of = arr(out, BODY_KEY), arr(out, FOOT_KEY)
+    assert max(ob[10, 1], ob[13, 1], of[:, 1].max()) == pytest.approx(ground)
+    ratio = sum(TALL[LIMBS.index(b)] for b in SIZE_LIMBS) / sum(SHORT[LIMBS.index(b)] for b in SIZE_LIMBS)
+    np.testing.assert_allclose(of[:3, :2] - ob[13, :2], ratio * (feet[:3, :2] - drv_body[13, :2]), atol=1e-9)
+    assert ob[1, 0] == pytest.approx(300)  # horizontally still on the reference's neck
+
+
+def test_ratio_comes_from_the_first_complete_frame_and_untracked_people_follow_their_place():
+    ref = frame(person(body(TALL, POSE)))
+    partial = body(SHORT, POSE, missing=(9, 10))  # frame 0 lacks the right leg: not complete
+    bigger = body(tuple(2 * v for v in SHORT), POSE)
+    ratio = sum(TALL[LIMBS.index(b)] for b in SIZE_LIMBS) / (2 * sum(SHORT[LIMBS.index(b)] for b in SIZE_LIMBS))
+    only_neck = body(SHORT, POSE, neck=(310, 200), missing=tuple(range(2, 18)) + (0,))
+    out = retarget([frame(person(partial)), frame(person(bigger)), frame(person(only_neck))], ref)
+    np.testing.assert_allclose(arr(out[2]["people"][0], BODY_KEY)[1, :2], np.array([300 + 10 * ratio, 200]),
+                               atol=1e-9)
+
+
+def test_bad_input_gets_one_clear_error():
+    drv = frame(person(body(SHORT, POSE)))
+    with pytest.raises(InputError, match="anchor"):
+        retarget([drv], drv, anchor="hips")
+    with pytest.raises(InputError, match="reference person 2"):
+        retarget([drv], drv, reference_person_index=2)
+    with pytest.raises(InputError, match="nobody was found"):
+        retarget([drv], frame())
+    with pytest.raises(InputError, match="reference person has no neck"):
+        retarget([drv], frame(person(body(TALL, POSE, missing=(1,)))))
+    with pytest.raises(InputError, match="no driving person has a neck"):
+        retarget([frame(person(body(SHORT, POSE, missing=(1,))))], frame(person(body(TALL, POSE))))
+    empty = retarget([frame(), frame()], frame(person(body(TALL, POSE)), w=10, h=20))
+    assert empty == [{"people": [], "canvas_height": 20, "canvas_width": 10}] * 2
+
+
+def test_people_without_a_body_part_do_not_break_the_plan():
+    drv = frame(person(None, hands=(hand((50, 50), 10, 0), hand((90, 50), 10, 0))), person(body(SHORT, POSE)))
+    out = retarget([drv], frame(person(body(TALL, POSE))), anchor="feet")[0]["people"]
+    assert out[0][BODY_KEY] is None and out[0][LEFT_KEY] is not None
+    check_bones(arr(out[1], BODY_KEY), TALL, arr(drv["people"][1], BODY_KEY))
+    with pytest.raises(InputError, match="neck"):
+        retarget([drv], frame(person(None, hands=(hand((50, 50), 10, 0), None))))
