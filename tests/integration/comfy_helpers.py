@@ -114,19 +114,30 @@ def write_inputs(folder: Path) -> None:
     picture[30:110, 35:60] = (200, 150, 120)  # a person-ish blob
     Image.fromarray(picture).save(folder / "person.png")
     try:
-        import av
+        import av  # noqa: F401
     except ImportError:
         return
-    with av.open(str(folder / "dance.mp4"), mode="w") as container:
-        stream = container.add_stream("mpeg4", rate=8)
-        stream.width, stream.height, stream.pix_fmt = 64, 96, "yuv420p"
-        for i in range(6):
-            frame = np.zeros((96, 64, 3), dtype=np.uint8)
-            frame[20:80, 10 + 4 * i:30 + 4 * i] = (220, 180, 140)
+    write_clip(folder / "dance.mp4", frames=6, width=64, height=96, fps=8)
+
+
+def write_clip(path: Path, frames: int, width: int, height: int, fps: int = 8) -> Path:
+    """An MPEG-4 clip of a person-ish blob moving right, ``frames`` long (PyAV)."""
+    import av
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for i in range(frames):
+            frame = np.zeros((height, width, 3), dtype=np.uint8)
+            x = 10 + (4 * i) % max(1, width - 40)
+            frame[height * 5 // 24:height * 5 // 6, x:x + 20] = (220, 180, 140)
             for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
+    return path
 
 
 class ComfyServer:
@@ -365,7 +376,7 @@ async (spec) => {
 """
 
 # web/sdpose.js: a preview node grows from the empty preview (70 px) to PREVIEW_HEIGHT (260 px) once it has run.
-PREVIEW_NODES = {"SDPoseNodes.Estimator", "SDPoseNodes.DrawPose"}
+PREVIEW_NODES = {"SDPoseNodes.Estimator", "SDPoseNodes.DrawPose", "SDPoseNodes.AnnotateVideoFile"}
 PREVIEW_GROWTH = 260 - 70
 TITLE_HEIGHT = 30
 

@@ -1,0 +1,155 @@
+"""SDPose Annotate Video File in a real ComfyUI server: outputs, confinement, memory on a long clip, progress, cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+
+import pytest
+
+from comfy_helpers import BODY, loader, write_clip
+
+NODE = "SDPoseNodes.AnnotateVideoFile"
+LONG_FRAMES, LONG_W, LONG_H = 1000, 320, 240
+
+
+def annotate(file: str, prefix: str, **options) -> dict:
+    inputs = {"sdpose_model": ["1", 0], "file": file, "filename_prefix": prefix, "tracking": True,
+              "smoothing": False, "smooth_min_cutoff": 1.0, "smooth_beta": 10.0, "detect_every": 1,
+              "save_frames": False, "draw_over_video": False, "detect_hand": "enable", "detect_body": "enable",
+              "detect_face": "enable", "resolution": 64, "bbox_detector": "None",
+              "scale_stick_for_xinsr_cn": "disable", "flip_test": False, "crop_mode": "topdown",
+              "score_threshold": 0.0, "batch_size": 8}
+    inputs.update(options)
+    return {"1": loader(BODY), "2": {"class_type": NODE, "inputs": inputs}}
+
+
+def frame_count(path) -> int:
+    import av
+
+    with av.open(str(path)) as container:
+        return sum(1 for _ in container.decode(video=0))
+
+
+def leftovers(folder, stem: str) -> list[str]:
+    """Anything in ``folder`` (hidden temporary files included) that belongs to outputs named ``stem``."""
+    return sorted(p.name for p in folder.iterdir() if stem in p.name) if folder.is_dir() else []
+
+
+@pytest.fixture(scope="module")
+def long_clip(comfy):
+    """input/long/walk.mp4: 1,000 frames of 320x240 (a subfolder of input/, as users organise clips)."""
+    return write_clip(comfy.base / "input" / "long" / "walk.mp4", LONG_FRAMES, LONG_W, LONG_H, fps=25)
+
+
+def test_video_file_to_pose_video_keypoints_and_frames(comfy):
+    folder = comfy.base / "output" / "vid"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "dance_00001.json").write_text("precious")  # a user's file: never replaced
+    entry = comfy.run_ok(annotate("dance.mp4", "vid/dance", save_frames=True, draw_over_video=True))
+    ui = entry["outputs"]["2"]
+    [keypoints] = comfy.output_files(entry, "2", "pose_keypoint_files")
+    [video] = comfy.output_files(entry, "2", "pose_videos")
+    [frames_dir] = comfy.output_files(entry, "2", "pose_frame_folders")
+    assert (keypoints.name, video.name, frames_dir.name) == ("dance_00002.json", "dance_00002_pose.mp4",
+                                                            "dance_00002_frames")
+    assert (folder / "dance_00001.json").read_text() == "precious"
+    poses = json.loads(keypoints.read_text())
+    assert len(poses) == 6 and all(len(f["people"]) == 1 for f in poses)  # bbox_detector None: the whole frame
+    assert all(f["people"][0]["person_id"] == [0] for f in poses)  # tracked
+    assert (poses[0]["canvas_width"], poses[0]["canvas_height"]) == (64, 96)
+    assert frame_count(video) == 6 and len(list(frames_dir.glob("*.png"))) == 6
+    assert json.loads(ui["openpose_json"][0]) == poses  # the preview: the first frames' poses (all six here)
+    assert len(ui["sdpose_backgrounds"]) == 6
+
+
+@pytest.mark.parametrize("file", ["../secret.mp4", "/etc/passwd.mp4", "long/../../secret.mp4", "person.png"])
+def test_files_outside_input_or_not_videos_are_refused(comfy, file):
+    (comfy.base / "secret.mp4").write_bytes(b"not for the node")
+    status, body = comfy.submit(annotate(file, "vid/refused"))
+    assert status == 400 and "2" in body["node_errors"], body
+    assert comfy.alive()
+
+
+def rss_sampler(pid: int):
+    """Peak resident memory of ``pid`` while the returned ``stop`` is not called (sampled every 20 ms)."""
+    import psutil
+
+    process, peak, done = psutil.Process(pid), [0], threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], process.memory_info().rss)
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+
+    def stop() -> int:
+        done.set()
+        thread.join()
+        return peak[0]
+
+    return process.memory_info().rss, stop
+
+
+def test_a_long_clip_streams_with_flat_memory(comfy, long_clip):
+    """1,000 frames through the server: RSS grows by less than a few frames' worth beyond a warmed-up 40-frame run."""
+    short = write_clip(comfy.base / "input" / "long" / "warm.mp4", 40, LONG_W, LONG_H, fps=25)
+    comfy.run_ok(annotate("long/" + short.name, "vid/warm"), timeout=300)  # model, caches, encoder warmed up
+    before, stop = rss_sampler(comfy.process.pid)
+    started = time.monotonic()
+    entry = comfy.run_ok(annotate("long/walk.mp4", "vid/walk"), timeout=900)
+    peak = stop()
+    [video] = comfy.output_files(entry, "2", "pose_videos")
+    [keypoints] = comfy.output_files(entry, "2", "pose_keypoint_files")
+    assert frame_count(video) == LONG_FRAMES and len(json.loads(keypoints.read_text())) == LONG_FRAMES
+    assert len(json.loads(entry["outputs"]["2"]["openpose_json"][0])) == 16  # the preview keeps the first frames
+    frame_bytes = LONG_W * LONG_H * 3 * 4  # one frame as a float32 IMAGE: 0.9 MB; the clip as a batch: 920 MB
+    growth = peak - before
+    print(f"\n{LONG_FRAMES} frames in {time.monotonic() - started:.0f} s; RSS {before / 2**20:.0f} MiB -> peak "
+          f"{peak / 2**20:.0f} MiB (+{growth / 2**20:.1f} MiB = {growth / frame_bytes:.1f} frames' worth)")
+    assert growth < 8 * frame_bytes
+
+
+def test_progress_and_cancel_leave_no_partial_files(comfy, long_clip):
+    import aiohttp
+
+    prompt = annotate("long/walk.mp4", "vid/cancelled", save_frames=True, batch_size=2)
+    folder = comfy.base / "output" / "vid"
+
+    async def scenario():
+        events = []
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(f"{comfy.url}/ws?clientId={comfy.client_id}") as ws:
+                status, body = comfy.submit(prompt)
+                assert status == 200, body
+                prompt_id, interrupted_at = body["prompt_id"], None
+                deadline = time.monotonic() + 300
+                while time.monotonic() < deadline:
+                    msg = await ws.receive(timeout=120)
+                    if msg.type != aiohttp.WSMsgType.TEXT:
+                        continue
+                    event = json.loads(msg.data)
+                    events.append(event)
+                    data = event.get("data", {})
+                    if event["type"] == "progress" and data.get("node") == "2" and interrupted_at is None \
+                            and data["value"] >= 20:
+                        interrupted_at = (data["value"], data["max"])
+                        assert leftovers(folder, "cancelled")  # the outputs are being written (hidden for now)
+                        async with session.post(f"{comfy.url}/interrupt", json={}) as resp:
+                            assert resp.status == 200
+                    if event["type"] in ("execution_interrupted", "execution_success", "execution_error") and \
+                            data.get("prompt_id") == prompt_id:
+                        return interrupted_at, event, events
+        raise AssertionError(f"no end of prompt seen: {events[-5:]}")
+
+    interrupted_at, last, events = asyncio.run(scenario())
+    assert interrupted_at is not None and interrupted_at[1] == LONG_FRAMES  # progress counts the clip's frames
+    assert last["type"] == "execution_interrupted" and last["data"]["node_id"] == "2"
+    progress = [e["data"]["value"] for e in events if e["type"] == "progress" and e["data"].get("node") == "2"]
+    assert max(progress) < LONG_FRAMES
+    assert leftovers(folder, "cancelled") == []  # no pose video, no JSON, no frames, no temporary file
+    assert comfy.alive()
