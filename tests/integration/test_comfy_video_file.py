@@ -1,4 +1,4 @@
-"""SDPose Annotate Video File in a real ComfyUI server: outputs, confinement, memory on a long clip, progress, cancel."""
+"""SDPose Annotate Video File in a real ComfyUI server: outputs, confinement, flat memory on a long clip, cancel."""
 
 from __future__ import annotations
 
