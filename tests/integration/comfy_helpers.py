@@ -229,14 +229,17 @@ for name in os.environ.get("{BLOCK_MODULES_ENV}", "").split(","):
 '''
 
 
-def start_server(base: Path, block_modules: tuple[str, ...] = ()) -> ComfyServer:
-    """Start ComfyUI on ``base``; ``block_modules`` are made unimportable in it (a missing-dependency test)."""
+def start_server(base: Path, block_modules: tuple[str, ...] = (), input_size: str = TINY_INPUT_SIZE,
+                 extra_env: dict | None = None) -> ComfyServer:
+    """Start ComfyUI on ``base``; ``block_modules`` are made unimportable in it (a missing-dependency test);
+    ``input_size`` is the crop size (``SDPOSE_INPUT_SIZE``); ``extra_env`` is added to its environment."""
     main = comfyui_main()
     port = free_port()
     log = base / "comfyui.log"
     env = dict(os.environ)
-    env.update({"SDPOSE_INPUT_SIZE": TINY_INPUT_SIZE, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"})
+    env.update({"SDPOSE_INPUT_SIZE": input_size, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"})
     env.pop("SDPOSE_CACHE", None)
+    env.update(extra_env or {})
     if block_modules:
         site = base / "blocking-site"
         site.mkdir(exist_ok=True)

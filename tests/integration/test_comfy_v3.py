@@ -13,7 +13,7 @@ LOAD = {"class_type": "LoadImage", "inputs": {"image": "person.png", "upload": "
 def draw(xinsr) -> dict:
     return {"class_type": "SDPoseNodes.DrawPose", "inputs": {
         "pose_keypoint": ["3", 1], "draw_body": True, "draw_hands": True, "draw_face": True, "draw_feet": False,
-        "resolution": 128, "scale_stick_for_xinsr_cn": xinsr}}
+        "resolution": 512, "scale_stick_for_xinsr_cn": xinsr}}  # xinsr widens limbs from 500 px on
 
 
 def test_draw_pose_takes_the_old_boolean_for_the_xinsr_choice(comfy):
@@ -32,7 +32,8 @@ def test_draw_pose_takes_the_old_boolean_for_the_xinsr_choice(comfy):
 
 def test_unknown_choices_are_refused_before_running(comfy):
     prompt = {"1": LOAD, "2": loader(BODY), "3": estimator(["1", 0], ["2", 0], crop_mode="sideways"),
-              "4": {**draw("maybe")}}
+              "4": draw("maybe"),
+              "5": {"class_type": "SaveImage", "inputs": {"images": ["4", 0], "filename_prefix": "refused/pose"}}}
     status, body = comfy.submit(prompt)
     assert status == 400 and set(body["node_errors"]) == {"3", "4"}, body
     assert "crop_mode: 'sideways' is not one of 'topdown', 'stretch'" in str(body["node_errors"]["3"])
