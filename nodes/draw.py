@@ -2,39 +2,47 @@
 
 from __future__ import annotations
 
-from . import common, preview
+from comfy_api.latest import io
+
+from . import common, preview, v3
 
 
-class SDPoseDrawPose:
-    DESCRIPTION = ("Draws POSE_KEYPOINT (from SDPose, DWPose, ComfyUI's native SDPose, OpenPose JSON) the way DWPose "
-                   "draws it, for OpenPose ControlNets and pose-guided video models.")
-    CATEGORY = common.CATEGORY
-    RETURN_TYPES = ("IMAGE",)
-    RETURN_NAMES = ("IMAGE",)
-    FUNCTION = "draw"
+class SDPoseDrawPose(io.ComfyNode):
+    """POSE_KEYPOINT -> IMAGE, drawn as DWPose draws, on black or over frames."""
 
     @classmethod
-    def INPUT_TYPES(cls):
-        return {
-            "required": {
-                "pose_keypoint": ("POSE_KEYPOINT",),
-                "draw_body": ("BOOLEAN", {"default": True}),
-                "draw_hands": ("BOOLEAN", {"default": True}),
-                "draw_face": ("BOOLEAN", {"default": True}),
-                "draw_feet": ("BOOLEAN", {"default": False, "tooltip": "Foot points, where the keypoints carry them "
-                                          "(ComfyUI-native SDPose). DWPose never draws feet."}),
-                "resolution": ("INT", {"default": 512, "min": 0, "max": 16384, "step": 64,
-                                       "tooltip": "Short side of the output in pixels; 0 keeps the canvas size."}),
-                "scale_stick_for_xinsr_cn": ("BOOLEAN", {"default": False}),
-            },
-            "optional": {
-                "image": ("IMAGE", {"tooltip": "Draw over these frames instead of black (same size as the canvas)."}),
-                "overlay_opacity": ("FLOAT", {"default": 1.0, "min": 0.0, "max": 1.0, "step": 0.05}),
-            },
-        }
+    def define_schema(cls) -> io.Schema:
+        return v3.schema(
+            node_id="SDPoseNodes.DrawPose",
+            display_name="SDPose Draw Pose",
+            description=("Draws POSE_KEYPOINT (from SDPose, DWPose, ComfyUI's native SDPose, OpenPose JSON) the way "
+                         "DWPose draws it, for OpenPose ControlNets and pose-guided video models."),
+            inputs=[
+                v3.PoseKeypoint.Input("pose_keypoint"),
+                io.Boolean.Input("draw_body", default=True),
+                io.Boolean.Input("draw_hands", default=True),
+                io.Boolean.Input("draw_face", default=True),
+                io.Boolean.Input("draw_feet", default=False, tooltip=(
+                    "Foot points, where the keypoints carry them (ComfyUI-native SDPose). DWPose never draws feet.")),
+                io.Int.Input("resolution", default=512, min=0, max=16384, step=64,
+                             tooltip="Short side of the output in pixels; 0 keeps the canvas size."),
+                # The same choice as the Estimator's (and DWPose's); workflows saved with a boolean here still load.
+                io.Combo.Input("scale_stick_for_xinsr_cn", options=v3.XINSR, default="disable",
+                               tooltip="Thicker limbs for xinsir's SDXL OpenPose ControlNet."),
+                io.Image.Input("image", optional=True, tooltip=(
+                    "Draw over these frames instead of black (same size as the canvas).")),
+                io.Float.Input("overlay_opacity", default=1.0, min=0.0, max=1.0, step=0.05, optional=True),
+            ],
+            outputs=[io.Image.Output(display_name="IMAGE")],
+        )
 
-    def draw(self, pose_keypoint, draw_body=True, draw_hands=True, draw_face=True, draw_feet=False, resolution=512,
-             scale_stick_for_xinsr_cn=False, image=None, overlay_opacity=1.0):
+    @classmethod
+    def validate_inputs(cls, scale_stick_for_xinsr_cn=None) -> bool | str:
+        return v3.choice_problem(cls, scale_stick_for_xinsr_cn=v3.legacy_toggle(scale_stick_for_xinsr_cn))
+
+    @classmethod
+    def execute(cls, pose_keypoint, draw_body=True, draw_hands=True, draw_face=True, draw_feet=False, resolution=512,
+                scale_stick_for_xinsr_cn="disable", image=None, overlay_opacity=1.0) -> io.NodeOutput:
         common.require(common.DRAW_PACKAGES)
         import numpy as np
         import torch
@@ -52,20 +60,20 @@ class SDPoseDrawPose:
                 raise common.InputError(f"image has {count} frames but pose_keypoint has {len(frames)}; "
                                         "give one image, or one per pose frame.")
             backgrounds = [image[i if count > 1 else 0].cpu().numpy() for i in range(len(frames))]
+        xinsr = v3.legacy_toggle(scale_stick_for_xinsr_cn) == "enable"
         drawn = []
         for i, (frame, background) in enumerate(zip(frames, backgrounds)):
             out = render_frame(frame, resolution=resolution or None, body=draw_body, hands=draw_hands,
-                               face=draw_face, feet=draw_feet, xinsr=scale_stick_for_xinsr_cn,
+                               face=draw_face, feet=draw_feet, xinsr=xinsr,
                                image=background, alpha=overlay_opacity)
             if drawn and out.shape != drawn[0].shape:
                 raise common.InputError(
                     f"pose frame {i} draws at {out.shape[1]}x{out.shape[0]} but frame 0 at "
                     f"{drawn[0].shape[1]}x{drawn[0].shape[0]}; an IMAGE batch needs one size (canvas sizes differ).")
             drawn.append(out)
-        result = (torch.from_numpy(np.stack(drawn).astype(np.float32) / 255.0),)
+        result = torch.from_numpy(np.stack(drawn).astype(np.float32) / 255.0)
         # For the pose preview and keypoint editor of web/: the frames drawn, and the images under them.
-        return {"ui": {**preview.pose_ui(frames), **preview.background_ui(image)}, "result": result}
+        return io.NodeOutput(result, ui={**preview.pose_ui(frames), **preview.background_ui(image)})
 
 
-NODE_CLASS_MAPPINGS = {"SDPoseNodes.DrawPose": SDPoseDrawPose}
-NODE_DISPLAY_NAME_MAPPINGS = {"SDPoseNodes.DrawPose": "SDPose Draw Pose"}
+NODES = [SDPoseDrawPose]

@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import threading
 
-from . import common, preview
-from .video_options import VIDEO_OPTIONS_TYPE
+from comfy_api.latest import io
 
-ENABLE = ["enable", "disable"]
+from . import common, preview, v3
+from .video_options import VideoOptionsIO
+
 _DETECTORS: dict[str, object] = {}
 _DETECTORS_LOCK = threading.Lock()
 
@@ -42,60 +43,116 @@ def activation_bytes(batch_size: int, flip: bool, size: tuple[int, int], element
     return int(vae + unet)
 
 
-class SDPoseEstimator:
-    DESCRIPTION = ("Human pose estimation with SDPose, a drop-in for 'DWPose Estimator': the same inputs and outputs "
-                   "(a pose IMAGE for OpenPose ControlNets and POSE_KEYPOINT in DWPose's format), more robust on "
-                   "paintings, anime and stylized video.")
-    CATEGORY = common.CATEGORY
-    RETURN_TYPES = ("IMAGE", "POSE_KEYPOINT")
-    RETURN_NAMES = ("IMAGE", "POSE_KEYPOINT")
-    OUTPUT_TOOLTIPS = ("The poses drawn in DWPose's style on black, short side = resolution.",
-                       "OpenPose JSON per frame, as DWPose emits it (pixels of the input image).")
-    FUNCTION = "estimate_pose"
+def option_inputs() -> list:
+    """DWPose's options and SDPose's own, in DWPreprocessor's order: shared by the Estimator and the video node."""
+    return [
+        io.Combo.Input("detect_hand", options=v3.ENABLE, default="enable", optional=True,
+                       tooltip="Draw the hands (WholeBody models)."),
+        io.Combo.Input("detect_body", options=v3.ENABLE, default="enable", optional=True, tooltip="Draw the body."),
+        io.Combo.Input("detect_face", options=v3.ENABLE, default="enable", optional=True,
+                       tooltip="Draw the face (WholeBody models)."),
+        io.Int.Input("resolution", default=512, min=64, max=16384, step=64, optional=True,
+                     tooltip="Short side of the output IMAGE in pixels, as in DWPose."),
+        io.Combo.Input("bbox_detector", options=common.list_detectors(), default=common.DETECTOR_FILE, optional=True,
+                       tooltip="Person detector. yolox_l.onnx is DWPose's (taken from models/sdpose/ or "
+                               "comfyui_controlnet_aux, else downloaded); None poses the whole image as one person. "
+                               "Ignored when bounding_box is connected."),
+        io.Combo.Input("scale_stick_for_xinsr_cn", options=v3.XINSR, default="disable", optional=True,
+                       tooltip="Thicker limbs for xinsir's SDXL OpenPose ControlNet."),
+        io.Boolean.Input("flip_test", default=True, optional=True,
+                         tooltip="Also run the mirrored crop and average (the paper's setting; about twice the time)."),
+        io.Combo.Input("crop_mode", options=["topdown", "stretch"], default="topdown", optional=True,
+                       tooltip="topdown: aspect-preserving crop the model was trained on. stretch: squash the box to "
+                               "the model input (what the demo and ComfyUI's native node do)."),
+        io.Float.Input("score_threshold", default=0.3, min=0.0, max=1.0, step=0.01, optional=True,
+                       tooltip="Keypoints scoring below this are left out (DWPose: 0.3)."),
+        io.Int.Input("batch_size", default=4, min=1, max=256, optional=True,
+                     tooltip="Person crops per model call; lower it if you run out of memory."),
+    ]
+
+
+def option_problem(node, detect_hand=None, detect_body=None, detect_face=None, bbox_detector=None,
+                   scale_stick_for_xinsr_cn=None, crop_mode=None) -> bool | str:
+    """The choices of :func:`option_inputs` checked (see ``v3.choice_problem``)."""
+    return v3.choice_problem(node, detect_hand=detect_hand, detect_body=detect_body, detect_face=detect_face,
+                             bbox_detector=bbox_detector, scale_stick_for_xinsr_cn=scale_stick_for_xinsr_cn,
+                             crop_mode=crop_mode)
+
+
+def draw_options(detect_hand: str, detect_body: str, detect_face: str, resolution: int, xinsr: str) -> dict:
+    """``render_frame`` keywords from DWPose's toggles (DWPose never draws feet)."""
+    return dict(resolution=resolution, body=detect_body == "enable", hands=detect_hand == "enable",
+                face=detect_face == "enable", feet=False, xinsr=xinsr == "enable")
+
+
+def pose_estimator(sdpose_model, bbox_detector: str, flip_test: bool, crop_mode: str, batch_size: int,
+                   use_detector: bool = True):
+    """A PoseEstimator on the loaded model, checking for ComfyUI's interrupt between model calls."""
+    import torch
+
+    import comfy.model_management as mm
+
+    from ..sdpose_core.pipeline import PoseEstimator
+
+    detector = None
+    if use_detector:
+        path = common.resolve_detector(bbox_detector)
+        if path is not None:
+            common.require(common.DETECTOR_PACKAGES)
+            detector = _detector(path)
+    size = common.input_size()
+    element = torch.finfo(sdpose_model.dtype).bits // 8
+    vae_chunk = getattr(sdpose_model.module.sdpose, "vae_chunk", 4)
+    model = sdpose_model.load(activation_bytes(batch_size, flip_test, size, element, vae_chunk))
+
+    def on_batch(_crops: int) -> None:
+        mm.throw_exception_if_processing_interrupted()
+
+    return PoseEstimator(model, input_size=size, flip=flip_test, crop_mode=crop_mode, batch_size=batch_size,
+                         detector=detector, on_batch=on_batch)
+
+
+class SDPoseEstimator(io.ComfyNode):
+    """The drop-in for DWPose Estimator: IMAGE batch -> pose IMAGE + POSE_KEYPOINT."""
 
     @classmethod
-    def INPUT_TYPES(cls):
-        return {
-            "required": {
-                "image": ("IMAGE",),
-                "sdpose_model": (common.MODEL_TYPE, {"tooltip": "From SDPose Model Loader."}),
-            },
-            "optional": {
-                "detect_hand": (ENABLE, {"default": "enable", "tooltip": "Draw the hands (WholeBody models)."}),
-                "detect_body": (ENABLE, {"default": "enable", "tooltip": "Draw the body."}),
-                "detect_face": (ENABLE, {"default": "enable", "tooltip": "Draw the face (WholeBody models)."}),
-                "resolution": ("INT", {"default": 512, "min": 64, "max": 16384, "step": 64,
-                                       "tooltip": "Short side of the output IMAGE in pixels, as in DWPose."}),
-                "bbox_detector": (common.list_detectors(), {
-                    "default": common.DETECTOR_FILE,
-                    "tooltip": "Person detector. yolox_l.onnx is DWPose's (taken from models/sdpose/ or "
-                               "comfyui_controlnet_aux, else downloaded); None poses the whole image as one person. "
-                               "Ignored when bounding_box is connected."}),
-                "scale_stick_for_xinsr_cn": (["disable", "enable"], {
-                    "default": "disable", "tooltip": "Thicker limbs for xinsir's SDXL OpenPose ControlNet."}),
-                "flip_test": ("BOOLEAN", {"default": True, "tooltip": "Also run the mirrored crop and average "
-                                          "(the paper's setting; about twice the time)."}),
-                "crop_mode": (["topdown", "stretch"], {
-                    "default": "topdown", "tooltip": "topdown: aspect-preserving crop the model was trained on. "
-                    "stretch: squash the box to the model input (what the demo and ComfyUI's native node do)."}),
-                "score_threshold": ("FLOAT", {"default": 0.3, "min": 0.0, "max": 1.0, "step": 0.01,
-                                              "tooltip": "Keypoints scoring below this are left out (DWPose: 0.3)."}),
-                "batch_size": ("INT", {"default": 4, "min": 1, "max": 256,
-                                       "tooltip": "Person crops per model call; lower it if you run out of memory."}),
-                "bounding_box": ("BOUNDING_BOX", {
-                    "forceInput": True,
-                    "tooltip": "Person boxes per frame (RT-DETR Detect, YOLO nodes). Replaces bbox_detector; "
-                               "boxes labelled other than 'person' are ignored."}),
-                "video_options": (VIDEO_OPTIONS_TYPE, {
-                    "tooltip": "From SDPose Video Options: pose the IMAGE batch as a video clip (tracking, "
-                               "smoothing, detection every N frames). Unconnected: every frame on its own."}),
-            },
-        }
+    def define_schema(cls) -> io.Schema:
+        return v3.schema(
+            node_id="SDPoseNodes.Estimator",
+            display_name="SDPose Estimator",
+            description=("Human pose estimation with SDPose, a drop-in for 'DWPose Estimator': the same inputs and "
+                         "outputs (a pose IMAGE for OpenPose ControlNets and POSE_KEYPOINT in DWPose's format), more "
+                         "robust on paintings, anime and stylized video."),
+            inputs=[
+                io.Image.Input("image"),
+                v3.SDPoseModel.Input("sdpose_model", tooltip="From SDPose Model Loader."),
+                *option_inputs(),
+                v3.BoundingBox.Input("bounding_box", optional=True, tooltip=(
+                    "Person boxes per frame (RT-DETR Detect, YOLO nodes). Replaces bbox_detector; boxes labelled "
+                    "other than 'person' are ignored.")),
+                VideoOptionsIO.Input("video_options", optional=True, tooltip=(
+                    "From SDPose Video Options: pose the IMAGE batch as a video clip (tracking, smoothing, detection "
+                    "every N frames). Unconnected: every frame on its own.")),
+            ],
+            outputs=[
+                io.Image.Output(display_name="IMAGE",
+                                tooltip="The poses drawn in DWPose's style on black, short side = resolution."),
+                v3.PoseKeypoint.Output(display_name="POSE_KEYPOINT", tooltip=(
+                    "OpenPose JSON per frame, as DWPose emits it (pixels of the input image).")),
+            ],
+        )
 
-    def estimate_pose(self, image, sdpose_model, detect_hand="enable", detect_body="enable", detect_face="enable",
-                      resolution=512, bbox_detector=common.DETECTOR_FILE, scale_stick_for_xinsr_cn="disable",
-                      flip_test=True, crop_mode="topdown", score_threshold=0.3, batch_size=4, bounding_box=None,
-                      video_options=None, **_dwpose_only):  # DWPose's pose_estimator: our model is sdpose_model
+    @classmethod
+    def validate_inputs(cls, detect_hand=None, detect_body=None, detect_face=None, bbox_detector=None,
+                        scale_stick_for_xinsr_cn=None, crop_mode=None) -> bool | str:
+        return option_problem(cls, detect_hand, detect_body, detect_face, bbox_detector, scale_stick_for_xinsr_cn,
+                              crop_mode)
+
+    @classmethod
+    def execute(cls, image, sdpose_model, detect_hand="enable", detect_body="enable", detect_face="enable",
+                resolution=512, bbox_detector=common.DETECTOR_FILE, scale_stick_for_xinsr_cn="disable",
+                flip_test=True, crop_mode="topdown", score_threshold=0.3, batch_size=4, bounding_box=None,
+                video_options=None) -> io.NodeOutput:
         common.require(common.CORE_PACKAGES, common.DRAW_PACKAGES)
         import numpy as np
         import torch
@@ -103,33 +160,16 @@ class SDPoseEstimator:
         import comfy.model_management as mm
         import comfy.utils
 
-        from ..sdpose_core.pipeline import PoseEstimator
         from ..sdpose_core.render import render_frame
         from ..sdpose_core.video import annotate_frames, pose_frame
         from .boxes import boxes_per_frame
 
         frames = int(image.shape[0])
         boxes = None if bounding_box is None else boxes_per_frame(bounding_box, frames)
-        detector = None
-        if boxes is None:
-            path = common.resolve_detector(bbox_detector)
-            if path is not None:
-                common.require(common.DETECTOR_PACKAGES)
-                detector = _detector(path)
-
-        size = common.input_size()
-        element = torch.finfo(sdpose_model.dtype).bits // 8
-        vae_chunk = getattr(sdpose_model.module.sdpose, "vae_chunk", 4)
-        model = sdpose_model.load(activation_bytes(batch_size, flip_test, size, element, vae_chunk))
+        estimator = pose_estimator(sdpose_model, bbox_detector, flip_test, crop_mode, batch_size,
+                                   use_detector=boxes is None)
         progress = comfy.utils.ProgressBar(frames)
-
-        def on_batch(_crops: int) -> None:
-            mm.throw_exception_if_processing_interrupted()
-
-        estimator = PoseEstimator(model, input_size=size, flip=flip_test, crop_mode=crop_mode,
-                                  batch_size=batch_size, detector=detector, on_batch=on_batch)
-        draw = dict(body=detect_body == "enable", hands=detect_hand == "enable", face=detect_face == "enable",
-                    feet=False, xinsr=scale_stick_for_xinsr_cn == "enable")
+        draw = draw_options(detect_hand, detect_body, detect_face, resolution, scale_stick_for_xinsr_cn)
         if video_options is None:
             results = estimator(image, boxes)
         else:
@@ -140,12 +180,11 @@ class SDPoseEstimator:
             mm.throw_exception_if_processing_interrupted()
             frame = pose_frame(result, threshold=score_threshold)
             poses.append(frame)
-            drawn.append(render_frame(frame, resolution=resolution, **draw))
+            drawn.append(render_frame(frame, **draw))
             progress.update(1)
         pose_image = torch.from_numpy(np.stack(drawn).astype(np.float32) / 255.0)
         ui = {"openpose_json": [json.dumps(poses, indent=4)], **preview.background_ui(image)}  # web/ preview
-        return {"ui": ui, "result": (pose_image, poses)}
+        return io.NodeOutput(pose_image, poses, ui=ui)
 
 
-NODE_CLASS_MAPPINGS = {"SDPoseNodes.Estimator": SDPoseEstimator}
-NODE_DISPLAY_NAME_MAPPINGS = {"SDPoseNodes.Estimator": "SDPose Estimator"}
+NODES = [SDPoseEstimator]

@@ -5,21 +5,19 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from . import common
-from .v3_types import BoundingBox, PoseKeypoint
+from . import common, v3
 
 
 class SDPoseFaceCrops(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
-        return io.Schema(
+        return v3.schema(
             node_id="SDPoseNodes.FaceCrops",
             display_name="SDPose Face Crops",
-            category=common.CATEGORY,
             description="Face boxes from the face keypoints of one person, smoothed over time so the face video "
                         "does not shake (frames without a visible face reuse the nearest box), and the face crops.",
             inputs=[
-                PoseKeypoint.Input("pose_keypoint"),
+                v3.PoseKeypoint.Input("pose_keypoint"),
                 io.Image.Input("image", tooltip="The frames the keypoints were estimated on (any size: boxes are "
                                "scaled from the pose canvas)."),
                 io.Int.Input("person", default=0, min=0, max=100000, tooltip="The person's place in each frame, or "
@@ -33,7 +31,7 @@ class SDPoseFaceCrops(io.ComfyNode):
                 io.Int.Input("width", default=512, min=16, max=4096, step=8),
                 io.Int.Input("height", default=512, min=16, max=4096, step=8),
             ],
-            outputs=[io.Image.Output(display_name="face_images"), BoundingBox.Output(display_name="face_boxes")],
+            outputs=[io.Image.Output(display_name="face_images"), v3.BoundingBox.Output(display_name="face_boxes")],
         )
 
     @classmethod
@@ -60,5 +58,4 @@ class SDPoseFaceCrops(io.ComfyNode):
         return io.NodeOutput(torch.from_numpy(np.stack(crops).astype(np.float32)), bounding_boxes(boxes))
 
 
-NODE_CLASS_MAPPINGS = {"SDPoseNodes.FaceCrops": SDPoseFaceCrops}
-NODE_DISPLAY_NAME_MAPPINGS = {"SDPoseNodes.FaceCrops": "SDPose Face Crops"}
+NODES = [SDPoseFaceCrops]

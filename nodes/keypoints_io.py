@@ -11,7 +11,9 @@ import os
 import re
 from pathlib import Path
 
-from . import common
+from comfy_api.latest import io
+
+from . import common, v3
 
 PER_FRAME, ONE_FILE = "one file per frame", "one file (all frames)"
 _NUMBERED = re.compile(r"^(?P<stem>.*)_(?P<n>\d{5,})_\.json$")
@@ -66,26 +68,37 @@ def _create_exclusive(folder: Path, stem: str, counter: int) -> tuple[Path, int]
             counter += 1
 
 
-class SDPoseSavePoseKeypoints:
-    DESCRIPTION = ("Saves POSE_KEYPOINT as OpenPose JSON in ComfyUI's output folder, one file per frame (or one file "
-                   "holding the list of frames). Existing files are never overwritten.")
-    CATEGORY = common.CATEGORY
-    RETURN_TYPES = ()
-    OUTPUT_NODE = True
-    FUNCTION = "save"
+class SDPoseSavePoseKeypoints(io.ComfyNode):
+    """POSE_KEYPOINT -> numbered JSON files in output/ (never overwriting)."""
 
     @classmethod
-    def INPUT_TYPES(cls):
-        return {
-            "required": {
-                "pose_keypoint": ("POSE_KEYPOINT",),
-                "filename_prefix": ("STRING", {"default": "sdpose/pose", "tooltip": "Relative to the output folder; "
-                                               "files are named <prefix>_00001_.json, _00002_, ..."}),
-                "layout": ([PER_FRAME, ONE_FILE], {"default": PER_FRAME}),
-            }
-        }
+    def define_schema(cls) -> io.Schema:
+        return v3.schema(
+            node_id="SDPoseNodes.SavePoseKeypoints",
+            display_name="SDPose Save Pose Keypoints",
+            description=("Saves POSE_KEYPOINT as OpenPose JSON in ComfyUI's output folder, one file per frame (or one "
+                         "file holding the list of frames). Existing files are never overwritten."),
+            inputs=[
+                v3.PoseKeypoint.Input("pose_keypoint"),
+                io.String.Input("filename_prefix", default="sdpose/pose", tooltip=(
+                    "Relative to the output folder; files are named <prefix>_00001_.json, _00002_, ...")),
+                io.Combo.Input("layout", options=[PER_FRAME, ONE_FILE], default=PER_FRAME),
+            ],
+            outputs=[],
+            is_output_node=True,
+        )
 
-    def save(self, pose_keypoint, filename_prefix="sdpose/pose", layout=PER_FRAME):
+    @classmethod
+    def validate_inputs(cls, layout=None) -> bool | str:
+        return v3.choice_problem(cls, layout=layout)
+
+    @classmethod
+    def execute(cls, pose_keypoint, filename_prefix="sdpose/pose", layout=PER_FRAME) -> io.NodeOutput:
+        return io.NodeOutput(ui=cls.save(pose_keypoint, filename_prefix, layout))
+
+    @staticmethod
+    def save(pose_keypoint, filename_prefix: str, layout: str) -> dict:
+        """Write the files; the UI output listing them."""
         from ..sdpose_core.openpose import save_pose_keypoint
 
         root = _output_dir().resolve()
@@ -105,7 +118,7 @@ class SDPoseSavePoseKeypoints:
             counter += 1
             saved.append({"filename": path.name, "subfolder": folder.relative_to(root).as_posix()
                           if folder != root else "", "type": "output"})
-        return {"ui": {"pose_keypoint_files": saved}}
+        return {"pose_keypoint_files": saved}
 
 
 def list_pose_files() -> list[str]:
@@ -152,35 +165,41 @@ def sequence_files(path: Path) -> list[Path]:
     return [p for _, p in sorted(series)]
 
 
-class SDPoseLoadPoseKeypoints:
-    DESCRIPTION = ("Loads POSE_KEYPOINT from a JSON file in ComfyUI's input folder (or output folder, ' [output]'): "
-                   "DWPose / SDPose / ComfyUI-native / OpenPose JSON, one frame or a list of frames.")
-    CATEGORY = common.CATEGORY
-    RETURN_TYPES = ("POSE_KEYPOINT",)
-    RETURN_NAMES = ("POSE_KEYPOINT",)
-    FUNCTION = "load"
+class SDPoseLoadPoseKeypoints(io.ComfyNode):
+    """A JSON file from input/ (or output/) -> POSE_KEYPOINT."""
 
     @classmethod
-    def INPUT_TYPES(cls):
-        files = list_pose_files()
-        return {
-            "required": {
-                "file": (files or [""], {"tooltip": "A .json file in ComfyUI's input folder, or one this pack saved "
-                                                    "(' [output]')."}),
-                "sequence": ("BOOLEAN", {"default": False, "tooltip": "Load every file of the numbered series this "
-                                         "file belongs to (<prefix>_00001_.json, _00002_, ...) as one sequence."}),
-            }
-        }
+    def define_schema(cls) -> io.Schema:
+        return v3.schema(
+            node_id="SDPoseNodes.LoadPoseKeypoints",
+            display_name="SDPose Load Pose Keypoints",
+            description=("Loads POSE_KEYPOINT from a JSON file in ComfyUI's input folder (or output folder, "
+                         "' [output]'): DWPose / SDPose / ComfyUI-native / OpenPose JSON, one frame or a list of "
+                         "frames."),
+            inputs=[
+                io.Combo.Input("file", options=list_pose_files() or [""], tooltip=(
+                    "A .json file in ComfyUI's input folder, or one this pack saved (' [output]').")),
+                io.Boolean.Input("sequence", default=False, tooltip=(
+                    "Load every file of the numbered series this file belongs to (<prefix>_00001_.json, _00002_, "
+                    "...) as one sequence.")),
+            ],
+            outputs=[v3.PoseKeypoint.Output(display_name="POSE_KEYPOINT")],
+        )
 
     @classmethod
-    def IS_CHANGED(cls, file, sequence=False):
+    def validate_inputs(cls, file=None) -> bool | str:
+        return v3.choice_problem(cls, file=file)
+
+    @classmethod
+    def fingerprint_inputs(cls, file, sequence=False):
         try:
             paths = sequence_files(resolve_pose_file(file)) if sequence else [resolve_pose_file(file)]
             return ";".join(f"{p.name}:{p.stat().st_mtime_ns}:{p.stat().st_size}" for p in paths)
         except Exception:
             return float("nan")  # let the run itself report the problem
 
-    def load(self, file, sequence=False):
+    @classmethod
+    def execute(cls, file, sequence=False) -> io.NodeOutput:
         from ..sdpose_core.openpose import load_pose_keypoint
 
         path = resolve_pose_file(file)
@@ -188,14 +207,7 @@ class SDPoseLoadPoseKeypoints:
         frames = []
         for p in paths:
             frames += load_pose_keypoint(p)
-        return (frames,)
+        return io.NodeOutput(frames)
 
 
-NODE_CLASS_MAPPINGS = {
-    "SDPoseNodes.SavePoseKeypoints": SDPoseSavePoseKeypoints,
-    "SDPoseNodes.LoadPoseKeypoints": SDPoseLoadPoseKeypoints,
-}
-NODE_DISPLAY_NAME_MAPPINGS = {
-    "SDPoseNodes.SavePoseKeypoints": "SDPose Save Pose Keypoints",
-    "SDPoseNodes.LoadPoseKeypoints": "SDPose Load Pose Keypoints",
-}
+NODES = [SDPoseSavePoseKeypoints, SDPoseLoadPoseKeypoints]

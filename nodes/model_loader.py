@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from . import common
+from comfy_api.latest import io
+
+from . import common, v3
 
 DTYPE_CHOICES = ("auto", "fp32", "fp16", "bf16")
 
@@ -69,31 +71,35 @@ def pick_dtype(choice: str, device):
     return mm.unet_dtype(device=device, supported_dtypes=[torch.bfloat16, torch.float16, torch.float32])
 
 
-class SDPoseModelLoader:
-    DESCRIPTION = ("Loads an SDPose model (Stable Diffusion 2 U-Net + heatmap head) for the SDPose Estimator. "
-                   "Official folders and single .safetensors files go in models/sdpose/; ComfyUI's "
-                   "sdpose_wholebody_fp16.safetensors may stay in models/checkpoints/; '[hub]' entries download "
-                   "the official weights into models/sdpose/ on first use.")
-    CATEGORY = common.CATEGORY
-    RETURN_TYPES = (common.MODEL_TYPE,)
-    RETURN_NAMES = ("sdpose_model",)
-    OUTPUT_TOOLTIPS = ("The SDPose model, managed by ComfyUI (moved to the GPU when used, offloaded when "
-                       "other models need the memory).",)
-    FUNCTION = "load"
+class SDPoseModelLoader(io.ComfyNode):
+    """Loads an SDPose checkpoint into an SDPoseHandle (ComfyUI's model management moves it between devices)."""
 
     @classmethod
-    def INPUT_TYPES(cls):
-        return {
-            "required": {
-                "model_name": (common.list_models(), {
-                    "tooltip": "Body (17 keypoints) or WholeBody (133: body, feet, face, hands) SDPose checkpoint."}),
-                "dtype": (list(DTYPE_CHOICES), {
-                    "default": "auto",
-                    "tooltip": "auto: what ComfyUI picks for this device (bf16 or fp16 on GPUs, fp32 on CPU)."}),
-            }
-        }
+    def define_schema(cls) -> io.Schema:
+        return v3.schema(
+            node_id="SDPoseNodes.ModelLoader",
+            display_name="SDPose Model Loader",
+            description=("Loads an SDPose model (Stable Diffusion 2 U-Net + heatmap head) for the SDPose Estimator. "
+                         "Official folders and single .safetensors files go in models/sdpose/; ComfyUI's "
+                         "sdpose_wholebody_fp16.safetensors may stay in models/checkpoints/; '[hub]' entries download "
+                         "the official weights into models/sdpose/ on first use."),
+            inputs=[
+                io.Combo.Input("model_name", options=common.list_models(), tooltip=(
+                    "Body (17 keypoints) or WholeBody (133: body, feet, face, hands) SDPose checkpoint.")),
+                io.Combo.Input("dtype", options=list(DTYPE_CHOICES), default="auto", tooltip=(
+                    "auto: what ComfyUI picks for this device (bf16 or fp16 on GPUs, fp32 on CPU).")),
+            ],
+            outputs=[v3.SDPoseModel.Output(display_name="sdpose_model", tooltip=(
+                "The SDPose model, managed by ComfyUI (moved to the GPU when used, offloaded when other models need "
+                "the memory)."))],
+        )
 
-    def load(self, model_name: str, dtype: str = "auto"):
+    @classmethod
+    def validate_inputs(cls, model_name=None, dtype=None) -> bool | str:
+        return v3.choice_problem(cls, model_name=model_name, dtype=dtype)
+
+    @classmethod
+    def execute(cls, model_name: str, dtype: str = "auto") -> io.NodeOutput:
         common.require(common.CORE_PACKAGES)
         import comfy.model_management as mm
 
@@ -105,8 +111,7 @@ class SDPoseModelLoader:
                            cache=common.cache_dir())
         common.LOG.info("SDPose: loaded '%s' (%s, %d keypoints, %s), runs on %s", model_name, model.scheme.name,
                         model.scheme.num_keypoints, str(model.dtype).replace("torch.", ""), load_device)
-        return (SDPoseHandle(model, model_name, load_device, offload_device),)
+        return io.NodeOutput(SDPoseHandle(model, model_name, load_device, offload_device))
 
 
-NODE_CLASS_MAPPINGS = {"SDPoseNodes.ModelLoader": SDPoseModelLoader}
-NODE_DISPLAY_NAME_MAPPINGS = {"SDPoseNodes.ModelLoader": "SDPose Model Loader"}
+NODES = [SDPoseModelLoader]

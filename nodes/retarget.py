@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from . import common
-from .v3_types import PoseKeypoint, SDPoseModel
+from . import common, v3
 
 
 def _pose_reference_image(image, sdpose_model, bbox_detector: str, threshold: float) -> dict:
@@ -30,16 +29,15 @@ def _pose_reference_image(image, sdpose_model, bbox_detector: str, threshold: fl
 class SDPoseRetargetPose(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
-        return io.Schema(
+        return v3.schema(
             node_id="SDPoseNodes.RetargetPose",
             display_name="SDPose Retarget Pose",
-            category=common.CATEGORY,
             description="Retargets a driving pose clip to the reference character's body: every bone takes the "
                         "reference's length and the driving direction, hands and face the reference's size, and "
                         "the clip is placed on the reference's neck (or ground). For AnimateAnyone, MimicMotion, "
                         "UniAnimate, MusePose and Wan-Animate pose inputs.",
             inputs=[
-                PoseKeypoint.Input("driving_pose", tooltip="POSE_KEYPOINT of the driving clip (SDPose Estimator "
+                v3.PoseKeypoint.Input("driving_pose", tooltip="POSE_KEYPOINT of the driving clip (SDPose Estimator "
                                    "with SDPose Video Options, DWPose, OpenPose JSON)."),
                 io.Combo.Input("anchor", options=["neck", "feet"], default="neck", tooltip=(
                     "neck: frame 0's neck on the reference's neck; feet: the feet on the reference's ground line.")),
@@ -58,18 +56,22 @@ class SDPoseRetargetPose(io.ComfyNode):
                 io.Boolean.Input("draw_feet", default=False),
                 io.Boolean.Input("scale_strokes", default=False, tooltip="Sizes are for a 512 px short side and "
                                  "scale with the image."),
-                PoseKeypoint.Input("reference_pose", optional=True, tooltip="The reference's POSE_KEYPOINT (first "
+                v3.PoseKeypoint.Input("reference_pose", optional=True, tooltip="The reference's POSE_KEYPOINT (first "
                                    "frame). Or connect reference_image and sdpose_model instead."),
                 io.Image.Input("reference_image", optional=True, tooltip="The reference character (first image), "
                                "posed with sdpose_model."),
-                SDPoseModel.Input("sdpose_model", optional=True),
+                v3.SDPoseModel.Input("sdpose_model", optional=True),
                 io.Combo.Input("bbox_detector", options=common.list_detectors(), default=common.DETECTOR_FILE,
                                optional=True, tooltip="Person detector for reference_image (None: the whole image)."),
                 io.Float.Input("score_threshold", default=0.3, min=0.0, max=1.0, step=0.01, optional=True,
                                tooltip="Keypoints of reference_image scoring below this are left out (DWPose: 0.3)."),
             ],
-            outputs=[PoseKeypoint.Output(display_name="POSE_KEYPOINT"), io.Image.Output(display_name="IMAGE")],
+            outputs=[v3.PoseKeypoint.Output(display_name="POSE_KEYPOINT"), io.Image.Output(display_name="IMAGE")],
         )
+
+    @classmethod
+    def validate_inputs(cls, anchor=None, bbox_detector=None) -> bool | str:
+        return v3.choice_problem(cls, anchor=anchor, bbox_detector=bbox_detector)
 
     @classmethod
     def execute(cls, driving_pose, anchor="neck", reference_person=0, fill_gaps=5, zero_lag_smoothing=False,
@@ -105,5 +107,4 @@ class SDPoseRetargetPose(io.ComfyNode):
         return io.NodeOutput(frames, torch.from_numpy(np.stack(drawn).astype(np.float32) / 255.0))
 
 
-NODE_CLASS_MAPPINGS = {"SDPoseNodes.RetargetPose": SDPoseRetargetPose}
-NODE_DISPLAY_NAME_MAPPINGS = {"SDPoseNodes.RetargetPose": "SDPose Retarget Pose"}
+NODES = [SDPoseRetargetPose]

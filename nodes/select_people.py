@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from . import common
-from .v3_types import PoseKeypoint
+from . import common, v3
 
 MODES = ["largest", "most_central", "left_to_right", "index", "track_id"]
 
@@ -13,14 +12,13 @@ MODES = ["largest", "most_central", "left_to_right", "index", "track_id"]
 class SDPoseSelectPeople(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
-        return io.Schema(
+        return v3.schema(
             node_id="SDPoseNodes.SelectPeople",
             display_name="SDPose Select People",
-            category=common.CATEGORY,
             description="Keeps the people you want in every frame of a POSE_KEYPOINT, so a passer-by does not end "
                         "up in the pose video. In a tracked clip the ranking is per person over the whole clip.",
             inputs=[
-                PoseKeypoint.Input("pose_keypoint"),
+                v3.PoseKeypoint.Input("pose_keypoint"),
                 io.Combo.Input("mode", options=MODES, default="largest", tooltip=(
                     "largest / most_central / left_to_right: the 'count' best people; index: the person at place "
                     "'value' in each frame; track_id: the person whose person_id is 'value'.")),
@@ -28,8 +26,12 @@ class SDPoseSelectPeople(io.ComfyNode):
                              "track_id)."),
                 io.Int.Input("count", default=1, min=1, max=1000, tooltip="How many people to keep (the orders)."),
             ],
-            outputs=[PoseKeypoint.Output(display_name="POSE_KEYPOINT")],
+            outputs=[v3.PoseKeypoint.Output(display_name="POSE_KEYPOINT")],
         )
+
+    @classmethod
+    def validate_inputs(cls, mode=None) -> bool | str:
+        return v3.choice_problem(cls, mode=mode)
 
     @classmethod
     def execute(cls, pose_keypoint, mode="largest", value=0, count=1) -> io.NodeOutput:
@@ -38,5 +40,4 @@ class SDPoseSelectPeople(io.ComfyNode):
         return io.NodeOutput(select_people(pose_keypoint, mode, value, count))
 
 
-NODE_CLASS_MAPPINGS = {"SDPoseNodes.SelectPeople": SDPoseSelectPeople}
-NODE_DISPLAY_NAME_MAPPINGS = {"SDPoseNodes.SelectPeople": "SDPose Select People"}
+NODES = [SDPoseSelectPeople]

@@ -11,9 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from . import common
+from comfy_api.latest import io
+
+from . import v3
 
 VIDEO_OPTIONS_TYPE = "SDPOSE_NODES_VIDEO_OPTIONS"
+VideoOptionsIO = io.Custom(VIDEO_OPTIONS_TYPE)
 
 
 @dataclass(frozen=True)
@@ -24,57 +27,67 @@ class VideoOptions:
     options: object  # sdpose_core.video.ClipOptions (imported lazily)
 
 
-class SDPoseVideoOptions:
-    DESCRIPTION = ("Treat SDPose Estimator's IMAGE batch as a video clip: stable person order and ids across frames, "
-                   "optional temporal smoothing of keypoints, optional detection every N frames.")
-    CATEGORY = common.CATEGORY
-    RETURN_TYPES = (VIDEO_OPTIONS_TYPE,)
-    RETURN_NAMES = ("video_options",)
-    OUTPUT_TOOLTIPS = ("Connect to SDPose Estimator's video_options input.",)
-    FUNCTION = "options"
+def clip_inputs() -> list:
+    """Tracking, smoothing and detect-every-N inputs: shared by SDPose Video Options and the video file node."""
+    from ..sdpose_core.smooth import DEFAULT_BETA, DEFAULT_MIN_CUTOFF
+
+    return [
+        io.Boolean.Input("tracking", default=True, tooltip=(
+            "Keep each person's order and id (OpenPose person_id) stable across frames, through crossings and short "
+            "occlusions.")),
+        io.Boolean.Input("smoothing", default=False, tooltip=(
+            "Smooth keypoints over time (One-Euro filter): steadier skeletons, less flicker. Implies tracking. Off: "
+            "every frame is exactly the model's.")),
+        io.Float.Input("smooth_min_cutoff", default=DEFAULT_MIN_CUTOFF, min=0.01, max=100.0, step=0.01, tooltip=(
+            "Hz. Lower: steadier when people hold still, with more lag on slow moves.")),
+        io.Float.Input("smooth_beta", default=DEFAULT_BETA, min=0.0, max=1000.0, step=0.1,
+                       tooltip="Higher: less lag in fast motion, a little more jitter."),
+        io.Int.Input("detect_every", default=1, min=1, max=1000, tooltip=(
+            "Run the person detector on every Nth frame only and carry each person's box between (faster). Ignored "
+            "when the estimator gets bounding_box or has no detector.")),
+    ]
+
+
+def clip_options(tracking: bool = True, smoothing: bool = False, smooth_min_cutoff: float = 1.0,
+                 smooth_beta: float = 10.0, detect_every: int = 1):
+    """The values of :func:`clip_inputs` as a checked ``sdpose_core.video.ClipOptions``."""
+    from ..sdpose_core.video import ClipOptions
+
+    options = ClipOptions(track=bool(tracking), smooth=bool(smoothing), min_cutoff=float(smooth_min_cutoff),
+                          beta=float(smooth_beta), detect_every=int(detect_every))
+    options.check()
+    return options
+
+
+class SDPoseVideoOptions(io.ComfyNode):
+    """Makes the Estimator's IMAGE batch a clip: frame rate plus the clip options."""
 
     @classmethod
-    def INPUT_TYPES(cls):
-        from ..sdpose_core.smooth import DEFAULT_BETA, DEFAULT_MIN_CUTOFF
+    def define_schema(cls) -> io.Schema:
+        return v3.schema(
+            node_id="SDPoseNodes.VideoOptions",
+            display_name="SDPose Video Options",
+            description=("Treat SDPose Estimator's IMAGE batch as a video clip: stable person order and ids across "
+                         "frames, optional temporal smoothing of keypoints, optional detection every N frames."),
+            inputs=[
+                io.Float.Input("frame_rate", default=30.0, min=0.01, max=1000.0, step=0.01, tooltip=(
+                    "Frames per second of the IMAGE batch (connect Get Video Components' fps). Times the smoothing "
+                    "and how long a lost person keeps their id (one second).")),
+                *clip_inputs(),
+            ],
+            outputs=[VideoOptionsIO.Output(display_name="video_options",
+                                           tooltip="Connect to SDPose Estimator's video_options input.")],
+        )
 
-        return {
-            "required": {
-                "frame_rate": ("FLOAT", {"default": 30.0, "min": 0.01, "max": 1000.0, "step": 0.01,
-                                         "tooltip": "Frames per second of the IMAGE batch (connect Get Video "
-                                                    "Components' fps). Times the smoothing and how long a lost "
-                                                    "person keeps their id (one second)."}),
-                "tracking": ("BOOLEAN", {"default": True,
-                                         "tooltip": "Keep each person's order and id (OpenPose person_id) stable "
-                                                    "across frames, through crossings and short occlusions."}),
-                "smoothing": ("BOOLEAN", {"default": False,
-                                          "tooltip": "Smooth keypoints over time (One-Euro filter): steadier "
-                                                     "skeletons, less flicker. Implies tracking. Off: every frame "
-                                                     "is exactly the model's."}),
-                "smooth_min_cutoff": ("FLOAT", {"default": DEFAULT_MIN_CUTOFF, "min": 0.01, "max": 100.0,
-                                                "step": 0.01,
-                                                "tooltip": "Hz. Lower: steadier when people hold still, with more "
-                                                           "lag on slow moves."}),
-                "smooth_beta": ("FLOAT", {"default": DEFAULT_BETA, "min": 0.0, "max": 1000.0, "step": 0.1,
-                                          "tooltip": "Higher: less lag in fast motion, a little more jitter."}),
-                "detect_every": ("INT", {"default": 1, "min": 1, "max": 1000,
-                                         "tooltip": "Run the person detector on every Nth frame only and carry "
-                                                    "each person's box between (faster). Ignored when the "
-                                                    "estimator gets bounding_box or has no detector."}),
-            },
-        }
-
-    def options(self, frame_rate, tracking=True, smoothing=False, smooth_min_cutoff=1.0, smooth_beta=10.0,
-                detect_every=1):
+    @classmethod
+    def execute(cls, frame_rate, tracking=True, smoothing=False, smooth_min_cutoff=1.0, smooth_beta=10.0,
+                detect_every=1) -> io.NodeOutput:
         from ..sdpose_core.errors import InputError
-        from ..sdpose_core.video import ClipOptions
 
         if not frame_rate > 0:
             raise InputError(f"SDPose Video Options: frame_rate must be positive, got {frame_rate}.")
-        options = ClipOptions(track=bool(tracking), smooth=bool(smoothing), min_cutoff=float(smooth_min_cutoff),
-                              beta=float(smooth_beta), detect_every=int(detect_every))
-        options.check()
-        return (VideoOptions(Fraction(frame_rate).limit_denominator(1001), options),)
+        options = clip_options(tracking, smoothing, smooth_min_cutoff, smooth_beta, detect_every)
+        return io.NodeOutput(VideoOptions(Fraction(frame_rate).limit_denominator(1001), options))
 
 
-NODE_CLASS_MAPPINGS = {"SDPoseNodes.VideoOptions": SDPoseVideoOptions}
-NODE_DISPLAY_NAME_MAPPINGS = {"SDPoseNodes.VideoOptions": "SDPose Video Options"}
+NODES = [SDPoseVideoOptions]

@@ -9,7 +9,7 @@ from typing import Any
 
 from .errors import CheckpointError, DownloadError, InputError, SDPoseError
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _LAZY = {
     "load_model": "checkpoint",

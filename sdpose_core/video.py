@@ -525,7 +525,8 @@ def annotate_video(estimator: PoseEstimator, path: str | Path, out_dir: str | Pa
                    options: ClipOptions | None = None, frames_png: bool = False, crf: int = DEFAULT_CRF,
                    pose_options: dict | None = None, draw_options: dict | None = None, overlay: bool = False,
                    boxes: Iterable[Any] | None = None, backend: str | None = None, background: bool = True,
-                   progress: Callable[[int], None] | bool = False) -> VideoOutput:
+                   progress: Callable[[int], None] | bool = False,
+                   on_pose: Callable[[int, dict], None] | None = None) -> VideoOutput:
     """Pose a video file into ``out_dir``: ``<stem>.json``, ``<stem>_pose.mp4`` and (``frames_png``)
     ``<stem>_frames/``. Outputs appear only when complete (a failure or interruption leaves none).
 
@@ -534,6 +535,8 @@ def annotate_video(estimator: PoseEstimator, path: str | Path, out_dir: str | Pa
     boxes (as :func:`annotate_frames`) instead of the estimator's detector. ``background``: decode ahead
     (``PREFETCH`` frames) and draw + encode (``WRITE_QUEUE`` frames) in two threads, overlapping the model; at most
     those few frames more are alive. ``progress``: True for a tqdm bar, or a callable given the frames posed.
+    ``on_pose``: called with (frame index, POSE_KEYPOINT frame) as each frame is posed (e.g. to keep the first few
+    for a preview). An exception raised by ``progress`` or ``on_pose`` (a user's cancel) stops the run like any other.
     """
     from .render import render_frame
 
@@ -575,6 +578,8 @@ def annotate_video(estimator: PoseEstimator, path: str | Path, out_dir: str | Pa
         for count, result in enumerate(results, start=1):
             frame = pose_frame(result, **(pose_options or {}))
             ids.update(result.meta.get("track_ids", []))
+            if on_pose is not None:
+                on_pose(count - 1, frame)
             item = (count - 1, frame, result.meta.pop("image", None) if overlay else None)
             del result
             if sink is not None:

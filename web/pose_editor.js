@@ -38,7 +38,9 @@ export async function refreshLoadNodes(select) {
   const response = await api.fetchApi(`/object_info/${encodeURIComponent(LOAD_NODE)}`);
   if (!response.ok) return;
   const info = (await response.json())[LOAD_NODE];
-  const values = info && info.input && info.input.required && info.input.required.file && info.input.required.file[0];
+  const spec = info && info.input && info.input.required && info.input.required.file;
+  // V3 nodes describe a dropdown as ["COMBO", {options: [...]}], V1 nodes as [[...]].
+  const values = spec && (spec[0] === "COMBO" ? spec[1] && spec[1].options : spec[0]);
   if (!Array.isArray(values)) return;
   for (const node of app.graph.nodes || app.graph._nodes || []) {
     if (node.type !== LOAD_NODE) continue;

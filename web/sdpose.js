@@ -10,7 +10,7 @@ import { drawPeople, fitView, framesFromOutput, personColor } from "./pose_model
 import { LOAD_NODE, ROUTE, currentEditor, openPoseEditor, refreshLoadNodes } from "./pose_editor.js";
 import { el, ensureStyle, toggle } from "./style.js";
 
-const PREVIEW_NODES = new Set(["SDPoseNodes.Estimator", "SDPoseNodes.DrawPose"]);
+const PREVIEW_NODES = new Set(["SDPoseNodes.Estimator", "SDPoseNodes.DrawPose", "SDPoseNodes.AnnotateVideoFile"]);
 const PREVIEW_HEIGHT = 260;
 const MAX_PERSON_CHIPS = 16;
 
@@ -210,10 +210,30 @@ async function editLoadedFile(node) {
     filename: /_edited(_\d+)?$/.test(stem) ? `${stem}.json` : `${stem}_edited.json` });
 }
 
+// Draw Pose's scale_stick_for_xinsr_cn was a boolean before 0.2.0; it is now the enable/disable choice of the
+// Estimator (and DWPose). Workflows saved with the boolean load with the same setting.
+const LEGACY_TOGGLES = { "SDPoseNodes.DrawPose": ["scale_stick_for_xinsr_cn"] };
+
+function upgradeLegacyToggles(node, names) {
+  for (const widget of node.widgets || []) {
+    if (names.includes(widget.name) && typeof widget.value === "boolean") {
+      widget.value = widget.value ? "enable" : "disable";
+    }
+  }
+}
+
 app.registerExtension({
   name: "sdpose.PosePreviewAndEditor",
 
   async beforeRegisterNodeDef(nodeType, nodeData) {
+    if (LEGACY_TOGGLES[nodeData.name]) {
+      const configure = nodeType.prototype.onConfigure;
+      nodeType.prototype.onConfigure = function () {
+        const result = configure ? configure.apply(this, arguments) : undefined;
+        upgradeLegacyToggles(this, LEGACY_TOGGLES[nodeData.name]);
+        return result;
+      };
+    }
     if (PREVIEW_NODES.has(nodeData.name)) {
       const created = nodeType.prototype.onNodeCreated;
       nodeType.prototype.onNodeCreated = function () {

@@ -114,19 +114,30 @@ def write_inputs(folder: Path) -> None:
     picture[30:110, 35:60] = (200, 150, 120)  # a person-ish blob
     Image.fromarray(picture).save(folder / "person.png")
     try:
-        import av
+        import av  # noqa: F401
     except ImportError:
         return
-    with av.open(str(folder / "dance.mp4"), mode="w") as container:
-        stream = container.add_stream("mpeg4", rate=8)
-        stream.width, stream.height, stream.pix_fmt = 64, 96, "yuv420p"
-        for i in range(6):
-            frame = np.zeros((96, 64, 3), dtype=np.uint8)
-            frame[20:80, 10 + 4 * i:30 + 4 * i] = (220, 180, 140)
+    write_clip(folder / "dance.mp4", frames=6, width=64, height=96, fps=8)
+
+
+def write_clip(path: Path, frames: int, width: int, height: int, fps: int = 8) -> Path:
+    """An MPEG-4 clip of a person-ish blob moving right, ``frames`` long (PyAV)."""
+    import av
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for i in range(frames):
+            frame = np.zeros((height, width, 3), dtype=np.uint8)
+            x = 10 + (4 * i) % max(1, width - 40)
+            frame[height * 5 // 24:height * 5 // 6, x:x + 20] = (220, 180, 140)
             for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
+    return path
 
 
 class ComfyServer:
@@ -218,14 +229,17 @@ for name in os.environ.get("{BLOCK_MODULES_ENV}", "").split(","):
 '''
 
 
-def start_server(base: Path, block_modules: tuple[str, ...] = ()) -> ComfyServer:
-    """Start ComfyUI on ``base``; ``block_modules`` are made unimportable in it (a missing-dependency test)."""
+def start_server(base: Path, block_modules: tuple[str, ...] = (), input_size: str = TINY_INPUT_SIZE,
+                 extra_env: dict | None = None) -> ComfyServer:
+    """Start ComfyUI on ``base``; ``block_modules`` are made unimportable in it (a missing-dependency test);
+    ``input_size`` is the crop size (``SDPOSE_INPUT_SIZE``); ``extra_env`` is added to its environment."""
     main = comfyui_main()
     port = free_port()
     log = base / "comfyui.log"
     env = dict(os.environ)
-    env.update({"SDPOSE_INPUT_SIZE": TINY_INPUT_SIZE, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"})
+    env.update({"SDPOSE_INPUT_SIZE": input_size, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"})
     env.pop("SDPOSE_CACHE", None)
+    env.update(extra_env or {})
     if block_modules:
         site = base / "blocking-site"
         site.mkdir(exist_ok=True)
@@ -365,7 +379,7 @@ async (spec) => {
 """
 
 # web/sdpose.js: a preview node grows from the empty preview (70 px) to PREVIEW_HEIGHT (260 px) once it has run.
-PREVIEW_NODES = {"SDPoseNodes.Estimator", "SDPoseNodes.DrawPose"}
+PREVIEW_NODES = {"SDPoseNodes.Estimator", "SDPoseNodes.DrawPose", "SDPoseNodes.AnnotateVideoFile"}
 PREVIEW_GROWTH = 260 - 70
 TITLE_HEIGHT = 30
 

@@ -20,6 +20,7 @@ OUR_NODES = {
     "SDPoseNodes.DrawPose": "SDPose Draw Pose",
     "SDPoseNodes.SavePoseKeypoints": "SDPose Save Pose Keypoints",
     "SDPoseNodes.LoadPoseKeypoints": "SDPose Load Pose Keypoints",
+    "SDPoseNodes.AnnotateVideoFile": "SDPose Annotate Video File",
     "SDPoseNodes.RetargetPose": "SDPose Retarget Pose",
     "SDPoseNodes.FaceCrops": "SDPose Face Crops",
     "SDPoseNodes.SelectPeople": "SDPose Select People",
@@ -88,25 +89,40 @@ def test_pack_imports_fast_and_registers_its_nodes(comfy):
     print(f"\nComfyUI answered {comfy.start_seconds:.1f} s after start; pack import {timing.group(1)} s")
 
 
+def choices(spec: list) -> list:
+    """The options of a dropdown input in /object_info: V1's list as the type, or V3's COMBO + options."""
+    return spec[1]["options"] if spec[0] == "COMBO" else spec[0]
+
+
 def test_estimator_has_dwpreprocessor_inputs_and_outputs(comfy):
     node = comfy.get("/object_info/SDPoseNodes.Estimator")["SDPoseNodes.Estimator"]
-    assert node["output"] == ["IMAGE", "POSE_KEYPOINT"]
-    assert node["input"]["required"]["image"] == ["IMAGE"]
+    assert node["output"] == ["IMAGE", "POSE_KEYPOINT"] and node["output_name"] == ["IMAGE", "POSE_KEYPOINT"]
+    assert node["input"]["required"]["image"][0] == "IMAGE"
+    assert node["input_order"]["optional"][:7] == ["detect_hand", "detect_body", "detect_face", "resolution",
+                                                   "bbox_detector", "scale_stick_for_xinsr_cn", "flip_test"]
     optional = node["input"]["optional"]
     for toggle in ("detect_hand", "detect_body", "detect_face"):
-        assert optional[toggle][0] == ["enable", "disable"] and optional[toggle][1]["default"] == "enable"
+        assert choices(optional[toggle]) == ["enable", "disable"] and optional[toggle][1]["default"] == "enable"
     resolution = optional["resolution"]
     assert resolution[0] == "INT" and {k: resolution[1][k] for k in ("default", "min", "max", "step")} == {
         "default": 512, "min": 64, "max": 16384, "step": 64}
-    assert optional["bbox_detector"][0][:2] == ["None", "yolox_l.onnx"]
+    assert choices(optional["bbox_detector"])[:2] == ["None", "yolox_l.onnx"]
     assert optional["bbox_detector"][1]["default"] == "yolox_l.onnx"
-    assert optional["scale_stick_for_xinsr_cn"][0] == ["disable", "enable"]
+    assert choices(optional["scale_stick_for_xinsr_cn"]) == ["disable", "enable"]
     assert optional["bounding_box"][0] == "BOUNDING_BOX"
 
 
+def test_the_xinsr_option_is_the_same_choice_on_every_node(comfy):
+    info = comfy.get("/object_info")
+    for node_id in ("SDPoseNodes.Estimator", "SDPoseNodes.DrawPose", "SDPoseNodes.AnnotateVideoFile"):
+        inputs = {**info[node_id]["input"]["required"], **info[node_id]["input"].get("optional", {})}
+        spec = inputs["scale_stick_for_xinsr_cn"]
+        assert (choices(spec), spec[1]["default"]) == (["disable", "enable"], "disable"), node_id
+
+
 def test_model_list(comfy):
-    names = comfy.get("/object_info/SDPoseNodes.ModelLoader")["SDPoseNodes.ModelLoader"]["input"]["required"][
-        "model_name"][0]
+    names = choices(comfy.get("/object_info/SDPoseNodes.ModelLoader")["SDPoseNodes.ModelLoader"]["input"][
+        "required"]["model_name"])
     assert names[:3] == [BODY, WHOLEBODY, "broken.safetensors"]  # folders as one entry, never their inner files
     assert "sdpose_wholebody_tiny_fp16.safetensors [checkpoints]" in names
     assert names[-2:] == ["teemosliang/SDPose-Wholebody [hub]", "teemosliang/SDPose-Body [hub]"]
@@ -269,8 +285,8 @@ def test_draw_pose_matches_the_estimator_and_keypoints_round_trip(comfy):
     estimated = [np.asarray(Image.open(p)) for p in comfy.output_files(entry, "5")]
     saved = comfy.output_files(entry, "6", "pose_keypoint_files")
     name = f"roundtrip/{saved[0].name} [output]"
-    files = comfy.get("/object_info/SDPoseNodes.LoadPoseKeypoints")["SDPoseNodes.LoadPoseKeypoints"]["input"][
-        "required"]["file"][0]
+    files = choices(comfy.get("/object_info/SDPoseNodes.LoadPoseKeypoints")["SDPoseNodes.LoadPoseKeypoints"][
+        "input"]["required"]["file"])
     assert name in files
     second = {
         "1": {"class_type": "SDPoseNodes.LoadPoseKeypoints", "inputs": {"file": name, "sequence": True}},

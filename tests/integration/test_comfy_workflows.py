@@ -146,3 +146,14 @@ def test_ui_workflow_loads_in_the_real_frontend(frontend, path):
         api = json.loads(twin(path).read_text())
         converted = {k: v for k, v in loaded["output"].items() if k in api}
         assert converted == api
+
+
+def test_draw_pose_saved_with_the_old_boolean_loads_as_the_choice(frontend):
+    """A UI workflow saved before 0.2.0 (Draw Pose's scale_stick_for_xinsr_cn was a boolean) loads in the real
+    front-end with the same setting as an enable/disable choice, and queues it so."""
+    workflow = json.loads((WORKFLOWS / "sdpose_vs_dwpose.json").read_text())
+    [draw] = [n for n in workflow["nodes"] if n["type"] == "SDPoseNodes.DrawPose"]
+    for old, new in ((False, "disable"), (True, "enable")):
+        draw["widgets_values"][5] = old  # draw_body, draw_hands, draw_face, draw_feet, resolution, xinsr, opacity
+        loaded = frontend.evaluate(LOAD_GRAPH_JS, workflow)
+        assert loaded["output"][str(draw["id"])]["inputs"]["scale_stick_for_xinsr_cn"] == new

@@ -228,7 +228,7 @@ def test_preview_editor_save_and_load_downstream(comfy, yolox, frontend):
 
     # The Load Pose Keypoints node lists the file and feeds it downstream: draw it again.
     assert SAVED in comfy.get("/object_info/SDPoseNodes.LoadPoseKeypoints")[
-        "SDPoseNodes.LoadPoseKeypoints"]["input"]["required"]["file"][0]
+        "SDPoseNodes.LoadPoseKeypoints"]["input"]["required"]["file"][1]["options"]
     page.click(f"{EDITOR} [data-action=add-load-node]")
     page.keyboard.press("Escape")
     page.wait_for_selector(EDITOR, state="detached")
