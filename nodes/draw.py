@@ -40,11 +40,12 @@ class SDPoseDrawPose:
         import torch
 
         from ..sdpose_core.openpose import load_pose_keypoint
-        from ..sdpose_core.render import render_frame
+        from ..sdpose_core.render import check_batch, render_frame
 
         frames = load_pose_keypoint(pose_keypoint)
         if not frames:
             raise common.InputError("pose_keypoint holds no frames; there is nothing to draw.")
+        check_batch([(f["canvas_width"], f["canvas_height"]) for f in frames], resolution or None)  # before drawing
         backgrounds = [None] * len(frames)
         if image is not None:
             count = int(image.shape[0])

@@ -104,11 +104,12 @@ class SDPoseEstimator:
         import comfy.utils
 
         from ..sdpose_core.pipeline import PoseEstimator
-        from ..sdpose_core.render import render_frame
+        from ..sdpose_core.render import check_batch, render_frame
         from ..sdpose_core.video import annotate_frames, pose_frame
         from .boxes import boxes_per_frame
 
         frames = int(image.shape[0])
+        check_batch([(int(image.shape[2]), int(image.shape[1]))] * frames, resolution)  # before any work
         boxes = None if bounding_box is None else boxes_per_frame(bounding_box, frames)
         detector = None
         if boxes is None:
@@ -143,7 +144,8 @@ class SDPoseEstimator:
             drawn.append(render_frame(frame, resolution=resolution, **draw))
             progress.update(1)
         pose_image = torch.from_numpy(np.stack(drawn).astype(np.float32) / 255.0)
-        ui = {"openpose_json": [json.dumps(poses, indent=4)], **preview.background_ui(image)}  # web/ preview
+        ui = {"openpose_json": [json.dumps(poses, indent=4)], **preview.background_ui(image),  # web/ preview
+              **preview.model_ui(sdpose_model.scheme.num_keypoints, detect_hand, detect_face)}
         return {"ui": ui, "result": (pose_image, poses)}
 
 
