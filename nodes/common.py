@@ -246,13 +246,16 @@ def resolve_model(name: str) -> Path | str:
 
 
 def list_detectors() -> list[str]:
-    """Detector choices: None (whole image), DWPose's yolox_l.onnx, and any other .onnx in models/sdpose/."""
-    names = [NO_DETECTOR, DETECTOR_FILE]
+    """Detector choices, what is installed first: the .onnx files in models/sdpose/ (DWPose's yolox_l.onnx first,
+    also when comfyui_controlnet_aux has it), then None (whole image), then yolox_l.onnx to download if missing."""
+    installed = []
     for root in sdpose_dirs():
         for name, _, kind in _walk(root):
-            if kind == "file" and name.lower().endswith(".onnx") and name not in names:
-                names.append(name)
-    return names
+            if kind == "file" and name.lower().endswith(".onnx") and name not in installed:
+                installed.append(name)
+    if DETECTOR_FILE in installed or _controlnet_aux_detector() is not None:
+        return [DETECTOR_FILE, *[n for n in installed if n != DETECTOR_FILE], NO_DETECTOR]
+    return [*installed, NO_DETECTOR, DETECTOR_FILE]
 
 
 def _controlnet_aux_detector() -> Path | None:

@@ -12,6 +12,7 @@ class SDPoseDrawPose:
     RETURN_TYPES = ("IMAGE",)
     RETURN_NAMES = ("IMAGE",)
     FUNCTION = "draw"
+    OUTPUT_NODE = True  # its preview is an output: ComfyUI then re-sends the cached preview on unchanged runs
 
     @classmethod
     def INPUT_TYPES(cls):

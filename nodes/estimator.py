@@ -52,6 +52,7 @@ class SDPoseEstimator:
     OUTPUT_TOOLTIPS = ("The poses drawn in DWPose's style on black, short side = resolution.",
                        "OpenPose JSON per frame, as DWPose emits it (pixels of the input image).")
     FUNCTION = "estimate_pose"
+    OUTPUT_NODE = True  # its preview is an output: ComfyUI then re-sends the cached preview on unchanged runs
 
     @classmethod
     def INPUT_TYPES(cls):
