@@ -370,6 +370,20 @@ PREVIEW_GROWTH = 260 - 70
 TITLE_HEIGHT = 30
 
 
+# The front-end draws its chrome over the graph canvas: a banner and the workflow tabs (top ~80 px), the run bar (to
+# ~130 px), the sidebar (left ~60 px). Shipped workflows open with their top-left node clear of it.
+VIEW_SCALE, VIEW_MARGIN = 0.8, (90, 150)
+
+
+def framed_view(workflow: dict) -> dict:
+    """``extra.ds`` that shows the graph's top-left corner (title bars and groups included) VIEW_MARGIN screen
+    pixels from the window's corner, at VIEW_SCALE."""
+    xs = [n["pos"][0] for n in workflow["nodes"]] + [g["bounding"][0] for g in workflow.get("groups", [])]
+    ys = [n["pos"][1] - TITLE_HEIGHT for n in workflow["nodes"]] + [g["bounding"][1] for g in workflow.get("groups", [])]
+    return {"scale": VIEW_SCALE, "offset": [round(VIEW_MARGIN[0] / VIEW_SCALE - min(xs), 1),
+                                            round(VIEW_MARGIN[1] / VIEW_SCALE - min(ys), 1)]}
+
+
 def layout_overlaps(workflow: dict) -> list[str]:
     """Pairs of nodes of a UI workflow that overlap on the canvas (title bars included, previews grown)."""
     boxes = []
