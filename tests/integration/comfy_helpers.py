@@ -51,7 +51,23 @@ class SDPoseTestBoxes:
         return (json.loads(boxes_json),)
 
 
-NODE_CLASS_MAPPINGS = {"SDPoseTest.Boxes": SDPoseTestBoxes}
+class SDPoseTestPose:
+    """Test helper: any value as POSE_KEYPOINT, as another pack might send it (parsed JSON, or the raw text)."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"pose_json": ("STRING", {"default": "[]", "multiline": True}),
+                             "parse": ("BOOLEAN", {"default": True})}}
+
+    RETURN_TYPES = ("POSE_KEYPOINT",)
+    FUNCTION = "make"
+    CATEGORY = "testing"
+
+    def make(self, pose_json, parse=True):
+        return (json.loads(pose_json) if parse else pose_json,)
+
+
+NODE_CLASS_MAPPINGS = {"SDPoseTest.Boxes": SDPoseTestBoxes, "SDPoseTest.Pose": SDPoseTestPose}
 '''
 
 
