@@ -625,23 +625,24 @@ class PoseEditor {
     await refreshLoadNodes({ node: load, file: result.file });
     const widget = (load.widgets || []).find((w) => w.name === "file");
     if (widget) widget.value = result.file;
-    const wired = [];
     if (source && source !== load) {
       const output = source.findOutputSlot("POSE_KEYPOINT");
       if (output >= 0) {
         for (const id of [...(source.outputs[output].links || [])]) {
           const link = graph.links.get ? graph.links.get(id) : graph.links[id];
           const target = link && graph.getNodeById(link.target_id);
-          if (target && load.connect(0, target, link.target_slot)) wired.push(target);
+          if (target) load.connect(0, target, link.target_slot);
         }
       } else {
         const input = source.findInputSlot("pose_keypoint");
-        if (input >= 0 && load.connect(0, source, input)) wired.push(source);
+        if (input >= 0) load.connect(0, source, input);
       }
     }
     graph.setDirtyCanvas(true, true);
     this.backdrop.dataset.loadNode = load.id;
-    const names = wired.map((n) => `${n.title || n.type} #${n.id}`).join(", ");
+    const feeds = (load.outputs[0].links || []).map((id) => graph.links.get ? graph.links.get(id) : graph.links[id])
+      .map((link) => link && graph.getNodeById(link.target_id)).filter((n, i, all) => n && all.indexOf(n) === i);
+    const names = feeds.map((n) => `${n.title || n.type} #${n.id}`).join(", ");
     this.setStatus(`Saved input/${result.file}; SDPose Load Pose Keypoints #${load.id} loads it` +
       (names ? ` and feeds ${names}.` : " (connect its POSE_KEYPOINT where you need it)."), "ok");
     return load;

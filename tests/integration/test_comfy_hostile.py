@@ -171,12 +171,13 @@ def test_offline_detector_message_and_installed_detectors_first(comfy):
 
 
 def test_body_only_model_warns_that_hands_and_face_do_nothing(comfy):
-    entry = comfy.run_ok({"1": LOAD, "2": loader(BODY), "3": estimator(["1", 0], ["2", 0], resolution=64),
-                          "4": loader(WHOLEBODY), "5": estimator(["1", 0], ["4", 0], resolution=64)})
-    body, whole = entry["outputs"]["3"], entry["outputs"]["5"]
+    fast = {"resolution": 64, "flip_test": False}
+    entry = comfy.run_ok({"1": LOAD, "2": loader(BODY), "3": estimator(["1", 0], ["2", 0], **fast),
+                          "4": loader(WHOLEBODY), "5": estimator(["1", 0], ["4", 0], **fast),
+                          "6": estimator(["1", 0], ["2", 0], detect_hand="disable", detect_face="disable", **fast)})
+    body, whole, quiet = entry["outputs"]["3"], entry["outputs"]["5"], entry["outputs"]["6"]
     assert body["sdpose_parts"] == ["body"] and len(body["sdpose_warnings"]) == 1
     assert "detect_hand and detect_face" in body["sdpose_warnings"][0] and "WholeBody" in body["sdpose_warnings"][0]
     assert whole["sdpose_parts"] == ["body", "hands", "face", "feet"] and "sdpose_warnings" not in whole
-    entry = comfy.run_ok({"1": LOAD, "2": loader(BODY), "3": estimator(["1", 0], ["2", 0], resolution=64,
-                                                                         detect_hand="disable", detect_face="disable")})
-    assert "sdpose_warnings" not in entry["outputs"]["3"]
+    assert quiet["sdpose_parts"] == ["body"] and "sdpose_warnings" not in quiet
+    assert "SDPose Estimator: This is a body-only model" in comfy.log.read_text()
