@@ -19,8 +19,8 @@ Nothing here reads or writes outside the two folders: names pass the pack's one 
 also used by Save / Load Pose Keypoints: relative, no '..', no control, bidi-override or invisible characters, parts
 of at most 200 bytes; names to create also no hidden parts and no reserved characters), end in .json, and the
 resolved path (symlinks followed) must stay inside the folder; an existing symlink is never written through.
-JSON nested absurdly deep and canvases beyond sdpose_core.openpose's bound are refused (400) like any bad input. This module needs aiohttp only inside
-``add_routes``; the checks are plain functions (tests/test_web_api.py).
+JSON nested absurdly deep and canvases beyond sdpose_core.openpose's bound are refused (400) like any bad input.
+This module needs aiohttp only inside ``add_routes``; the checks are plain functions (tests/test_web_api.py).
 """
 
 from __future__ import annotations

@@ -618,7 +618,8 @@ class PoseEditor {
     if (!load) {
       load = window.LiteGraph.createNode(LOAD_NODE);
       if (!load) return this.setStatus("SDPose Load Pose Keypoints is not available.", "error");
-      load.pos = source ? [source.pos[0], source.pos[1] + source.size[1] + 60] : [...app.canvas.ds.offset].map((o) => -o + 100);
+      load.pos = source ? [source.pos[0], source.pos[1] + source.size[1] + 60]
+        : [...app.canvas.ds.offset].map((o) => -o + 100);
       graph.add(load);
       if (source) load.properties = { ...(load.properties || {}), sdpose_edit_of: source.id };
     }

@@ -6,7 +6,7 @@
 
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
-import { availableParts, drawPeople, fitAll, framesFromOutput, personColor } from "./pose_model.js";
+import { availableParts, drawPeople, fitView, framesFromOutput, personColor } from "./pose_model.js";
 import { LOAD_NODE, ROUTE, currentEditor, openPoseEditor, refreshLoadNodes } from "./pose_editor.js";
 import { el, ensureStyle, toggle } from "./style.js";
 
@@ -175,7 +175,7 @@ class PosePreview {
     ctx.fillRect(0, 0, w, h);
     const frame = this.frames[this.index];
     if (!frame) return;
-    const view = fitAll(frame, w, h, 2);
+    const view = fitView(frame, w, h, 2);
     const img = this.background();
     if (img) {
       ctx.globalAlpha = 0.5;

@@ -395,7 +395,8 @@ def framed_view(workflow: dict) -> dict:
     """``extra.ds`` that shows the graph's top-left corner (title bars and groups included) VIEW_MARGIN screen
     pixels from the window's corner, at VIEW_SCALE."""
     xs = [n["pos"][0] for n in workflow["nodes"]] + [g["bounding"][0] for g in workflow.get("groups", [])]
-    ys = [n["pos"][1] - TITLE_HEIGHT for n in workflow["nodes"]] + [g["bounding"][1] for g in workflow.get("groups", [])]
+    ys = [n["pos"][1] - TITLE_HEIGHT for n in workflow["nodes"]]
+    ys += [g["bounding"][1] for g in workflow.get("groups", [])]
     return {"scale": VIEW_SCALE, "offset": [round(VIEW_MARGIN[0] / VIEW_SCALE - min(xs), 1),
                                             round(VIEW_MARGIN[1] / VIEW_SCALE - min(ys), 1)]}
 

@@ -173,8 +173,8 @@ def test_save_and_use_in_graph_in_one_step(comfy, frontend):
     page = frontend.page
     frontend.evaluate(BUILD_GRAPH_JS, graph(WHOLEBODY))
     queue(frontend)
-    page.wait_for_function("() => ((app.graph.getNodeById(3).sdposePreview.output || {}).sdpose_parts || []).length === 4",
-                           timeout=120_000)  # the wholebody run's output (node 3 showed the body model's before)
+    page.wait_for_function("() => ((app.graph.getNodeById(3).sdposePreview.output || {}).sdpose_parts || [])"
+                           ".length === 4", timeout=120_000)  # the wholebody run's output (node 3 showed the body model's before)
     assert shown_toggles(frontend, ESTIMATOR) == ["body", "hands", "face", "feet", "image"]
     assert not page.locator(f'{ESTIMATOR} [data-sdpose="warning"]').is_visible()
     load_ids = []
