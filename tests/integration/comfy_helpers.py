@@ -387,8 +387,8 @@ TITLE_HEIGHT = 30
 
 
 # The front-end draws its chrome over the graph canvas: a banner and the workflow tabs (top ~80 px), the run bar (to
-# ~130 px), the sidebar (left ~60 px). Shipped workflows open with their top-left node clear of it.
-VIEW_SCALE, VIEW_MARGIN = 0.8, (90, 150)
+# ~130 px; its job status below it, to ~170 px), the sidebar (left ~60 px). Shipped workflows open clear of it.
+VIEW_SCALE, VIEW_MARGIN = 0.8, (90, 200)
 
 
 def framed_view(workflow: dict) -> dict:
