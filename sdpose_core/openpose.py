@@ -337,8 +337,8 @@ def load_pose_keypoint(source: Any, canvas_size: tuple[int, int] | None = None) 
 def save_pose_keypoint(pose: dict | Sequence[dict], path: str | Path, *, indent: int | None = None) -> Path:
     """Write POSE_KEYPOINT (one frame dict or a list) as JSON, atomically; returns the path written."""
     path = Path(path)
+    text = dumps_pose_keypoint(pose if isinstance(pose, dict) else list(pose), indent=indent)  # before any write
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = dumps_pose_keypoint(pose if isinstance(pose, dict) else list(pose), indent=indent)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         tmp.write_text(text, encoding="utf-8")
