@@ -9,7 +9,10 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import re
+import unicodedata
 from pathlib import Path
+from typing import Any
 
 from ..sdpose_core.errors import CheckpointError, InputError, SDPoseError
 
@@ -146,6 +149,64 @@ def _relative_parts(name: str, what: str) -> Path:
     return pure
 
 
+MAX_NAME_CHARS = 240
+MAX_PART_BYTES = 200  # file systems allow 255 bytes per name: room for "_00001_.json" and temporary names
+_WINDOWS_CHARS = re.compile(r'[<>:"|?*]')
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+_INVISIBLE = {"Cc", "Cf", "Cs", "Zl", "Zp"}  # controls, bidi overrides and other format characters, separators
+
+
+def _invisible(text: str) -> str | None:
+    """The first control, format (bidi override, zero width) or line-separator character in ``text``, if any."""
+    return next((c for c in text if unicodedata.category(c) in _INVISIBLE), None)
+
+
+def check_name(name: Any, what: str, *, creating: bool = False, max_depth: int | None = None) -> list[str]:
+    """A relative file name from a user or a request -> its parts; an InputError saying what is wrong otherwise.
+
+    The one name check of the pack (the editor's routes, Save / Load Pose Keypoints): a text, relative ('/' or
+    '\\' between parts), no '..', '.' or empty parts, no control, bidi-override or other invisible characters,
+    each part at most MAX_PART_BYTES bytes of UTF-8, the whole at most MAX_NAME_CHARS characters. ``creating``
+    (a name the pack will create) also refuses hidden parts, Windows' reserved characters and device names, and
+    parts starting or ending with a space or ending with '.'.
+    """
+    if not isinstance(name, str):
+        raise InputError(f"{what}: expected a text such as 'sdpose/pose.json'.")
+    text = name.strip().replace("\\", "/") if creating else name.replace("\\", "/")
+    if not text.strip():
+        raise InputError(f"{what} is empty; give a name such as 'sdpose/pose.json'.")
+    bad = _invisible(text)
+    shown = text[:60].encode("unicode_escape").decode("ascii")
+    if bad is not None:
+        raise InputError(f"{what} '{shown}' contains a character that is not allowed in file names "
+                         f"(U+{ord(bad):04X}: control, bidi-override or other invisible characters).")
+    if len(text) > MAX_NAME_CHARS:
+        raise InputError(f"{what} is longer than {MAX_NAME_CHARS} characters.")
+    if text.startswith("/") or re.match(r"^[A-Za-z]:", text):
+        raise InputError(f"{what} '{name}' must be relative to its ComfyUI folder (no absolute path).")
+    parts = text.split("/")
+    if max_depth is not None and len(parts) > max_depth:
+        raise InputError(f"{what} '{name}' has more than {max_depth - 1} folder levels.")
+    for part in parts:
+        if part in ("", ".", ".."):
+            raise InputError(f"{what} '{name}' must be a plain relative name (no '..', '.' or empty parts).")
+        if len(part.encode("utf-8")) > MAX_PART_BYTES:
+            raise InputError(f"{what}: '{part[:20]}...' is longer than file systems allow "
+                             f"({len(part.encode('utf-8'))} bytes of UTF-8; at most {MAX_PART_BYTES}).")
+        if not creating:
+            continue
+        if part.startswith("."):
+            raise InputError(f"{what} '{name}': hidden names (starting with '.') are not allowed.")
+        if _WINDOWS_CHARS.search(part):
+            raise InputError(f"{what} '{name}' contains a character that is not allowed in file names "
+                             "(< > : \" | ? *).")
+        if part.endswith((" ", ".")) or part != part.strip():
+            raise InputError(f"{what} '{name}': a name part may not start or end with a space or end with '.'.")
+        if _RESERVED.match(part):
+            raise InputError(f"{what} '{name}': '{part}' is a reserved device name on Windows.")
+    return parts
+
+
 def resolve_model(name: str) -> Path | str:
     """A model choice -> local path (folder or file), downloading an official hub repository on first use."""
     import folder_paths
@@ -185,13 +246,16 @@ def resolve_model(name: str) -> Path | str:
 
 
 def list_detectors() -> list[str]:
-    """Detector choices: None (whole image), DWPose's yolox_l.onnx, and any other .onnx in models/sdpose/."""
-    names = [NO_DETECTOR, DETECTOR_FILE]
+    """Detector choices, what is installed first: the .onnx files in models/sdpose/ (DWPose's yolox_l.onnx first,
+    also when comfyui_controlnet_aux has it), then None (whole image), then yolox_l.onnx to download if missing."""
+    installed = []
     for root in sdpose_dirs():
         for name, _, kind in _walk(root):
-            if kind == "file" and name.lower().endswith(".onnx") and name not in names:
-                names.append(name)
-    return names
+            if kind == "file" and name.lower().endswith(".onnx") and name not in installed:
+                installed.append(name)
+    if DETECTOR_FILE in installed or _controlnet_aux_detector() is not None:
+        return [DETECTOR_FILE, *[n for n in installed if n != DETECTOR_FILE], NO_DETECTOR]
+    return [*installed, NO_DETECTOR, DETECTOR_FILE]
 
 
 def _controlnet_aux_detector() -> Path | None:

@@ -15,6 +15,7 @@ class SDPoseDrawPose(io.ComfyNode):
         return v3.schema(
             node_id="SDPoseNodes.DrawPose",
             display_name="SDPose Draw Pose",
+            is_output_node=True,  # its preview is an output: ComfyUI re-sends it on cached runs
             description=("Draws POSE_KEYPOINT (from SDPose, DWPose, ComfyUI's native SDPose, OpenPose JSON) the way "
                          "DWPose draws it, for OpenPose ControlNets and pose-guided video models."),
             inputs=[
@@ -48,11 +49,12 @@ class SDPoseDrawPose(io.ComfyNode):
         import torch
 
         from ..sdpose_core.openpose import load_pose_keypoint
-        from ..sdpose_core.render import render_frame
+        from ..sdpose_core.render import check_batch, render_frame
 
         frames = load_pose_keypoint(pose_keypoint)
         if not frames:
             raise common.InputError("pose_keypoint holds no frames; there is nothing to draw.")
+        check_batch([(f["canvas_width"], f["canvas_height"]) for f in frames], resolution or None)  # before drawing
         backgrounds = [None] * len(frames)
         if image is not None:
             count = int(image.shape[0])

@@ -120,6 +120,7 @@ class SDPoseEstimator(io.ComfyNode):
         return v3.schema(
             node_id="SDPoseNodes.Estimator",
             display_name="SDPose Estimator",
+            is_output_node=True,  # its preview is an output: ComfyUI re-sends it on cached runs
             description=("Human pose estimation with SDPose, a drop-in for 'DWPose Estimator': the same inputs and "
                          "outputs (a pose IMAGE for OpenPose ControlNets and POSE_KEYPOINT in DWPose's format), more "
                          "robust on paintings, anime and stylized video."),
@@ -160,11 +161,12 @@ class SDPoseEstimator(io.ComfyNode):
         import comfy.model_management as mm
         import comfy.utils
 
-        from ..sdpose_core.render import render_frame
+        from ..sdpose_core.render import check_batch, render_frame
         from ..sdpose_core.video import annotate_frames, pose_frame
         from .boxes import boxes_per_frame
 
         frames = int(image.shape[0])
+        check_batch([(int(image.shape[2]), int(image.shape[1]))] * frames, resolution)  # before any work
         boxes = None if bounding_box is None else boxes_per_frame(bounding_box, frames)
         estimator = pose_estimator(sdpose_model, bbox_detector, flip_test, crop_mode, batch_size,
                                    use_detector=boxes is None)
@@ -183,7 +185,8 @@ class SDPoseEstimator(io.ComfyNode):
             drawn.append(render_frame(frame, **draw))
             progress.update(1)
         pose_image = torch.from_numpy(np.stack(drawn).astype(np.float32) / 255.0)
-        ui = {"openpose_json": [json.dumps(poses, indent=4)], **preview.background_ui(image)}  # web/ preview
+        ui = {"openpose_json": [json.dumps(poses, indent=4)], **preview.background_ui(image),  # web/ preview
+              **preview.model_ui(sdpose_model.scheme.num_keypoints, detect_hand, detect_face)}
         return io.NodeOutput(pose_image, poses, ui=ui)
 
 

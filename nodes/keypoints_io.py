@@ -32,14 +32,12 @@ def _input_dir() -> Path:
 
 
 def save_target(prefix: str, root: Path) -> tuple[Path, str]:
-    """(folder, file stem) for ``prefix`` inside ``root``; an InputError for anything that would leave it."""
-    text = (prefix or "").strip().replace("\\", "/")
-    if not text or text.endswith("/"):
-        raise common.InputError(f"filename_prefix '{prefix}' needs a file name, e.g. 'sdpose/pose'.")
-    parts = Path(text).parts
-    if Path(text).is_absolute() or Path(text).drive or any(p in ("..", ".") for p in parts):
-        raise common.InputError(f"filename_prefix '{prefix}' must be a relative name inside ComfyUI's output folder "
-                                "(no '..', no absolute path).")
+    """(folder, file stem) for ``prefix`` inside ``root``; an InputError for anything that would leave it or is not
+    a portable file name (the pack's one name check, common.check_name)."""
+    try:
+        parts = common.check_name(prefix, "filename_prefix", creating=True)
+    except common.InputError as exc:
+        raise common.InputError(f"{exc} It names files inside ComfyUI's output folder, e.g. 'sdpose/pose'.") from None
     folder = root.joinpath(*parts[:-1])
     if not common.inside(folder, root):
         raise common.InputError(f"filename_prefix '{prefix}' leads outside ComfyUI's output folder.")
@@ -57,15 +55,46 @@ def _next_counter(folder: Path, stem: str) -> int:
     return highest + 1
 
 
-def _create_exclusive(folder: Path, stem: str, counter: int) -> tuple[Path, int]:
-    """Reserve the first free numbered name from ``counter`` by creating it exclusively (no overwrite, no race)."""
+def _create_exclusive(folder: Path, stem: str, counter: int, text: str = "") -> tuple[Path, int]:
+    """Create the first free numbered name from ``counter`` exclusively (no overwrite, no race) holding ``text``;
+    a failed write removes the file again."""
     while True:
         path = folder / f"{stem}_{counter:05d}_.json"
         try:
-            with open(path, "x", encoding="utf-8"):
-                return path, counter
+            out = open(path, "x", encoding="utf-8")
         except FileExistsError:
             counter += 1
+            continue
+        try:
+            with out:
+                out.write(text)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return path, counter
+
+
+def save_pose_files(pose_keypoint, filename_prefix: str, layout: str, root: Path) -> list[dict]:
+    """Write POSE_KEYPOINT as numbered JSON files under ``root``; returns ComfyUI's file entries.
+
+    Everything is checked (name, POSE_KEYPOINT, strict JSON: no NaN) and serialized before the first file is
+    created, so bad input writes nothing.
+    """
+    from ..sdpose_core.openpose import dumps_pose_keypoint, pose_keypoint_frames
+
+    folder, stem = save_target(filename_prefix, root)
+    frames = pose_keypoint_frames(pose_keypoint)
+    texts = [dumps_pose_keypoint(frames)] if layout == ONE_FILE else [dumps_pose_keypoint(f) for f in frames]
+    folder.mkdir(parents=True, exist_ok=True)
+    if not common.inside(folder, root):  # a symlinked subfolder created meanwhile
+        raise common.InputError(f"filename_prefix '{filename_prefix}' leads outside ComfyUI's output folder.")
+    counter, saved = _next_counter(folder, stem), []
+    for text in texts:
+        path, counter = _create_exclusive(folder, stem, counter, text)
+        counter += 1
+        saved.append({"filename": path.name, "subfolder": folder.relative_to(root).as_posix()
+                      if folder != root else "", "type": "output"})
+    return saved
 
 
 class SDPoseSavePoseKeypoints(io.ComfyNode):
@@ -94,31 +123,8 @@ class SDPoseSavePoseKeypoints(io.ComfyNode):
 
     @classmethod
     def execute(cls, pose_keypoint, filename_prefix="sdpose/pose", layout=PER_FRAME) -> io.NodeOutput:
-        return io.NodeOutput(ui=cls.save(pose_keypoint, filename_prefix, layout))
-
-    @staticmethod
-    def save(pose_keypoint, filename_prefix: str, layout: str) -> dict:
-        """Write the files; the UI output listing them."""
-        from ..sdpose_core.openpose import save_pose_keypoint
-
-        root = _output_dir().resolve()
-        folder, stem = save_target(filename_prefix, root)
-        if isinstance(pose_keypoint, dict):
-            pose_keypoint = [pose_keypoint]
-        if not isinstance(pose_keypoint, (list, tuple)):
-            raise common.InputError(f"pose_keypoint: expected a list of frames, got {type(pose_keypoint).__name__}.")
-        folder.mkdir(parents=True, exist_ok=True)
-        if not common.inside(folder, root):  # a symlinked subfolder created meanwhile
-            raise common.InputError(f"filename_prefix '{filename_prefix}' leads outside ComfyUI's output folder.")
-        batches = [list(pose_keypoint)] if layout == ONE_FILE else [[frame] for frame in pose_keypoint]
-        counter, saved = _next_counter(folder, stem), []
-        for batch in batches:
-            path, counter = _create_exclusive(folder, stem, counter)
-            save_pose_keypoint(batch if layout == ONE_FILE else batch[0], path, indent=None)
-            counter += 1
-            saved.append({"filename": path.name, "subfolder": folder.relative_to(root).as_posix()
-                          if folder != root else "", "type": "output"})
-        return {"pose_keypoint_files": saved}
+        saved = save_pose_files(pose_keypoint, filename_prefix, layout, _output_dir().resolve())
+        return io.NodeOutput(ui={"pose_keypoint_files": saved})
 
 
 def list_pose_files() -> list[str]:
@@ -141,8 +147,7 @@ def resolve_pose_file(name: str) -> Path:
     """A listed name -> its path, checked to lie inside input/ (or output/ for ' [output]')."""
     root = _output_dir() if name.endswith(common.OUTPUT_TAG) else _input_dir()
     rel = name[: -len(common.OUTPUT_TAG)] if name.endswith(common.OUTPUT_TAG) else name
-    pure = common._relative_parts(rel, "Pose keypoint file")
-    path = root / pure
+    path = root.joinpath(*common.check_name(rel, "Pose keypoint file"))
     if not common.inside(path, root):
         raise common.InputError(f"'{name}' leads outside ComfyUI's {'output' if root == _output_dir() else 'input'} "
                                 "folder.")

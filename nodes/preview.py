@@ -1,6 +1,7 @@
 """What the pose preview and the keypoint editor (web/) get from a node run, next to its outputs.
 
-The nodes already send POSE_KEYPOINT as ``ui.openpose_json`` (DWPose's key). This adds ``ui.sdpose_backgrounds``:
+The nodes already send POSE_KEYPOINT as ``ui.openpose_json`` (DWPose's key). The Estimator adds ``ui.sdpose_parts``
+(the parts its model predicts) and ``ui.sdpose_warnings`` (shown on the node). This adds ``ui.sdpose_backgrounds``:
 small JPEG copies of the frames the poses belong to, in ComfyUI's temp folder (``temp/sdpose/``, emptied when
 ComfyUI starts), one ``{"filename", "subfolder", "type": "temp"}`` per image frame, which the front-end shows
 behind the skeletons via ComfyUI's ``/view`` route. A failure here never fails the node: the preview then has no
@@ -16,6 +17,8 @@ import uuid
 from . import common
 
 BACKGROUND_KEY = "sdpose_backgrounds"
+PARTS_KEY, WARNINGS_KEY = "sdpose_parts", "sdpose_warnings"
+BODY_ONLY = 17  # COCO body keypoints: no hands, face or feet
 THUMB_SIDE = 512  # longer side of the background copies, in pixels
 SUBFOLDER = "sdpose"
 CHUNK = 16  # frames shrunk at a time
@@ -24,6 +27,21 @@ CHUNK = 16  # frames shrunk at a time
 def pose_ui(frames) -> dict:
     """``ui.openpose_json`` as the estimator (and DWPose) send it: the frames as one JSON text."""
     return {"openpose_json": [json.dumps(frames)]}
+
+
+def model_ui(num_keypoints: int, detect_hand: str, detect_face: str) -> dict:
+    """What the model can show (``ui.sdpose_parts``, so the preview hides toggles that would do nothing) and a
+    warning when detect_hand / detect_face ask a body-only model for parts it does not predict."""
+    if num_keypoints != BODY_ONLY:
+        return {PARTS_KEY: ["body", "hands", "face", "feet"]}
+    asked = [name for name, value in (("detect_hand", detect_hand), ("detect_face", detect_face)) if value == "enable"]
+    ui: dict = {PARTS_KEY: ["body"]}
+    if asked:
+        warning = (f"This is a body-only model (17 keypoints): it finds no hands or face, so {' and '.join(asked)} "
+                   "change nothing. Load a WholeBody model (133 keypoints) for hands and face.")
+        common.LOG.warning("SDPose Estimator: %s", warning)
+        ui[WARNINGS_KEY] = [warning]
+    return ui
 
 
 def background_ui(image) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from . import common, v3
+from . import v3
 
 MODES = ["largest", "most_central", "left_to_right", "index", "track_id"]
 

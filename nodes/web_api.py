@@ -15,16 +15,17 @@ serves them under ``/api``):
     409 the file exists and ``overwrite`` is not true (``"suggestion"``: a free name); 413 body too large;
     415 not JSON.
 
-Nothing here reads or writes outside the two folders: names are relative, made of plain parts (no '..', no hidden
-parts, no drive, no control or reserved characters), end in .json, and the resolved path (symlinks followed) must
-stay inside the folder; an existing symlink is never written through. This module needs aiohttp only inside
-``add_routes``; the checks are plain functions (tests/test_web_api.py).
+Nothing here reads or writes outside the two folders: names pass the pack's one name check (common.check_name,
+also used by Save / Load Pose Keypoints: relative, no '..', no control, bidi-override or invisible characters, parts
+of at most 200 bytes; names to create also no hidden parts and no reserved characters), end in .json, and the
+resolved path (symlinks followed) must stay inside the folder; an existing symlink is never written through.
+JSON nested absurdly deep and canvases beyond sdpose_core.openpose's bound are refused (400) like any bad input.
+This module needs aiohttp only inside ``add_routes``; the checks are plain functions (tests/test_web_api.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 from collections.abc import Callable
@@ -38,12 +39,7 @@ MAX_BODY_BYTES = 64 * 1024 * 1024  # a long video of several whole-body people i
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_FRAMES = 100_000
 MAX_PEOPLE = 1_000
-MAX_CANVAS = 65_536
-MAX_NAME_CHARS = 240
-MAX_PART_CHARS = 120
 MAX_DEPTH = 4  # sdpose/edits/2024/pose.json
-_BAD_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
-_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
 _NUMBERED = re.compile(r"^(?P<stem>.*?)(?:_(?P<n>\d+))?$")
 
 
@@ -59,34 +55,12 @@ def check_save_name(name: Any) -> str:
     """A file name for the input folder, as Load Pose Keypoints will list it ('sdpose/edited.json').
 
     '.json' is appended when the name has no suffix; anything that could leave the folder or is not portable is
-    refused with a RouteError saying why.
+    refused with a RouteError saying why (the pack's one name check, common.check_name).
     """
-    if not isinstance(name, str):
-        raise RouteError("filename: expected a text such as 'sdpose/edited.json'.")
-    text = name.strip().replace("\\", "/")
-    if not text:
-        raise RouteError("filename is empty; give a name such as 'sdpose/edited.json'.")
-    if len(text) > MAX_NAME_CHARS:
-        raise RouteError(f"filename is longer than {MAX_NAME_CHARS} characters.")
-    if text.startswith("/") or re.match(r"^[A-Za-z]:", text):
-        raise RouteError(f"filename '{name}' must be relative to ComfyUI's input folder (no absolute path).")
-    parts = text.split("/")
-    if len(parts) > MAX_DEPTH:
-        raise RouteError(f"filename '{name}' has more than {MAX_DEPTH - 1} folder levels.")
-    for part in parts:
-        if part in ("", ".", ".."):
-            raise RouteError(f"filename '{name}' must be a plain relative name (no '..', '.' or empty parts).")
-        if part.startswith("."):
-            raise RouteError(f"filename '{name}': hidden names (starting with '.') are not allowed.")
-        if _BAD_CHARS.search(part):
-            raise RouteError(f"filename '{name}' contains a character that is not allowed in file names "
-                             "(control characters or < > : \" | ? *).")
-        if part.endswith((" ", ".")) or part != part.strip():
-            raise RouteError(f"filename '{name}': a name part may not start or end with a space or end with '.'.")
-        if len(part) > MAX_PART_CHARS:
-            raise RouteError(f"filename '{name}': '{part[:20]}...' is longer than {MAX_PART_CHARS} characters.")
-        if _RESERVED.match(part):
-            raise RouteError(f"filename '{name}': '{part}' is a reserved device name on Windows.")
+    try:
+        parts = common.check_name(name, "filename", creating=True, max_depth=MAX_DEPTH)
+    except common.InputError as exc:
+        raise RouteError(str(exc)) from None
     suffix = os.path.splitext(parts[-1])[1]
     if not suffix:
         parts[-1] += ".json"
@@ -138,10 +112,6 @@ def check_pose(pose: Any) -> list[dict]:
         people = frame.get("people")
         if isinstance(people, list) and len(people) > MAX_PEOPLE:
             raise RouteError(f"POSE_KEYPOINT frame {i} has {len(people)} people; at most {MAX_PEOPLE}.", 413)
-        for key in ("canvas_width", "canvas_height"):
-            value = frame[key]
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and value > MAX_CANVAS:
-                raise RouteError(f"POSE_KEYPOINT frame {i}: {key} {value} is larger than {MAX_CANVAS}.")
     try:
         return load_pose_keypoint(pose)
     except common.InputError as exc:
@@ -189,6 +159,8 @@ def save_pose(root: Path, body: Any) -> dict:
     overwrite = body.get("overwrite", False)
     if not isinstance(overwrite, bool):
         raise RouteError("overwrite must be true or false.")
+    from ..sdpose_core.openpose import dumps_pose_keypoint
+
     name = check_save_name(body.get("filename"))
     if "pose_keypoint" not in body:
         raise RouteError("pose_keypoint is missing.")
@@ -197,7 +169,7 @@ def save_pose(root: Path, body: Any) -> dict:
     path = target_path(root, name)
     path.parent.mkdir(parents=True, exist_ok=True)
     path = target_path(root, name)  # again: a folder on the way may have been swapped for a link meanwhile
-    text = json.dumps(frames)
+    text = dumps_pose_keypoint(frames)
     existed = path.exists()
     if existed and not overwrite:
         raise RouteError(f"'{name}' already exists in ComfyUI's input folder; tick overwrite or choose another name.",
@@ -218,18 +190,16 @@ def resolve_listed(name: Any, input_dir: Path, output_dir: Path) -> Path:
     """A name as Load Pose Keypoints lists it -> its path, inside input/ (or output/ for ' [output]')."""
     if not isinstance(name, str) or not name.strip():
         raise RouteError("file: give the name of a .json file in ComfyUI's input folder.")
-    if len(name) > MAX_NAME_CHARS + len(common.OUTPUT_TAG):
-        raise RouteError("file name is too long.")
     tagged = name.endswith(common.OUTPUT_TAG)
     root, label = (output_dir, "output") if tagged else (input_dir, "input")
     rel = name[: -len(common.OUTPUT_TAG)] if tagged else name
     try:
-        pure = common._relative_parts(rel, "file")
+        parts = common.check_name(rel, "file")
     except common.InputError as exc:
         raise RouteError(str(exc)) from None
-    if any(part.startswith(".") for part in pure.parts) or pure.suffix.lower() != ".json":
+    if any(part.startswith(".") for part in parts) or not parts[-1].lower().endswith(".json"):
         raise RouteError(f"'{name}' is not a pose keypoint file (a .json file, not hidden).")
-    path = Path(root) / pure
+    path = Path(root).joinpath(*parts)
     if not common.inside(path, root):
         raise RouteError(f"'{name}' leads outside ComfyUI's {label} folder.")
     if not path.is_file():
@@ -239,18 +209,19 @@ def resolve_listed(name: Any, input_dir: Path, output_dir: Path) -> Path:
 
 def read_pose(name: Any, input_dir: Path, output_dir: Path) -> dict:
     """The GET route's work: the listed file, size-checked and validated, as canonical frames."""
-    from ..sdpose_core.openpose import load_pose_keypoint
+    from ..sdpose_core.openpose import load_pose_keypoint, parse_json
 
     path = resolve_listed(name, input_dir, output_dir)
     if path.stat().st_size > MAX_FILE_BYTES:
         raise RouteError(f"'{name}' is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB.", 413)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        frames = load_pose_keypoint(data)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise RouteError(f"'{name}' is not readable POSE_KEYPOINT JSON ({exc}).") from None
+    try:
+        frames = load_pose_keypoint(parse_json(text, f"'{name}'"))
     except common.InputError as exc:
-        raise RouteError(f"'{name}': {exc}") from None
+        raise RouteError(f"'{name}' is not readable POSE_KEYPOINT JSON: {exc}") from None
     return {"file": name, "pose_keypoint": frames}
 
 
@@ -270,10 +241,12 @@ async def read_body(request, limit: int | None = None) -> Any:
         if size > limit:
             raise RouteError(f"request body is larger than {limit // (1024 * 1024)} MB.", 413)
         chunks.append(chunk)
+    from ..sdpose_core.openpose import parse_json
+
     try:
-        return json.loads(b"".join(chunks).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise RouteError(f"request body is not valid JSON ({exc}).") from None
+        return parse_json(b"".join(chunks), "request body")
+    except common.InputError as exc:
+        raise RouteError(str(exc)) from None
 
 
 def add_routes(routes, input_dir: Callable[[], str | Path], output_dir: Callable[[], str | Path]) -> None:
@@ -288,8 +261,8 @@ def add_routes(routes, input_dir: Callable[[], str | Path], output_dir: Callable
         try:
             result = await asyncio.to_thread(read_pose, request.rel_url.query.get("file"), Path(input_dir()),
                                              Path(output_dir()))
-        except RouteError as exc:
-            return answer(exc)
+        except common.InputError as exc:
+            return answer(exc if isinstance(exc, RouteError) else RouteError(str(exc)))
         except OSError as exc:
             return answer(RouteError(f"could not read the file ({exc.strerror or exc}).", 500))
         return web.json_response(result)
@@ -299,8 +272,8 @@ def add_routes(routes, input_dir: Callable[[], str | Path], output_dir: Callable
         try:
             body = await read_body(request)
             result = await asyncio.to_thread(save_pose, Path(input_dir()), body)
-        except RouteError as exc:
-            return answer(exc)
+        except common.InputError as exc:
+            return answer(exc if isinstance(exc, RouteError) else RouteError(str(exc)))
         except OSError as exc:
             return answer(RouteError(f"could not save the file ({exc.strerror or exc}).", 500))
         common.LOG.info("SDPose: saved edited pose keypoints to input/%s", result["file"])

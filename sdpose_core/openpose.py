@@ -43,6 +43,10 @@ ID_KEY = "person_id"  # CMU OpenPose's track id, [id] ([-1]: untracked); set by 
 LEFT_KEY, RIGHT_KEY = "hand_left_keypoints_2d", "hand_right_keypoints_2d"
 PART_POINTS = {BODY_KEY: (18, 25), FACE_KEY: (70, 68), LEFT_KEY: (21,), RIGHT_KEY: (21,), FOOT_KEY: (6,)}
 PERSON_KEYS = (BODY_KEY, FACE_KEY, LEFT_KEY, RIGHT_KEY)
+# One canvas bound for every reader, writer and drawer of POSE_KEYPOINT: the longest side DWPreprocessor's
+# resolution allows, and a pixel budget that keeps one drawn frame (uint8 canvas, cubic resize) within a few GB.
+MAX_CANVAS_SIDE = 16384
+MAX_CANVAS_PIXELS = 1 << 26  # 8192 x 8192
 
 
 def _points(xy: np.ndarray, scores: np.ndarray, keep: np.ndarray, raw_scores: bool) -> list[float]:
@@ -120,14 +124,63 @@ def _as_keypoints(keypoints: Any) -> np.ndarray:
 
 
 def _canvas(width: Any, height: Any, where: str) -> tuple[int, int]:
-    """Positive integer canvas size (integral floats are accepted)."""
+    """Positive integer canvas size (integral floats are accepted) within the canvas bounds."""
     size = []
     for name, value in (("canvas_width", width), ("canvas_height", height)):
         ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
         if not ok or not math.isfinite(value) or value != int(value) or value < 1:
             raise InputError(f"{where}: {name} must be a positive whole number of pixels, got {value!r}.")
+        if value > MAX_CANVAS_SIDE:
+            raise InputError(f"{where}: {name} {value!r} is larger than {MAX_CANVAS_SIDE} pixels.")
         size.append(int(value))
+    check_pixels(size[0], size[1], f"{where}: the canvas")
     return size[0], size[1]
+
+
+def check_pixels(width: int, height: int, what: str, limit: int = MAX_CANVAS_PIXELS) -> None:
+    """Refuse an image of ``width`` x ``height`` above ``limit`` pixels before anything is allocated for it."""
+    if width * height > limit:
+        raise InputError(f"{what} would be {width}x{height} = {width * height / 1e6:.0f} megapixels; at most "
+                         f"{limit / 1e6:.0f} megapixels (e.g. {math.isqrt(limit)}x{math.isqrt(limit)}) are drawn.")
+
+
+def parse_json(text: str | bytes, what: str) -> Any:
+    """JSON text -> data; malformed or absurdly nested JSON is an InputError naming ``what``, never a crash."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise InputError(f"{what} is nested too deeply to be POSE_KEYPOINT JSON.") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{what} is not valid JSON ({exc}).") from None
+
+
+def pose_keypoint_frames(data: Any) -> list[dict[str, Any]]:
+    """Check that ``data`` (a frame or a list of frames, as a node receives it) is POSE_KEYPOINT that JSON can hold.
+
+    Returns the frames as given (a single frame becomes a one-frame list) after :func:`load_pose_keypoint` accepted
+    them and their JSON text was found finite; raises InputError otherwise. Writers call this before creating a file.
+    """
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, (list, tuple)):
+        raise InputError(f"POSE_KEYPOINT: expected a frame object or a list of them, got {type(data).__name__}; "
+                         "connect a node that outputs POSE_KEYPOINT.")
+    for i, frame in enumerate(data):
+        if not isinstance(frame, dict):
+            raise InputError(f"POSE_KEYPOINT frame {i}: expected an object {{'people': [...], 'canvas_width', "
+                             f"'canvas_height'}}, got {type(frame).__name__} {frame!r:.40}; connect a node that "
+                             "outputs POSE_KEYPOINT.")
+    load_pose_keypoint(list(data))
+    dumps_pose_keypoint(list(data))
+    return list(data)
+
+
+def dumps_pose_keypoint(data: Any, indent: int | None = None) -> str:
+    """Strict JSON text of POSE_KEYPOINT: NaN, infinities and non-JSON values are an InputError, not invalid JSON."""
+    try:
+        return json.dumps(data, indent=indent, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InputError(f"POSE_KEYPOINT cannot be written as JSON ({exc}).") from None
 
 
 def to_pose_keypoint(keypoints: Any, width: int, height: int, *, threshold: float = DWPOSE_THRESHOLD,
@@ -250,10 +303,7 @@ def read_pose_json(source: Any) -> Any:
     if isinstance(source, (dict, list, tuple)):
         return source
     if isinstance(source, str) and source.lstrip()[:1] in ("{", "["):
-        try:
-            return json.loads(source)
-        except ValueError as exc:
-            raise InputError(f"POSE_KEYPOINT text is not valid JSON ({exc}).") from exc
+        return parse_json(source, "POSE_KEYPOINT text")
     if not isinstance(source, (str, os.PathLike)):
         raise InputError(f"POSE_KEYPOINT: expected a dict, a list of dicts, JSON text or a file path, "
                          f"got {type(source).__name__}.")
@@ -261,9 +311,10 @@ def read_pose_json(source: Any) -> Any:
     if not path.is_file():
         raise InputError(f"POSE_KEYPOINT file not found: '{path}'.")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"Cannot read '{path}' as POSE_KEYPOINT JSON ({exc}).") from exc
+    return parse_json(text, f"'{path.name}'")
 
 
 def load_pose_keypoint(source: Any, canvas_size: tuple[int, int] | None = None) -> list[dict[str, Any]]:
@@ -286,11 +337,11 @@ def load_pose_keypoint(source: Any, canvas_size: tuple[int, int] | None = None) 
 def save_pose_keypoint(pose: dict | Sequence[dict], path: str | Path, *, indent: int | None = None) -> Path:
     """Write POSE_KEYPOINT (one frame dict or a list) as JSON, atomically; returns the path written."""
     path = Path(path)
+    text = dumps_pose_keypoint(pose if isinstance(pose, dict) else list(pose), indent=indent)  # before any write
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = pose if isinstance(pose, dict) else list(pose)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        tmp.write_text(json.dumps(data, indent=indent), encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -31,10 +31,13 @@ import cv2
 import numpy as np
 
 from .errors import InputError
-from .openpose import (BODY_KEY, FACE_KEY, FOOT_KEY, LEFT_KEY, RIGHT_KEY, load_pose_keypoint, read_pose_json)
+from .openpose import (BODY_KEY, FACE_KEY, FOOT_KEY, LEFT_KEY, RIGHT_KEY, check_pixels, load_pose_keypoint,
+                       read_pose_json)
 
 DRAW_THRESHOLD = 0.3
 MIN_RESOLUTION = 64
+MAX_RESOLUTION = 16384  # DWPreprocessor's widget maximum
+MAX_BATCH_PIXELS = 1 << 30  # a 12 GiB float32 IMAGE batch
 MAX_COORD = float(1 << 24)
 
 LIMBS = ((1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (1, 8), (8, 9), (9, 10), (1, 11), (11, 12), (12, 13),
@@ -178,8 +181,28 @@ def output_size(width: int, height: int, resolution: int | None) -> tuple[int, i
     if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or resolution < MIN_RESOLUTION:
         raise InputError(f"resolution must be a whole number >= {MIN_RESOLUTION} (DWPreprocessor's range is "
                          f"64..16384), or None for the canvas size; got {resolution!r}.")
+    if resolution > MAX_RESOLUTION:
+        raise InputError(f"resolution {resolution} is larger than {MAX_RESOLUTION} (DWPreprocessor's maximum).")
     k = float(resolution) / float(min(height, width))
-    return int(round(float(width) * k)), int(round(float(height) * k))
+    size = int(round(float(width) * k)), int(round(float(height) * k))
+    check_pixels(*size, f"The pose image at resolution {resolution}")
+    return size
+
+
+def check_batch(sizes: Sequence[tuple[int, int]], resolution: int | None) -> None:
+    """Refuse, before drawing, a batch whose output IMAGE (float32 RGB, as ComfyUI holds it) exceeds the budget.
+
+    ``sizes`` are the canvases (width, height) of the frames; each frame's output size is checked on the way.
+    """
+    pixels = 0
+    for width, height in sizes:
+        check_pixels(width, height, "A pose canvas")
+        w, h = output_size(width, height, resolution)
+        pixels += w * h
+    if pixels > MAX_BATCH_PIXELS:
+        raise InputError(f"{len(sizes)} pose frames at this resolution make {pixels / 1e6:.0f} megapixels "
+                         f"({pixels * 12 / 2 ** 30:.1f} GiB as a ComfyUI IMAGE); at most {MAX_BATCH_PIXELS / 1e6:.0f} "
+                         "megapixels per run. Lower resolution or split the batch.")
 
 
 def resize_to_resolution(image: np.ndarray, resolution: int | None) -> np.ndarray:
@@ -253,8 +276,10 @@ def render_pose_keypoint(pose: Any, *, resolution: int | None = None, body: bool
                          face: bool = True, feet: bool = True, xinsr: bool = False,
                          threshold: float = DRAW_THRESHOLD, **style: Any) -> list[np.ndarray]:
     """Every frame of a POSE_KEYPOINT (dict, list, JSON text or path) on black, as :func:`render_frame` draws it."""
+    frames = load_pose_keypoint(pose)
+    check_batch([(f["canvas_width"], f["canvas_height"]) for f in frames], resolution)
     return [_render(frame, resolution=resolution, body=body, hands=hands, face=face, feet=feet, xinsr=xinsr,
-                    threshold=threshold, image=None, alpha=1.0, **style) for frame in load_pose_keypoint(pose)]
+                    threshold=threshold, image=None, alpha=1.0, **style) for frame in frames]
 
 
 def _write_png(image: np.ndarray, path: Path) -> None:

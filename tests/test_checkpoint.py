@@ -127,7 +127,7 @@ def test_unknown_source_and_offline_hub(tmp_path, monkeypatch):
     with pytest.raises(CheckpointError, match="not found"):
         load_model(tmp_path / "nope" / "model", cache=tmp_path)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(DownloadError, match=r"teemosliang/SDPose-Body.*place it at .*teemosliang--SDPose-Body"):
+    with pytest.raises(DownloadError, match=r"teemosliang/SDPose-Body.*put it in .*teemosliang--SDPose-Body"):
         load_model("teemosliang/SDPose-Body", cache=tmp_path)
 
 

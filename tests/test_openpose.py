@@ -282,3 +282,38 @@ def test_error_names_frame_and_person():
     bad = {"people": [{}, {"hand_right_keypoints_2d": [0.0] * 60}], "canvas_width": 10, "canvas_height": 10}
     with pytest.raises(InputError, match=r"frame 1, person 1: 'hand_right_keypoints_2d' has 20 points"):
         load_pose_keypoint([good, bad])
+
+
+# ------------------------------------------------------------------------------------------------ hostile inputs
+
+SMALL = {"people": [], "canvas_width": 64, "canvas_height": 48}
+
+
+def test_deeply_nested_json_is_an_input_error(tmp_path):
+    deep = "[" * 100_000
+    path = tmp_path / "deep.json"
+    path.write_text(deep)
+    for source in (deep, path):
+        with pytest.raises(InputError, match="nested too deeply"):
+            load_pose_keypoint(source)
+
+
+@pytest.mark.parametrize("width, height, match", [
+    (10 ** 9, 48, "larger than 16384"), (1e308, 48, "larger than 16384"), (16384, 16384, "megapixels"),
+    (float("inf"), 48, "positive whole number"),
+])
+def test_one_canvas_bound(width, height, match):
+    with pytest.raises(InputError, match=match):
+        load_pose_keypoint(dict(SMALL, canvas_width=width, canvas_height=height))
+    assert load_pose_keypoint(dict(SMALL, canvas_width=16384, canvas_height=4096))[0]["canvas_width"] == 16384
+
+
+def test_save_refuses_nan_and_non_pose_keypoint_before_writing(tmp_path):
+    from sdpose_core.openpose import pose_keypoint_frames
+
+    nan = {"people": [{"pose_keypoints_2d": [float("nan"), 1.0, 1.0] * 18}], "canvas_width": 64, "canvas_height": 48}
+    for bad, match in ((nan, "NaN"), (["not a frame", 5], "frame 0"), (dict(SMALL, note=float("inf")), "JSON")):
+        with pytest.raises(InputError, match=match):
+            save_pose_keypoint(bad, tmp_path / "x.json") if match == "JSON" else pose_keypoint_frames(bad)
+    assert not list(tmp_path.iterdir())
+    assert pose_keypoint_frames(SMALL) == [SMALL]

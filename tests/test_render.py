@@ -231,3 +231,19 @@ def test_draw_command_rejects_bad_input(tmp_path):
     with pytest.raises(InputError, match="resolution"):
         draw_command(src, tmp_path / "p.png", resolution=10)
     assert not (tmp_path / "p.png").exists()
+
+
+def test_absurd_resolutions_and_batches_fail_before_allocating():
+    """resolution 16384 on a square canvas would draw 268 megapixels (11 GB peak): refused, as are 1e6 and batches
+    whose IMAGE output would not fit."""
+    from sdpose_core.render import MAX_BATCH_PIXELS, check_batch
+
+    frame = {"people": [], "canvas_width": 64, "canvas_height": 64}
+    for resolution, match in ((16384, "megapixels"), (10 ** 6, "larger than 16384"), (8192.5, "whole number")):
+        with pytest.raises(InputError, match=match):
+            render_frame(frame, resolution=resolution)
+    assert render_frame(frame, resolution=2048).shape == (2048, 2048, 3)
+    check_batch([(640, 480)] * 10, 512)
+    frames = MAX_BATCH_PIXELS // (683 * 512) + 1
+    with pytest.raises(InputError, match="split the batch"):
+        check_batch([(640, 480)] * frames, 512)

@@ -76,7 +76,7 @@ def test_save_names_accepted(name, expected):
     ("a\x00b.json", "not allowed"), ("a\nb.json", "not allowed"), ("ab:c.json", "not allowed"),
     ("a|b.json", "not allowed"), ("what?.json", "not allowed"), ("a /b.json", "space"), ("a./b.json", "end with"),
     ("con.json", "reserved"), ("sdpose/NUL", "reserved"), ("a/b/c/d/e.json", "folder levels"),
-    ("x" * 300 + ".json", "longer than"), ("d/" + "x" * 130 + ".json", "longer than"),
+    ("x" * 300 + ".json", "longer than"), ("d/" + "x" * 210 + ".json", "longer than"),
 ])
 def test_save_names_refused(name, match):
     refused(api.check_save_name, name, match=match)
@@ -185,9 +185,10 @@ def test_read_listed_names_from_input_and_output(dirs):
 
 
 @pytest.mark.parametrize("name, match", [
-    (None, "give the name"), ("", "give the name"), ("../comfy/input/x.json", "plain name"), ("/etc/passwd", "plain"),
-    ("sub/../../x.json", "plain name"), ("image.png", "not a pose"), (".hidden.json", "not a pose"),
-    ("x" * 400, "too long"),
+    (None, "give the name"), ("", "give the name"), ("../comfy/input/x.json", "plain relative name"),
+    ("/etc/passwd", "relative"), ("sub/../../x.json", "plain relative name"), ("image.png", "not a pose"),
+    (".hidden.json", "not a pose"), ("x" * 400, "longer than"), ("po\x00se.json", "not allowed"),
+    ("\u59ff" * 110 + ".json", "bytes"), ("a\u202egnp.json", "U+202E"), ("a\nb.json", "not allowed"),
 ])
 def test_read_refuses_bad_names(dirs, name, match):
     refused(api.read_pose, name, *dirs, match=match)
@@ -273,3 +274,70 @@ def test_routes_module_registers_on_comfyui_only():
     assert 'sys.modules.get("server")' in text and "from .nodes import routes" in text
     assert "PromptServer.instance.routes" in (REPO / "nodes" / "routes.py").read_text()
     assert os.path.isfile(REPO / "web" / "sdpose.js")
+
+
+# ------------------------------------------------------------------------------------------------ hostile inputs
+
+keypoints_io = importlib.import_module("sdpose_pack.nodes.keypoints_io")
+common = importlib.import_module("sdpose_pack.nodes.common")
+DEEP = "[" * 100_000
+HOSTILE_NAMES = [("po\x00se.json", "not allowed"), ("a\nb.json", "not allowed"), ("a\u202egnp.json", "U+202E"),
+                 ("a\u2066b.json", "U+2066"), ("zero\u200bwidth.json", "U+200B"), ("\u59ff" * 110 + ".json", "bytes"),
+                 ("x" * 300, "longer than")]
+
+
+@pytest.mark.parametrize("name, match", HOSTILE_NAMES)
+def test_one_name_check_for_routes_and_save_node(dirs, tmp_path, name, match):
+    """The POST route, the GET route and Save Pose Keypoints refuse the same names with the same reason."""
+    input_dir, output_dir = dirs
+    refused(api.check_save_name, name, match=match)
+    refused(api.read_pose, name, input_dir, output_dir, match=match)
+    with pytest.raises(common.InputError, match=match.replace("+", r"\+")):
+        keypoints_io.save_target(name, tmp_path)
+    with pytest.raises(common.InputError, match=match.replace("+", r"\+")):
+        keypoints_io.save_pose_files([FRAME], name, keypoints_io.PER_FRAME, tmp_path)
+    assert list(tmp_path.rglob("*.json")) == []
+
+
+def test_deeply_nested_json_is_a_clear_400(dirs):
+    input_dir, output_dir = dirs
+    (input_dir / "deep.json").write_text(DEEP)
+    refused(api.read_pose, "deep.json", input_dir, output_dir, match="nested too deeply")
+
+    async def calls(client):
+        deep = await client.post("/sdpose/keypoints", data=DEEP, headers={"Content-Type": "application/json"})
+        read = await client.get("/sdpose/keypoints", params={"file": "deep.json"})
+        nul = await client.get("/sdpose/keypoints?file=po%00se.json")
+        return [(r.status, (await r.json())["error"]) for r in (deep, read, nul)]
+
+    results = http(dirs, calls)
+    assert [s for s, _ in results] == [400, 400, 400], results
+    assert "nested too deeply" in results[0][1] and "nested too deeply" in results[1][1]
+    assert "not allowed" in results[2][1]
+
+
+@pytest.mark.parametrize("side", [10 ** 9, 1e308, 16385])
+def test_get_refuses_the_canvases_post_refuses(dirs, side):
+    """One canvas bound (sdpose_core.openpose) for reading and saving: GET never hands out what POST refuses."""
+    input_dir, output_dir = dirs
+    (input_dir / "huge.json").write_text(json.dumps(dict(FRAME, canvas_width=side)))
+    read = refused(api.read_pose, "huge.json", input_dir, output_dir, match="larger than 16384")
+    save = refused(api.save_pose, input_dir, {"filename": "h.json", "pose_keypoint": [dict(FRAME, canvas_width=side)]})
+    assert str(read).split(": ", 1)[1].split("canvas_width")[0] in str(save)
+    assert not (input_dir / "h.json").exists()
+
+
+def test_save_node_validates_before_writing(tmp_path):
+    """Save Pose Keypoints: not POSE_KEYPOINT, NaN or a non-JSON value writes nothing; good input is strict JSON."""
+    nan = json.loads(json.dumps(FRAME))
+    nan["people"][0]["pose_keypoints_2d"][0] = float("nan")
+    odd = dict(FRAME, extra=object())
+    for bad, match in ((["not a frame", 5], "frame 0: expected an object"), ("text", "got str"), (7, "got int"),
+                       ([nan], "NaN"), ([odd], "cannot be written as JSON"), ([FRAME, DEEP], "frame 1")):
+        for layout in (keypoints_io.PER_FRAME, keypoints_io.ONE_FILE):
+            with pytest.raises(common.InputError, match=match):
+                keypoints_io.save_pose_files(bad, "sdpose/pose", layout, tmp_path)
+    assert list(tmp_path.rglob("*")) == []
+    saved = keypoints_io.save_pose_files([FRAME, FRAME], "sdpose/pose", keypoints_io.PER_FRAME, tmp_path)
+    assert [s["filename"] for s in saved] == ["pose_00001_.json", "pose_00002_.json"]
+    assert json.loads((tmp_path / "sdpose" / "pose_00002_.json").read_text()) == FRAME

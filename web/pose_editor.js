@@ -1,12 +1,14 @@
 // SDPose web extension: the keypoint editor dialog.
 // Open a pose (all frames of a node's last output, or a file), drag joints, add / delete people and joints, undo and
 // redo, then save the edited POSE_KEYPOINT as JSON into ComfyUI's input folder (POST /sdpose/keypoints), where the
-// "SDPose Load Pose Keypoints" node lists it.
+// "SDPose Load Pose Keypoints" node lists it. "Save & use in graph" does that and puts the file in the graph in the
+// same click: a Load Pose Keypoints node (added once per source node, reused after) takes over the consumers of the
+// source's POSE_KEYPOINT (for Draw Pose: feeds its own pose_keypoint input).
 
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 import {
-  BODY, FACE, LEFT_HAND, RIGHT_HAND, clone, drawPeople, drawnPoints, fitView, personColor, pointName, points,
+  BODY, FACE, LEFT_HAND, RIGHT_HAND, clone, drawPeople, drawnPoints, fitAll, personColor, pointName, points,
   restoreBody, shown, shownKeys, templatePerson,
 } from "./pose_model.js";
 import { el, ensureStyle, toggle } from "./style.js";
@@ -96,12 +98,14 @@ class PoseEditor {
     this.restoreButton = action("restore-joints", "restore joints", () => this.restoreJoints(), "Put the selected person's missing body joints back, to drag into place");
     this.undoButton = action("undo", "undo", () => this.undo(), "Undo (Ctrl+Z)");
     this.redoButton = action("redo", "redo", () => this.redo(), "Redo (Ctrl+Y, Ctrl+Shift+Z)");
-    const fit = action("fit", "fit", () => { this.view = null; this.draw(); }, "Fit the frame (double-click)");
+    const fit = action("fit", "fit", () => { this.view = null; this.draw(); }, "Fit the frame and every joint (double-click)");
     this.nameInput = el("input", { type: "text", value: filename, "data-sdpose": "filename", spellcheck: false,
       title: "File name in ComfyUI's input folder (sub-folders allowed), e.g. sdpose/edited_pose.json" });
     this.overwriteBox = el("input", { type: "checkbox", "data-sdpose": "overwrite" });
     this.onlyFrameBox = el("input", { type: "checkbox", "data-sdpose": "only-frame" });
     this.saveButton = action("save", "Save to input/", () => this.save(), "Save the edited pose as JSON into ComfyUI's input folder (Ctrl+S)");
+    this.useButton = action("save-use", "Save & use in graph", () => this.saveAndUse(),
+      "Save, then load the file with an 'SDPose Load Pose Keypoints' node wired to where this pose went");
     this.addLoadButton = action("add-load-node", "+ Load node", () => this.addLoadNode(), "Add a 'SDPose Load Pose Keypoints' node that loads the saved file");
     this.addLoadButton.style.display = "none";
     this.status = el("span", { class: "sdpose-status", "data-sdpose": "status" });
@@ -120,9 +124,14 @@ class PoseEditor {
       el("div", { class: "sdpose-row" }, el("span", { class: "sdpose-grow" }), el("label", { text: "file in input/" }), this.nameInput,
         el("label", { class: "sdpose-toggle", title: "Replace the file if it exists" }, this.overwriteBox, "overwrite"),
         el("label", { class: "sdpose-toggle", title: "Save only the frame shown (else every frame, one file)" }, this.onlyFrameBox, "this frame only"),
-        this.saveButton, this.addLoadButton));
+        this.saveButton, this.useButton, this.addLoadButton));
     this.backdrop = el("div", { class: "sdpose-backdrop", tabindex: -1, "data-sdpose": "editor" }, panel);
-    this.backdrop.addEventListener("pointerdown", (e) => { if (e.target === this.backdrop) this.close(); });
+    // A click beside the dialog closes it only when nothing is unsaved (Esc or ✕ twice discard the changes).
+    this.backdrop.addEventListener("pointerdown", (e) => {
+      if (e.target !== this.backdrop) return;
+      if (this.dirty) this.setStatus("Unsaved changes: save them, or press Esc or ✕ twice to discard them.", "error");
+      else this.close();
+    });
     for (const type of ["keydown", "keyup", "keypress"]) this.backdrop.addEventListener(type, (e) => this.onKey(e));
     // The dialog is modal: keys typed while the focus is outside it (a button that got disabled drops the focus to
     // <body>) are the editor's too, never ComfyUI's shortcuts.
@@ -300,7 +309,7 @@ class PoseEditor {
   // ------------------------------------------------------------------------------------------------ view
   currentView() {
     const w = this.stage.clientWidth, h = this.stage.clientHeight;
-    return this.view || fitView(this.frame, w, h, 12);
+    return this.view || fitAll(this.frame, w, h, 12);
   }
 
   toImage(clientX, clientY) {
@@ -499,7 +508,7 @@ class PoseEditor {
     const v = this.currentView();
     const k = Math.exp(-Math.max(Math.min(e.deltaY, 200), -200) * 0.0015);
     const sx = e.clientX - rect.left, sy = e.clientY - rect.top;
-    const fit = fitView(this.frame, this.stage.clientWidth, this.stage.clientHeight, 12).scale;
+    const fit = fitAll(this.frame, this.stage.clientWidth, this.stage.clientHeight, 12).scale;
     const scale = Math.min(Math.max(v.scale * k, fit * 0.25), fit * 40);
     const f = scale / v.scale;
     this.view = { scale, x: sx - (sx - v.x) * f, y: sy - (sy - v.y) * f };
@@ -591,6 +600,55 @@ class PoseEditor {
     } finally {
       this.saveButton.disabled = false;
     }
+  }
+
+  async saveAndUse() {
+    const result = await this.save();
+    if (result) this.useInGraph(result);
+    return result;
+  }
+
+  /** Put the saved file in the graph: update the Load node it came from, or add (once per source node) a Load node
+   * that takes over the consumers of the source's POSE_KEYPOINT output; for Draw Pose, it feeds its input. */
+  async useInGraph(result) {
+    const graph = app.graph;
+    const source = this.node && graph.getNodeById(this.node.id) === this.node ? this.node : null;
+    let load = source && source.type === LOAD_NODE ? source : null;
+    if (!load && source) {
+      load = graph.nodes.find((n) => n.type === LOAD_NODE && n.properties && n.properties.sdpose_edit_of === source.id);
+    }
+    if (!load) {
+      load = window.LiteGraph.createNode(LOAD_NODE);
+      if (!load) return this.setStatus("SDPose Load Pose Keypoints is not available.", "error");
+      load.pos = source ? [source.pos[0], source.pos[1] + source.size[1] + 60]
+        : [...app.canvas.ds.offset].map((o) => -o + 100);
+      graph.add(load);
+      if (source) load.properties = { ...(load.properties || {}), sdpose_edit_of: source.id };
+    }
+    await refreshLoadNodes({ node: load, file: result.file });
+    const widget = (load.widgets || []).find((w) => w.name === "file");
+    if (widget) widget.value = result.file;
+    if (source && source !== load) {
+      const output = source.findOutputSlot("POSE_KEYPOINT");
+      if (output >= 0) {
+        for (const id of [...(source.outputs[output].links || [])]) {
+          const link = graph.links.get ? graph.links.get(id) : graph.links[id];
+          const target = link && graph.getNodeById(link.target_id);
+          if (target) load.connect(0, target, link.target_slot);
+        }
+      } else {
+        const input = source.findInputSlot("pose_keypoint");
+        if (input >= 0) load.connect(0, source, input);
+      }
+    }
+    graph.setDirtyCanvas(true, true);
+    this.backdrop.dataset.loadNode = load.id;
+    const feeds = (load.outputs[0].links || []).map((id) => graph.links.get ? graph.links.get(id) : graph.links[id])
+      .map((link) => link && graph.getNodeById(link.target_id)).filter((n, i, all) => n && all.indexOf(n) === i);
+    const names = feeds.map((n) => `${n.title || n.type} #${n.id}`).join(", ");
+    this.setStatus(`Saved input/${result.file}; SDPose Load Pose Keypoints #${load.id} loads it` +
+      (names ? ` and feeds ${names}.` : " (connect its POSE_KEYPOINT where you need it)."), "ok");
+    return load;
   }
 
   addLoadNode() {

@@ -188,11 +188,47 @@ export function drawPeople(ctx, frame, view, options = {}) {
   });
 }
 
-/** The view {scale, x, y} that fits a canvas_width x canvas_height frame into a w x h box, centred. */
-export function fitView(frame, w, h, pad = 0) {
-  const cw = frame.canvas_width || 1, ch = frame.canvas_height || 1;
-  const scale = Math.max(Math.min((w - 2 * pad) / cw, (h - 2 * pad) / ch), 1e-6);
-  return { scale, x: (w - cw * scale) / 2, y: (h - ch * scale) / 2 };
+/** The view {scale, x, y} that fits a box (default: the canvas_width x canvas_height frame) into w x h, centred. */
+export function fitView(frame, w, h, pad = 0, box = null) {
+  const b = box || { x0: 0, y0: 0, x1: frame.canvas_width || 1, y1: frame.canvas_height || 1 };
+  const bw = Math.max(b.x1 - b.x0, 1), bh = Math.max(b.y1 - b.y0, 1);
+  const scale = Math.max(Math.min((w - 2 * pad) / bw, (h - 2 * pad) / bh), 1e-6);
+  return { scale, x: (w - bw * scale) / 2 - b.x0 * scale, y: (h - bh * scale) / 2 - b.y0 * scale };
+}
+
+/** The box {x0, y0, x1, y1} holding the frame's canvas and every shown point of every person (joints may lie
+ * outside the image: an edited or estimated joint beyond the border). */
+export function poseBounds(frame) {
+  const b = { x0: 0, y0: 0, x1: frame.canvas_width || 1, y1: frame.canvas_height || 1 };
+  for (const person of frame.people || []) {
+    for (const key of [...PERSON_KEYS, FEET]) {
+      for (const [x, y, c] of points(person, key)) {
+        if (!shown(c) || !Number.isFinite(x) || !Number.isFinite(y)) continue;
+        b.x0 = Math.min(b.x0, x); b.y0 = Math.min(b.y0, y); b.x1 = Math.max(b.x1, x); b.y1 = Math.max(b.y1, y);
+      }
+    }
+  }
+  return b;
+}
+
+/** fitView over poseBounds: the whole image and every joint in view. */
+export function fitAll(frame, w, h, pad = 0) {
+  return fitView(frame, w, h, pad, poseBounds(frame));
+}
+
+/** Which part toggles a node's output can use: ui.sdpose_parts when the node says (the model's parts), else the
+ * parts any person of any frame carries. Body is always there. */
+export function availableParts(frames, declared) {
+  if (Array.isArray(declared)) return new Set(["body", ...declared]);
+  const parts = new Set(["body"]);
+  for (const frame of frames) {
+    for (const person of frame.people || []) {
+      for (const [group, keys] of Object.entries(PART_GROUPS)) {
+        if (keys.some((k) => Array.isArray(person[k]) && person[k].length)) parts.add(group);
+      }
+    }
+  }
+  return parts;
 }
 
 /** The part points drawn for a person (used to hit-test and to list joints). */

@@ -6,13 +6,15 @@
 
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
-import { drawPeople, fitView, framesFromOutput, personColor } from "./pose_model.js";
+import { availableParts, drawPeople, fitView, framesFromOutput, personColor } from "./pose_model.js";
 import { LOAD_NODE, ROUTE, currentEditor, openPoseEditor, refreshLoadNodes } from "./pose_editor.js";
 import { el, ensureStyle, toggle } from "./style.js";
 
 const PREVIEW_NODES = new Set(["SDPoseNodes.Estimator", "SDPoseNodes.DrawPose", "SDPoseNodes.AnnotateVideoFile"]);
 const PREVIEW_HEIGHT = 260;
 const MAX_PERSON_CHIPS = 16;
+const PACK_PREFIX = "SDPoseNodes.";
+const DISPLAY_NAMES = new Map(); // node class id -> display name, for error dialogs
 
 function viewURL(ref) {
   if (!ref || !ref.filename) return null;
@@ -46,15 +48,18 @@ class PosePreview {
     this.label = el("span", { "data-sdpose": "frame-label", text: "" });
     this.edit = button("edit", "✎ edit", () => this.openEditor(), "Open this frame in the keypoint editor");
     this.people = el("span", { class: "sdpose-row", "data-sdpose": "people" });
-    const toggles = ["body", "hands", "face", "feet", "image"].map((part) =>
-      toggle(part, true, (on) => { this.parts[part] = on; this.draw(); }, part).label);
+    this.toggles = Object.fromEntries(["body", "hands", "face", "feet", "image"].map((part) =>
+      [part, toggle(part, true, (on) => { this.parts[part] = on; this.draw(); }, part).label]));
+    const toggles = Object.values(this.toggles);
+    this.warning = el("div", { class: "sdpose-warning", "data-sdpose": "warning" });
+    this.warning.style.display = "none";
     this.canvas = el("canvas", { "data-sdpose": "preview-canvas" });
     this.empty = el("div", { class: "sdpose-empty", text: "Run the workflow to preview the poses here." });
     this.box = el("div", { class: "sdpose-canvas-box" }, this.canvas, this.empty);
     this.controls = [el("div", { class: "sdpose-row" }, this.prev, this.slider, this.next, this.label, this.edit),
       el("div", { class: "sdpose-row" }, ...toggles, this.people)];
     this.root = el("div", { class: "sdpose-preview", "data-sdpose-preview": node.type, "data-frames": 0 },
-      ...this.controls, this.box);
+      this.warning, ...this.controls, this.box);
     this.widget = noSerialize(node.addDOMWidget("sdpose_preview", "sdpose_preview", this.root, {
       serialize: false,
       getValue: () => "",
@@ -81,6 +86,14 @@ class PosePreview {
     const peopleBefore = (this.frames[this.index] || { people: [] }).people.length;
     this.frames = frames;
     this.backgrounds = ((output && output.sdpose_backgrounds) || []).map(viewURL);
+    // Parts the model cannot predict (a body-17 model has no hands or face) get no toggle: it would do nothing.
+    const parts = availableParts(frames, output && output.sdpose_parts);
+    for (const [part, label] of Object.entries(this.toggles)) {
+      if (part !== "image") label.style.display = parts.has(part) ? "" : "none";
+    }
+    const warnings = (output && output.sdpose_warnings) || [];
+    this.warning.textContent = warnings.join(" ");
+    this.warning.style.display = warnings.length ? "" : "none";
     this.index = Math.min(this.index, Math.max(frames.length - 1, 0));
     if ((this.frames[this.index] || { people: [] }).people.length !== peopleBefore) this.hidden.clear();
     this.update();
@@ -222,10 +235,29 @@ function upgradeLegacyToggles(node, names) {
   }
 }
 
+/** Error dialogs name the pack's nodes as users see them ("SDPose Estimator"), not by class id: the front-end titles
+ * its execution-error dialog with the message's node_type, so rename it before any listener sees the message. */
+function nameNodesInErrors() {
+  if (api.sdposeNamesErrors) return;
+  api.sdposeNamesErrors = true;
+  const dispatch = api.dispatchCustomEvent.bind(api);
+  api.dispatchCustomEvent = (type, detail) => {
+    if (type === "execution_error" && detail && DISPLAY_NAMES.has(detail.node_type)) {
+      detail = { ...detail, node_type: DISPLAY_NAMES.get(detail.node_type) };
+    }
+    return dispatch(type, detail);
+  };
+}
+
 app.registerExtension({
   name: "sdpose.PosePreviewAndEditor",
 
+  setup() {
+    nameNodesInErrors();
+  },
+
   async beforeRegisterNodeDef(nodeType, nodeData) {
+    if (nodeData.name.startsWith(PACK_PREFIX)) DISPLAY_NAMES.set(nodeData.name, nodeData.display_name || nodeData.name);
     if (LEGACY_TOGGLES[nodeData.name]) {
       const configure = nodeType.prototype.onConfigure;
       nodeType.prototype.onConfigure = function () {

@@ -34,6 +34,8 @@ const CSS = `
 .sdpose-status { flex: 1 1 auto; min-height: 16px; color: var(--descrip-text, #aaa); }
 .sdpose-status.sdpose-error { color: #ff7070; }
 .sdpose-status.sdpose-ok { color: #7fdc7f; }
+.sdpose-warning { color: #ffcc55; background: rgba(255, 190, 60, 0.12); border: 1px solid rgba(255, 190, 60, 0.5);
+  border-radius: 4px; padding: 2px 6px; font-size: 11px; }
 .sdpose-help { color: var(--descrip-text, #999); font-size: 11px; }
 `;
 

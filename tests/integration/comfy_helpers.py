@@ -51,7 +51,23 @@ class SDPoseTestBoxes:
         return (json.loads(boxes_json),)
 
 
-NODE_CLASS_MAPPINGS = {"SDPoseTest.Boxes": SDPoseTestBoxes}
+class SDPoseTestPose:
+    """Test helper: any value as POSE_KEYPOINT, as another pack might send it (parsed JSON, or the raw text)."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"pose_json": ("STRING", {"default": "[]", "multiline": True}),
+                             "parse": ("BOOLEAN", {"default": True})}}
+
+    RETURN_TYPES = ("POSE_KEYPOINT",)
+    FUNCTION = "make"
+    CATEGORY = "testing"
+
+    def make(self, pose_json, parse=True):
+        return (json.loads(pose_json) if parse else pose_json,)
+
+
+NODE_CLASS_MAPPINGS = {"SDPoseTest.Boxes": SDPoseTestBoxes, "SDPoseTest.Pose": SDPoseTestPose}
 '''
 
 
@@ -382,6 +398,21 @@ async (spec) => {
 PREVIEW_NODES = {"SDPoseNodes.Estimator", "SDPoseNodes.DrawPose", "SDPoseNodes.AnnotateVideoFile"}
 PREVIEW_GROWTH = 260 - 70
 TITLE_HEIGHT = 30
+
+
+# The front-end draws its chrome over the graph canvas: a banner and the workflow tabs (top ~80 px), the run bar (to
+# ~130 px; its job status below it, to ~170 px), the sidebar (left ~60 px). Shipped workflows open clear of it.
+VIEW_SCALE, VIEW_MARGIN = 0.8, (90, 200)
+
+
+def framed_view(workflow: dict) -> dict:
+    """``extra.ds`` that shows the graph's top-left corner (title bars and groups included) VIEW_MARGIN screen
+    pixels from the window's corner, at VIEW_SCALE."""
+    xs = [n["pos"][0] for n in workflow["nodes"]] + [g["bounding"][0] for g in workflow.get("groups", [])]
+    ys = [n["pos"][1] - TITLE_HEIGHT for n in workflow["nodes"]]
+    ys += [g["bounding"][1] for g in workflow.get("groups", [])]
+    return {"scale": VIEW_SCALE, "offset": [round(VIEW_MARGIN[0] / VIEW_SCALE - min(xs), 1),
+                                            round(VIEW_MARGIN[1] / VIEW_SCALE - min(ys), 1)]}
 
 
 def layout_overlaps(workflow: dict) -> list[str]:

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from comfy_helpers import (BUILD_GRAPH_JS, PACK_NAME, REPO, Frontend, browser_missing, comfyui_main,  # noqa: E402
-                           layout_overlaps, start_server, stop_server)
+                           framed_view, layout_overlaps, start_server, stop_server)
 
 OUT = REPO / "workflows"
 MODEL = "teemosliang/SDPose-Wholebody [hub]"
@@ -290,7 +290,7 @@ def main() -> None:
             overlaps = layout_overlaps(workflow)
             if overlaps:
                 sys.exit(f"{name}: nodes overlap (move them in WORKFLOWS): " + "; ".join(overlaps))
-            workflow["extra"]["ds"] = {"scale": 0.8, "offset": [20, 40]}  # the whole graph in view on load
+            workflow["extra"]["ds"] = framed_view(workflow)  # opens clear of the tab bar and sidebar
             (OUT / f"{name}.json").write_text(json.dumps(workflow, indent=2) + "\n")
             if spec["api"]:
                 keep = {str(i) for i in spec["api"]}

@@ -143,7 +143,9 @@ def test_preview_editor_save_and_load_downstream(comfy, yolox, frontend):
     queue(frontend)
     wait_preview(page, ESTIMATOR, 2)
     wait_preview(page, DRAW, 2)
-    page.wait_for_timeout(300)  # the background images load
+    # The background images load (the preview draws them once loaded: background() returns them then).
+    page.wait_for_function("() => [4, 5].every((id) => { const p = app.graph.getNodeById(id).sdposePreview;"
+                           " return p.background() && (p.draw(), true); })", timeout=30_000)
     shot(page, "1-preview")
     frames = frontend.evaluate("() => app.graph.getNodeById(4).sdposePreview.frames")
     assert len(frames) == 2 and len(frames[0]["people"]) == len(yolox) == 2
