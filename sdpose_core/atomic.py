@@ -113,16 +113,21 @@ class OutputSet:
         Checked before anything moves: when a name is taken, nothing is published and :class:`InputError` says so.
         """
         dest = Path(dest)
-        names = self.names()
-        taken = [n for n in names if n not in replace and ((dest / n).exists() or (dest / n).is_symlink())]
-        if taken:
-            raise InputError(f"'{dest / taken[0]}' already exists and was not written by this job; "
-                             "it was left untouched (move it away and rerun).")
+        names = self.check(dest, replace=replace)
         with critical():
             for name in names:
                 move_into_place(self.stage / name, dest / name, replace=name in replace)
             remove(self.stage)
         return [dest / n for n in names]
+
+    def check(self, dest: str | Path, *, replace: Collection[str] = ()) -> list[str]:
+        """The staged names, after checking that none would overwrite an entry of ``dest`` outside ``replace``."""
+        names = self.names()
+        taken = [n for n in names if n not in replace and ((Path(dest) / n).exists() or (Path(dest) / n).is_symlink())]
+        if taken:
+            raise InputError(f"'{Path(dest) / taken[0]}' already exists and was not written by this job; "
+                             "it was left untouched (move it away and rerun).")
+        return names
 
     def discard(self) -> None:
         remove(self.stage)

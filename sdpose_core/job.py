@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from .atomic import OutputSet, move_into_place, remove, write_json
+from .atomic import OutputSet, critical, move_into_place, remove, write_json
 from .errors import InputError
 
 STATE_DIR = ".sdpose-job"
@@ -103,7 +103,7 @@ class Job:
 
     def _recover(self) -> None:
         """Finish or clean up after runs that were killed (their run lock is free)."""
-        dead = []
+        live, dead = {self.token}, []
         for lock in (self.root / "runs").glob("*.lock"):
             token = lock.stem
             if token == self.token:
@@ -112,12 +112,11 @@ class Job:
                 try:
                     fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except OSError:
-                    continue  # still running
+                    live.add(token)  # still running
+                    continue
                 dead.append(token)
-        if not dead:
-            return
         for stem, record in self._read_records().items():
-            if record.get("state") == "publishing" and record.get("run") in dead:
+            if record.get("state") == "publishing" and record.get("run") not in live:
                 self._finish_publication(stem, record)
         for token in dead:
             remove(self.root / "staging" / token)
@@ -220,17 +219,18 @@ class Job:
                 outputs.discard()
                 return False
             previous = list(record.get("outputs", []))
-            names = outputs.names()
+            names = outputs.check(self.out, replace=previous)
             stale = [n for n in previous if n not in names]
             publishing = {"input": str(task.path), "fingerprint": task.fingerprint, "settings": task.settings,
                           "outputs": names, "coco": coco, "frames": frames, "run": self.token,
                           "published": secrets.token_hex(8)}
-            self._write_record(task.stem, {**publishing, "state": "publishing", "stage": str(outputs.stage),
-                                           "stale": stale})
-            outputs.publish(self.out, replace=previous)
-            for name in stale:
-                remove(self.out / name)
-            self._write_record(task.stem, {**publishing, "state": "done"})
+            with critical():  # a signal waits until the set is in place and recorded
+                self._write_record(task.stem, {**publishing, "state": "publishing", "stage": str(outputs.stage),
+                                               "stale": stale})
+                outputs.publish(self.out, replace=previous)
+                for name in stale:
+                    remove(self.out / name)
+                self._write_record(task.stem, {**publishing, "state": "done"})
         return True
 
     def fail(self, task: Task, reason: str) -> None:
