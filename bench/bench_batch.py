@@ -118,6 +118,7 @@ def main() -> None:
     from bench_engine import make_checkpoint
     from sdpose_core.batch import JobSpec
     from sdpose_core.checkpoint import load_model
+    from sdpose_core.images import load_image
     from sdpose_core.pipeline import PoseEstimator
     from sdpose_core.work import WorkSettings
 
@@ -129,7 +130,7 @@ def main() -> None:
     cache = workdir / "cache"
     model = load_model(checkpoint, dtype="fp32", device=args.device, cache=cache)
     estimator = PoseEstimator(model, input_size=size, flip=False, batch_size=args.batch_size)
-    list(estimator(paths[:2] and [__import__("sdpose_core.images", fromlist=["x"]).load_image(paths[0])]))
+    list(estimator([load_image(paths[0])]))  # warm-up
     settings = WorkSettings(model=str(checkpoint), input_size=size, flip=False, batch_size=args.batch_size,
                             detector=None, cache=str(cache), pose_options={}, draw_options={})
 
@@ -153,7 +154,8 @@ def main() -> None:
     print(f"{n} images {width}x{height}, {args.preset} {args.scheme}, crops {args.input_size}, batch "
           f"{args.batch_size}, {args.device}, best of {args.repeats}")
     print(f"plain loop:   {n / best_plain:7.2f} images/s")
-    print(f"job:          {n / best_job:7.2f} images/s  (bookkeeping overhead {100 * (best_job / best_plain - 1):+.1f} %)")
+    overhead = 100 * (best_job / best_plain - 1)
+    print(f"job:          {n / best_job:7.2f} images/s  (bookkeeping overhead {overhead:+.1f} %)")
     print(f"job, resumed: {n / min(resumed):7.0f} images/s skipped")
     if args.ray:
         out = workdir / "out-ray"
@@ -165,9 +167,10 @@ def main() -> None:
         (workdir / "out-one.coco.json").unlink(missing_ok=True)
         wall1, stamps1 = job_run(spec(out1))
         same = all((out / f).read_bytes() == (out1 / f).read_bytes() for f in os.listdir(out1) if f[0] != ".")
-        print(f"1 process:    {steady_rate(stamps1):7.2f} images/s steady, {wall1:.1f} s in all (model load included)")
-        print(f"ray {args.workers} workers: {steady_rate(stamps):7.2f} images/s steady, {wall:.1f} s in all (cluster start "
-              f"and model loads included); x{steady_rate(stamps) / steady_rate(stamps1):.2f}; outputs identical: {same}")
+        rate, rate1 = steady_rate(stamps), steady_rate(stamps1)
+        print(f"1 process:    {rate1:7.2f} images/s steady, {wall1:.1f} s in all (model load included)")
+        print(f"ray {args.workers} workers: {rate:7.2f} images/s steady, {wall:.1f} s in all (cluster start and "
+              f"model loads included); x{rate / rate1:.2f}; outputs identical: {same}")
 
 
 if __name__ == "__main__":

@@ -90,6 +90,8 @@ def run_ray(spec, job, units: list[Unit], progress: Callable[[int], None],
     try:
         resources = ray.cluster_resources()
         gpus = 0 if spec.device == "cpu" else int(resources.get("GPU", 0))
+        if spec.device and spec.device.startswith("cuda") and not gpus:
+            raise InputError(f"--device {spec.device}: the Ray cluster has no GPU; use --device cpu.")
         count = min(spec.num_workers or max(1, gpus), len(units))
         threads = 1 if gpus else max(1, int(resources.get("CPU", 1)) // count)
         device = "cpu" if not gpus else None
