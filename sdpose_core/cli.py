@@ -15,9 +15,12 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from .errors import InputError, SDPoseError
+
+if TYPE_CHECKING:
+    from .work import WorkSettings
 
 MAX_BOX_COORD = 1e7  # pixels; no image PIL opens is near this size
 MAX_CRF = 51
@@ -272,7 +275,7 @@ def find_inputs(inputs: list[str]) -> list[tuple[Path, bool]]:
 
 
 # ------------------------------------------------------------------------------------------- estimate
-def work_settings(args: argparse.Namespace) -> "WorkSettings":
+def work_settings(args: argparse.Namespace) -> WorkSettings:
     """The options that shape the outputs, as the plain values workers receive."""
     from .work import WorkSettings
 
