@@ -12,8 +12,8 @@ up before the clock starts; Ray's figures are steady-state rates, first to last 
 
 Weights are random (speed only); the default is the reduced CPU configuration of bench_video.py.
 
-    python bench/bench_batch.py --images 48 --repeats 3
-    python bench/bench_batch.py --images 48 --ray --workers 2
+    python bench/bench_batch.py --images 24 --repeats 3
+    python bench/bench_batch.py --images 32 --repeats 1 --ray --workers 2
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def write_images(folder: Path, n: int, width: int, height: int) -> list[Path]:
     return paths
 
 
-def plain_loop(estimator, paths: list[Path], out: Path) -> float:
+def plain_loop(estimator, paths: list[Path], out: Path) -> tuple[float, float]:
     """The loop without bookkeeping: pose, draw, write JSON and PNG (as estimate did before)."""
     from PIL import Image
 
@@ -55,16 +55,16 @@ def plain_loop(estimator, paths: list[Path], out: Path) -> float:
     from sdpose_core.render import render_frame
 
     out.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for path, result in zip(paths, estimator(load_image(p) for p in paths)):
         pose = to_pose_keypoint(result.keypoints.numpy(), result.width, result.height)
         (out / f"{path.stem}.json").write_text(json.dumps(pose))
         Image.fromarray(render_frame(pose)).save(out / f"{path.stem}_pose.png", format="PNG")
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
-def job_run(spec, estimator=None) -> tuple[float, list[float]]:
-    """Run the real job; returns its wall time and the time of each publication."""
+def job_run(spec, estimator=None) -> tuple[float, float, list[float]]:
+    """Run the real job; returns its wall time, its CPU time and the time of each publication."""
     import sdpose_core.work as work
     from sdpose_core import batch
     from sdpose_core.job import Job
@@ -82,13 +82,13 @@ def job_run(spec, estimator=None) -> tuple[float, list[float]]:
     if estimator is not None:
         work.build_estimator = lambda settings, device: estimator  # warm, already loaded
     try:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         code = batch.run_job(spec)
-        wall = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     finally:
         Job.publish, work.build_estimator = publish, build
     assert code == 0, code
-    return wall, stamps
+    return wall, cpu, stamps
 
 
 def steady_rate(stamps: list[float]) -> float:
@@ -107,6 +107,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="best of N, alternating which path goes first")
     parser.add_argument("--ray", action="store_true", help="also run the job on Ray")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads of the one-process paths (1: CPU "
+                        "time is then the work done, steady on a shared machine)")
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
     size = tuple(int(v) for v in args.input_size.split("x"))
@@ -114,6 +116,10 @@ def main() -> None:
     os.environ.setdefault("TQDM_DISABLE", "1")
 
     import shutil
+
+    import torch
+
+    torch.set_num_threads(args.threads)
 
     from bench_engine import make_checkpoint
     from sdpose_core.batch import JobSpec
@@ -147,25 +153,27 @@ def main() -> None:
             if which == "plain":
                 plain.append(plain_loop(estimator, paths, out))
             else:
-                job.append(job_run(spec(out), estimator)[0])
+                job.append(job_run(spec(out), estimator)[:2])
                 resumed.append(job_run(spec(out), estimator)[0])
     n = len(paths)
-    best_plain, best_job = min(plain), min(job)
     print(f"{n} images {width}x{height}, {args.preset} {args.scheme}, crops {args.input_size}, batch "
-          f"{args.batch_size}, {args.device}, best of {args.repeats}")
-    print(f"plain loop:   {n / best_plain:7.2f} images/s")
-    overhead = 100 * (best_job / best_plain - 1)
-    print(f"job:          {n / best_job:7.2f} images/s  (bookkeeping overhead {overhead:+.1f} %)")
+          f"{args.batch_size}, {args.device}, {args.threads} thread(s), best of {args.repeats}")
+    for k, what in ((0, "wall"), (1, "CPU")):
+        best_plain, best_job = min(p[k] for p in plain), min(j[k] for j in job)
+        overhead = 100 * (best_job / best_plain - 1)
+        print(f"{what:>4}: plain loop {n / best_plain:7.2f} images/s, job {n / best_job:7.2f} images/s "
+              f"(bookkeeping overhead {overhead:+.1f} %)")
     print(f"job, resumed: {n / min(resumed):7.0f} images/s skipped")
     if args.ray:
         out = workdir / "out-ray"
         shutil.rmtree(out, ignore_errors=True)
         (workdir / "out-ray.coco.json").unlink(missing_ok=True)
-        wall, stamps = job_run(spec(out, engine="ray", num_workers=args.workers))
+        wall, _, stamps = job_run(spec(out, engine="ray", num_workers=args.workers))
+        torch.set_num_threads(args.workers)  # the one process gets the cores the workers share
         out1 = workdir / "out-one"
         shutil.rmtree(out1, ignore_errors=True)
         (workdir / "out-one.coco.json").unlink(missing_ok=True)
-        wall1, stamps1 = job_run(spec(out1))
+        wall1, _, stamps1 = job_run(spec(out1))
         same = all((out / f).read_bytes() == (out1 / f).read_bytes() for f in os.listdir(out1) if f[0] != ".")
         rate, rate1 = steady_rate(stamps), steady_rate(stamps1)
         print(f"1 process:    {rate1:7.2f} images/s steady, {wall1:.1f} s in all (model load included)")
