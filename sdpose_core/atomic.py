@@ -93,19 +93,30 @@ def write_json(path: str | Path, data: Any, *, replace: bool = True) -> Path:
 
 
 class OutputSet:
-    """Outputs staged in a hidden folder, then moved into their destination together (or dropped together)."""
+    """Outputs staged, then moved into their destination together (or dropped together).
 
-    def __init__(self, stage: str | Path):
+    Staged in a folder of their own (``tag`` None: created here, removed when published), or, cheaper for many
+    small sets, as ``<tag>~<name>`` entries of a shared staging folder (``tag``: unique, without ``~``).
+    """
+
+    def __init__(self, stage: str | Path, tag: str | None = None):
         self.stage = Path(stage)
-        self.stage.mkdir(parents=True, exist_ok=False)
+        self.tag = tag
+        self.stage.mkdir(parents=True, exist_ok=tag is not None)
+
+    @property
+    def _prefix(self) -> str:
+        return f"{self.tag}~" if self.tag is not None else ""
 
     def path(self, name: str) -> Path:
         """Where to write the output ``name`` while it is staged."""
-        return self.stage / name
+        return self.stage / f"{self._prefix}{name}"
 
     def names(self) -> list[str]:
         """The staged outputs, sorted (temporary files still being written excluded)."""
-        return sorted(p.name for p in self.stage.iterdir() if not p.name.startswith("."))
+        prefix = self._prefix
+        return sorted(p.name[len(prefix):] for p in self.stage.iterdir()
+                      if p.name.startswith(prefix) and not p.name.startswith("."))
 
     def publish(self, dest: str | Path, *, replace: Collection[str] = ()) -> list[Path]:
         """Move every staged output into ``dest``; only names in ``replace`` may overwrite an existing entry.
@@ -116,8 +127,9 @@ class OutputSet:
         names = self.check(dest, replace=replace)
         with critical():
             for name in names:
-                move_into_place(self.stage / name, dest / name, replace=name in replace)
-            remove(self.stage)
+                move_into_place(self.path(name), dest / name, replace=name in replace)
+            if self.tag is None:
+                remove(self.stage)
         return [dest / n for n in names]
 
     def check(self, dest: str | Path, *, replace: Collection[str] = ()) -> list[str]:
@@ -130,7 +142,11 @@ class OutputSet:
         return names
 
     def discard(self) -> None:
-        remove(self.stage)
+        if self.tag is None:
+            remove(self.stage)
+        else:
+            for name in self.names():
+                remove(self.path(name))
 
 
 # ------------------------------------------------------------------------------------------------------ signals

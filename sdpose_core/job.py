@@ -124,13 +124,12 @@ class Job:
 
     def _finish_publication(self, stem: str, record: dict) -> None:
         """Complete a publication cut short by a kill: move what is still staged, then mark it done."""
-        stage = Path(record["stage"])
-        for name in record["outputs"]:
-            if (stage / name).exists():
-                move_into_place(stage / name, self.out / name, replace=True)
+        for name, staged in zip(record["outputs"], record["staged"]):
+            if Path(staged).exists():
+                move_into_place(Path(staged), self.out / name, replace=True)
         for name in record.get("stale", []):
             remove(self.out / name)
-        record = {k: v for k, v in record.items() if k not in ("stage", "stale")}
+        record = {k: v for k, v in record.items() if k not in ("staged", "stale")}
         self._write_record(stem, {**record, "state": "done"})
 
     # ------------------------------------------------------------------------------------------- records
@@ -201,10 +200,12 @@ class Job:
         return candidate
 
     # ------------------------------------------------------------------------------------------- results
-    def stage(self, name: str) -> OutputSet:
-        """A fresh staging folder for one unit of work (an earlier attempt's leftovers are dropped)."""
-        remove(self.staging / name)
-        return OutputSet(self.staging / name)
+    def stage(self, name: str, folder: bool = False) -> OutputSet:
+        """A fresh OutputSet for one input: entries of this run's staging folder, or (``folder``) its own folder."""
+        if folder:
+            remove(self.staging / name)
+            return OutputSet(self.staging / name)
+        return OutputSet(self.staging, tag=secrets.token_hex(8))
 
     def publish(self, task: Task, outputs: OutputSet, coco: list[dict], frames: int) -> bool:
         """Move ``task``'s staged outputs into the folder as one set and record it done.
@@ -225,8 +226,8 @@ class Job:
                           "outputs": names, "coco": coco, "frames": frames, "run": self.token,
                           "published": secrets.token_hex(8)}
             with critical():  # a signal waits until the set is in place and recorded
-                self._write_record(task.stem, {**publishing, "state": "publishing", "stage": str(outputs.stage),
-                                               "stale": stale})
+                self._write_record(task.stem, {**publishing, "state": "publishing", "stale": stale,
+                                               "staged": [str(outputs.path(n)) for n in names]})
                 outputs.publish(self.out, replace=previous)
                 for name in stale:
                     remove(self.out / name)

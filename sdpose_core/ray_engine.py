@@ -59,7 +59,7 @@ class PoseWorker:
 
     def run(self, unit: Unit, stage_root: str) -> list[Outcome]:
         root = Path(stage_root)
-        return list(run_unit(self.estimator, self.settings, unit, lambda stem: OutputSet(root / stem)))
+        return list(run_unit(self.estimator, self.settings, unit, lambda stem, folder=False: OutputSet(root / stem)))
 
 
 def _start(spec) -> bool:

@@ -111,9 +111,10 @@ def reason(exc: BaseException) -> str:
     return text if isinstance(exc, InputError) else f"{type(exc).__name__}: {text}"
 
 
-def run_unit(estimator, settings: WorkSettings, unit: Unit, stage: Callable[[str], OutputSet],
+def run_unit(estimator, settings: WorkSettings, unit: Unit, stage: Callable[..., OutputSet],
              progress: Callable[[int], None] | None = None) -> Iterator[Outcome]:
-    """Pose a unit; one Outcome per input. ``stage(name)`` gives a fresh OutputSet; ``progress(n)``: n more done."""
+    """Pose a unit; one Outcome per input. ``stage(name, folder=False)`` gives a fresh OutputSet (``folder``: in a
+    folder of its own); ``progress(n)``: n more done."""
     tick = progress or (lambda n: None)
     if unit.tasks[0].video:
         yield _video(estimator, settings, unit.tasks[0], unit.boxes[0], stage, tick, unit.weight)
@@ -144,7 +145,7 @@ def read_image(path: Path, boxes: list | None):
     return image
 
 
-def _images(estimator, settings: WorkSettings, unit: Unit, stage: Callable[[str], OutputSet]) -> Iterator[Outcome]:
+def _images(estimator, settings: WorkSettings, unit: Unit, stage: Callable[..., OutputSet]) -> Iterator[Outcome]:
     from .video import prefetch
 
     failed: deque[Outcome] = deque()
@@ -206,7 +207,7 @@ def pose_isolated(estimator, items: Iterable[tuple[Task, Any, Any]]) -> Iterator
             yield task, image, result
 
 
-def _write_image(task: Task, result, image, settings: WorkSettings, stage: Callable[[str], OutputSet]) -> Outcome:
+def _write_image(task: Task, result, image, settings: WorkSettings, stage: Callable[..., OutputSet]) -> Outcome:
     from PIL import Image
 
     from .coco import coco_records, image_id_from_stem
@@ -229,7 +230,7 @@ def _write_image(task: Task, result, image, settings: WorkSettings, stage: Calla
 
 
 # ------------------------------------------------------------------------------------------------------ videos
-def _video(estimator, settings: WorkSettings, task: Task, boxes: list | None, stage: Callable[[str], OutputSet],
+def _video(estimator, settings: WorkSettings, task: Task, boxes: list | None, stage: Callable[..., OutputSet],
            tick: Callable[[int], None], weight: int) -> Outcome:
     from .video import ClipOptions, annotate_video
 
@@ -240,7 +241,7 @@ def _video(estimator, settings: WorkSettings, task: Task, boxes: list | None, st
         seen[0] = count
 
     frame_boxes = None if boxes is None else itertools.chain(boxes, itertools.repeat([]))
-    outputs = stage(task.stem)
+    outputs = stage(task.stem, folder=True)  # annotate_video stages its own outputs inside it
     try:
         out = annotate_video(estimator, task.path, outputs.stage, stem=task.stem, options=ClipOptions(**settings.clip),
                              frames_png=settings.frames, crf=settings.crf, pose_options=settings.pose_options,
