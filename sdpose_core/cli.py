@@ -1,20 +1,30 @@
-"""Command line: ``python -m sdpose_core estimate INPUT... --model PATH_OR_HUB_ID --out DIR``.
+"""Command line: ``python -m sdpose_core estimate INPUT... --model PATH_OR_HUB_ID --out DIR`` (and ``draw``).
 
-INPUT: image files, video files, and folders of either. Under ``accelerate launch`` (or torchrun) the inputs are
-shared out across the processes, input i to process i % count, each on its own device.
+INPUT: image files, video files, and folders of either. The job resumes (a rerun skips what is done), isolates bad
+inputs (listed in ``DIR/sdpose_failures.txt``; exit status 1), and never leaves a partial output (see
+:mod:`sdpose_core.batch`). Under ``accelerate launch`` (or torchrun) input i goes to process i % count; with
+``--engine ray`` the inputs are spread over Ray workers. Bad arguments end with one line and exit status 2, before
+any model is loaded.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from . import retarget_cli
 from .errors import InputError, SDPoseError
+
+if TYPE_CHECKING:
+    from .work import WorkSettings
+
+MAX_BOX_COORD = 1e7  # pixels; no image PIL opens is near this size
+MAX_CRF = 51
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -29,12 +39,23 @@ def parse_size(text: str) -> tuple[int, int]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sdpose_core", description="SDPose human pose estimation.")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_estimate(sub)
+    _add_draw(sub)
+    retarget_cli.add_parser(sub)
+    return parser
+
+
+def _add_estimate(sub) -> None:
     est = sub.add_parser("estimate", help="estimate poses in images and videos (files or folders)")
+    est.set_defaults(run=estimate_command)
     est.add_argument("inputs", nargs="+", help="image and video files and/or folders of them")
     est.add_argument("--model", required=True, help="SDPose folder, ComfyUI .safetensors file, or hub id "
                      "(teemosliang/SDPose-Body, teemosliang/SDPose-Wholebody)")
     est.add_argument("--scheme", choices=["body", "wholebody"], help="checked against the checkpoint")
-    est.add_argument("--out", required=True, type=Path, help="output folder (created; existing files are kept)")
+    est.add_argument("--out", required=True, type=Path, help="output folder (created); a rerun skips inputs "
+                     "whose outputs are complete and redoes changed ones; files it did not write are never touched")
+    est.add_argument("--overwrite", action="store_true", help="recompute every input (replacing this job's "
+                     "earlier outputs) and allow --coco-json to replace an existing file")
     est.add_argument("--boxes", type=Path, help="JSON mapping an input file name to a list of [x, y, w, h] "
                      "(for a video: a list per frame of such lists)")
     est.add_argument("--detector", default="yolox", help="'yolox' (yolox_l.onnx, downloaded on first use), "
@@ -51,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "code does (default: its mean, deterministic)")
     est.add_argument("--seed", type=int, default=None, help="seed for --sample-latent")
     est.add_argument("--coco-json", type=Path, help="also write all detections in images as one COCO keypoint "
-                     "results file")
+                     "results file (never replaces a file this job did not write, unless --overwrite)")
     est.add_argument("--cache-dir", type=Path, default=None, help="downloads and cached text context "
                      "(default $SDPOSE_CACHE or ~/.cache/sdpose)")
     est.add_argument("--threshold", type=float, default=0.3, help="keypoints below it are left out (DWPose: 0.3)")
@@ -74,16 +95,28 @@ def build_parser() -> argparse.ArgumentParser:
                        "every Nth frame only; boxes follow each person's keypoints in between (default 1)")
     video.add_argument("--frames", action="store_true", help="also write the pose frames as PNGs in "
                        "DIR/<stem>_frames/")
-    video.add_argument("--crf", type=int, default=18, help="H.264 quality of the pose video (lower = better)")
+    video.add_argument("--crf", type=int, default=18, help="H.264 quality of the pose video, 0..51 "
+                       "(lower = better; default 18)")
     video.add_argument("--face-crops", action="store_true", help="also write DIR/<stem>_face.mp4: 512x512 crops "
                        "of the first person's face, steadied over time (Wan-Animate's face video)")
+    scale = est.add_argument_group("engine", "where the job runs")
+    scale.add_argument("--engine", choices=["local", "ray"], default="local", help="'local': this process (or "
+                       "the processes of accelerate launch); 'ray': Ray workers, one model each "
+                       "(pip install -r requirements-ray.txt)")
+    scale.add_argument("--num-workers", type=int, default=None, metavar="N", help="Ray workers (default: one "
+                       "per GPU of the cluster, or 1 without GPUs)")
+    scale.add_argument("--ray-address", default=None, metavar="ADDR", help="an existing Ray cluster "
+                       "(e.g. ray://head:10001 or auto); default: start a local one. Inputs and --out must be "
+                       "at the same paths on every node (shared storage)")
+
+
+def _add_draw(sub) -> None:
     draw = sub.add_parser("draw", help="render a POSE_KEYPOINT JSON file (DWPose look)")
+    draw.set_defaults(run=draw_command)
     draw.add_argument("pose", type=Path, help="POSE_KEYPOINT JSON: one frame (dict) or a list of frames")
     draw.add_argument("--out", required=True, type=Path, help="PNG path for one frame; a folder for a list")
     draw.add_argument("--overwrite", action="store_true", help="replace existing PNGs")
     _add_draw_options(draw)
-    retarget_cli.add_parser(sub)
-    return parser
 
 
 def _add_draw_options(parser: argparse.ArgumentParser) -> None:
@@ -110,41 +143,132 @@ def draw_style(args: argparse.Namespace) -> dict:
                 head=args.head, scale_strokes=args.scale_strokes)
 
 
-def _load_boxes(path: Path | None) -> dict[str, list]:
+# ------------------------------------------------------------------------------------------- checking values
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def check_box_list(value: Any, where: str) -> list[list[float]]:
+    """A list of [x, y, w, h] (or + score) boxes from a boxes file, each checked; InputError names the bad one."""
+    if not isinstance(value, list):
+        raise InputError(f"{where}: expected a list of [x, y, w, h] boxes, got {json.dumps(value)[:60]}.")
+    boxes = []
+    for i, box in enumerate(value):
+        if not isinstance(box, list) or len(box) not in (4, 5) or not all(_is_number(v) for v in box):
+            raise InputError(f"{where}, box {i}: expected [x, y, w, h] or [x, y, w, h, score] as numbers, got "
+                             f"{json.dumps(box)[:60]}.")
+        if not all(math.isfinite(v) and abs(v) <= MAX_BOX_COORD for v in box):
+            raise InputError(f"{where}, box {i}: {box} has a NaN, infinite or absurd value (beyond "
+                             f"{MAX_BOX_COORD:.0e} pixels).")
+        if box[2] <= 0 or box[3] <= 0:
+            raise InputError(f"{where}, box {i}: {box} has zero or negative width/height; boxes are [x, y, w, h].")
+        if len(box) == 5 and box[4] < 0:
+            raise InputError(f"{where}, box {i}: the score {box[4]} is negative.")
+        boxes.append([float(v) for v in box])
+    return boxes
+
+
+def load_boxes(path: Path | None) -> dict[str, Any]:
+    """The --boxes table (file name -> boxes); entries are checked when an input uses them."""
     if path is None:
         return {}
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise InputError(f"Cannot read boxes file '{path}' ({exc}).") from exc
+        raise InputError(f"Cannot read boxes file '{path}' ({' '.join(str(exc).split())}).") from None
     if not isinstance(data, dict):
         raise InputError(f"Boxes file '{path}' must map an image file name to a list of [x, y, w, h].")
     return data
 
 
-def _boxes_for(image: Path, table: dict[str, list]) -> list | None:
-    for key in (str(image), image.name, image.stem):
+def boxes_for(path: Path, video: bool, table: dict[str, Any]) -> list | None:
+    """The checked boxes of one input (per frame for a video); None when the table does not list it."""
+    for key in (str(path), path.name, path.stem):
         if key in table:
-            return table[key]
+            value = table[key]
+            if not video:
+                return check_box_list(value, f"--boxes '{key}'")
+            if not isinstance(value, list):
+                raise InputError(f"--boxes '{key}': a video needs a list with one list of boxes per frame.")
+            return [check_box_list(frame, f"--boxes '{key}', frame {i}") for i, frame in enumerate(value)]
     return None
 
 
-def _make_detector(choice: str, cache: Path):
-    from .pipeline import numpy_detector
+def _check_numbers(args: argparse.Namespace) -> None:
+    """Every numeric option in its range, or one line saying which is not."""
+    from .model import check_input_size
 
-    if choice == "none":
-        return None
-    from .detect import YoloxDetector, resolve_detector_path
+    check_input_size(*args.input_size)
+    if not (math.isfinite(args.threshold) and 0.0 <= args.threshold <= 1.0):
+        raise InputError(f"--threshold must be a number in 0..1 (DWPose uses 0.3), got {args.threshold}.")
+    if args.batch_size < 1:
+        raise InputError(f"--batch-size must be at least 1, got {args.batch_size}.")
+    if args.detect_every < 1:
+        raise InputError(f"--detect-every must be at least 1, got {args.detect_every}.")
+    if not 0 <= args.crf <= MAX_CRF:
+        raise InputError(f"--crf must be 0..{MAX_CRF} (H.264 quality, lower = better; default 18), got {args.crf}.")
+    if args.resolution is not None and not 64 <= args.resolution <= 16384:
+        raise InputError(f"--resolution must be 64..16384 (as DWPreprocessor's), got {args.resolution}.")
+    if not (math.isfinite(args.smooth_min_cutoff) and args.smooth_min_cutoff > 0):
+        raise InputError(f"--smooth-min-cutoff must be a positive frequency in Hz, got {args.smooth_min_cutoff}.")
+    if not (math.isfinite(args.smooth_beta) and args.smooth_beta >= 0):
+        raise InputError(f"--smooth-beta must be zero or positive, got {args.smooth_beta}.")
+    if args.seed is not None and not 0 <= args.seed < 2 ** 63:
+        raise InputError(f"--seed must be 0 .. 2**63-1, got {args.seed}.")
+    if args.num_workers is not None and args.num_workers < 1:
+        raise InputError(f"--num-workers must be at least 1, got {args.num_workers}.")
+    if args.engine != "ray" and (args.num_workers is not None or args.ray_address is not None):
+        raise InputError("--num-workers and --ray-address need --engine ray.")
 
-    path = None if choice == "yolox" else Path(choice)
-    return numpy_detector(YoloxDetector(resolve_detector_path(path, cache / "models")))
+
+def check_device(device: str | None) -> None:
+    """A device torch has here, or one line saying what to use instead."""
+    if device is None:
+        return
+    import torch
+
+    try:
+        d = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise InputError(f"--device '{device}' is not a device name; use cpu, cuda or cuda:N.") from None
+    if d.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if not count:
+            raise InputError(f"--device {device}: no CUDA GPU is usable here (torch {torch.__version__}); "
+                             "use --device cpu, or install the torch build for your CUDA.")
+        if d.index is not None and d.index >= count:
+            raise InputError(f"--device {device}: only {count} GPU(s) here (cuda:0..cuda:{count - 1}).")
+    elif d.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise InputError(f"--device {device}: MPS is not available here; use --device cpu.")
+    elif d.type != "cpu":
+        raise InputError(f"--device {device}: unsupported device type; use cpu, cuda, cuda:N or mps.")
 
 
-IMAGE_OUTPUTS = (".json", "_pose.png")
-VIDEO_OUTPUTS = (".json", "_pose.mp4", "_frames", "_face.mp4")
+def check_out(out: Path) -> None:
+    """--out is a folder, or can be made one; checked before the model loads."""
+    for p in (out, *out.parents):
+        if p.exists() and not p.is_dir():
+            what = "is a file" if p == out else f"is under '{p}', which is a file"
+            raise InputError(f"--out '{out}' {what}; give a folder (it is created when missing).")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out '{out}': cannot create the folder ({exc.strerror or exc}).") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise InputError(f"--out '{out}': the folder is not writable.")
 
 
-def _find_inputs(inputs: list[str]) -> list[tuple[Path, bool]]:
+def check_coco_path(path: Path) -> None:
+    """--coco-json names a file (existing or not) in a folder that exists or can be made."""
+    if path.is_dir():
+        raise InputError(f"--coco-json '{path}' is a folder; give a file name such as '{path / 'results.json'}'.")
+    for p in path.parents:
+        if p.exists() and not p.is_dir():
+            raise InputError(f"--coco-json '{path}' is under '{p}', which is a file.")
+
+
+def find_inputs(inputs: list[str]) -> list[tuple[Path, bool]]:
     """(path, is_video) for every image and video among ``inputs`` (folders searched non-recursively, sorted)."""
     from .images import IMAGE_SUFFIXES
     from .video import is_video
@@ -159,198 +283,59 @@ def _find_inputs(inputs: list[str]) -> list[tuple[Path, bool]]:
             found.append((p, is_video(p)))
         else:
             raise InputError(f"Input not found: '{p}' is neither an image or video file nor a folder.")
-    return found
+    seen, unique = set(), []
+    for path, video in found:  # the same file named twice is one input
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append((path, video))
+    return unique
 
 
-def _plan_stems(folder: Path, items: list[tuple[Path, bool]]) -> list[str]:
-    """Output stems for all inputs, in order: the file stem, numbered when its outputs exist or are planned."""
-    planned: set[str] = set()
-    stems = []
-    for path, video in items:
-        suffixes = VIDEO_OUTPUTS if video else IMAGE_OUTPUTS
-        candidate, n = path.stem, 1
-        while any((folder / f"{candidate}{s}").exists() or f"{candidate}{s}" in planned for s in suffixes):
-            candidate, n = f"{path.stem}-{n}", n + 1
-        planned.update(f"{candidate}{s}" for s in suffixes)
-        stems.append(candidate)
-    return stems
+# ------------------------------------------------------------------------------------------- estimate
+def work_settings(args: argparse.Namespace) -> WorkSettings:
+    """The options that shape the outputs, as the plain values workers receive."""
+    from .work import WorkSettings
 
-
-class _TorchGroup:
-    """The one thing used from accelerate's PartialState, over a plain torch.distributed (gloo) group."""
-
-    def __init__(self):
-        import torch.distributed as dist
-
-        if not dist.is_initialized():
-            dist.init_process_group("gloo")
-        self.device = None
-
-    def wait_for_everyone(self) -> None:
-        import torch.distributed as dist
-
-        dist.barrier()
-
-
-def _process_group():
-    """(index, count, state or None) of this process among those launched together.
-
-    One process unless launched by ``accelerate launch`` / torchrun with several. ``state`` offers
-    ``wait_for_everyone()`` (and ``device``): accelerate's PartialState when accelerate is installed, else a
-    torch.distributed gloo group from the launcher's environment; None when no group can be formed.
-    """
-    try:
-        world = int(os.environ.get("WORLD_SIZE", "1") or "1")
-        rank = int(os.environ.get("RANK", "0") or "0")
-    except ValueError:
-        return 0, 1, None
-    if world <= 1:
-        return 0, 1, None
-    import torch
-
-    try:
-        from accelerate import PartialState
-    except ImportError:
-        PartialState = None
-    if PartialState is not None:
-        state = PartialState(cpu=not torch.cuda.is_available())  # without cpu=True it ignores CPU process groups
-        if state.num_processes == world:
-            return state.process_index, state.num_processes, state
-    if os.environ.get("MASTER_ADDR") and os.environ.get("MASTER_PORT"):
-        return rank, world, _TorchGroup()
-    return rank, world, None
-
-
-def _default_device(state) -> str:
-    import torch
-
-    if state is not None and state.device is not None:
-        return str(state.device)
-    if torch.cuda.is_available():
-        local = os.environ.get("LOCAL_RANK")
-        return f"cuda:{int(local) % torch.cuda.device_count()}" if local and local.isdigit() else "cuda"
-    return "cpu"
-
-
-def _write_atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    write(tmp)
-    os.replace(tmp, path)
+    return WorkSettings(
+        model=str(args.model), scheme=args.scheme, dtype=args.dtype, input_size=tuple(args.input_size),
+        flip=args.flip, crop_mode=args.crop_mode, batch_size=args.batch_size, sample_latent=args.sample_latent,
+        seed=args.seed, detector=None if args.boxes or args.detector == "none" else args.detector,
+        cache=str(args.cache_dir) if args.cache_dir else None,
+        pose_options=dict(threshold=args.threshold, hands=args.hands, face=args.face, feet=args.feet,
+                          raw_scores=args.raw_scores, swap_hands=args.swap_hands),
+        draw_options=dict(resolution=args.resolution, hands=args.hands, face=args.face, feet=args.feet,
+                          xinsr=args.xinsr, **draw_style(args)),
+        overlay=args.overlay,
+        clip=dict(track=args.track, smooth=args.smooth, min_cutoff=args.smooth_min_cutoff, beta=args.smooth_beta,
+                  detect_every=args.detect_every, threshold=args.threshold),
+        frames=args.frames, crf=args.crf, face_crops=args.face_crops)
 
 
 def estimate_command(args: argparse.Namespace) -> int:
-    import itertools
+    from .batch import JobSpec, run_job
 
-    from tqdm.auto import tqdm
-
-    from .checkpoint import cache_dir, load_model
-    from .coco import coco_records, image_id_from_stem
-    from PIL import Image
-
-    from .images import load_image
-    from .openpose import to_pose_keypoint
-    from .pipeline import PoseEstimator
-    from .render import render_frame
-
-    items = _find_inputs(args.inputs)
+    _check_numbers(args)
+    items = find_inputs(args.inputs)
     if not items:
         raise InputError(f"No image files (or videos) found in: {', '.join(map(str, args.inputs))}.")
-    if args.detect_every < 1:
-        raise InputError(f"--detect-every must be at least 1, got {args.detect_every}.")
-    table = _load_boxes(args.boxes)
-    rank, world, state = _process_group()
-    stems = _plan_stems(args.out, items)  # every process plans all outputs before any is written
-    mine = [(path, video, stem) for i, ((path, video), stem) in enumerate(zip(items, stems)) if i % world == rank]
-    images = [(p, stem) for p, video, stem in mine if not video]
-    videos = [(p, stem) for p, video, stem in mine if video]
-    estimator = None
-    if mine:
-        device = args.device or _default_device(state)
-        cache = cache_dir(args.cache_dir)
-        model = load_model(args.model, args.scheme, dtype=args.dtype, device=device, cache=cache)
-        detector = None if args.boxes else _make_detector(args.detector, cache)
-        estimator = PoseEstimator(model, input_size=args.input_size, flip=args.flip, crop_mode=args.crop_mode,
-                                  batch_size=args.batch_size, sample_latent=args.sample_latent, seed=args.seed,
-                                  detector=detector)
-    if state is not None:
-        state.wait_for_everyone()
-    args.out.mkdir(parents=True, exist_ok=True)
-    pose_options = dict(threshold=args.threshold, hands=args.hands, face=args.face, feet=args.feet,
-                        raw_scores=args.raw_scores, swap_hands=args.swap_hands)
-    draw_options = dict(resolution=args.resolution, hands=args.hands, face=args.face, feet=args.feet,
-                        xinsr=args.xinsr, **draw_style(args))
-    records: list[dict] = []
-    if images:
-        boxes = [_boxes_for(p, table) if args.boxes else None for p, _ in images]
-        if args.boxes:
-            boxes = [b if b is not None else [] for b in boxes]
-        stem_of = {i: stem for i, (_, stem) in enumerate(images)}
-        metas = ({"path": p, "index": i} for i, (p, _) in enumerate(images))
-        results = estimator((load_image(p) for p, _ in images), boxes, metas)
-        for result in tqdm(results, total=len(images), desc="SDPose", unit="img", disable=len(images) < 2):
-            path: Path = result.meta["path"]
-            pose = to_pose_keypoint(result.keypoints.numpy(), result.width, result.height, **pose_options)
-            drawing = render_frame(pose, image=load_image(path) if args.overlay else None, **draw_options)
-            stem = stem_of[result.meta["index"]]
-            _write_atomic(args.out / f"{stem}.json", lambda tmp: tmp.write_text(json.dumps(pose)))
-            _write_atomic(args.out / f"{stem}_pose.png", lambda tmp: Image.fromarray(drawing).save(tmp, format="PNG"))
-            records += coco_records(image_id_from_stem(path.stem), result.keypoints, result.boxes, result.box_scores)
-    if videos:
-        from .video import ClipOptions, annotate_video
+    table = load_boxes(args.boxes)
+    boxes = [boxes_for(p, video, table) if args.boxes else None for p, video in items]
+    if args.boxes:  # an input the file does not list has nobody in it
+        boxes = [b if b is not None else [] for b in boxes]
+    check_out(args.out)
+    if args.coco_json is not None:
+        check_coco_path(args.coco_json)
+    if args.engine == "ray":
+        from .ray_engine import require_ray
 
-        clip = ClipOptions(track=args.track, smooth=args.smooth, min_cutoff=args.smooth_min_cutoff,
-                           beta=args.smooth_beta, detect_every=args.detect_every, threshold=args.threshold)
-        for path, stem in videos:
-            frame_boxes = None
-            if args.boxes:
-                listed = _boxes_for(path, table)
-                if listed is not None and not isinstance(listed, list):
-                    raise InputError(f"Boxes for video '{path.name}' must be a list with one list of boxes per frame.")
-                frame_boxes = itertools.chain(listed or [], itertools.repeat([]))
-            out = annotate_video(estimator, path, args.out, stem=stem, options=clip, frames_png=args.frames,
-                                 crf=args.crf, pose_options=pose_options, draw_options=draw_options,
-                                 overlay=args.overlay, boxes=frame_boxes, progress=True)
-            print(f"{path.name}: {out.frame_count} frames at {float(out.fps):.3f} fps -> {out.video.name}")
-            if args.face_crops:
-                _face_video(path, out, args.out / f"{stem}_face.mp4", args.crf)
-    if args.coco_json:
-        _write_coco(args.coco_json, records, rank, world, state)
-    what = f"{len(images)} image(s)" + (f" and {len(videos)} video(s)" if videos else "")
-    shard = f" (process {rank + 1} of {world})" if world > 1 else ""
-    print(f"Wrote poses for {what} to {args.out}{shard}")
-    return 0
-
-
-def _face_video(video: Path, out, target: Path, crf: int) -> None:
-    """``--face-crops``: the face video next to the pose video, or a warning when no face is ever visible."""
-    from .face import write_face_video
-
-    try:
-        write_face_video(video, out.json, target, out.fps, crf=crf)
-        print(f"{video.name}: face video -> {target.name}")
-    except InputError as exc:
-        print(f"warning: {video.name}: no face video ({exc})", file=sys.stderr)
-
-
-def _write_coco(path: Path, records: list[dict], rank: int, world: int, state) -> None:
-    """One COCO results file; with several processes each writes a part and the main process merges them."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if world == 1:
-        _write_atomic(path, lambda tmp: tmp.write_text(json.dumps(records)))
-        return
-    part = path.with_name(f"{path.stem}.part{rank}of{world}{path.suffix}")
-    _write_atomic(part, lambda tmp: tmp.write_text(json.dumps(records)))
-    if state is None:  # no way to wait for the others: leave the parts
-        print(f"COCO results of this process in {part}; merge the {world} parts.", file=sys.stderr)
-        return
-    state.wait_for_everyone()
-    if rank == 0:
-        parts = [path.with_name(f"{path.stem}.part{r}of{world}{path.suffix}") for r in range(world)]
-        merged = [rec for p in parts for rec in json.loads(p.read_text())]
-        _write_atomic(path, lambda tmp: tmp.write_text(json.dumps(merged)))
-        for p in parts:
-            p.unlink()
-    state.wait_for_everyone()
+        require_ray()
+    else:
+        check_device(args.device)
+    spec = JobSpec(items=items, boxes=boxes, settings=work_settings(args), out=args.out, coco_json=args.coco_json,
+                   overwrite=args.overwrite, engine=args.engine, device=args.device, num_workers=args.num_workers,
+                   ray_address=args.ray_address)
+    return run_job(spec)
 
 
 def draw_command(args: argparse.Namespace) -> int:
@@ -363,18 +348,18 @@ def draw_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command: 0 done, 1 some inputs failed, 2 bad arguments, 128 + signal when interrupted."""
+    from .atomic import Interrupted, handle_signals
+
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "estimate":
-            return estimate_command(args)
-        if args.command == "draw":
-            return draw_command(args)
-        if args.command == "retarget":
-            return retarget_cli.command(args)
+        with handle_signals():
+            return args.run(args)
     except SDPoseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted: files already written are complete; nothing partial was left.", file=sys.stderr)
-        return 130
-    return 1
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else 2
+        print(f"interrupted ({exc.args[0] if exc.args else 'SIGINT'}): finished outputs are complete and kept, "
+              "nothing partial was left; run the same command again to resume.", file=sys.stderr)
+        return 128 + signum

@@ -20,6 +20,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     from .cli import _add_draw_options, parse_size  # cli imports this module at its top: import at call time
 
     p = sub.add_parser("retarget", help="retarget a driving POSE_KEYPOINT clip to a reference body's proportions")
+    p.set_defaults(run=command)
     p.add_argument("driving", type=Path, help="driving POSE_KEYPOINT JSON (a list with one dict per frame)")
     p.add_argument("--reference", required=True, type=Path, help="reference POSE_KEYPOINT JSON (a dict, or a list: "
                    "its first frame) or a reference image (posed with --model)")
@@ -49,16 +50,15 @@ def _pose_reference_image(args: argparse.Namespace) -> dict:
                          "to pose it, or give a reference POSE_KEYPOINT .json instead.")
     import torch
 
-    from .checkpoint import cache_dir, load_model
-    from .cli import _make_detector
     from .images import load_image
-    from .pipeline import PoseEstimator
     from .video import pose_frame
+    from .work import WorkSettings, build_estimator
 
-    cache = cache_dir(args.cache_dir)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model = load_model(args.model, None, device=device, cache=cache)
-    estimator = PoseEstimator(model, input_size=args.input_size, detector=_make_detector(args.detector, cache))
+    settings = WorkSettings(model=str(args.model), input_size=tuple(args.input_size),
+                            detector=None if args.detector == "none" else args.detector,
+                            cache=str(args.cache_dir) if args.cache_dir else None)
+    estimator = build_estimator(settings, device)
     return pose_frame(next(iter(estimator([load_image(args.reference)]))), threshold=args.threshold)
 
 

@@ -21,9 +21,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import itertools
-import json
-import os
-import shutil
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -32,6 +29,7 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 import torch
 
+from .atomic import OutputSet, dumps_json, temp_path
 from .errors import InputError
 from .pipeline import PoseEstimator, PoseResult
 from .smooth import KeypointSmoother, OneEuroSettings
@@ -185,7 +183,7 @@ class VideoWriter:
             raise InputError(f"VideoWriter: frame rate must be positive, got {fps!r}.")
         self.crf = int(crf)
         self.backend = _backend(backend)
-        self.tmp = self.path.with_name(f".{self.path.stem}.tmp{os.getpid()}{self.path.suffix or '.mp4'}")
+        self.tmp = temp_path(self.path if self.path.suffix else self.path.with_name(self.path.name + ".mp4"))
         self.size: tuple[int, int] | None = None  # source frame width, height
         self.frames = 0
         self._container = self._stream = self._cv = None
@@ -247,7 +245,7 @@ class VideoWriter:
         elif self._cv is not None:
             self._cv.release()
             self._cv = None
-        os.replace(self.tmp, self.path)
+        self.tmp.replace(self.path)
         return self.path
 
     def abort(self) -> None:
@@ -277,20 +275,20 @@ class JsonListWriter:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.tmp = self.path.with_name(f".{self.path.name}.tmp{os.getpid()}")
+        self.tmp = temp_path(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(self.tmp, "w", encoding="utf-8")
         self._file.write("[")
         self.count = 0
 
     def write(self, item: Any) -> None:
-        self._file.write(("," if self.count else "") + json.dumps(item))
+        self._file.write(("," if self.count else "") + dumps_json(item))
         self.count += 1
 
     def close(self) -> Path:
         self._file.write("]")
         self._file.close()
-        os.replace(self.tmp, self.path)
+        self.tmp.replace(self.path)
         return self.path
 
     def abort(self) -> None:
@@ -528,7 +526,9 @@ def annotate_video(estimator: PoseEstimator, path: str | Path, out_dir: str | Pa
                    progress: Callable[[int], None] | bool = False,
                    on_pose: Callable[[int, dict], None] | None = None) -> VideoOutput:
     """Pose a video file into ``out_dir``: ``<stem>.json``, ``<stem>_pose.mp4`` and (``frames_png``)
-    ``<stem>_frames/``. Outputs appear only when complete (a failure or interruption leaves none).
+    ``<stem>_frames/``. The outputs are staged in a hidden folder and appear together only when complete (a
+    failure or interruption leaves none); existing files are never replaced. A video that decodes to clearly
+    fewer frames than its container announces (a truncated file) is an error, not a short result.
 
     ``pose_options`` go to ``to_pose_keypoint`` (threshold, raw_scores, swap_hands, hands, face, feet),
     ``draw_options`` to ``render_frame`` (resolution, hands, face, feet, xinsr). ``boxes``: per-frame person
@@ -546,15 +546,19 @@ def annotate_video(estimator: PoseEstimator, path: str | Path, out_dir: str | Pa
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, video_path = out_dir / f"{stem}.json", out_dir / f"{stem}_pose.mp4"
     frames_dir = out_dir / f"{stem}_frames" if frames_png else None
-    tmp_frames = out_dir / f".{stem}_frames.tmp{os.getpid()}" if frames_png else None
+    taken = [p for p in (json_path, video_path, frames_dir) if p is not None and p.exists()]
+    if taken:
+        raise InputError(f"'{taken[0]}' already exists; choose another stem or folder (nothing is overwritten).")
     digits = max(5, len(str((info.frames or 1) - 1)))
     bar = None
     if progress is True:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=info.frames, desc=path.name, unit="frame")
-    writer = VideoWriter(video_path, info.fps, crf=crf, backend=backend)
-    poses = JsonListWriter(json_path)
+    outputs = OutputSet(temp_path(out_dir / stem))
+    writer = VideoWriter(outputs.path(video_path.name), info.fps, crf=crf, backend=backend)
+    poses = JsonListWriter(outputs.path(json_path.name))
+    stage_frames = outputs.path(frames_dir.name) if frames_dir is not None else None
     ids: set[int] = set()
 
     def emit(item: tuple[int, dict, Any]) -> None:  # draw and write one frame (in the writer thread)
@@ -562,14 +566,14 @@ def annotate_video(estimator: PoseEstimator, path: str | Path, out_dir: str | Pa
         drawing = render_frame(frame, image=image, **(draw_options or {}))
         poses.write(frame)
         writer.write(drawing)
-        if tmp_frames is not None:
-            _write_png(drawing, tmp_frames / f"{stem}_{index:0{digits}d}.png")
+        if stage_frames is not None:
+            _write_png(drawing, stage_frames / f"{stem}_{index:0{digits}d}.png")
 
     sink = _Sink(emit, WRITE_QUEUE) if background else None
     frames = read_frames(path, backend)
     try:
-        if tmp_frames is not None:
-            tmp_frames.mkdir()
+        if stage_frames is not None:
+            stage_frames.mkdir()
         if background:
             frames = prefetch(frames, PREFETCH)
         results = annotate_frames(estimator, frames, fps=info.fps, options=options, boxes=boxes,
@@ -593,13 +597,10 @@ def annotate_video(estimator: PoseEstimator, path: str | Path, out_dir: str | Pa
                 progress(count)
         if sink is not None:
             sink.finish()
+        check_complete(path, count, info.frames)
         writer.close()
         poses.close()
-        if tmp_frames is not None:
-            if frames_dir.exists():
-                raise InputError(f"'{frames_dir}' appeared while writing; the frames are left in '{tmp_frames}'.")
-            os.replace(tmp_frames, frames_dir)
-            tmp_frames = None
+        outputs.publish(out_dir)
     except BaseException:
         if sink is not None:
             sink.cancel()
@@ -608,13 +609,21 @@ def annotate_video(estimator: PoseEstimator, path: str | Path, out_dir: str | Pa
             close()
         writer.abort()
         poses.abort()
-        if tmp_frames is not None:
-            shutil.rmtree(tmp_frames, ignore_errors=True)
+        outputs.discard()
         raise
     finally:
         if bar is not None:
             bar.close()
     return VideoOutput(json_path, video_path, frames_dir, count, info.fps, ids)
+
+
+def check_complete(path: Path, decoded: int, announced: int | None) -> None:
+    """Refuse a video that decoded to no frames, or to clearly fewer than its container announces (truncated)."""
+    if decoded == 0:
+        raise InputError(f"no frame of '{path.name}' could be decoded; is the file complete and a video?")
+    if announced and decoded < announced - max(2, announced // 50):
+        raise InputError(f"only {decoded} of the {announced} frames of '{path.name}' could be decoded; the file "
+                         "looks truncated or damaged (re-encode or re-download it).")
 
 
 def _write_png(image: np.ndarray, path: Path) -> None:

@@ -315,10 +315,11 @@ def test_cli_annotates_a_video_keeping_frame_count_and_rate(tiny_wholebody, cach
     assert (info.width, info.height) == (128, 172)  # short side = resolution; 171 padded to even
     pngs = sorted((out / "walk_frames").iterdir())
     assert [p.name for p in pngs] == [f"walk_{i:05d}.png" for i in range(4)]
-    assert main(args) == 0  # a second run never overwrites: numbered outputs
-    assert (out / "walk-1.json").is_file() and (out / "walk-1_pose.mp4").is_file()
-    assert (out / "walk-1_frames").is_dir()
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
+    stamp = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.name[0] != "."}
+    assert main(args) == 0  # a rerun resumes: the complete set is skipped, nothing numbered, nothing touched
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.name[0] != "."} == stamp
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".sdpose-job"]  # no temporary files
+    assert not list((out / ".sdpose-job" / "staging").iterdir())
 
 
 def test_cli_boxes_file_gives_per_frame_boxes_for_a_video(tiny_body, cache, tmp_path):
@@ -336,7 +337,7 @@ def test_sharded_processes_write_every_output_once(tiny_body, cache, tmp_path, m
     """Two processes (as accelerate launch starts them, here threads) share a folder of videos and images."""
     import threading
 
-    import sdpose_core.cli as cli
+    import sdpose_core.batch as batch
     from PIL import Image
 
     folder = tmp_path / "in"
@@ -353,7 +354,7 @@ def test_sharded_processes_write_every_output_once(tiny_body, cache, tmp_path, m
         def wait_for_everyone(self):
             barrier.wait()
 
-    monkeypatch.setattr(cli, "_process_group", lambda: (local.rank, 2, Group()))
+    monkeypatch.setattr(batch, "process_group", lambda: (local.rank, 2, Group()))
     codes = {}
 
     def run(rank):
@@ -368,10 +369,10 @@ def test_sharded_processes_write_every_output_once(tiny_body, cache, tmp_path, m
         t.join()
     assert codes == {0: 0, 1: 0}
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert names == sorted(["a.json", "a_pose.mp4", "a-1.json", "a-1_pose.png", "b.json", "b-1.json",
-                            "b-1_pose.mp4", "c.json", "c_pose.mp4"])
-    assert len(json.loads((tmp_path / "coco.json").read_text())) == 1  # parts merged by the main process
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["coco.json", "in", "out"]  # parts removed
+    assert names == sorted([".sdpose-job", "a.json", "a_pose.mp4", "a-1.json", "a-1_pose.png", "b.json",
+                            "b-1.json", "b-1_pose.mp4", "c.json", "c_pose.mp4"])
+    assert len(json.loads((tmp_path / "coco.json").read_text())) == 1  # the image's record, written once
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["coco.json", "in", "out"]
 
 
 def test_accelerate_launch_shards_videos(tiny_body, cache, tmp_path):
@@ -388,7 +389,8 @@ def test_accelerate_launch_shards_videos(tiny_body, cache, tmp_path):
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "process 1 of 2" in proc.stdout and "process 2 of 2" in proc.stdout
-    assert sorted(p.name for p in out.iterdir()) == sorted(f"{n}{s}" for n in "abc" for s in (".json", "_pose.mp4"))
+    assert sorted(p.name for p in out.iterdir()) == sorted([".sdpose-job"] + [f"{n}{s}" for n in "abc"
+                                                                             for s in (".json", "_pose.mp4")])
 
 
 # ---------------------------------------------------------------------------------------------------- memory

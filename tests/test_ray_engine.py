@@ -1,0 +1,84 @@
+"""``--engine ray`` on a local Ray cluster of two CPU workers: the same bytes as one process, resume, and a worker
+killed mid-run (its unit is posed again elsewhere; every output exactly once)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from sdpose_core.cli import main
+from sdpose_core.job import STATE_DIR
+from test_batch import _assert_whole, _cli, _env, _fast, _images, _strict_json
+
+ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
+
+
+def test_two_ray_workers_give_the_bytes_of_one_process_and_resume(tiny_body, cache, tmp_path, capsys):
+    folder = _images(tmp_path / "in", 6)
+    local, distributed = tmp_path / "local", tmp_path / "ray"
+    coco = {local: tmp_path / "local.json", distributed: tmp_path / "ray.json"}
+    extra = ["--batch-size", "2", "--threshold", "0", "--raw-scores"]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as each of the two workers on two cores: CPU float sums depend on the thread count
+    try:
+        assert main(["estimate", str(folder), *_fast(tiny_body, local, cache), *extra,
+                     "--coco-json", str(coco[local])]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    ray_args = ["estimate", str(folder), *_fast(tiny_body, distributed, cache)[:-2], *extra, "--engine", "ray",
+                "--num-workers", "2", "--coco-json", str(coco[distributed])]
+    assert main(ray_args) == 0
+    assert "6 done, 0 skipped, 0 failed" in capsys.readouterr().out
+    names = sorted(p.name for p in local.iterdir() if p.name != STATE_DIR)
+    assert names == sorted(p.name for p in distributed.iterdir() if p.name != STATE_DIR) and len(names) == 12
+    for name in names:
+        assert (local / name).read_bytes() == (distributed / name).read_bytes(), name
+    assert _strict_json(coco[local]) == _strict_json(coco[distributed])
+    assert main(ray_args) == 0  # resume works the same (and starts no cluster)
+    assert "0 done, 6 skipped, 0 failed" in capsys.readouterr().out
+    assert not ray.is_initialized()
+
+
+def _busy_workers() -> list[int]:
+    """Process ids of Ray workers running PoseWorker.run now (Ray titles its worker processes so)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if proc.name.isdigit() and cmd.startswith("ray::PoseWorker.run"):
+            found.append(int(proc.name))
+    return found
+
+
+def test_a_worker_killed_mid_run_is_replaced_and_every_output_is_written_once(tiny_body, cache, tmp_path):
+    folder = _images(tmp_path / "in", 12)
+    out = tmp_path / "out"
+    cmd = _cli(str(folder), *_fast(tiny_body, out, cache)[:-2], "--batch-size", "1", "--engine", "ray",
+               "--num-workers", "2")
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    victim, end = None, time.monotonic() + 240
+    while victim is None:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < end, "no Ray worker seen at work"
+        busy = _busy_workers() if len(list(out.glob("*.json"))) >= 2 else []
+        if busy:
+            victim = busy[0]
+            os.kill(victim, signal.SIGKILL)
+        time.sleep(0.02)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr[-3000:]
+    assert "a Ray worker died while posing" in stderr and "trying again" in stderr
+    assert "12 done, 0 skipped, 0 failed" in stdout
+    _assert_whole(out, {f"img{i:02d}" for i in range(12)})
+    records = [json.loads(p.read_text()) for p in (out / STATE_DIR / "records").glob("*.json")]
+    assert len(records) == 12 and all(r["state"] == "done" for r in records)
+    assert not Path(out / STATE_DIR / "runs").exists() or not list((out / STATE_DIR / "runs").iterdir())
