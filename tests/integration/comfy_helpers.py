@@ -434,3 +434,8 @@ async (workflow) => {
   return {missing, output: prompt.output, count: app.graph.nodes.length};
 }
 """
+
+
+def choices(spec: list) -> list:
+    """The options of a dropdown input in /object_info: V1's list as the type, or V3's COMBO + options."""
+    return spec[1]["options"] if spec[0] == "COMBO" else spec[0]

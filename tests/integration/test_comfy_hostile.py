@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from comfy_helpers import BODY, WHOLEBODY, estimator, loader
+from comfy_helpers import BODY, WHOLEBODY, choices, estimator, loader
 
 LOAD = {"class_type": "LoadImage", "inputs": {"image": "person.png", "upload": "image"}}
 FRAME = {"people": [{"pose_keypoints_2d": [10.0, 20.0, 1.0] * 18}], "canvas_width": 64, "canvas_height": 96}
@@ -152,9 +152,9 @@ def test_offline_detector_message_and_installed_detectors_first(comfy):
     if had:
         installed.rename(parked)
     try:
-        choices = comfy.get("/object_info/SDPoseNodes.Estimator")["SDPoseNodes.Estimator"]["input"]["optional"][
-            "bbox_detector"][0]
-        assert choices[-2:] == ["None", "yolox_l.onnx"], choices
+        options = choices(comfy.get("/object_info/SDPoseNodes.Estimator")["SDPoseNodes.Estimator"]["input"][
+            "optional"]["bbox_detector"])
+        assert options[-2:] == ["None", "yolox_l.onnx"], options
         error = node_error(comfy, {"1": LOAD, "2": loader(BODY),
                                    "3": estimator(["1", 0], ["2", 0], bbox_detector="yolox_l.onnx")})
         message = error["exception_message"]
@@ -165,9 +165,9 @@ def test_offline_detector_message_and_installed_detectors_first(comfy):
         if had:
             parked.rename(installed)
     if had:
-        choices = comfy.get("/object_info/SDPoseNodes.Estimator")["SDPoseNodes.Estimator"]["input"]["optional"][
-            "bbox_detector"][0]
-        assert choices[0] == "yolox_l.onnx" and choices[-1] == "None", choices
+        options = choices(comfy.get("/object_info/SDPoseNodes.Estimator")["SDPoseNodes.Estimator"]["input"][
+            "optional"]["bbox_detector"])
+        assert options[0] == "yolox_l.onnx" and options[-1] == "None", options
 
 
 def test_body_only_model_warns_that_hands_and_face_do_nothing(comfy):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from comfy_helpers import BODY, WHOLEBODY, estimator, loader
+from comfy_helpers import BODY, WHOLEBODY, choices, estimator, loader
 
 OUR_NODES = {
     "SDPoseNodes.ModelLoader": "SDPose Model Loader",
@@ -89,9 +89,6 @@ def test_pack_imports_fast_and_registers_its_nodes(comfy):
     print(f"\nComfyUI answered {comfy.start_seconds:.1f} s after start; pack import {timing.group(1)} s")
 
 
-def choices(spec: list) -> list:
-    """The options of a dropdown input in /object_info: V1's list as the type, or V3's COMBO + options."""
-    return spec[1]["options"] if spec[0] == "COMBO" else spec[0]
 
 
 def test_estimator_has_dwpreprocessor_inputs_and_outputs(comfy):
