@@ -33,6 +33,7 @@ class SDPoseDrawPose(io.ComfyNode):
                 io.Image.Input("image", optional=True, tooltip=(
                     "Draw over these frames instead of black (same size as the canvas).")),
                 io.Float.Input("overlay_opacity", default=1.0, min=0.0, max=1.0, step=0.05, optional=True),
+                *v3.drawing_inputs(),
             ],
             outputs=[io.Image.Output(display_name="IMAGE")],
         )
@@ -43,7 +44,7 @@ class SDPoseDrawPose(io.ComfyNode):
 
     @classmethod
     def execute(cls, pose_keypoint, draw_body=True, draw_hands=True, draw_face=True, draw_feet=False, resolution=512,
-                scale_stick_for_xinsr_cn="disable", image=None, overlay_opacity=1.0) -> io.NodeOutput:
+                scale_stick_for_xinsr_cn="disable", image=None, overlay_opacity=1.0, **style) -> io.NodeOutput:
         common.require(common.DRAW_PACKAGES)
         import numpy as np
         import torch
@@ -67,7 +68,7 @@ class SDPoseDrawPose(io.ComfyNode):
         for i, (frame, background) in enumerate(zip(frames, backgrounds)):
             out = render_frame(frame, resolution=resolution or None, body=draw_body, hands=draw_hands,
                                face=draw_face, feet=draw_feet, xinsr=xinsr,
-                               image=background, alpha=overlay_opacity)
+                               image=background, alpha=overlay_opacity, **v3.drawing_style(**style))
             if drawn and out.shape != drawn[0].shape:
                 raise common.InputError(
                     f"pose frame {i} draws at {out.shape[1]}x{out.shape[0]} but frame 0 at "

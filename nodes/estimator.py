@@ -128,6 +128,10 @@ class SDPoseEstimator(io.ComfyNode):
                 io.Image.Input("image"),
                 v3.SDPoseModel.Input("sdpose_model", tooltip="From SDPose Model Loader."),
                 *option_inputs(),
+                *v3.people_inputs(),
+                io.Boolean.Input("draw_feet", default=False, optional=True, tooltip=(
+                    "Also draw the foot points (WholeBody models). DWPose never draws feet.")),
+                *v3.drawing_inputs(),
                 v3.BoundingBox.Input("bounding_box", optional=True, tooltip=(
                     "Person boxes per frame (RT-DETR Detect, YOLO nodes). Replaces bbox_detector; boxes labelled "
                     "other than 'person' are ignored.")),
@@ -145,15 +149,17 @@ class SDPoseEstimator(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, detect_hand=None, detect_body=None, detect_face=None, bbox_detector=None,
-                        scale_stick_for_xinsr_cn=None, crop_mode=None) -> bool | str:
-        return option_problem(cls, detect_hand, detect_body, detect_face, bbox_detector, scale_stick_for_xinsr_cn,
-                              crop_mode)
+                        scale_stick_for_xinsr_cn=None, crop_mode=None, people_order=None) -> bool | str:
+        problem = option_problem(cls, detect_hand, detect_body, detect_face, bbox_detector, scale_stick_for_xinsr_cn,
+                                 crop_mode)
+        return problem if problem is not True else v3.choice_problem(cls, people_order=people_order)
 
     @classmethod
     def execute(cls, image, sdpose_model, detect_hand="enable", detect_body="enable", detect_face="enable",
                 resolution=512, bbox_detector=common.DETECTOR_FILE, scale_stick_for_xinsr_cn="disable",
-                flip_test=True, crop_mode="topdown", score_threshold=0.3, batch_size=4, bounding_box=None,
-                video_options=None) -> io.NodeOutput:
+                flip_test=True, crop_mode="topdown", score_threshold=0.3, batch_size=4, max_people=0,
+                people_order="largest", draw_feet=False, bounding_box=None, video_options=None,
+                **style) -> io.NodeOutput:
         common.require(common.CORE_PACKAGES, common.DRAW_PACKAGES)
         import numpy as np
         import torch
@@ -171,19 +177,23 @@ class SDPoseEstimator(io.ComfyNode):
         estimator = pose_estimator(sdpose_model, bbox_detector, flip_test, crop_mode, batch_size,
                                    use_detector=boxes is None)
         progress = comfy.utils.ProgressBar(frames)
-        draw = draw_options(detect_hand, detect_body, detect_face, resolution, scale_stick_for_xinsr_cn)
+        draw = {**draw_options(detect_hand, detect_body, detect_face, resolution, scale_stick_for_xinsr_cn),
+                "feet": draw_feet, **v3.drawing_style(**style)}
         if video_options is None:
             results = estimator(image, boxes)
         else:
             results = annotate_frames(estimator, image, fps=video_options.fps, options=video_options.options,
                                       boxes=boxes)
-        poses, drawn = [], []
+        poses = []
         for result in results:
             mm.throw_exception_if_processing_interrupted()
-            frame = pose_frame(result, threshold=score_threshold)
-            poses.append(frame)
-            drawn.append(render_frame(frame, **draw))
+            poses.append(pose_frame(result, threshold=score_threshold))
             progress.update(1)
+        if max_people:
+            from ..sdpose_core.people import limit_people
+
+            poses = limit_people(poses, max_people, people_order, threshold=score_threshold)
+        drawn = [render_frame(frame, **draw) for frame in poses]
         pose_image = torch.from_numpy(np.stack(drawn).astype(np.float32) / 255.0)
         ui = {"openpose_json": [json.dumps(poses, indent=4)], **preview.background_ui(image),  # web/ preview
               **preview.model_ui(sdpose_model.scheme.num_keypoints, detect_hand, detect_face)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
+from ..sdpose_core.choices import FACE_RADIUS, JOINT_RADIUS, RETARGET_ANCHORS, STICK_WIDTH
 from . import common, v3
 
 
@@ -39,7 +40,7 @@ class SDPoseRetargetPose(io.ComfyNode):
             inputs=[
                 v3.PoseKeypoint.Input("driving_pose", tooltip="POSE_KEYPOINT of the driving clip (SDPose Estimator "
                                    "with SDPose Video Options, DWPose, OpenPose JSON)."),
-                io.Combo.Input("anchor", options=["neck", "feet"], default="neck", tooltip=(
+                io.Combo.Input("anchor", options=list(RETARGET_ANCHORS), default=RETARGET_ANCHORS[0], tooltip=(
                     "neck: frame 0's neck on the reference's neck; feet: the feet on the reference's ground line.")),
                 io.Int.Input("reference_person", default=0, min=0, max=1000),
                 io.Int.Input("fill_gaps", default=5, min=0, max=300, tooltip="Fill keypoint and person dropouts of "
@@ -49,9 +50,9 @@ class SDPoseRetargetPose(io.ComfyNode):
                 io.Float.Input("frame_rate", default=30.0, min=1.0, max=240.0, step=0.5),
                 io.Int.Input("resolution", default=512, min=0, max=16384, step=64, tooltip="Short side of the "
                              "drawn IMAGE; 0 = the reference's size."),
-                io.Int.Input("stick_width", default=4, min=1, max=64),
-                io.Int.Input("point_size", default=4, min=1, max=64),
-                io.Int.Input("face_point_size", default=3, min=1, max=64),
+                io.Int.Input("stick_width", default=STICK_WIDTH, min=1, max=64),
+                io.Int.Input("point_size", default=JOINT_RADIUS, min=1, max=64),
+                io.Int.Input("face_point_size", default=FACE_RADIUS, min=1, max=64),
                 io.Boolean.Input("draw_head", default=True),
                 io.Boolean.Input("draw_feet", default=False),
                 io.Boolean.Input("scale_strokes", default=False, tooltip="Sizes are for a 512 px short side and "

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
+from ..sdpose_core.choices import SELECT_MODES
 from . import v3
 
-MODES = ["largest", "most_central", "left_to_right", "index", "track_id"]
 
 
 class SDPoseSelectPeople(io.ComfyNode):
@@ -19,7 +19,7 @@ class SDPoseSelectPeople(io.ComfyNode):
                         "up in the pose video. In a tracked clip the ranking is per person over the whole clip.",
             inputs=[
                 v3.PoseKeypoint.Input("pose_keypoint"),
-                io.Combo.Input("mode", options=MODES, default="largest", tooltip=(
+                io.Combo.Input("mode", options=list(SELECT_MODES), default=SELECT_MODES[0], tooltip=(
                     "largest / most_central / left_to_right: the 'count' best people; index: the person at place "
                     "'value' in each frame; track_id: the person whose person_id is 'value'.")),
                 io.Int.Input("value", default=0, min=0, max=100000, tooltip="The index or track id (modes index, "

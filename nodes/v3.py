@@ -10,6 +10,7 @@ from typing import Any
 
 from comfy_api.latest import io
 
+from ..sdpose_core.choices import FACE_RADIUS, JOINT_RADIUS, PEOPLE_ORDERS, STICK_WIDTH
 from . import common
 
 SDPoseModel = io.Custom(common.MODEL_TYPE)
@@ -35,6 +36,45 @@ SEARCH_ALIASES = {
     "SDPoseNodes.FaceCrops": ["face crop", "face bbox", "face video", "wan animate", "pose"],
     "SDPoseNodes.SelectPeople": ["select person", "filter people", "largest person", "openpose", "pose"],
 }
+
+
+def drawing_inputs() -> list:
+    """The drawing controls of every node that draws poses; the defaults draw DWPose's exact pixels.
+
+    Added after a node's older inputs, so workflows saved before them load with DWPose's look.
+    """
+    return [
+        io.Int.Input("stick_width", default=STICK_WIDTH, min=1, max=64, optional=True,
+                     tooltip=f"Limb half-width in pixels (DWPose: {STICK_WIDTH})."),
+        io.Int.Input("point_size", default=JOINT_RADIUS, min=1, max=64, optional=True,
+                     tooltip=f"Joint and hand dot radius in pixels (DWPose: {JOINT_RADIUS})."),
+        io.Int.Input("face_point_size", default=FACE_RADIUS, min=1, max=64, optional=True,
+                     tooltip=f"Face dot radius in pixels (DWPose: {FACE_RADIUS})."),
+        io.Boolean.Input("draw_head", default=True, optional=True,
+                         tooltip="Nose, eyes and ears and their limbs (off: a faceless body, e.g. for Wan-Animate)."),
+        io.Boolean.Input("scale_strokes", default=False, optional=True, tooltip=(
+            "The sizes above are for a 512 px short side and scale with the output, so strokes keep their "
+            "proportion at any resolution. Off: DWPose's fixed pixel sizes.")),
+    ]
+
+
+def drawing_style(stick_width: int | None = None, point_size: int | None = None, face_point_size: int | None = None,
+                  draw_head: bool = True, scale_strokes: bool = False) -> dict:
+    """:func:`drawing_inputs` values as ``sdpose_core.render`` keywords (None: DWPose's size)."""
+    sizes = dict(stick_width=stick_width, point_size=point_size, face_point_size=face_point_size)
+    return {**{k: v for k, v in sizes.items() if v is not None}, "head": draw_head, "scale_strokes": scale_strokes}
+
+
+def people_inputs() -> list:
+    """How many people to keep per frame and which first (``sdpose_core.people.limit_people``)."""
+    return [
+        io.Int.Input("max_people", default=0, min=0, max=1000, optional=True, tooltip=(
+            "Keep at most this many people per frame (0: everyone). In a tracked clip the choice is made per person "
+            "over the whole clip, so it does not flip between frames.")),
+        io.Combo.Input("people_order", options=list(PEOPLE_ORDERS), default=PEOPLE_ORDERS[0], optional=True, tooltip=(
+            "Which people come first and are kept: largest, most_central, left_to_right or track_id (tracked "
+            "clips).")),
+    ]
 
 
 def supports_search_aliases() -> bool:

@@ -13,13 +13,14 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .choices import PEOPLE_ORDERS, SELECT_MODES
 from .errors import InputError
 from .openpose import ID_KEY, PART_POINTS, load_pose_keypoint
 from .render import DRAW_THRESHOLD
 from .track import keypoint_extent
 
-ORDERS = ("largest", "most_central", "left_to_right", "track_id")
-MODES = ("index", "track_id") + ORDERS[:3]
+ORDERS = PEOPLE_ORDERS
+MODES = SELECT_MODES
 
 
 def person_points(person: dict) -> np.ndarray:

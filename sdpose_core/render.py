@@ -30,6 +30,8 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
+from .choices import (FACE_RADIUS, HAND_THICKNESS, JOINT_RADIUS, STICK_WIDTH,
+                      STROKE_REFERENCE_SIDE)
 from .errors import InputError
 from .openpose import (BODY_KEY, FACE_KEY, FOOT_KEY, LEFT_KEY, RIGHT_KEY, check_pixels, load_pose_keypoint,
                        read_pose_json)
@@ -52,9 +54,7 @@ HAND_COLORS = ((255, 0, 0), (255, 77, 0), (255, 153, 0), (255, 229, 0), (204, 25
                (0, 255, 25), (0, 255, 102), (0, 255, 179), (0, 255, 255), (0, 178, 255), (0, 102, 255), (0, 25, 255),
                (51, 0, 255), (128, 0, 255), (204, 0, 255), (255, 0, 230), (255, 0, 153), (255, 0, 77))
 HAND_DOT, FACE_DOT = (0, 0, 255), (255, 255, 255)
-STICK_WIDTH, JOINT_RADIUS, HAND_THICKNESS, HAND_RADIUS, FACE_RADIUS = 4, 4, 2, 4, 3
 HEAD_JOINTS = frozenset((0, 14, 15, 16, 17))  # OpenPose-18 nose, eyes, ears
-STROKE_REFERENCE_SIDE = 512  # scale_strokes: the sizes are for a canvas whose short side is this
 
 
 @dataclass(frozen=True)

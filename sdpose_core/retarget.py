@@ -33,11 +33,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .choices import RETARGET_ANCHORS
 from .errors import InputError
 from .openpose import BODY_KEY, FACE_KEY, FOOT_KEY, ID_KEY, LEFT_KEY, RIGHT_KEY, load_pose_keypoint
 from .render import DRAW_THRESHOLD, LIMBS
 
-ANCHORS = ("neck", "feet")
+ANCHORS = RETARGET_ANCHORS
 NECK, NOSE, R_WRIST, L_WRIST, R_ANKLE, L_ANKLE = 1, 0, 4, 7, 10, 13
 BODY_EYES = (14, 15)  # OpenPose-18 eyes: the face part's points 68 and 69
 FACE_NOSE_TIP = 30  # 68-point face landmarks: tip of the nose

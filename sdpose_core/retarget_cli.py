@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from .choices import RETARGET_ANCHORS
 from .errors import InputError
 from .images import IMAGE_SUFFIXES
 
@@ -27,7 +28,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="output POSE_KEYPOINT JSON (never overwritten)")
     p.add_argument("--pose-video", type=Path, help="also draw the retargeted poses into this MP4")
     p.add_argument("--fps", type=float, default=None, help="frame rate of --pose-video (required with it)")
-    p.add_argument("--anchor", choices=["neck", "feet"], default="neck", help="frame 0's neck on the reference's "
+    p.add_argument("--anchor", choices=RETARGET_ANCHORS, default="neck", help="frame 0's neck on the reference's "
                    "neck (default), or the feet on the reference's ground line")
     p.add_argument("--reference-person", type=int, default=0, metavar="I", help="which person of the reference "
                    "(default 0, the first)")
