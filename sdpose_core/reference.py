@@ -1,16 +1,23 @@
 """The official SDPose inference path, transcribed step by step: the oracle for tests, the baseline for benchmarks.
 
-It does what ``SDPose_D_Pipeline`` with ``Modified_forward`` does: encode the empty prompt with the
-text encoder on every call, run the complete U-Net with forward hooks on every up-block and keep the
-tapped one, run the flipped crop as a second pass, flip the heatmaps back and average. It is slow on
-purpose; ``SDPoseModel`` must give the same heatmaps.
+It does what the official evaluation does, each step its own way and independently of ``sdpose_core.crop``
+and ``sdpose_core.pipeline``: mmpose's ``GetBBoxCenterScale`` and ``TopdownAffine`` (UDP, float32 geometry,
+``cv2.warpAffine`` on the 8-bit BGR image), ``x / 255 * 2 - 1``; ``SDPose_D_Pipeline`` with
+``Modified_forward`` (the empty prompt through the text encoder on every call, the complete U-Net with forward
+hooks on every up-block keeping the tapped one, the flipped crop as a second pass, heatmaps flipped back and
+averaged); mmpose's ``UDPHeatmap`` decoding and ``add_pred_to_datasample`` back to the image. It is slow on
+purpose; the engine must give the same heatmaps and keypoints.
 """
 
 from __future__ import annotations
 
+import math
+
+import cv2
+import numpy as np
 import torch
 
-from .codec import flip_heatmaps
+from .codec import flip_heatmaps, heatmap_argmax, refine_dark_udp
 from .model import LATENT_SCALE, TIMESTEP, task_embedding
 from .schemes import Scheme
 
@@ -52,3 +59,44 @@ def official_heatmaps(vae, unet, head, tokenizer, text_encoder, scheme: Scheme, 
     if flip:
         heat = 0.5 * (heat + flip_heatmaps(one_pass(pixels.flip(-1)), scheme.flip_indices))
     return heat
+
+
+def official_crops(image_rgb: np.ndarray, boxes_xywh: np.ndarray, input_size: tuple[int, int] = (768, 1024),
+                   padding: float = 1.25) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+    """Model inputs [N, 3, H, W] in [-1, 1], centres [N, 2] and scales [N, 2] as the official evaluation makes them.
+
+    ``image_rgb``: the HxWx3 uint8 image; COCO boxes (x, y, w, h). mmpose keeps boxes, centres, scales and
+    the warp matrix in float32 and warps the BGR image; the evaluator reorders to RGB and scales in float.
+    """
+    bgr = np.ascontiguousarray(image_rgb[..., ::-1])
+    boxes = np.asarray(boxes_xywh, dtype=np.float32).reshape(-1, 4)
+    xyxy = np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], axis=1)  # COCO dataset: xywh -> xyxy
+    centers = (np.stack([xyxy[:, 0] + xyxy[:, 2], xyxy[:, 1] + xyxy[:, 3]], axis=1) * 0.5).astype(np.float32)
+    scales = (np.stack([xyxy[:, 2] - xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1]], axis=1) * padding).astype(np.float32)
+    w_in, h_in = input_size
+    aspect = w_in / h_in
+    w, h = scales[:, :1], scales[:, 1:]
+    scales = np.where(w > h * aspect, np.hstack([w, w / aspect]), np.hstack([h * aspect, h])).astype(np.float32)
+    crops = []
+    for center, scale in zip(centers, scales):
+        mat = np.zeros((2, 3), dtype=np.float32)  # mmpose get_udp_warp_matrix, rotation 0
+        sx, sy = (w_in - 1) / scale[0], (h_in - 1) / scale[1]
+        cos, sin = math.cos(0.0), math.sin(0.0)
+        mat[0] = [cos * sx, -sin * sx, sx * (-center[0] * cos + center[1] * sin + 0.5 * scale[0])]
+        mat[1] = [sin * sy, cos * sy, sy * (-center[0] * sin - center[1] * cos + 0.5 * scale[1])]
+        crops.append(cv2.warpAffine(bgr, mat, (w_in, h_in), flags=cv2.INTER_LINEAR))
+    inputs = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2)[:, [2, 1, 0]]
+    return inputs.float() / 255.0 * 2.0 - 1.0, centers, scales
+
+
+def official_keypoints(heatmaps: torch.Tensor, centers: np.ndarray, scales: np.ndarray,
+                       input_size: tuple[int, int] = (768, 1024)) -> np.ndarray:
+    """Keypoints [N, K, 3] (x, y, score) in image pixels: mmpose UDPHeatmap decoding, then its back-projection."""
+    heatmaps = heatmaps.float().cpu()
+    locs, scores = heatmap_argmax(heatmaps)
+    locs = refine_dark_udp(locs, heatmaps).double().numpy()
+    h, w = heatmaps.shape[-2:]
+    size = np.asarray(input_size, dtype=np.float64)
+    in_input = locs / [w - 1, h - 1] * size
+    points = in_input / size * scales[:, None] + centers[:, None] - 0.5 * scales[:, None]
+    return np.concatenate([points, scores.double().numpy()[..., None]], axis=-1)
