@@ -12,6 +12,8 @@ purpose; the engine must give the same heatmaps and keypoints.
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -61,14 +63,16 @@ def official_heatmaps(vae, unet, head, tokenizer, text_encoder, scheme: Scheme, 
     return heat
 
 
-def official_crops(image_rgb: np.ndarray, boxes_xywh: np.ndarray, input_size: tuple[int, int] = (768, 1024),
-                   padding: float = 1.25) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+def official_crops(image_bgr: np.ndarray, boxes_xywh: np.ndarray, input_size: tuple[int, int] = (768, 1024),
+                   padding: float = 1.25, warp_affine: Callable = cv2.warpAffine
+                   ) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
     """Model inputs [N, 3, H, W] in [-1, 1], centres [N, 2] and scales [N, 2] as the official evaluation makes them.
 
-    ``image_rgb``: the HxWx3 uint8 image; COCO boxes (x, y, w, h). mmpose keeps boxes, centres, scales and
-    the warp matrix in float32 and warps the BGR image; the evaluator reorders to RGB and scales in float.
+    ``image_bgr``: the image as mmpose's LoadImage reads it (``cv2.imread``, 8-bit BGR); COCO boxes (x, y, w, h).
+    mmpose keeps boxes, centres, scales and the warp matrix in float32; the evaluator reorders the crops to RGB
+    and scales them in float. ``warp_affine``: ``cv2.warpAffine`` of the OpenCV the official code runs with
+    (its pin, 4.9.0.80, cuts different bytes from OpenCV 4.11+).
     """
-    bgr = np.ascontiguousarray(image_rgb[..., ::-1])
     boxes = np.asarray(boxes_xywh, dtype=np.float32).reshape(-1, 4)
     xyxy = np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], axis=1)  # COCO dataset: xywh -> xyxy
     centers = (np.stack([xyxy[:, 0] + xyxy[:, 2], xyxy[:, 1] + xyxy[:, 3]], axis=1) * 0.5).astype(np.float32)
@@ -84,7 +88,7 @@ def official_crops(image_rgb: np.ndarray, boxes_xywh: np.ndarray, input_size: tu
         cos, sin = math.cos(0.0), math.sin(0.0)
         mat[0] = [cos * sx, -sin * sx, sx * (-center[0] * cos + center[1] * sin + 0.5 * scale[0])]
         mat[1] = [sin * sy, cos * sy, sy * (-center[0] * sin - center[1] * cos + 0.5 * scale[1])]
-        crops.append(cv2.warpAffine(bgr, mat, (w_in, h_in), flags=cv2.INTER_LINEAR))
+        crops.append(warp_affine(image_bgr, mat, (w_in, h_in), flags=cv2.INTER_LINEAR))
     inputs = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2)[:, [2, 1, 0]]
     return inputs.float() / 255.0 * 2.0 - 1.0, centers, scales
 
@@ -100,3 +104,23 @@ def official_keypoints(heatmaps: torch.Tensor, centers: np.ndarray, scales: np.n
     in_input = locs / [w - 1, h - 1] * size
     points = in_input / size * scales[:, None] + centers[:, None] - 0.5 * scales[:, None]
     return np.concatenate([points, scores.double().numpy()[..., None]], axis=-1)
+
+
+def load_official(folder: Path, scheme: Scheme, device: torch.device | str = "cpu") -> list:
+    """(vae, unet, head, tokenizer, text_encoder) loaded the way the official evaluator does (from_pretrained)."""
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from safetensors.torch import load_file
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    from .head import HeatmapHead
+
+    folder = Path(folder)
+    unet = UNet2DConditionModel.from_pretrained(folder, subfolder="unet", class_embed_type="projection",
+                                                projection_class_embeddings_input_dim=4)
+    vae = AutoencoderKL.from_pretrained(folder, subfolder="vae")
+    tokenizer = CLIPTokenizer.from_pretrained(folder, subfolder="tokenizer")
+    text_encoder = CLIPTextModel.from_pretrained(folder, subfolder="text_encoder")
+    head_sd = load_file(str(folder / "decoder" / "decoder.safetensors"))
+    head = HeatmapHead(head_sd["final_layer.weight"].shape[1], scheme.num_keypoints)
+    head.load_state_dict(head_sd)
+    return [m.eval().to(device) for m in (vae, unet, head)] + [tokenizer, text_encoder.eval().to(device)]
