@@ -83,13 +83,17 @@ class SDPoseModelLoader:
 
     @classmethod
     def INPUT_TYPES(cls):
+        from ..sdpose_core.cpu import native_bf16
+
+        bf16 = (" This CPU computes bf16 natively: on the CPU, bf16 runs about 2x faster than fp32 (auto keeps fp32, "
+                "the exact path)." if native_bf16() else "")
         return {
             "required": {
                 "model_name": (common.list_models(), {
                     "tooltip": "Body (17 keypoints) or WholeBody (133: body, feet, face, hands) SDPose checkpoint."}),
                 "dtype": (list(DTYPE_CHOICES), {
                     "default": "auto",
-                    "tooltip": "auto: what ComfyUI picks for this device (bf16 or fp16 on GPUs, fp32 on CPU)."}),
+                    "tooltip": "auto: what ComfyUI picks for this device (bf16 or fp16 on GPUs, fp32 on CPU)." + bf16}),
             }
         }
 

@@ -41,6 +41,7 @@ class SDPoseModel(nn.Module):
         self.head = head
         self.register_buffer("context", context.detach().clone(), persistent=False)
         self.register_buffer("task", task_embedding(), persistent=False)
+        self.channels_last = False  # set with the weights' layout: inputs then follow it
 
     @property
     def dtype(self) -> torch.dtype:
@@ -99,6 +100,8 @@ class SDPoseModel(nn.Module):
         return x
 
     def forward(self, pixels: torch.Tensor, sample: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
+        if self.channels_last:
+            pixels = pixels.contiguous(memory_format=torch.channels_last)
         latents = torch.cat([self.encode(chunk, sample, generator) for chunk in pixels.split(self.vae_chunk)])
         return self.head(self.features(latents))
 

@@ -218,3 +218,24 @@ def test_float8_weights_are_upcast_and_integer_weights_refused(tiny_wholebody, c
     _rewrite(path, lambda sd: sd.__setitem__(key, sd[key].to(torch.int64)))
     with pytest.raises(CheckpointError, match=r"1 weights are not floating point: .*final_layer.bias \(int64\)"):
         load_model(path, cache=cache)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_cpu_bf16_runs_channels_last_only_where_native(tiny_body, cache, monkeypatch, native):
+    import warnings
+
+    import sdpose_core.checkpoint as ckpt
+
+    monkeypatch.setattr(ckpt, "native_bf16", lambda: native)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = load_model(tiny_body, cache=cache, dtype="bf16")
+    assert model.dtype == torch.bfloat16 and model.channels_last == native
+    assert model.unet.conv_in.weight.is_contiguous(memory_format=torch.channels_last) == native
+    assert any("no native bf16" in str(w.message) for w in caught) != native
+    pixels = torch.rand(1, 3, 256, 192) * 2 - 1
+    with torch.no_grad():
+        heat = model(pixels.to(torch.bfloat16)).float()
+        exact = load_model(tiny_body, cache=cache)(pixels)
+    assert torch.isfinite(heat).all() and (heat - exact).abs().max() < 0.1 * exact.abs().max()
+
