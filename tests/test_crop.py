@@ -98,7 +98,8 @@ def test_warp_crops_are_the_same_on_any_tensor_layout():
     data = np.load(OPENCV49)
     image, mat = data["image3"], data["mat3"].astype(np.float64)
     from_numpy = warp_crops(image, mat[None], (48, 64))
-    from_tensor = warp_crops(torch.from_numpy(image).permute(2, 0, 1).contiguous().permute(1, 2, 0), mat[None], (48, 64))
+    channels_first = torch.from_numpy(image).permute(2, 0, 1).contiguous()
+    from_tensor = warp_crops(channels_first.permute(1, 2, 0), mat[None], (48, 64))
     assert torch.equal(from_numpy, from_tensor)
     with pytest.raises(ValueError, match="uint8"):
         warp_crops(image.astype(np.float32), mat[None], (48, 64))
