@@ -98,7 +98,7 @@ class OfficialModel:
     def __init__(self, checkpoint: Path, scheme, device):
         import torch
 
-        from bench_engine import load_official
+        from sdpose_core.reference import load_official
 
         self.scheme, self.device, self.dtype = scheme, torch.device(device), torch.float32
         self.parts = load_official(checkpoint, scheme, self.device)

@@ -76,6 +76,10 @@ class SDPoseModelLoader(io.ComfyNode):
 
     @classmethod
     def define_schema(cls) -> io.Schema:
+        from ..sdpose_core.cpu import native_bf16
+
+        bf16 = (" This CPU computes bf16 natively: on the CPU, bf16 runs about 2x faster than fp32 (auto keeps fp32, "
+                "the exact path)." if native_bf16() else "")
         return v3.schema(
             node_id="SDPoseNodes.ModelLoader",
             display_name="SDPose Model Loader",
@@ -87,7 +91,7 @@ class SDPoseModelLoader(io.ComfyNode):
                 io.Combo.Input("model_name", options=common.list_models(), tooltip=(
                     "Body (17 keypoints) or WholeBody (133: body, feet, face, hands) SDPose checkpoint.")),
                 io.Combo.Input("dtype", options=list(DTYPE_CHOICES), default="auto", tooltip=(
-                    "auto: what ComfyUI picks for this device (bf16 or fp16 on GPUs, fp32 on CPU).")),
+                    "auto: what ComfyUI picks for this device (bf16 or fp16 on GPUs, fp32 on CPU)." + bf16)),
             ],
             outputs=[v3.SDPoseModel.Output(display_name="sdpose_model", tooltip=(
                 "The SDPose model, managed by ComfyUI (moved to the GPU when used, offloaded when other models need "

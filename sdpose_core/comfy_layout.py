@@ -44,6 +44,30 @@ COMFY_HEAD_MARKER = HEAD_PREFIX + "conv_layers.0.weight"
 HEAD_DIM = 64  # SD2 convention (ComfyUI: num_head_channels=64): heads = channels // 64, at least 1
 NORM_GROUPS = 32  # GroupNorm groups of every SD U-Net / VAE (not visible in tensor shapes)
 
+# What single files often carry and SDPose never uses; ignored on load (with one log line), whatever is there.
+UNUSED_PARTS = {
+    "text encoder": ("cond_stage_model.", "conditioner.", "text_encoders.", "text_encoder.", "clip."),
+    "EMA weights": ("model_ema.",),
+    "VAE decoder": (VAE_PREFIX + "decoder.", VAE_PREFIX + "post_quant_conv."),
+}
+SCHEDULE_BUFFERS = frozenset({  # LDM noise-schedule buffers, stored at the top level of SD checkpoints
+    "betas", "alphas_cumprod", "alphas_cumprod_prev", "sqrt_alphas_cumprod", "sqrt_one_minus_alphas_cumprod",
+    "log_one_minus_alphas_cumprod", "sqrt_recip_alphas_cumprod", "sqrt_recipm1_alphas_cumprod",
+    "posterior_variance", "posterior_log_variance_clipped", "posterior_mean_coef1", "posterior_mean_coef2",
+    "logvar", "lvlb_weights", "model_ema.decay", "model_ema.num_updates",
+})
+
+
+def unused_part(key: str) -> str | None:
+    """The name of the unused part a single-file key belongs to ('text encoder', ...), or None if SDPose uses it."""
+    if key in SCHEDULE_BUFFERS:
+        return "noise schedule"
+    for part, prefixes in UNUSED_PARTS.items():
+        if key.startswith(prefixes):
+            return part
+    return None
+
+
 # ---------------------------------------------------------------------------------------------------------
 # U-Net names
 
@@ -404,8 +428,8 @@ def comfy_to_diffusers(sd: Mapping[str, Tensor]) -> tuple[dict, dict, dict]:
 
     The U-Net must exactly cover ``UNet2DConditionModel(**infer_unet_config(unet_sd))``, the VAE the encoder and
     ``quant_conv`` of ``AutoencoderKL(**infer_vae_config(vae_sd))`` plus, all or nothing, its decoder and
-    ``post_quant_conv``; the head its five tensors. Anything else (unknown prefixes, a text encoder, keys that
-    have no place in the architecture, wrong shapes) raises a CheckpointError naming the keys.
+    ``post_quant_conv``; the head its five tensors. Anything else (unknown prefixes, keys that have no place in the
+    architecture, wrong shapes) raises a CheckpointError naming the keys. Drop :func:`unused_part` keys first.
     """
     from diffusers import AutoencoderKL, UNet2DConditionModel
 
@@ -424,10 +448,8 @@ def comfy_to_diffusers(sd: Mapping[str, Tensor]) -> tuple[dict, dict, dict]:
         else:
             unknown.append(key)
     if unknown:
-        hint = " (a text encoder: SDPose does not use one at inference)" if any(
-            k.startswith(("cond_stage_model.", "conditioner.")) for k in unknown) else ""
-        raise CheckpointError(f"{what}: {len(unknown)} unexpected keys outside {UNET_PREFIX}, {VAE_PREFIX}"
-                              f"{hint}: {listing(sorted(unknown))}.")
+        raise CheckpointError(f"{what}: {len(unknown)} unexpected keys outside {UNET_PREFIX}, {VAE_PREFIX}: "
+                              f"{listing(sorted(unknown))}.")
     if not head_sd:
         raise CheckpointError(f"{what}: no heatmap head ({HEAD_PREFIX}*); this is a plain SD2/Lotus checkpoint, "
                               "not SDPose.")

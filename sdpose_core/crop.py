@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
-import torch.nn.functional as F
 
 BOX_PADDING = 1.25  # mmpose GetBBoxCenterScale default used by SDPose
 CROP_MODES = ("topdown", "stretch")
@@ -74,20 +74,75 @@ def apply_affine(mat: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
     return points @ mat[:, :, :2].transpose(1, 2) + mat[:, None, :, 2]
 
 
-def warp_crops(image: torch.Tensor, mats: torch.Tensor, output_size: tuple[int, int]) -> torch.Tensor:
-    """Bilinear crops [N, C, h, w] of one image [C, H, W] under image->crop matrices [N, 2, 3].
+# OpenCV's fixed-point affine warp (releases up to 4.10; the official SDPose code pins opencv-python 4.9.0.80):
+# source coordinates in 1/1024 px rounded to 1/32 px (INTER_BITS), bilinear weights in 1/32768 (15 bits).
+_AB_SCALE, _INTER_BITS, _COEF_BITS = 1024, 5, 15
+_TAB = 1 << _INTER_BITS
 
-    Same sampling as ``cv2.warpAffine(..., INTER_LINEAR, BORDER_CONSTANT=0)``: outside the image is 0.
-    The sampling grid is built in float32 on the image's device (float64 is unavailable on some GPUs).
+
+def _opencv_inverse(mat: np.ndarray) -> np.ndarray:
+    """The crop->image matrix as cv2.warpAffine computes it (float32 matrix, inverted in float64)."""
+    m = mat.astype(np.float32).astype(np.float64).reshape(6)
+    det = m[0] * m[4] - m[1] * m[3]
+    d = 1.0 / det if det != 0 else 0.0
+    a0, a1, a3, a4 = m[4] * d, -m[1] * d, -m[3] * d, m[0] * d
+    return np.array([a0, a1, -a0 * m[2] - a1 * m[5], a3, a4, -a3 * m[2] - a4 * m[5]])
+
+
+def _source_positions(mat: np.ndarray, w_out: int, h_out: int, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """Per crop pixel: integer source pixel (x, y) and 1/32-px fractions (fx, fy), as OpenCV's warp rounds them
+    (per row and column, round half to even in float64 on the CPU; then 32-bit sums and shifts on ``device``)."""
+    m = _opencv_inverse(mat)
+    xs, ys = np.arange(w_out, dtype=np.float64), np.arange(h_out, dtype=np.float64)
+    half_step = _AB_SCALE // _TAB // 2
+
+    def fixed(values: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.rint(values * _AB_SCALE).astype(np.int64)).to(device=device, dtype=torch.int32)
+
+    shift = 10 - _INTER_BITS
+    gx = ((fixed(m[1] * ys + m[2]) + half_step)[:, None] + fixed(m[0] * xs)[None]) >> shift
+    gy = ((fixed(m[4] * ys + m[5]) + half_step)[:, None] + fixed(m[3] * xs)[None]) >> shift
+    sx = (gx >> _INTER_BITS).clamp_(-32768, 32767)  # OpenCV keeps source pixels as shorts
+    sy = (gy >> _INTER_BITS).clamp_(-32768, 32767)
+    return sx, sy, gx & (_TAB - 1), gy & (_TAB - 1)
+
+
+def warp_crop(image: torch.Tensor, mat: np.ndarray, output_size: tuple[int, int]) -> torch.Tensor:
+    """One crop [h, w, C] uint8 of an image [H, W, C] uint8 under an image->crop matrix [2, 3], zero border.
+
+    Bit-exact ``cv2.warpAffine(image, mat.astype(float32), (w, h), flags=INTER_LINEAR)`` of OpenCV 4.9 (the
+    official crop), whatever OpenCV is installed (OpenCV 4.11+ samples in floating point and differs by a few
+    grey levels on most pixels, enough to move keypoints), on the image's device, in integer arithmetic.
     """
-    _, height, width = image.shape
     w_out, h_out = output_size
-    inv = invert_affine(mats.double()).to(device=image.device, dtype=torch.float32)
-    ys, xs = torch.meshgrid(torch.arange(h_out, dtype=torch.float32, device=image.device),
-                            torch.arange(w_out, dtype=torch.float32, device=image.device), indexing="ij")
-    grid = torch.stack([xs, ys], dim=-1).reshape(1, -1, 2).expand(mats.shape[0], -1, -1)
-    src = apply_affine(inv, grid)
-    norm = torch.tensor([2.0 / max(width - 1, 1), 2.0 / max(height - 1, 1)], device=image.device)
-    grid = (src * norm - 1.0).reshape(-1, h_out, w_out, 2).to(image.dtype)
-    source = image.unsqueeze(0).expand(mats.shape[0], -1, -1, -1)
-    return F.grid_sample(source, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+    h, w, c = image.shape
+    sx, sy, fx, fy = _source_positions(mat, w_out, h_out, image.device)
+    inside = (sx >= -1) & (sx < w) & (sy >= -1) & (sy < h)  # at least one of the four neighbours is in the image
+    flat = torch.nn.functional.pad(image.permute(2, 0, 1), (1, 1, 1, 1)).reshape(c, -1)  # the zero border
+    top_left = torch.where(inside, (sy + 1) * (w + 2) + sx + 1, 0).reshape(-1)
+    fx, fy = fx.reshape(-1).to(torch.int16), fy.reshape(-1).to(torch.int32)
+
+    def row(offset: int) -> torch.Tensor:  # horizontal blend in 1/32 steps: at most 255 * 32, fits int16
+        left = flat.index_select(1, top_left + offset).to(torch.int16)
+        right = flat.index_select(1, top_left + offset + 1).to(torch.int16)
+        return (left * (_TAB - fx) + right * fx).to(torch.int32)
+
+    # OpenCV's 15-bit weights are (32 - fy or fy) * (32 - fx or fx) * 32, so its sum is 32 times this one
+    blend = row(0) * (_TAB - fy) + row(w + 2) * fy
+    shift = _COEF_BITS - 5
+    out = ((blend + (1 << (shift - 1))) >> shift).to(torch.uint8).reshape(c, h_out, w_out)
+    return out.masked_fill_(~inside, 0).permute(1, 2, 0)
+
+
+def warp_crops(image: torch.Tensor | np.ndarray, mats: torch.Tensor | np.ndarray, output_size: tuple[int, int]
+               ) -> torch.Tensor:
+    """Crops [N, h, w, C] uint8 of one image [H, W, C] uint8 under image->crop matrices [N, 2, 3].
+
+    The official crop (mmpose TopdownAffine: cv2.warpAffine of the 8-bit image, float32 matrix), byte for
+    byte; see :func:`warp_crop`. Runs on the image's device (a numpy image: the CPU).
+    """
+    image = torch.from_numpy(image) if isinstance(image, np.ndarray) else image
+    if image.dtype != torch.uint8 or image.ndim != 3:
+        raise ValueError(f"warp_crops takes an HxWxC uint8 image, got {image.dtype} {tuple(image.shape)}")
+    mats = mats.cpu().numpy() if isinstance(mats, torch.Tensor) else np.asarray(mats)
+    return torch.stack([warp_crop(image, mat, output_size) for mat in mats.reshape(-1, 2, 3)])

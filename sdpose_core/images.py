@@ -1,4 +1,4 @@
-"""Turn whatever image a caller has into one checked float RGB tensor [3, H, W] in 0..1."""
+"""Turn whatever image a caller has into one checked 8-bit RGB array, the bytes the official path crops from."""
 
 from __future__ import annotations
 
@@ -15,7 +15,11 @@ MIN_SIDE = 2
 
 
 def load_image(path: str | Path) -> np.ndarray:
-    """Read an image file as an HxWxC uint8 array (C = 1, 3 or 4), with a clear error when it can't."""
+    """Read an image file as an HxWxC array (C = 1, 3 or 4), with a clear error when it can't.
+
+    8-bit files give uint8; 16-bit greyscale gives uint16 and float (mode F) float32, which
+    :func:`to_rgb_uint8` reduces the way the official loader does.
+    """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = Path(path)
@@ -24,6 +28,10 @@ def load_image(path: str | Path) -> np.ndarray:
     try:
         with Image.open(path) as img:
             img = ImageOps.exif_transpose(img)
+            if img.mode.startswith("I"):  # 16-bit (or 32-bit integer) greyscale
+                return np.array(img).astype(np.int64).clip(0, 65535).astype(np.uint16)
+            if img.mode == "F":
+                return np.array(img, dtype=np.float32)
             if img.mode not in ("L", "RGB", "RGBA"):
                 img = img.convert("RGBA" if "A" in img.getbands() else "RGB")
             return np.array(img)
@@ -31,47 +39,68 @@ def load_image(path: str | Path) -> np.ndarray:
         raise InputError(f"Cannot read '{path}' as an image ({exc}); is the file complete and an image?") from exc
 
 
-def to_rgb_tensor(image: Any, device: torch.device | str | None = None, name: str = "image") -> torch.Tensor:
-    """HxW, HxWxC (C in 1..4) or CxHxW tensor/array/PIL image -> float32 [3, H, W] in 0..1 on ``device``.
-
-    uint8 is divided by 255; floats must already be in 0..1. Grey is repeated to RGB; an alpha channel
-    is composited over white, as DWPose's ``HWC3`` does. NaN/inf, empty or 1-pixel images are refused.
-    """
+def _hwc(image: Any, name: str) -> torch.Tensor | np.ndarray:
+    """Any accepted image as an HxWxC array or tensor (C in 1..4), checked for shape and size."""
     if not isinstance(image, (torch.Tensor, np.ndarray)):
         if hasattr(image, "mode") and hasattr(image, "size"):
             image = np.array(image)
         else:
             raise InputError(f"{name}: expected an image array, tensor or PIL image, got {type(image).__name__}.")
-    t = torch.as_tensor(image) if isinstance(image, np.ndarray) else image
+    t = image
     if t.ndim == 3 and t.shape[0] in (1, 3, 4) and t.shape[-1] not in (1, 2, 3, 4):
-        t = t.permute(1, 2, 0)  # CHW -> HWC
+        t = t.permute(1, 2, 0) if isinstance(t, torch.Tensor) else t.transpose(1, 2, 0)  # CHW -> HWC
     if t.ndim == 2:
         t = t[..., None]
     if t.ndim != 3 or t.shape[-1] not in (1, 2, 3, 4):
         raise InputError(f"{name}: expected shape HxW or HxWxC with C in 1..4, got {tuple(t.shape)}.")
-    h, w, c = t.shape
+    h, w, _ = t.shape
     if h < MIN_SIDE or w < MIN_SIDE:
         raise InputError(f"{name}: is {w}x{h} pixels; an image needs at least {MIN_SIDE} pixels per side.")
-    t = t.to(device) if device is not None else t
-    if t.dtype == torch.uint8:
-        t = t.float() / 255.0
-    elif t.dtype.is_floating_point:
-        t = t.float()
-        if not torch.isfinite(t).all():
-            raise InputError(f"{name}: contains NaN or infinite values; fix the node or file that produced it.")
-        lo, hi = t.min().item(), t.max().item()
-        if lo < -1e-3 or hi > 1.0 + 1e-3:
-            raise InputError(f"{name}: float pixel values must lie in 0..1, found {lo:.3g}..{hi:.3g} "
-                             "(divide 0..255 data by 255, or pass uint8).")
-        t = t.clamp(0.0, 1.0)
+    return t
+
+
+def to_rgb_uint8(image: Any, name: str = "image") -> np.ndarray:
+    """HxW, HxWxC (C in 1..4) or CxHxW tensor/array/PIL image -> HxWx3 uint8 RGB, the pixels the model sees.
+
+    These are the bytes the official evaluation crops from: uint8 as is; 16-bit as OpenCV's ``IMREAD_COLOR``
+    (the official loader) reduces it, ``value >> 8``; floats (ComfyUI IMAGE tensors) must lie in 0..1 and
+    become ``round(x * 255)``, which gives back the exact bytes of an 8-bit image. Grey is repeated to RGB;
+    an alpha channel is composited over white, as DWPose's ``HWC3`` does (the official loader drops it; both
+    agree wherever the image is opaque). NaN/inf, empty or 1-pixel images are refused.
+    """
+    t = _hwc(image, name)
+    if isinstance(t, np.ndarray):
+        if t.dtype == np.uint16:
+            t = (t >> 8).astype(np.uint8)
+        t = torch.from_numpy(np.ascontiguousarray(t))
+    if t.dtype == torch.uint16:
+        t = (t.to(torch.int32) >> 8).to(torch.uint8)
+    c = t.shape[-1]
+    if t.dtype == torch.uint8 and c in (1, 3):
+        out = t
+    elif t.dtype == torch.uint8 or t.dtype.is_floating_point:
+        f = t.float() / 255.0 if t.dtype == torch.uint8 else _checked_float(t, name)
+        if c in (2, 4):
+            color, alpha = f[..., : c - 1], f[..., c - 1:]
+            f = color * alpha + (1.0 - alpha)
+        out = (f * 255.0).round_().clamp_(0, 255).to(torch.uint8)
     else:
-        raise InputError(f"{name}: pixel type {t.dtype} is not supported; convert to uint8 or float in 0..1.")
-    if c in (2, 4):
-        color, alpha = t[..., : c - 1], t[..., c - 1:]
-        t = color * alpha + (1.0 - alpha)
-    if t.shape[-1] == 1:
-        t = t.expand(-1, -1, 3)
-    return t.permute(2, 0, 1).contiguous()
+        raise InputError(f"{name}: pixel type {t.dtype} is not supported; convert to uint8, uint16 or float in 0..1.")
+    if out.shape[-1] == 1:
+        out = out.expand(-1, -1, 3)
+    return np.ascontiguousarray(out.cpu().numpy())
+
+
+def _checked_float(t: torch.Tensor, name: str) -> torch.Tensor:
+    """A float image as float32 in 0..1, refusing NaN/inf and 0..255 data."""
+    t = t.float()
+    if not torch.isfinite(t).all():
+        raise InputError(f"{name}: contains NaN or infinite values; fix the node or file that produced it.")
+    lo, hi = t.min().item(), t.max().item()
+    if lo < -1e-3 or hi > 1.0 + 1e-3:
+        raise InputError(f"{name}: float pixel values must lie in 0..1, found {lo:.3g}..{hi:.3g} "
+                         "(divide 0..255 data by 255, or pass uint8).")
+    return t.clamp(0.0, 1.0)
 
 
 def find_images(inputs: list[str | Path]) -> list[Path]:

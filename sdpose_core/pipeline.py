@@ -6,15 +6,17 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+import numpy as np
 import torch
 
 from .codec import UDPHeatmap, flip_heatmaps
 from .crop import CROP_MODES, apply_affine, crop_center_scale, invert_affine, warp_crops, warp_matrix
 from .errors import InputError
-from .images import to_rgb_tensor
+from .images import to_rgb_uint8
 from .model import SDPoseModel, check_input_size
 
 Detector = Callable[[torch.Tensor], torch.Tensor]  # image [3, H, W] in 0..1 -> boxes [N, 5] (x1, y1, x2, y2, score)
+_Item = tuple["_Pending", int, torch.Tensor, torch.Tensor]  # (image, person, uint8 crop [3, h, w], crop->image)
 
 
 @dataclass
@@ -74,6 +76,9 @@ class PoseEstimator:
 
     Crops from consecutive images share batches; each image's result is yielded as soon as all its
     crops are decoded, so memory is bounded by one batch, whatever the number of images.
+
+    Each image travels to the model's device once, as 8 bits; the crops are cut there, byte for byte as the
+    official evaluation cuts them (OpenCV's fixed-point warp of the 8-bit image), and scaled there.
     """
 
     def __init__(self, model: SDPoseModel, *, input_size: tuple[int, int] = (768, 1024), flip: bool = True,
@@ -100,9 +105,14 @@ class PoseEstimator:
 
     @torch.no_grad()
     def heatmaps(self, crops: torch.Tensor) -> torch.Tensor:
-        """Crops [B, 3, H, W] in 0..1 -> heatmaps [B, K, H/4, W/4], flip-averaged when ``flip`` is on."""
+        """Crops [B, 3, H, W], uint8 or float in 0..1 -> heatmaps [B, K, H/4, W/4], flip-averaged if ``flip``.
+
+        uint8 crops are scaled on the model's device as the official evaluation does: x / 255 * 2 - 1.
+        """
         model = self.model
-        pixels = (crops * 2.0 - 1.0).to(model.dtype)
+        crops = crops.to(model.device)
+        pixels = (crops.float() / 255.0 if crops.dtype == torch.uint8 else crops) * 2.0 - 1.0
+        pixels = pixels.to(model.dtype)
         if self.flip:
             pixels = torch.cat([pixels, pixels.flip(-1)], dim=0)
         heat = model(pixels, sample=self.sample_latent, generator=self.generator).float()
@@ -111,15 +121,16 @@ class PoseEstimator:
             heat = 0.5 * (plain + flip_heatmaps(mirrored, model.scheme.flip_indices))
         return heat
 
-    def person_boxes(self, image: torch.Tensor, boxes: Any | None) -> tuple[torch.Tensor, torch.Tensor]:
+    def person_boxes(self, image: np.ndarray, boxes: Any | None) -> tuple[torch.Tensor, torch.Tensor]:
         """Caller boxes if given; else the detector's; else (or when it finds nobody) the whole image."""
         if boxes is not None:
             return check_boxes(boxes)
         if self.detector is not None:
-            found = torch.as_tensor(self.detector(image), dtype=torch.float64).reshape(-1, 5)
+            pixels = torch.from_numpy(image).permute(2, 0, 1).float() / 255.0
+            found = torch.as_tensor(self.detector(pixels), dtype=torch.float64).reshape(-1, 5)
             if found.shape[0]:
                 return xyxy_to_xywh(found[:, :4]), found[:, 4]
-        _, h, w = image.shape
+        h, w, _ = image.shape
         return torch.tensor([[0.0, 0.0, float(w), float(h)]], dtype=torch.float64), torch.ones(1, dtype=torch.float64)
 
     def __call__(self, images: Iterable[Any], boxes: Iterable[Any | None] | None = None,
@@ -127,24 +138,23 @@ class PoseEstimator:
         """Yield one PoseResult per image, in order. ``boxes``: per image, None or [[x, y, w, h], ...]."""
         device = self.model.device
         pending: deque[_Pending] = deque()
-        queue: list[tuple[_Pending, int, torch.Tensor, torch.Tensor]] = []  # (image, person, crop, crop->image)
+        queue: list[_Item] = []
         box_iter = iter(boxes) if boxes is not None else None
         meta_iter = iter(metas) if metas is not None else None
         count = 0
         for count, image in enumerate(images, start=1):
-            name = f"image {count - 1}"
-            rgb = to_rgb_tensor(image, device=device, name=name)
+            rgb = to_rgb_uint8(image, name=f"image {count - 1}")
             item_boxes = next(box_iter, None) if box_iter is not None else None
             meta = next(meta_iter, {}) if meta_iter is not None else {}
             xywh, scores = self.person_boxes(rgb, item_boxes)
             n, k = xywh.shape[0], self.model.scheme.num_keypoints
-            record = _Pending(rgb.shape[2], rgb.shape[1], xywh.float(), scores.float(), meta,
+            record = _Pending(rgb.shape[1], rgb.shape[0], xywh.float(), scores.float(), meta,
                               torch.zeros(n, k, 3), n)
             pending.append(record)
-            if n:  # geometry in float64 on the CPU (a few numbers); pixels stay on the device
+            if n:  # geometry in float64 on the CPU (a few numbers); pixels cut on the device, as uint8
                 center, scale = crop_center_scale(xywh, self.input_size, self.crop_mode)
                 mats = warp_matrix(center, scale, self.input_size)
-                crops = warp_crops(rgb, mats, self.input_size)
+                crops = warp_crops(torch.from_numpy(rgb).to(device), mats, self.input_size).permute(0, 3, 1, 2)
                 inverse = invert_affine(mats)
                 queue += [(record, i, crops[i], inverse[i]) for i in range(n)]
             del rgb
@@ -159,7 +169,7 @@ class PoseEstimator:
             queue = queue[self.batch_size:]
         yield from self._finished(pending)
 
-    def _run(self, items: Sequence[tuple[_Pending, int, torch.Tensor, torch.Tensor]]) -> None:
+    def _run(self, items: Sequence[_Item]) -> None:
         """Pose one batch of crops and write the decoded keypoints into their images' records."""
         crops = torch.stack([c for _, _, c, _ in items])
         coords, scores = self.codec.decode(self.heatmaps(crops))

@@ -226,6 +226,8 @@ def as_rgb_uint8(image: Any) -> np.ndarray:
         if not np.isfinite(arr).all() or arr.min() < 0 or arr.max() > 1:
             raise InputError("overlay image: float pixels must be finite and lie in 0..1 (or pass uint8).")
         arr = np.round(arr * 255.0).astype(np.uint8)
+    elif arr.dtype == np.uint16:  # 16-bit files, reduced as the pose path reduces them (images.to_rgb_uint8)
+        arr = (arr >> 8).astype(np.uint8)
     elif arr.dtype != np.uint8:
         raise InputError(f"overlay image: pixel type {arr.dtype} is not supported; pass uint8 or float in 0..1.")
     if arr.shape[2] == 1:

@@ -195,3 +195,47 @@ def test_comfy_file_problems_are_named(tmp_path, cache):
         load_model(sd_only, cache=cache)
     with pytest.raises(CheckpointError, match="is a wholebody checkpoint"):
         load_model(_comfy_file(tmp_path / "y.safetensors"), "body", cache=cache)
+
+
+def test_folder_vae_without_decoder_loads_and_gives_the_same_heatmaps(body_copy, tiny_body, cache):
+    vae_file = body_copy / "vae" / "diffusion_pytorch_model.safetensors"
+    _rewrite(vae_file, lambda sd: [sd.pop(k) for k in list(sd) if k.startswith(("decoder.", "post_quant_conv."))])
+    pixels = torch.rand(1, 3, 256, 192) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(load_model(body_copy, cache=cache)(pixels), load_model(tiny_body, cache=cache)(pixels))
+
+
+def test_float8_weights_are_upcast_and_integer_weights_refused(tiny_wholebody, cache, tmp_path):
+    load_model(tiny_wholebody, cache=cache)  # caches the shared empty-prompt context
+    for kind in ("float8_e4m3fn", "float8_e5m2"):
+        path = _comfy_file(tmp_path / f"{kind}.safetensors", getattr(torch, kind))
+        model = load_model(path, cache=cache)
+        assert model.dtype == torch.float32
+        with torch.no_grad():
+            assert torch.isfinite(model(torch.zeros(1, 3, 256, 192))).all()
+    path = _comfy_file(tmp_path / "int.safetensors")
+    key = "model.diffusion_model.heatmap_head.final_layer.bias"
+    _rewrite(path, lambda sd: sd.__setitem__(key, sd[key].to(torch.int64)))
+    with pytest.raises(CheckpointError, match=r"1 weights are not floating point: .*final_layer.bias \(int64\)"):
+        load_model(path, cache=cache)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_cpu_bf16_runs_channels_last_only_where_native(tiny_body, cache, monkeypatch, native):
+    import warnings
+
+    import sdpose_core.checkpoint as ckpt
+
+    monkeypatch.setattr(ckpt, "native_bf16", lambda: native)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = load_model(tiny_body, cache=cache, dtype="bf16")
+    assert model.dtype == torch.bfloat16 and model.channels_last == native
+    assert model.unet.conv_in.weight.is_contiguous(memory_format=torch.channels_last) == native
+    assert any("no native bf16" in str(w.message) for w in caught) != native
+    pixels = torch.rand(1, 3, 256, 192) * 2 - 1
+    with torch.no_grad():
+        heat = model(pixels.to(torch.bfloat16)).float()
+        exact = load_model(tiny_body, cache=cache)(pixels)
+    assert torch.isfinite(heat).all() and (heat - exact).abs().max() < 0.1 * exact.abs().max()
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -75,17 +76,61 @@ def test_box_corners_land_on_crop_corners_in_stretch_mode():
                                                                            dtype=torch.float64))
 
 
-def test_warp_crops_matches_cv2_warp_affine():
-    """Same sampling as the official cv2.warpAffine (bilinear, zero border), up to cv2's 1/32-px grid."""
-    h, w = 240, 320
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    image = np.stack([np.sin(xx / 13.0), np.cos(yy / 9.0), np.sin((xx + yy) / 21.0)], axis=-1) * 0.5 + 0.5
-    boxes = torch.tensor([[30.0, 20.0, 120.0, 180.0], [250.0, 150.0, 100.0, 120.0]], dtype=torch.float64)
-    mats = warp_matrix(*crop_center_scale(boxes, (192, 256)), (192, 256), torch.tensor([0.0, 25.0],
-                                                                                          dtype=torch.float64))
-    crops = warp_crops(torch.from_numpy(image).permute(2, 0, 1), mats.float(), (192, 256))
-    for crop, mat in zip(crops, mats):
-        ref = cv2.warpAffine(image, mat.numpy(), (192, 256), flags=cv2.INTER_LINEAR,
-                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        diff = np.abs(crop.permute(1, 2, 0).numpy() - ref)
-        assert diff.max() < 0.03 and diff.mean() < 2e-3
+OPENCV49 = Path(__file__).parent / "data" / "opencv49" / "warps.npz"
+
+
+def test_warp_crops_are_the_bytes_of_the_official_opencv():
+    """Byte for byte what cv2.warpAffine(INTER_LINEAR) of opencv-python 4.9.0.80 (SDPose-OOD's pin) cuts, on random
+    images and matrices: tiny and huge scales, extreme aspect ratios, rotations, mirrorings, boxes partly and
+    wholly off the image (tests/data/opencv49/make_warps.py wrote them with that OpenCV)."""
+    data = np.load(OPENCV49)
+    n = len([k for k in data.files if k.startswith("crop")])
+    wholly_off = 0
+    for i in range(n):
+        expected = data[f"crop{i}"]
+        crops = warp_crops(data[f"image{i}"], data[f"mat{i}"][None].astype(np.float64), expected.shape[1::-1])
+        assert crops.dtype == torch.uint8 and np.array_equal(crops[0].numpy(), expected), i
+        wholly_off += int((expected == 0).all())
+    assert n == 48 and 5 <= wholly_off <= 40
+
+
+def test_warp_crops_are_the_same_on_any_tensor_layout():
+    data = np.load(OPENCV49)
+    image, mat = data["image3"], data["mat3"].astype(np.float64)
+    from_numpy = warp_crops(image, mat[None], (48, 64))
+    channels_first = torch.from_numpy(image).permute(2, 0, 1).contiguous()
+    from_tensor = warp_crops(channels_first.permute(1, 2, 0), mat[None], (48, 64))
+    assert torch.equal(from_numpy, from_tensor)
+    with pytest.raises(ValueError, match="uint8"):
+        warp_crops(image.astype(np.float32), mat[None], (48, 64))
+
+
+@pytest.mark.skipif(cv2.__version__ >= "4.11", reason="OpenCV >= 4.11 samples in floating point, unlike the "
+                    "official OpenCV 4.9; tests/data/opencv49 holds that version's bytes instead")
+def test_warp_crops_equal_installed_old_opencv():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (90, 70, 3), dtype=np.uint8)
+    mat = np.array([[1.3, 0.2, -7.1], [-0.1, 1.1, 3.3]])
+    expected = cv2.warpAffine(image, mat.astype(np.float32), (48, 64), flags=cv2.INTER_LINEAR)
+    assert np.array_equal(warp_crops(image, mat[None], (48, 64))[0].numpy(), expected)
+
+
+def test_warp_crops_differ_from_exact_float_sampling():
+    """Why OpenCV itself: its 1/32-pixel grid and fixed-point blend differ from exact bilinear sampling."""
+    rng = np.random.default_rng(4)
+    image = rng.integers(0, 256, (120, 90, 3), dtype=np.uint8)
+    box = torch.tensor([[10.3, 7.7, 61.1, 93.9]], dtype=torch.float64)
+    mat = warp_matrix(*crop_center_scale(box, (96, 128)), (96, 128))
+    src = apply_affine(invert_affine(mat), torch.cartesian_prod(torch.arange(128.0), torch.arange(96.0)
+                                                                 ).flip(-1)[None].double())[0].numpy()
+    x0, y0 = np.floor(src[:, 0]).astype(int), np.floor(src[:, 1]).astype(int)
+    fx, fy = (src[:, 0] - x0)[:, None], (src[:, 1] - y0)[:, None]
+    padded = np.pad(image.astype(np.float64), ((1, 2), (1, 2), (0, 0)))
+
+    def at(dx, dy):
+        return padded[np.clip(y0 + dy + 1, 0, 122), np.clip(x0 + dx + 1, 0, 92)]
+
+    exact = (at(0, 0) * (1 - fx) * (1 - fy) + at(1, 0) * fx * (1 - fy) + at(0, 1) * (1 - fx) * fy
+             + at(1, 1) * fx * fy).reshape(128, 96, 3)
+    ours = warp_crops(image, mat, (96, 128))[0].numpy().astype(np.float64)
+    assert np.abs(exact - ours).max() > 1.0  # a float warp (grid_sample) is not the official crop

@@ -70,7 +70,9 @@ def test_mirrored_image_gives_mirrored_keypoints(request, which):
     flip = torch.tensor(model.scheme.flip_indices)
     expected = a.keypoints[0, flip].clone()
     expected[:, 0] = (w - 1) - expected[:, 0]
-    torch.testing.assert_close(b.keypoints[0], expected, atol=2e-3, rtol=1e-4)
+    # OpenCV's warp rounds sample positions down to 1/32 px, so a mirrored image's crop is not exactly the
+    # mirrored crop: a few hundredths of a pixel, as in the official evaluation
+    torch.testing.assert_close(b.keypoints[0], expected, atol=0.05, rtol=1e-4)
 
 
 @pytest.mark.parametrize("flip", [False, True])

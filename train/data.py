@@ -239,9 +239,7 @@ class TopDownDataset(torch.utils.data.Dataset):
         if image.shape[0] != inst.height or image.shape[1] != inst.width:
             raise DataError(f"'{self.image_dir / inst.file_name}' is {image.shape[1]}x{image.shape[0]} but its "
                             f"annotation says {inst.width}x{inst.height}; is this the annotation's image folder?")
-        source = torch.from_numpy(image).permute(2, 0, 1).float()
-        crop = warp_crops(source, mat, self.input_size)[0]
-        crop = crop.round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()  # cv2.warpAffine on uint8
+        crop = warp_crops(image, mat, self.input_size)[0].numpy()  # the inference crop, as the official training
         if self.augment is not None and self.augment.photometric.enabled:
             crop = photometric_distortion(rng, crop, self.augment.photometric)
         target = crop
