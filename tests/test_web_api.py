@@ -278,8 +278,21 @@ def test_routes_module_registers_on_comfyui_only():
 
 # ------------------------------------------------------------------------------------------------ hostile inputs
 
-keypoints_io = importlib.import_module("sdpose_pack.nodes.keypoints_io")
 common = importlib.import_module("sdpose_pack.nodes.common")
+
+
+@pytest.fixture(scope="module")
+def keypoints_io():
+    """Save / Load Pose Keypoints (a V3 node module: it imports ComfyUI's comfy_api, so ComfyUI goes on sys.path)."""
+    sys.path.insert(0, str(REPO / "tests" / "integration"))
+    from comfy_helpers import comfyui_main, skip_or_fail
+
+    main = comfyui_main()
+    if main is None:
+        skip_or_fail("ComfyUI is not installed; the node modules import its comfy_api.")
+    if str(main.parent) not in sys.path:
+        sys.path.insert(0, str(main.parent))
+    return importlib.import_module("sdpose_pack.nodes.keypoints_io")
 DEEP = "[" * 100_000
 HOSTILE_NAMES = [("po\x00se.json", "not allowed"), ("a\nb.json", "not allowed"), ("a\u202egnp.json", "U+202E"),
                  ("a\u2066b.json", "U+2066"), ("zero\u200bwidth.json", "U+200B"), ("\u59ff" * 110 + ".json", "bytes"),
@@ -287,7 +300,7 @@ HOSTILE_NAMES = [("po\x00se.json", "not allowed"), ("a\nb.json", "not allowed"),
 
 
 @pytest.mark.parametrize("name, match", HOSTILE_NAMES)
-def test_one_name_check_for_routes_and_save_node(dirs, tmp_path, name, match):
+def test_one_name_check_for_routes_and_save_node(keypoints_io, dirs, tmp_path, name, match):
     """The POST route, the GET route and Save Pose Keypoints refuse the same names with the same reason."""
     input_dir, output_dir = dirs
     refused(api.check_save_name, name, match=match)
@@ -327,7 +340,7 @@ def test_get_refuses_the_canvases_post_refuses(dirs, side):
     assert not (input_dir / "h.json").exists()
 
 
-def test_save_node_validates_before_writing(tmp_path):
+def test_save_node_validates_before_writing(keypoints_io, tmp_path):
     """Save Pose Keypoints: not POSE_KEYPOINT, NaN or a non-JSON value writes nothing; good input is strict JSON."""
     nan = json.loads(json.dumps(FRAME))
     nan["people"][0]["pose_keypoints_2d"][0] = float("nan")

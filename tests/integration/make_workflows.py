@@ -80,11 +80,11 @@ DRIVING_NODES = [
     node(4, "SDPoseNodes.VideoOptions", [40, 780], {"tracking": True, "smoothing": False, "detect_every": 1},
          size=[340, 180]),
     estimator(5, [400, 80], resolution=512),
-    node(6, "LoadImage", [400, 730], {"image": IMAGE}, size=[300, 330], title="Reference image"),
-    node(7, "SDPoseNodes.SelectPeople", [400, 1120], {"mode": "largest", "count": 1}, size=[340, 130]),
+    node(6, "LoadImage", [400, 1030], {"image": IMAGE}, size=[300, 330], title="Reference image"),
+    node(7, "SDPoseNodes.SelectPeople", [400, 1420], {"mode": "largest", "count": 1}, size=[340, 130]),
     node(8, "SDPoseNodes.RetargetPose", [780, 80], {"resolution": 0, "fill_gaps": 5, "zero_lag_smoothing": True},
          size=[340, 620]),
-    node(9, "SDPoseNodes.SavePoseKeypoints", [400, 1310], {"filename_prefix": "sdpose/retarget/pose"},
+    node(9, "SDPoseNodes.SavePoseKeypoints", [400, 1610], {"filename_prefix": "sdpose/retarget/pose"},
          size=[340, 110]),
 ]
 DRIVING_LINKS = [
@@ -101,13 +101,13 @@ WORKFLOWS = {
             loader(2, [40, 460]),
             estimator(3, [400, 80], resolution=512),
             node(4, "PreviewImage", [780, 80], size=[300, 330], title="SDPose pose"),
-            node(5, "SDPoseNodes.SavePoseKeypoints", [400, 730], {"filename_prefix": "sdpose/pose"},
+            node(5, "SDPoseNodes.SavePoseKeypoints", [400, 1030], {"filename_prefix": "sdpose/pose"},
                  size=[340, 110]),
             node(6, "CheckpointLoaderSimple", [40, 640], {"ckpt_name": "v1-5-pruned-emaonly.safetensors"},
                  size=[320, 100]),
-            node(7, "CLIPTextEncode", [400, 890], {"text": "a dancer on a stage, masterpiece, best quality"},
+            node(7, "CLIPTextEncode", [400, 1190], {"text": "a dancer on a stage, masterpiece, best quality"},
                  size=[340, 120], title="Positive prompt"),
-            node(8, "CLIPTextEncode", [400, 1050], {"text": "lowres, bad anatomy, bad hands, worst quality"},
+            node(8, "CLIPTextEncode", [400, 1350], {"text": "lowres, bad anatomy, bad hands, worst quality"},
                  size=[340, 120], title="Negative prompt"),
             node(9, "ControlNetLoader", [40, 800], {"control_net_name": "control_v11p_sd15_openpose.pth"},
                  size=[320, 60]),
@@ -145,7 +145,7 @@ WORKFLOWS = {
             node(6, "CreateVideo", [780, 460], {"fps": 30.0}, size=[260, 80]),
             node(7, "SaveVideo", [1120, 460], {"filename_prefix": "sdpose/pose_video", "format": "auto",
                                                "codec": "auto"}, size=[330, 380]),
-            node(8, "SDPoseNodes.SavePoseKeypoints", [400, 730], {"filename_prefix": "sdpose/frames/pose"},
+            node(8, "SDPoseNodes.SavePoseKeypoints", [400, 1030], {"filename_prefix": "sdpose/frames/pose"},
                  size=[340, 110]),
             node(9, "Note", [1120, 80], {"text": "The pose IMAGE batch (one frame per video frame, black "
                                          "background, DWPose colours) is what AnimateAnyone / MimicMotion / "
@@ -177,7 +177,7 @@ WORKFLOWS = {
             node(6, "ImageStitch", [1120, 280], {"direction": "right", "match_image_size": True,
                                                  "spacing_width": 8, "spacing_color": "white"}, size=[270, 150]),
             node(7, "SaveImage", [1420, 80], {"filename_prefix": "sdpose/compare"}, size=[400, 420]),
-            node(8, "Note", [400, 730], {"text": "Side by side: the image, SDPose drawn over it, SDPose's pose "
+            node(8, "Note", [400, 1030], {"text": "Side by side: the image, SDPose drawn over it, SDPose's pose "
                                          "image. With comfyui_controlnet_aux installed, "
                                          "sdpose_vs_dwpose_with_controlnet_aux.json adds DWPose Estimator with the "
                                          "same settings next to it. " + NOTE_MODELS}, size=[340, 240]),
@@ -237,7 +237,7 @@ WORKFLOWS = {
             node(1, "LoadImage", [40, 80], {"image": IMAGE}, size=[300, 330]),
             loader(2, [40, 460]),
             estimator(3, [400, 80], resolution=512),
-            node(4, "DWPreprocessor", [400, 730], {"resolution": 512}, size=[340, 250]),
+            node(4, "DWPreprocessor", [400, 1030], {"resolution": 512}, size=[340, 250]),
             node(5, "ImageStitch", [780, 80], {"direction": "right", "match_image_size": True, "spacing_width": 8,
                                                "spacing_color": "white"}, size=[270, 150]),
             node(6, "ImageStitch", [780, 280], {"direction": "right", "match_image_size": True, "spacing_width": 8,
