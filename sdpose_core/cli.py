@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from . import retarget_cli
+from .choices import PEOPLE_ORDERS
 from .errors import InputError, SDPoseError
 
 if TYPE_CHECKING:
@@ -76,6 +77,10 @@ def _add_estimate(sub) -> None:
     est.add_argument("--cache-dir", type=Path, default=None, help="downloads and cached text context "
                      "(default $SDPOSE_CACHE or ~/.cache/sdpose)")
     est.add_argument("--threshold", type=float, default=0.3, help="keypoints below it are left out (DWPose: 0.3)")
+    est.add_argument("--max-people", type=int, default=None, metavar="N", help="keep at most N people per image or "
+                     "frame in the JSON and the drawing (COCO results keep everyone)")
+    est.add_argument("--order", choices=PEOPLE_ORDERS, default=PEOPLE_ORDERS[0], help="which people come first and "
+                     "are kept by --max-people (default largest; track_id for tracked videos)")
     est.add_argument("--raw-scores", action="store_true", help="keep the model's scores instead of DWPose's 1.0")
     est.add_argument("--swap-hands", action="store_true", help="ComfyUI-native's convention: the person's left "
                      "hand in hand_right_keypoints_2d (default: by side, as DWPose)")
@@ -205,6 +210,8 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise InputError(f"--batch-size must be at least 1, got {args.batch_size}.")
     if args.detect_every < 1:
         raise InputError(f"--detect-every must be at least 1, got {args.detect_every}.")
+    if args.max_people is not None and args.max_people < 1:
+        raise InputError(f"--max-people must be at least 1 (leave it out to keep everyone), got {args.max_people}.")
     if not 0 <= args.crf <= MAX_CRF:
         raise InputError(f"--crf must be 0..{MAX_CRF} (H.264 quality, lower = better; default 18), got {args.crf}.")
     if args.resolution is not None and not 64 <= args.resolution <= 16384:
@@ -309,7 +316,8 @@ def work_settings(args: argparse.Namespace) -> WorkSettings:
         overlay=args.overlay,
         clip=dict(track=args.track, smooth=args.smooth, min_cutoff=args.smooth_min_cutoff, beta=args.smooth_beta,
                   detect_every=args.detect_every, threshold=args.threshold),
-        frames=args.frames, crf=args.crf, face_crops=args.face_crops)
+        frames=args.frames, crf=args.crf, face_crops=args.face_crops,
+        people=None if args.max_people is None else (args.max_people, args.order))
 
 
 def estimate_command(args: argparse.Namespace) -> int:

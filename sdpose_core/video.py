@@ -524,7 +524,8 @@ def annotate_video(estimator: PoseEstimator, path: str | Path, out_dir: str | Pa
                    pose_options: dict | None = None, draw_options: dict | None = None, overlay: bool = False,
                    boxes: Iterable[Any] | None = None, backend: str | None = None, background: bool = True,
                    progress: Callable[[int], None] | bool = False,
-                   on_pose: Callable[[int, dict], None] | None = None) -> VideoOutput:
+                   on_pose: Callable[[int, dict], None] | None = None,
+                   people: tuple[int, str] | None = None) -> VideoOutput:
     """Pose a video file into ``out_dir``: ``<stem>.json``, ``<stem>_pose.mp4`` and (``frames_png``)
     ``<stem>_frames/``. The outputs are staged in a hidden folder and appear together only when complete (a
     failure or interruption leaves none); existing files are never replaced. A video that decodes to clearly
@@ -537,7 +538,10 @@ def annotate_video(estimator: PoseEstimator, path: str | Path, out_dir: str | Pa
     those few frames more are alive. ``progress``: True for a tqdm bar, or a callable given the frames posed.
     ``on_pose``: called with (frame index, POSE_KEYPOINT frame) as each frame is posed (e.g. to keep the first few
     for a preview). An exception raised by ``progress`` or ``on_pose`` (a user's cancel) stops the run like any other.
+    ``people``: (max_people, order) keeps the first people of each frame (``sdpose_core.people``; streamed, so
+    ranked frame by frame: order ``track_id`` keeps the same people throughout a tracked clip).
     """
+    from .people import limit_people
     from .render import render_frame
 
     path, out_dir = Path(path), Path(out_dir)
@@ -581,6 +585,8 @@ def annotate_video(estimator: PoseEstimator, path: str | Path, out_dir: str | Pa
         count = 0
         for count, result in enumerate(results, start=1):
             frame = pose_frame(result, **(pose_options or {}))
+            if people is not None:
+                [frame] = limit_people(frame, *people)
             ids.update(result.meta.get("track_ids", []))
             if on_pose is not None:
                 on_pose(count - 1, frame)

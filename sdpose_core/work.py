@@ -55,6 +55,7 @@ class WorkSettings:
     frames: bool = False
     crf: int = 18
     face_crops: bool = False  # videos: also the face video (sdpose_core.face)
+    people: tuple[int, str] | None = None  # (max_people, order): keep the first N people of each frame
 
     def shaping(self) -> dict[str, Any]:
         """The settings that change the outputs (not device or batch size), for the job's resume records."""
@@ -219,6 +220,10 @@ def _write_image(task: Task, result, image, settings: WorkSettings, stage: Calla
     from .render import render_frame
 
     pose = to_pose_keypoint(result.keypoints.numpy(), result.width, result.height, **settings.pose_options)
+    if settings.people is not None:
+        from .people import limit_people
+
+        [pose] = limit_people(pose, *settings.people)
     coco = coco_records(image_id_from_stem(task.path.stem), result.keypoints, result.boxes, result.box_scores)
     dumps_json(coco)  # refuses non-finite numbers before anything is staged
     drawing = render_frame(pose, image=image, **settings.draw_options)
@@ -250,7 +255,7 @@ def _video(estimator, settings: WorkSettings, task: Task, boxes: list | None, st
         out = annotate_video(estimator, task.path, outputs.stage, stem=task.stem, options=ClipOptions(**settings.clip),
                              frames_png=settings.frames, crf=settings.crf, pose_options=settings.pose_options,
                              draw_options=settings.draw_options, overlay=settings.overlay, boxes=frame_boxes,
-                             progress=frame_done)
+                             progress=frame_done, people=settings.people)
         if settings.face_crops:
             _face_video(task, out, outputs.path(task.stem + FACE_OUTPUT), settings.crf)
     except Exception as exc:  # noqa: BLE001 - this video's failure

@@ -123,3 +123,26 @@ def test_yolox_detector_file_gives_the_boxes(tiny_body, cache, tmp_path):
     (person,) = json.loads(coco.read_text())
     np.testing.assert_allclose(person["bbox"], [40.0, 20.0, 60.0, 120.0], atol=1e-3)
     assert len(json.loads((out / "person.json").read_text())["people"]) == 1
+
+
+def test_max_people_keeps_the_largest_in_json_and_drawing(tiny_body, cache, images, tmp_path):
+    """--max-people 1 keeps the person whose drawn points span most (here: the one in the larger box); the COCO
+    results keep everyone (they are for evaluation)."""
+    boxes = tmp_path / "boxes.json"
+    boxes.write_text(json.dumps({"000000000042.png": [[2, 2, 86, 116], [60, 5, 12, 16]]}))
+    every, one, coco = tmp_path / "every", tmp_path / "one", tmp_path / "coco.json"
+    common = ["--boxes", str(boxes), "--raw-scores", "--threshold", "0"]
+    assert main(["estimate", str(images), *_common(tiny_body, every, cache), *common]) == 0
+    assert main(["estimate", str(images), *_common(tiny_body, one, cache), *common, "--max-people", "1",
+                 "--order", "largest", "--coco-json", str(coco)]) == 0
+    people = json.loads((every / "000000000042.json").read_text())["people"]
+    kept = json.loads((one / "000000000042.json").read_text())["people"]
+
+    def span(person: dict) -> float:
+        xy = np.array(person["pose_keypoints_2d"]).reshape(-1, 3)[:, :2]
+        return float(np.prod(xy.max(axis=0) - xy.min(axis=0)))
+
+    assert len(people) == 2 and len(kept) == 1
+    assert kept[0] == max(people, key=span)
+    assert len(json.loads(coco.read_text())) == 2
+    assert main(["estimate", str(images), *_common(tiny_body, tmp_path / "bad", cache), "--max-people", "0"]) == 2

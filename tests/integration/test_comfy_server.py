@@ -307,6 +307,40 @@ def test_draw_pose_matches_the_estimator_and_keypoints_round_trip(comfy):
     assert len(overlays) == 2 and Image.open(overlays[0]).size == (W, H)  # resolution 0: the canvas size
 
 
+
+def test_estimator_keeps_max_people_and_draws_with_the_drawing_controls(comfy):
+    """max_people keeps the largest person in POSE_KEYPOINT and the drawing; the drawing controls change the
+    strokes, and Draw Pose with the same controls draws exactly what the Estimator drew."""
+    boxes = [[{"x": 2, "y": 2, "width": 60, "height": 92, "label": "person"},
+              {"x": 45, "y": 4, "width": 14, "height": 20, "label": "person"}]]
+    base = {"1": LOAD, "2": loader(BODY), "4": {"class_type": "SDPoseTest.Boxes",
+                                                 "inputs": {"boxes_json": json.dumps(boxes)}}}
+    fast = dict(bounding_box=["4", 0], resolution=128, flip_test=False, score_threshold=0.0)
+    style = {"stick_width": 9, "point_size": 7, "draw_head": False}
+    prompt = {**base, "3": estimator(["1", 0], ["2", 0], **fast),
+              "5": estimator(["1", 0], ["2", 0], max_people=1, people_order="largest", **fast, **style),
+              "6": save_keypoints(["3", 1], "people/every"), "7": save_keypoints(["5", 1], "people/one"),
+              "8": save_image(["3", 0], "people/every"), "9": save_image(["5", 0], "people/one"),
+              "10": {"class_type": "SDPoseNodes.DrawPose", "inputs": {
+                  "pose_keypoint": ["5", 1], "draw_body": True, "draw_hands": True, "draw_face": True,
+                  "draw_feet": False, "resolution": 128, "scale_stick_for_xinsr_cn": "disable", **style}},
+              "11": save_image(["10", 0], "people/drawn")}
+    entry = comfy.run_ok(prompt)
+    [every] = [read_json(p) for p in comfy.output_files(entry, "6", "pose_keypoint_files")]
+    [one] = [read_json(p) for p in comfy.output_files(entry, "7", "pose_keypoint_files")]
+
+    def span(person: dict) -> float:
+        xy = np.array(person["pose_keypoints_2d"]).reshape(-1, 3)[:, :2]
+        return float(np.prod(xy.max(axis=0) - xy.min(axis=0)))
+
+    assert len(every["people"]) == 2 and one["people"] == [max(every["people"], key=span)]
+    styled = np.asarray(Image.open(comfy.output_files(entry, "9")[0]))
+    assert not np.array_equal(styled, np.asarray(Image.open(comfy.output_files(entry, "8")[0])))
+    assert np.array_equal(styled, np.asarray(Image.open(comfy.output_files(entry, "11")[0])))
+    status, body = comfy.submit({**base, "3": estimator(["1", 0], ["2", 0], people_order="tallest", **fast)})
+    assert status == 400 and "people_order: 'tallest' is not one of" in str(body["node_errors"]["3"]), body
+
+
 # ---------------------------------------------------------------------------------------------------- failures
 
 
