@@ -157,3 +157,27 @@ def test_draw_pose_saved_with_the_old_boolean_loads_as_the_choice(frontend):
         draw["widgets_values"][5] = old  # draw_body, draw_hands, draw_face, draw_feet, resolution, xinsr, opacity
         loaded = frontend.evaluate(LOAD_GRAPH_JS, workflow)
         assert loaded["output"][str(draw["id"])]["inputs"]["scale_stick_for_xinsr_cn"] == new
+
+
+OLD_WORKFLOWS = sorted((REPO / "tests" / "data" / "workflows_0.1.0").glob("*[!i].json"))
+
+
+@pytest.mark.parametrize("path", OLD_WORKFLOWS, ids=lambda p: p.stem)
+def test_workflows_saved_with_0_1_0_load_with_the_same_settings(comfy, frontend, path):
+    """A UI workflow saved by 0.1.0 loads in the real front-end and queues what it queued then: every input it had,
+    with the same value (Draw Pose's old boolean xinsr as the choice), and the inputs added since at their defaults."""
+    loaded = frontend.evaluate(LOAD_GRAPH_JS, json.loads(path.read_text()))
+    assert set(loaded["missing"]) <= FRONTEND_ONLY
+    old_api = json.loads(twin(path).read_text())
+    info = comfy.get("/object_info")
+    for node_id, old in old_api.items():
+        now = loaded["output"][node_id]
+        assert now["class_type"] == old["class_type"]
+        for name, value in old["inputs"].items():
+            expected = ("enable" if value else "disable") if isinstance(value, bool) and name == \
+                "scale_stick_for_xinsr_cn" else value
+            assert now["inputs"][name] == expected, (node_id, name)
+        spec = info[old["class_type"]]["input"]
+        for name in set(now["inputs"]) - set(old["inputs"]):
+            kind, options = (spec.get("required", {}) | spec.get("optional", {}))[name][:2]
+            assert now["inputs"][name] == options.get("default"), (node_id, name)
