@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from comfy_helpers import (HELPER_NODES, PACK_NAME, REPO, comfyui_main, load_module, start_server, stop_server,
-                           skip_or_fail, write_inputs, write_tiny_single_file)
+from comfy_helpers import (HELPER_NODES, PACK_NAME, REPO, Frontend, browser_missing, comfyui_main, load_module,
+                           skip_or_fail, start_server, stop_server, write_inputs, write_tiny_single_file)
 
 
 @pytest.fixture(scope="session")
@@ -66,3 +66,15 @@ def yolox(comfy_base):
         detect_tests.put_box(base, input_hw, 32, box, obj=0.9)
     detect_tests.build_model(comfy_base / "models" / "sdpose" / "yolox_l.onnx", input_hw, base, red=False)
     return boxes
+
+
+@pytest.fixture(scope="module")
+def frontend(comfy):
+    """The ComfyUI web app in headless Chromium on the session's server, with the pack's extension loaded."""
+    why = browser_missing()
+    if why:
+        skip_or_fail(f"browser test skipped: {why}")
+    page = Frontend(comfy)
+    page.page.wait_for_function("() => window.SDPose && window.SDPose.openPoseEditor", timeout=30_000)
+    yield page
+    page.close()

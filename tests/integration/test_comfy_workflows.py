@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from comfy_helpers import LOAD_GRAPH_JS, REPO, WHOLEBODY, Frontend, browser_missing, layout_overlaps, skip_or_fail
+from comfy_helpers import LOAD_GRAPH_JS, REPO, WHOLEBODY, layout_overlaps
 
 WORKFLOWS = REPO / "workflows"
 UI_FILES = sorted(p for p in WORKFLOWS.glob("*.json") if not p.name.endswith(".api.json"))
@@ -125,16 +125,6 @@ def test_ui_workflow_has_no_missing_nodes_and_matches_its_twin(comfy, path):
                 assert [str(src), src_slot] == value and dst == node["id"]
             else:
                 assert named[name] == value, (node_id, name)
-
-
-@pytest.fixture(scope="module")
-def frontend(comfy):
-    why = browser_missing()
-    if why:
-        skip_or_fail(f"browser check skipped: {why}")
-    page = Frontend(comfy)
-    yield page
-    page.close()
 
 
 @pytest.mark.parametrize("path", UI_FILES, ids=lambda p: p.stem)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from comfy_helpers import BUILD_GRAPH_JS, PACK_NAME, REPO, WHOLEBODY, Frontend, browser_missing, skip_or_fail
+from comfy_helpers import BUILD_GRAPH_JS, PACK_NAME, REPO, WHOLEBODY
 
 BODY = "pose_keypoints_2d"
 SAVED = "sdpose/web_edit.json"
@@ -30,17 +30,6 @@ def shot(page, name: str) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"{name}.png"))
-
-
-@pytest.fixture(scope="module")
-def frontend(comfy):
-    why = browser_missing()
-    if why:
-        skip_or_fail(f"browser test skipped: {why}")
-    page = Frontend(comfy)
-    page.page.wait_for_function("() => window.SDPose && window.SDPose.openPoseEditor", timeout=30_000)
-    yield page
-    page.close()
 
 
 def node(nid, type_, pos, widgets=None, size=None):

@@ -8,24 +8,12 @@ import json
 
 import pytest
 
-from comfy_helpers import (BODY, BUILD_GRAPH_JS, REPO, TITLE_HEIGHT, WHOLEBODY, Frontend, browser_missing,
-                           skip_or_fail)
+from comfy_helpers import (BODY, BUILD_GRAPH_JS, REPO, TITLE_HEIGHT, WHOLEBODY)
 
 ESTIMATOR = '[data-sdpose-preview="SDPoseNodes.Estimator"]'
 DRAW = '[data-sdpose-preview="SDPoseNodes.DrawPose"]'
 EDITOR = '[data-sdpose="editor"]'
 LOAD_NODE = "SDPoseNodes.LoadPoseKeypoints"
-
-
-@pytest.fixture(scope="module")
-def frontend(comfy):
-    why = browser_missing()
-    if why:
-        skip_or_fail(f"browser test skipped: {why}")
-    page = Frontend(comfy)
-    page.page.wait_for_function("() => window.SDPose && window.SDPose.openPoseEditor", timeout=30_000)
-    yield page
-    page.close()
 
 
 def node(nid, type_, pos, widgets=None, size=None):
