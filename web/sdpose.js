@@ -236,7 +236,8 @@ function upgradeLegacyToggles(node, names) {
 }
 
 /** Error dialogs name the pack's nodes as users see them ("SDPose Estimator"), not by class id: the front-end titles
- * its execution-error dialog with the message's node_type, so rename it before any listener sees the message. */
+ * its execution-error dialog with the message's node_type, and lists a refused prompt's node errors by their
+ * class_type, so both are renamed before the front-end shows them. */
 function nameNodesInErrors() {
   if (api.sdposeNamesErrors) return;
   api.sdposeNamesErrors = true;
@@ -246,6 +247,17 @@ function nameNodesInErrors() {
       detail = { ...detail, node_type: DISPLAY_NAMES.get(detail.node_type) };
     }
     return dispatch(type, detail);
+  };
+  const queuePrompt = api.queuePrompt.bind(api);
+  api.queuePrompt = async (...args) => {
+    try {
+      return await queuePrompt(...args);
+    } catch (error) {
+      for (const entry of Object.values(error?.response?.node_errors ?? {})) {
+        if (DISPLAY_NAMES.has(entry.class_type)) entry.class_type = DISPLAY_NAMES.get(entry.class_type);
+      }
+      throw error;
+    }
   };
 }
 

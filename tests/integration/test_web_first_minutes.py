@@ -247,3 +247,24 @@ def test_error_dialog_names_the_node_by_its_display_name(frontend):
     text = dialog.inner_text()
     assert "SDPose Draw Pose" in text and "SDPoseNodes.DrawPose" not in text, text
     page.keyboard.press("Escape")
+
+
+def test_refused_prompt_dialog_names_the_node_by_its_display_name(frontend):
+    """A prompt the server refuses before running (here an unknown dropdown value) lists the node as users see it."""
+    page = frontend.page
+    frontend.evaluate(BUILD_GRAPH_JS, {
+        "nodes": [node(1, "SDPoseTest.Pose", [100, 150], {"pose_json": json.dumps(
+            [{"people": [], "canvas_width": 64, "canvas_height": 64}])}),
+                  node(2, "SDPoseNodes.DrawPose", [500, 150], {"resolution": 64}, [330, 560]),
+                  node(3, "PreviewImage", [900, 150])],
+        "links": [[1, 0, 2, "pose_keypoint"], [2, 0, 3, "images"]]})
+    frontend.evaluate("""() => {
+      const widget = app.graph.getNodeById(2).widgets.find((w) => w.name === "scale_stick_for_xinsr_cn");
+      widget.value = "sideways";
+    }""")
+    queue(frontend)
+    dialog = page.locator(".p-dialog").filter(has_text="sideways")
+    dialog.wait_for(timeout=60_000)
+    text = dialog.inner_text()
+    assert "SDPose Draw Pose" in text and "SDPoseNodes.DrawPose" not in text, text
+    page.keyboard.press("Escape")
