@@ -268,3 +268,21 @@ def test_refused_prompt_dialog_names_the_node_by_its_display_name(frontend):
     text = dialog.inner_text()
     assert "SDPose Draw Pose" in text and "SDPoseNodes.DrawPose" not in text, text
     page.keyboard.press("Escape")
+
+
+def test_annotate_video_file_shows_the_first_frames_in_its_preview(frontend):
+    """SDPose Annotate Video File (input/dance.mp4, 6 frames) shows the poses of its first frames on the node, with
+    the frame scrubber, like the Estimator."""
+    page = frontend.page
+    selector = '[data-sdpose-preview="SDPoseNodes.AnnotateVideoFile"]'
+    frontend.evaluate(BUILD_GRAPH_JS, {
+        "nodes": [node(1, "SDPoseNodes.ModelLoader", [60, 150], {"model_name": BODY}, [320, 90]),
+                  node(2, "SDPoseNodes.AnnotateVideoFile", [420, 150], {
+                      "file": "dance.mp4", "filename_prefix": "sdpose/browser_clip", "resolution": 64,
+                      "bbox_detector": "None", "flip_test": False, "score_threshold": 0.0}, [360, 900])],
+        "links": [[1, 0, 2, "sdpose_model"]]})
+    queue(frontend)
+    page.wait_for_selector(f'{selector}[data-frames="6"]', timeout=180_000)
+    frames = frontend.evaluate("() => app.graph.getNodeById(2).sdposePreview.frames")
+    assert len(frames) == 6 and all(len(f["people"]) == 1 for f in frames)
+    assert page.locator(f"{selector} [data-person]").count() == 1
