@@ -82,11 +82,11 @@ def colour_detector(calls: list):
     return detect
 
 
-def run_clip(estimator, clip: Path, out: Path, args) -> dict:
+def run_clip(estimator, clip: Path, out: Path, args, stem: str = "clip") -> dict:
     from sdpose_core.video import ClipOptions, annotate_video
 
     start = time.perf_counter()
-    result = annotate_video(estimator, clip, out, stem="clip", options=ClipOptions(detect_every=args.detect_every),
+    result = annotate_video(estimator, clip, out, stem=stem, options=ClipOptions(detect_every=args.detect_every),
                             draw_options=dict(resolution=args.resolution))
     seconds = time.perf_counter() - start
     return {"frames": result.frame_count, "seconds": seconds}
@@ -199,7 +199,7 @@ def main() -> None:
         for path in (("clip", "frames") if repeat % 2 == 0 else ("frames", "clip")):
             calls.clear()
             if path == "clip":
-                clip_runs.append(run_clip(estimator, clip, out, args))
+                clip_runs.append(run_clip(estimator, clip, out, args, stem=f"clip{repeat}"))  # never overwrites
                 clip_calls = len(calls)
             else:
                 base_runs.append(run_frame_by_frame(model, clip, out, args, colour_detector(calls), limit))
