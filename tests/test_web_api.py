@@ -285,13 +285,9 @@ common = importlib.import_module("sdpose_pack.nodes.common")
 def keypoints_io():
     """Save / Load Pose Keypoints (a V3 node module: it imports ComfyUI's comfy_api, so ComfyUI goes on sys.path)."""
     sys.path.insert(0, str(REPO / "tests" / "integration"))
-    from comfy_helpers import comfyui_main, skip_or_fail
+    from comfy_helpers import comfyui_on_path
 
-    main = comfyui_main()
-    if main is None:
-        skip_or_fail("ComfyUI is not installed; the node modules import its comfy_api.")
-    if str(main.parent) not in sys.path:
-        sys.path.insert(0, str(main.parent))
+    comfyui_on_path("the node modules import its comfy_api.")
     return importlib.import_module("sdpose_pack.nodes.keypoints_io")
 DEEP = "[" * 100_000
 HOSTILE_NAMES = [("po\x00se.json", "not allowed"), ("a\nb.json", "not allowed"), ("a\u202egnp.json", "U+202E"),

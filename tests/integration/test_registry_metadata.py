@@ -12,7 +12,7 @@ import tomllib
 
 import pytest
 
-from comfy_helpers import REPO, comfyui_main, skip_or_fail
+from comfy_helpers import REPO, comfyui_on_path
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 PROJECT, COMFY = PYPROJECT["project"], PYPROJECT["tool"]["comfy"]
@@ -89,10 +89,7 @@ def test_display_name():
 
 @pytest.fixture(scope="module")
 def comfy_config():
-    main = comfyui_main()
-    if main is None:
-        skip_or_fail("ComfyUI is not installed; its registry metadata parser (comfy_config) comes with it.")
-    sys.path.insert(0, str(main.parent))
+    comfyui_on_path("its registry metadata parser (comfy_config) comes with it.")
     from comfy_config import config_parser
 
     return config_parser
