@@ -5,7 +5,7 @@ up before the clock starts; Ray's figures are steady-state rates, first to last 
 
 * ``plain loop``: what ``estimate`` did before the job bookkeeping: stream the images through one PoseEstimator,
   then for each write POSE_KEYPOINT JSON and the drawn PNG;
-* ``job``: the real job (:func:`sdpose_core.batch.run_job`, local engine) on the same images: digest and record
+* ``job``: the real job (:func:`sdpose_core.cli.batch.run_job`, local engine) on the same images: digest and record
   every input, stage and publish each output set, COCO records, failures list;
 * ``job, resumed``: the same command again, everything already done (planning only);
 * ``ray N workers`` (``--ray``): the job with ``--engine ray``; compared with the job in one process.
@@ -51,8 +51,8 @@ def plain_loop(estimator, paths: list[Path], out: Path) -> tuple[float, float]:
     from PIL import Image
 
     from sdpose_core.images import load_image
-    from sdpose_core.openpose import to_pose_keypoint
-    from sdpose_core.render import render_frame
+    from sdpose_core.formats.openpose import to_pose_keypoint
+    from sdpose_core.pose.render import render_frame
 
     out.mkdir(parents=True, exist_ok=True)
     start, cpu = time.perf_counter(), time.process_time()
@@ -65,9 +65,9 @@ def plain_loop(estimator, paths: list[Path], out: Path) -> tuple[float, float]:
 
 def job_run(spec, estimator=None) -> tuple[float, float, list[float]]:
     """Run the real job; returns its wall time, its CPU time and the time of each publication."""
-    import sdpose_core.work as work
-    from sdpose_core import batch
-    from sdpose_core.job import Job
+    import sdpose_core.cli.work as work
+    from sdpose_core.cli.main import batch
+    from sdpose_core.cli.job import Job
 
     stamps: list[float] = []
     publish = Job.publish
@@ -122,11 +122,11 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     from bench_engine import make_checkpoint
-    from sdpose_core.batch import JobSpec
-    from sdpose_core.checkpoint import load_model
+    from sdpose_core.cli.batch import JobSpec
+    from sdpose_core.weights.checkpoint import load_model
     from sdpose_core.images import load_image
-    from sdpose_core.pipeline import PoseEstimator
-    from sdpose_core.work import WorkSettings
+    from sdpose_core.engine.pipeline import PoseEstimator
+    from sdpose_core.cli.work import WorkSettings
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="sdpose-bench-batch-"))
     checkpoint = workdir / f"{args.preset}-{args.scheme}"

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # tiny_models, official: test-only code
 
 
 def _peak_bytes(device: str) -> int:
@@ -46,8 +47,8 @@ def make_checkpoint(folder: Path, preset: str, scheme: str, seed: int) -> None:
     import torch
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-    from sdpose_core.configs import TEXT_CONFIGS, random_parts
-    from sdpose_core.export import save_folder
+    from tiny_models import TEXT_CONFIGS, random_parts
+    from sdpose_core.weights.export import save_folder
 
     unet, vae, head = random_parts(preset, scheme, seed=seed)
     torch.manual_seed(seed + 1)
@@ -64,10 +65,10 @@ def worker(args: argparse.Namespace) -> dict:
     """Load and run one path; report throughput, peak memory (load + run) and a heatmap sample."""
     import torch
 
-    from sdpose_core.checkpoint import load_model
-    from sdpose_core.pipeline import PoseEstimator
-    from sdpose_core.reference import load_official, official_heatmaps
-    from sdpose_core.schemes import get_scheme
+    from sdpose_core.weights.checkpoint import load_model
+    from sdpose_core.engine.pipeline import PoseEstimator
+    from official import load_official, official_heatmaps
+    from sdpose_core.engine.schemes import get_scheme
 
     torch.set_grad_enabled(False)
     device = torch.device(args.device)
@@ -122,7 +123,7 @@ def main() -> None:
     if args.path:
         print(json.dumps(worker(args)))
         return
-    from sdpose_core.checkpoint import load_context
+    from sdpose_core.weights.checkpoint import load_context
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="sdpose-bench-"))
     checkpoint = workdir / f"{args.preset}-{args.scheme}-seed{args.seed}"

@@ -1,6 +1,6 @@
 """What retargeting, face crops and gap filling add to the clip path, and how much shake the smoothers remove.
 
-Part 1 (overhead): the clip path of ``bench_video.py`` (:func:`sdpose_core.video.annotate_video`: decode, detect,
+Part 1 (overhead): the clip path of ``bench_video.py`` (:func:`sdpose_core.video.annotate.annotate_video`: decode, detect,
 pose, track, draw, encode, write JSON) on its synthetic clip (default 900 frames of 1280x720), warm, then on the
 POSE_KEYPOINT it wrote (with ``--dropout`` of the keypoints removed at random, so there are gaps to fill): gap
 filling, retargeting to a reference body, face boxes (smoothed) and 512x512 face crops of every frame (the crop
@@ -8,7 +8,7 @@ calls alone are timed; decoding is already paid by the clip path). The figure is
 time. Weights are random and every keypoint is kept (threshold 0), so every part is present and processed.
 
 Part 2 (shake): a person walking at constant speed with Gaussian keypoint noise (1 % of their height), smoothed by
-the causal One-Euro filter (``--smooth``) and the offline forward-backward one (:mod:`sdpose_core.zero_lag`):
+the causal One-Euro filter (``--smooth``) and the offline forward-backward one (:mod:`sdpose_core.motion.zero_lag`):
 frame-to-frame jitter (RMS second difference) cut, error to the truth, and lag along the motion.
 
     python bench/bench_pose_tools.py                  # both parts, CPU, tiny preset, 192x256 crops
@@ -58,12 +58,12 @@ def overhead(args) -> None:
 
     from bench_engine import make_checkpoint
     from bench_video import colour_detector, synthetic_frames
-    from sdpose_core.checkpoint import load_model
-    from sdpose_core.face import crop, face_boxes
-    from sdpose_core.gaps import fill_gaps
-    from sdpose_core.pipeline import PoseEstimator
-    from sdpose_core.retarget import retarget
-    from sdpose_core.video import ClipOptions, VideoWriter, annotate_video, read_frames
+    from sdpose_core.weights.checkpoint import load_model
+    from sdpose_core.pose.face import crop, face_boxes
+    from sdpose_core.motion.gaps import fill_gaps
+    from sdpose_core.engine.pipeline import PoseEstimator
+    from sdpose_core.pose.retarget import retarget
+    from sdpose_core.video.annotate import ClipOptions, VideoWriter, annotate_video, read_frames
 
     width, height = (int(v) for v in args.size.split("x"))
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="sdpose-bench-tools-"))
@@ -113,8 +113,8 @@ def overhead(args) -> None:
 def shake(args) -> None:
     import numpy as np
 
-    from sdpose_core.smooth import KeypointSmoother
-    from sdpose_core.zero_lag import smooth_series
+    from sdpose_core.motion.smooth import KeypointSmoother
+    from sdpose_core.motion.zero_lag import smooth_series
     from test_track import walk
 
     def jitter(seq):

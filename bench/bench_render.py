@@ -24,8 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sdpose_core.openpose import to_pose_keypoint  # noqa: E402
-from sdpose_core.render import (BODY_COLORS, HAND_COLORS, HAND_EDGES, LIMBS, output_size,  # noqa: E402
+from sdpose_core.formats.openpose import to_pose_keypoint  # noqa: E402
+from sdpose_core.pose.render import (BODY_COLORS, HAND_COLORS, HAND_EDGES, LIMBS, output_size,  # noqa: E402
                                 render_frame)
 
 TEMPLATE = [(0, -.42), (.03, -.44), (-.03, -.44), (.06, -.43), (-.06, -.43), (.12, -.30), (-.12, -.30),

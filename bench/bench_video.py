@@ -3,12 +3,12 @@
 A synthetic clip (default 30 s of 1280x720 at 30 fps, one figure walking across a textured background) is written
 once. Both paths decode it, find the person, pose, draw and encode a pose video and write POSE_KEYPOINT JSON:
 
-* ``clip``: :func:`sdpose_core.video.annotate_video` - crops of consecutive frames share batches (``--batch-size``),
+* ``clip``: :func:`sdpose_core.video.annotate.annotate_video` - crops of consecutive frames share batches (``--batch-size``),
   people are tracked, detection runs every ``--detect-every`` frames (boxes carried between);
 * ``frame-by-frame``: each frame posed on its own (batch 1, no cross-frame batching), detection on every frame,
   then drawn and encoded the same way;
 * ``official frame-by-frame`` (``--official``): the same loop with the official model path in place of our engine
-  (:mod:`sdpose_core.reference`: full U-Net with hooks, text encoder on every call, parts loaded with
+  (`tests/official.py`: full U-Net with hooks, text encoder on every call, parts loaded with
   ``from_pretrained``), i.e. what running the official demo frame after frame costs.
 
 The person detector is a colour threshold on the figure (the real YOLOX weights cannot be downloaded here); its cost
@@ -32,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # official: the test oracle
 
 FIGURE_COLOR = (230, 60, 40)
 
@@ -83,7 +84,7 @@ def colour_detector(calls: list):
 
 
 def run_clip(estimator, clip: Path, out: Path, args, stem: str = "clip") -> dict:
-    from sdpose_core.video import ClipOptions, annotate_video
+    from sdpose_core.video.annotate import ClipOptions, annotate_video
 
     start = time.perf_counter()
     result = annotate_video(estimator, clip, out, stem=stem, options=ClipOptions(detect_every=args.detect_every),
@@ -98,22 +99,22 @@ class OfficialModel:
     def __init__(self, checkpoint: Path, scheme, device):
         import torch
 
-        from sdpose_core.reference import load_official
+        from official import load_official
 
         self.scheme, self.device, self.dtype = scheme, torch.device(device), torch.float32
         self.parts = load_official(checkpoint, scheme, self.device)
 
     def __call__(self, pixels, sample=False, generator=None):
-        from sdpose_core.reference import official_heatmaps
+        from official import official_heatmaps
 
         return official_heatmaps(*self.parts, self.scheme, pixels, flip=False, sample=sample, generator=generator)
 
 
 def run_frame_by_frame(model, clip: Path, out: Path, args, detector, limit: int | None) -> dict:
-    from sdpose_core.openpose import to_pose_keypoint
-    from sdpose_core.pipeline import PoseEstimator
-    from sdpose_core.render import render_frame
-    from sdpose_core.video import JsonListWriter, VideoWriter, probe_video, read_frames
+    from sdpose_core.formats.openpose import to_pose_keypoint
+    from sdpose_core.engine.pipeline import PoseEstimator
+    from sdpose_core.pose.render import render_frame
+    from sdpose_core.video.annotate import JsonListWriter, VideoWriter, probe_video, read_frames
 
     estimator = PoseEstimator(model, input_size=args.input_size, flip=args.flip, batch_size=1, detector=detector)
     info = probe_video(clip)
@@ -162,9 +163,9 @@ def main() -> None:
     import torch
 
     from bench_engine import make_checkpoint
-    from sdpose_core.checkpoint import load_model
-    from sdpose_core.pipeline import PoseEstimator, numpy_detector  # noqa: F401 (numpy_detector: for real YOLOX)
-    from sdpose_core.video import VideoWriter, count_frames
+    from sdpose_core.weights.checkpoint import load_model
+    from sdpose_core.engine.pipeline import PoseEstimator, numpy_detector  # noqa: F401 (numpy_detector: for real YOLOX)
+    from sdpose_core.video.annotate import VideoWriter, count_frames
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -287,7 +287,7 @@ def resolve_detector(name: str) -> Path | None:
     found = _controlnet_aux_detector()
     if found is not None:
         return found
-    from ..sdpose_core.detect import resolve_detector_path
+    from ..sdpose_core.engine.detect import resolve_detector_path
 
     return resolve_detector_path(None, writable_sdpose_dir())
 

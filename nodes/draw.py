@@ -49,8 +49,8 @@ class SDPoseDrawPose(io.ComfyNode):
         import numpy as np
         import torch
 
-        from ..sdpose_core.openpose import load_pose_keypoint
-        from ..sdpose_core.render import check_batch, render_frame
+        from ..sdpose_core.formats.openpose import load_pose_keypoint
+        from ..sdpose_core.pose.render import check_batch, render_frame
 
         frames = load_pose_keypoint(pose_keypoint)
         if not frames:

@@ -23,8 +23,8 @@ _DETECTORS_LOCK = threading.Lock()
 
 def _detector(path):
     """One cached onnxruntime session (the last detector used)."""
-    from ..sdpose_core.detect import YoloxDetector
-    from ..sdpose_core.pipeline import numpy_detector
+    from ..sdpose_core.engine.detect import YoloxDetector
+    from ..sdpose_core.engine.pipeline import numpy_detector
 
     key = str(path)
     with _DETECTORS_LOCK:
@@ -92,7 +92,7 @@ def pose_estimator(sdpose_model, bbox_detector: str, flip_test: bool, crop_mode:
 
     import comfy.model_management as mm
 
-    from ..sdpose_core.pipeline import PoseEstimator
+    from ..sdpose_core.engine.pipeline import PoseEstimator
 
     detector = None
     if use_detector:
@@ -167,8 +167,8 @@ class SDPoseEstimator(io.ComfyNode):
         import comfy.model_management as mm
         import comfy.utils
 
-        from ..sdpose_core.render import check_batch, render_frame
-        from ..sdpose_core.video import annotate_frames, pose_frame
+        from ..sdpose_core.pose.render import check_batch, render_frame
+        from ..sdpose_core.video.annotate import annotate_frames, pose_frame
         from .boxes import boxes_per_frame
 
         frames = int(image.shape[0])
@@ -190,7 +190,7 @@ class SDPoseEstimator(io.ComfyNode):
             poses.append(pose_frame(result, threshold=score_threshold))
             progress.update(1)
         if max_people:
-            from ..sdpose_core.people import limit_people
+            from ..sdpose_core.pose.people import limit_people
 
             poses = limit_people(poses, max_people, people_order, threshold=score_threshold)
         drawn = [render_frame(frame, **draw) for frame in poses]

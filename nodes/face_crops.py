@@ -41,8 +41,8 @@ class SDPoseFaceCrops(io.ComfyNode):
         import numpy as np
         import torch
 
-        from ..sdpose_core.face import bounding_boxes, crop_faces, face_boxes
-        from ..sdpose_core.openpose import load_pose_keypoint
+        from ..sdpose_core.pose.face import bounding_boxes, crop_faces, face_boxes
+        from ..sdpose_core.formats.openpose import load_pose_keypoint
 
         frames = load_pose_keypoint(pose_keypoint)
         count = int(image.shape[0])

@@ -80,7 +80,7 @@ def save_pose_files(pose_keypoint, filename_prefix: str, layout: str, root: Path
     Everything is checked (name, POSE_KEYPOINT, strict JSON: no NaN) and serialized before the first file is
     created, so bad input writes nothing.
     """
-    from ..sdpose_core.openpose import dumps_pose_keypoint, pose_keypoint_frames
+    from ..sdpose_core.formats.openpose import dumps_pose_keypoint, pose_keypoint_frames
 
     folder, stem = save_target(filename_prefix, root)
     frames = pose_keypoint_frames(pose_keypoint)
@@ -205,7 +205,7 @@ class SDPoseLoadPoseKeypoints(io.ComfyNode):
 
     @classmethod
     def execute(cls, file, sequence=False) -> io.NodeOutput:
-        from ..sdpose_core.openpose import load_pose_keypoint
+        from ..sdpose_core.formats.openpose import load_pose_keypoint
 
         path = resolve_pose_file(file)
         paths = sequence_files(path) if sequence else [path]

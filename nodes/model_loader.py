@@ -64,7 +64,7 @@ def pick_dtype(choice: str, device):
 
     import comfy.model_management as mm
 
-    from ..sdpose_core.checkpoint import parse_dtype
+    from ..sdpose_core.weights.checkpoint import parse_dtype
 
     if choice != "auto":
         return parse_dtype(choice)
@@ -76,7 +76,7 @@ class SDPoseModelLoader(io.ComfyNode):
 
     @classmethod
     def define_schema(cls) -> io.Schema:
-        from ..sdpose_core.cpu import native_bf16
+        from ..sdpose_core.engine.cpu import native_bf16
 
         bf16 = (" This CPU computes bf16 natively: on the CPU, bf16 runs about 2x faster than fp32 (auto keeps fp32, "
                 "the exact path)." if native_bf16() else "")
@@ -107,7 +107,7 @@ class SDPoseModelLoader(io.ComfyNode):
         common.require(common.CORE_PACKAGES)
         import comfy.model_management as mm
 
-        from ..sdpose_core.checkpoint import load_model
+        from ..sdpose_core.weights.checkpoint import load_model
 
         load_device, offload_device = mm.get_torch_device(), mm.unet_offload_device()
         source = common.resolve_model(model_name)

@@ -12,8 +12,8 @@ def _pose_reference_image(image, sdpose_model, bbox_detector: str, threshold: fl
     """The first reference frame posed with the SDPose model (as the Estimator does, flip test on)."""
     import torch
 
-    from ..sdpose_core.pipeline import PoseEstimator
-    from ..sdpose_core.video import pose_frame
+    from ..sdpose_core.engine.pipeline import PoseEstimator
+    from ..sdpose_core.video.annotate import pose_frame
     from .estimator import _detector, activation_bytes
 
     path = common.resolve_detector(bbox_detector)
@@ -83,10 +83,10 @@ class SDPoseRetargetPose(io.ComfyNode):
         import numpy as np
         import torch
 
-        from ..sdpose_core.gaps import fill_gaps as fill
-        from ..sdpose_core.render import render_frame
-        from ..sdpose_core.retarget import retarget
-        from ..sdpose_core.zero_lag import smooth_clip
+        from ..sdpose_core.motion.gaps import fill_gaps as fill
+        from ..sdpose_core.pose.render import render_frame
+        from ..sdpose_core.pose.retarget import retarget
+        from ..sdpose_core.motion.zero_lag import smooth_clip
 
         if (reference_pose is None) == (reference_image is None):
             raise common.InputError("Connect either reference_pose (a POSE_KEYPOINT) or reference_image (with "

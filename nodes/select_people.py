@@ -35,7 +35,7 @@ class SDPoseSelectPeople(io.ComfyNode):
 
     @classmethod
     def execute(cls, pose_keypoint, mode="largest", value=0, count=1) -> io.NodeOutput:
-        from ..sdpose_core.people import select_people
+        from ..sdpose_core.pose.people import select_people
 
         return io.NodeOutput(select_people(pose_keypoint, mode, value, count))
 

@@ -60,13 +60,13 @@ def drawing_inputs() -> list:
 
 def drawing_style(stick_width: int | None = None, point_size: int | None = None, face_point_size: int | None = None,
                   draw_head: bool = True, scale_strokes: bool = False) -> dict:
-    """:func:`drawing_inputs` values as ``sdpose_core.render`` keywords (None: DWPose's size)."""
+    """:func:`drawing_inputs` values as ``sdpose_core.pose.render`` keywords (None: DWPose's size)."""
     sizes = dict(stick_width=stick_width, point_size=point_size, face_point_size=face_point_size)
     return {**{k: v for k, v in sizes.items() if v is not None}, "head": draw_head, "scale_strokes": scale_strokes}
 
 
 def people_inputs() -> list:
-    """How many people to keep per frame and which first (``sdpose_core.people.limit_people``)."""
+    """How many people to keep per frame and which first (``sdpose_core.pose.people.limit_people``)."""
     return [
         io.Int.Input("max_people", default=0, min=0, max=1000, optional=True, tooltip=(
             "Keep at most this many people per frame (0: everyone). In a tracked clip the choice is made per person "

@@ -24,12 +24,12 @@ class VideoOptions:
     """What the estimator needs to treat its IMAGE batch as a clip."""
 
     fps: Fraction
-    options: object  # sdpose_core.video.ClipOptions (imported lazily)
+    options: object  # sdpose_core.video.annotate.ClipOptions (imported lazily)
 
 
 def clip_inputs() -> list:
     """Tracking, smoothing and detect-every-N inputs: shared by SDPose Video Options and the video file node."""
-    from ..sdpose_core.smooth import DEFAULT_BETA, DEFAULT_MIN_CUTOFF
+    from ..sdpose_core.motion.smooth import DEFAULT_BETA, DEFAULT_MIN_CUTOFF
 
     return [
         io.Boolean.Input("tracking", default=True, tooltip=(
@@ -50,8 +50,8 @@ def clip_inputs() -> list:
 
 def clip_options(tracking: bool = True, smoothing: bool = False, smooth_min_cutoff: float = 1.0,
                  smooth_beta: float = 10.0, detect_every: int = 1):
-    """The values of :func:`clip_inputs` as a checked ``sdpose_core.video.ClipOptions``."""
-    from ..sdpose_core.video import ClipOptions
+    """The values of :func:`clip_inputs` as a checked ``sdpose_core.video.annotate.ClipOptions``."""
+    from ..sdpose_core.video.annotate import ClipOptions
 
     options = ClipOptions(track=bool(tracking), smooth=bool(smoothing), min_cutoff=float(smooth_min_cutoff),
                           beta=float(smooth_beta), detect_every=int(detect_every))

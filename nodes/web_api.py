@@ -19,7 +19,7 @@ Nothing here reads or writes outside the two folders: names pass the pack's one 
 also used by Save / Load Pose Keypoints: relative, no '..', no control, bidi-override or invisible characters, parts
 of at most 200 bytes; names to create also no hidden parts and no reserved characters), end in .json, and the
 resolved path (symlinks followed) must stay inside the folder; an existing symlink is never written through.
-JSON nested absurdly deep and canvases beyond sdpose_core.openpose's bound are refused (400) like any bad input.
+JSON nested absurdly deep and canvases beyond sdpose_core.formats.openpose's bound are refused (400) like any bad input.
 This module needs aiohttp only inside ``add_routes``; the checks are plain functions (tests/test_web_api.py).
 """
 
@@ -95,8 +95,8 @@ def free_name(root: Path, name: str) -> str:
 
 
 def check_pose(pose: Any) -> list[dict]:
-    """POSE_KEYPOINT from the editor -> checked canonical frames (sdpose_core.openpose), within the size limits."""
-    from ..sdpose_core.openpose import load_pose_keypoint
+    """POSE_KEYPOINT from the editor -> checked canonical frames (sdpose_core.formats.openpose), within the size limits."""
+    from ..sdpose_core.formats.openpose import load_pose_keypoint
 
     if isinstance(pose, dict):
         pose = [pose]
@@ -159,7 +159,7 @@ def save_pose(root: Path, body: Any) -> dict:
     overwrite = body.get("overwrite", False)
     if not isinstance(overwrite, bool):
         raise RouteError("overwrite must be true or false.")
-    from ..sdpose_core.openpose import dumps_pose_keypoint
+    from ..sdpose_core.formats.openpose import dumps_pose_keypoint
 
     name = check_save_name(body.get("filename"))
     if "pose_keypoint" not in body:
@@ -209,7 +209,7 @@ def resolve_listed(name: Any, input_dir: Path, output_dir: Path) -> Path:
 
 def read_pose(name: Any, input_dir: Path, output_dir: Path) -> dict:
     """The GET route's work: the listed file, size-checked and validated, as canonical frames."""
-    from ..sdpose_core.openpose import load_pose_keypoint, parse_json
+    from ..sdpose_core.formats.openpose import load_pose_keypoint, parse_json
 
     path = resolve_listed(name, input_dir, output_dir)
     if path.stat().st_size > MAX_FILE_BYTES:
@@ -241,7 +241,7 @@ async def read_body(request, limit: int | None = None) -> Any:
         if size > limit:
             raise RouteError(f"request body is larger than {limit // (1024 * 1024)} MB.", 413)
         chunks.append(chunk)
-    from ..sdpose_core.openpose import parse_json
+    from ..sdpose_core.formats.openpose import parse_json
 
     try:
         return parse_json(b"".join(chunks), "request body")

@@ -8,18 +8,21 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import CheckpointError, DownloadError, InputError, SDPoseError
+from .legacy import install as _install_legacy_paths
 
 __version__ = "0.2.0"
 
 _LAZY = {
-    "load_model": "checkpoint",
-    "SDPoseModel": "model",
-    "PoseEstimator": "pipeline",
-    "PoseResult": "pipeline",
-    "estimate": "pipeline",
-    "UDPHeatmap": "codec",
-    "get_scheme": "schemes",
+    "load_model": "weights.checkpoint",
+    "SDPoseModel": "engine.model",
+    "PoseEstimator": "engine.pipeline",
+    "PoseResult": "engine.pipeline",
+    "estimate": "engine.pipeline",
+    "UDPHeatmap": "engine.codec",
+    "get_scheme": "engine.schemes",
 }
+
+_install_legacy_paths(__name__)
 
 __all__ = ["CheckpointError", "DownloadError", "InputError", "SDPoseError", "__version__", *_LAZY]
 

@@ -1,7 +1,7 @@
-"""``python -m sdpose_core``: see ``sdpose_core.cli``."""
+"""``python -m sdpose_core``: see ``sdpose_core.cli.main``."""
 
 import sys
 
-from .cli import main
+from .cli.main import main
 
 sys.exit(main())

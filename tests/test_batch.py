@@ -18,9 +18,9 @@ import pytest
 from PIL import Image
 
 from sdpose_core.atomic import OutputSet, write_json
-from sdpose_core.cli import main
+from sdpose_core.cli.main import main
 from sdpose_core.errors import InputError
-from sdpose_core.job import FAILURES_FILE, STATE_DIR
+from sdpose_core.cli.job import FAILURES_FILE, STATE_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -278,7 +278,7 @@ def test_output_paths_are_checked_before_the_model_loads(tmp_path, capsys):
 
 def test_engine_ray_without_ray_says_how_to_install(tmp_path):
     code = ("import sys; sys.modules['ray'] = None\n"  # as if Ray were not installed
-            "from sdpose_core.cli import main\n"
+            "from sdpose_core.cli.main import main\n"
             f"sys.exit(main(['estimate', {str(tmp_path)!r}, '--model', 'x', '--out', {str(tmp_path / 'o')!r}, "
             "'--engine', 'ray']))")
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "a.png")

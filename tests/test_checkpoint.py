@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from sdpose_core.checkpoint import load_model
+from sdpose_core.weights.checkpoint import load_model
 from sdpose_core.errors import CheckpointError, DownloadError
 
 
@@ -148,8 +148,8 @@ def test_weights_never_execute_code(body_copy, cache):
 
 def _comfy_file(path: Path, dtype=torch.float32, seed: int = 1) -> Path:
     """The tiny wholebody model written in ComfyUI's single-file layout (LDM keys, head in the U-Net)."""
-    from sdpose_core.comfy_layout import diffusers_to_comfy
-    from sdpose_core.configs import random_parts
+    from sdpose_core.weights.comfy_layout import diffusers_to_comfy
+    from tiny_models import random_parts
 
     unet, vae, head = random_parts("tiny", "wholebody", seed)
     sd = diffusers_to_comfy(unet.state_dict(), vae.state_dict(), head.state_dict())
@@ -224,7 +224,7 @@ def test_float8_weights_are_upcast_and_integer_weights_refused(tiny_wholebody, c
 def test_cpu_bf16_runs_channels_last_only_where_native(tiny_body, cache, monkeypatch, native):
     import warnings
 
-    import sdpose_core.checkpoint as ckpt
+    import sdpose_core.weights.checkpoint as ckpt
 
     monkeypatch.setattr(ckpt, "native_bf16", lambda: native)
     with warnings.catch_warnings(record=True) as caught:

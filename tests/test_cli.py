@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sdpose_core.cli import main
+from sdpose_core.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from sdpose_core.codec import UDPHeatmap, flip_heatmaps
-from sdpose_core.schemes import BODY, WHOLEBODY
+from sdpose_core.engine.codec import UDPHeatmap, flip_heatmaps
+from sdpose_core.engine.schemes import BODY, WHOLEBODY
 
 
 def mmpose_decode(heatmaps: np.ndarray, kernel: int = 11) -> tuple[np.ndarray, np.ndarray]:
@@ -154,7 +154,7 @@ def test_flip_indices_are_an_involution_and_flip_heatmaps_too(scheme):
 
 
 def test_wholebody_flip_pairs_follow_names():
-    from sdpose_core.schemes import COCO_BODY_NAMES, FOOT_NAMES
+    from sdpose_core.engine.schemes import COCO_BODY_NAMES, FOOT_NAMES
 
     names = COCO_BODY_NAMES + FOOT_NAMES
     for i, j in enumerate(WHOLEBODY.flip_indices[:23]):
@@ -166,7 +166,7 @@ def test_wholebody_flip_pairs_follow_names():
 @pytest.mark.parametrize("shape", [(64, 48), (7, 5), (1, 30), (96, 72)])
 def test_blur_is_opencv_gaussian_blur_with_zero_border_rescaled(shape):
     """The matrix-product blur = cv2.GaussianBlur (sigma from the size) on a zero-padded map, at any map size."""
-    from sdpose_core.codec import blur_heatmaps
+    from sdpose_core.engine.codec import blur_heatmaps
 
     rng = np.random.default_rng(3)
     maps = rng.random((2, 3, *shape)).astype(np.float32)

@@ -7,7 +7,7 @@ import re
 import pytest
 import torch
 
-from sdpose_core import comfy_layout as cl
+from sdpose_core.weights import comfy_layout as cl
 from sdpose_core.errors import CheckpointError
 
 diffusers = pytest.importorskip("diffusers")

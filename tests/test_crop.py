@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from sdpose_core.crop import (
+from sdpose_core.engine.crop import (
     apply_affine, crop_center_scale, fix_aspect_ratio, invert_affine, warp_crops, warp_matrix,
 )
 

@@ -16,7 +16,7 @@ cv2 = pytest.importorskip("cv2")
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from sdpose_core.detect import (  # noqa: E402
+from sdpose_core.engine.detect import (  # noqa: E402
     DETECTOR_FILE,
     NMS_THRESHOLD,
     SCORE_THRESHOLD,
@@ -352,7 +352,7 @@ def test_missing_opencv_says_how_to_install(tmp_path, monkeypatch):
 
 
 def test_importing_the_module_loads_neither_onnxruntime_nor_opencv():
-    code = "import sys, sdpose_core.detect; print(sorted({'onnxruntime', 'cv2'} & set(sys.modules)))"
+    code = "import sys, sdpose_core.engine.detect; print(sorted({'onnxruntime', 'cv2'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.strip() == "[]"

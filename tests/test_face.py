@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from sdpose_core.errors import InputError
-from sdpose_core.face import bounding_boxes, crop_faces, face_box, face_boxes
-from sdpose_core.openpose import BODY_KEY, FACE_KEY, ID_KEY
+from sdpose_core.pose.face import bounding_boxes, crop_faces, face_box, face_boxes
+from sdpose_core.formats.openpose import BODY_KEY, FACE_KEY, ID_KEY
 from test_smooth import jitter
 
 
@@ -71,8 +71,8 @@ def test_no_face_anywhere_is_one_clear_error():
 
 
 def test_estimate_face_crops_writes_the_face_video(tiny_wholebody, cache, tmp_path):
-    from sdpose_core.cli import main
-    from sdpose_core.video import VideoWriter, count_frames, probe_video
+    from sdpose_core.cli.main import main
+    from sdpose_core.video.annotate import VideoWriter, count_frames, probe_video
 
     clip = tmp_path / "walk.mp4"
     rng = np.random.default_rng(0)

@@ -1,6 +1,6 @@
 """From an image file to keypoints: the engine against the official evaluation path, each reading the file itself.
 
-The reference (sdpose_core.reference) reads the file as mmpose's LoadImage does (cv2.imread, BGR), computes
+The reference (tests/official.py) reads the file as mmpose's LoadImage does (cv2.imread, BGR), computes
 mmpose's float32 crop geometry itself, cuts with the official OpenCV (4.9.0.80, in its own environment),
 runs the official pipeline (text encoder, hooked full U-Net, flip as a second pass) and decodes and maps back as
 mmpose does. On random weights a grey level of difference in a crop moves keypoints by pixels, so this
@@ -17,11 +17,11 @@ import torch
 
 from official_opencv import official_warp_affine
 from test_pipeline import BlobHead, _blob
-from sdpose_core.checkpoint import load_model
-from sdpose_core.crop import warp_crops
+from sdpose_core.weights.checkpoint import load_model
+from sdpose_core.engine.crop import warp_crops
 from sdpose_core.images import load_image, to_rgb_uint8
-from sdpose_core.pipeline import estimate
-from sdpose_core.reference import load_official, official_crops, official_heatmaps, official_keypoints
+from sdpose_core.engine.pipeline import estimate
+from official import load_official, official_crops, official_heatmaps, official_keypoints
 
 SIZE = (128, 192)
 BOXES = [[21.3, 14.6, 61.7, 118.2], [90.0, -10.5, 80.25, 60.0], [-30.0, 100.2, 250.0, 49.9]]  # off-image too
@@ -48,7 +48,7 @@ def test_crops_from_a_file_are_the_official_bytes(scene, tiny_body, cache):
     captured = []
     official_crops(cv2.imread(str(scene), cv2.IMREAD_COLOR), np.array(BOXES), SIZE,
                    warp_affine=lambda *a, **k: captured.append(warp(*a, **k)) or captured[-1])
-    from sdpose_core.crop import crop_center_scale, warp_matrix
+    from sdpose_core.engine.crop import crop_center_scale, warp_matrix
 
     boxes = torch.tensor(BOXES, dtype=torch.float64)
     ours = warp_crops(to_rgb_uint8(load_image(scene)), warp_matrix(*crop_center_scale(boxes, SIZE), SIZE), SIZE)

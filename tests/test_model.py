@@ -7,11 +7,11 @@ import copy
 import pytest
 import torch
 
-from sdpose_core.checkpoint import load_model
-from sdpose_core.configs import TEXT_CONFIGS, random_parts
-from sdpose_core.model import SDPoseModel
-from sdpose_core.reference import empty_prompt_context, hooked_features, official_heatmaps
-from sdpose_core.schemes import get_scheme
+from sdpose_core.weights.checkpoint import load_model
+from tiny_models import TEXT_CONFIGS, random_parts
+from sdpose_core.engine.model import SDPoseModel
+from official import empty_prompt_context, hooked_features, official_heatmaps
+from sdpose_core.engine.schemes import get_scheme
 
 
 def _parts(scheme: str, seed: int = 0):
@@ -56,7 +56,7 @@ def test_truncated_unet_handles_latents_not_divisible_by_eight():
 def test_heatmaps_equal_official_pipeline(tmp_path, scheme_name, flip, tiny_tokenizer_dir):
     from transformers import CLIPTokenizer
 
-    from sdpose_core.pipeline import PoseEstimator
+    from sdpose_core.engine.pipeline import PoseEstimator
 
     scheme = get_scheme(scheme_name)
     unet, vae, head, text_encoder = _parts(scheme_name, seed=3)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from sdpose_core.errors import InputError
-from sdpose_core.openpose import (OPENPOSE_FROM_COCO, load_pose_keypoint, save_pose_keypoint, to_pose_keypoint,
+from sdpose_core.formats.openpose import (OPENPOSE_FROM_COCO, load_pose_keypoint, save_pose_keypoint, to_pose_keypoint,
                                   to_pose_keypoints)
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
@@ -309,7 +309,7 @@ def test_one_canvas_bound(width, height, match):
 
 
 def test_save_refuses_nan_and_non_pose_keypoint_before_writing(tmp_path):
-    from sdpose_core.openpose import pose_keypoint_frames
+    from sdpose_core.formats.openpose import pose_keypoint_frames
 
     nan = {"people": [{"pose_keypoints_2d": [float("nan"), 1.0, 1.0] * 18}], "canvas_width": 64, "canvas_height": 48}
     for bad, match in ((nan, "NaN"), (["not a frame", 5], "frame 0"), (dict(SMALL, note=float("inf")), "JSON")):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from sdpose_core.errors import InputError
-from sdpose_core.openpose import BODY_KEY, ID_KEY
-from sdpose_core.people import limit_people, person_extent, select_people
+from sdpose_core.formats.openpose import BODY_KEY, ID_KEY
+from sdpose_core.pose.people import limit_people, person_extent, select_people
 
 
 def box_person(x, y, w, h, pid=None) -> dict:

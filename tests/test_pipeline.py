@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from sdpose_core.checkpoint import load_model
+from sdpose_core.weights.checkpoint import load_model
 from sdpose_core.errors import InputError
-from sdpose_core.pipeline import PoseEstimator, estimate
+from sdpose_core.engine.pipeline import PoseEstimator, estimate
 
 SIZE = (192, 256)
 

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from sdpose_core.errors import InputError
-from sdpose_core.openpose import load_pose_keypoint, save_pose_keypoint, to_pose_keypoint
-from sdpose_core.render import (BODY_COLORS, HAND_COLORS, draw_command, output_size, overlay, render_frame,
+from sdpose_core.formats.openpose import load_pose_keypoint, save_pose_keypoint, to_pose_keypoint
+from sdpose_core.pose.render import (BODY_COLORS, HAND_COLORS, draw_command, output_size, overlay, render_frame,
                                 render_pose_keypoint, stick_scale)
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
@@ -236,7 +236,7 @@ def test_draw_command_rejects_bad_input(tmp_path):
 def test_absurd_resolutions_and_batches_fail_before_allocating():
     """resolution 16384 on a square canvas would draw 268 megapixels (11 GB peak): refused, as are 1e6 and batches
     whose IMAGE output would not fit."""
-    from sdpose_core.render import MAX_BATCH_PIXELS, check_batch
+    from sdpose_core.pose.render import MAX_BATCH_PIXELS, check_batch
 
     frame = {"people": [], "canvas_width": 64, "canvas_height": 64}
     for resolution, match in ((16384, "megapixels"), (10 ** 6, "larger than 16384"), (8192.5, "whole number")):

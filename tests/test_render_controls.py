@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sdpose_core.errors import InputError
-from sdpose_core.render import BODY_COLORS, LIMB_COLORS, render_frame, strokes
+from sdpose_core.pose.render import BODY_COLORS, LIMB_COLORS, render_frame, strokes
 
 
 def pose(width=400, height=300, scale=1.0) -> dict:

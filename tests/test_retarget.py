@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from sdpose_core.errors import InputError
-from sdpose_core.openpose import BODY_KEY, FACE_KEY, FOOT_KEY, ID_KEY, LEFT_KEY, RIGHT_KEY
-from sdpose_core.render import LIMBS
-from sdpose_core.retarget import SIZE_LIMBS, retarget
+from sdpose_core.formats.openpose import BODY_KEY, FACE_KEY, FOOT_KEY, ID_KEY, LEFT_KEY, RIGHT_KEY
+from sdpose_core.pose.render import LIMBS
+from sdpose_core.pose.retarget import SIZE_LIMBS, retarget
 
 # Bone lengths of two builds (OpenPose-18 limbs, in LIMBS order) and one pose: a direction (degrees) per bone.
 TALL = (40, 40, 60, 55, 60, 55, 120, 100, 100, 120, 100, 100, 50, 12, 15, 12, 15)

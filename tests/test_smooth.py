@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sdpose_core.errors import InputError
-from sdpose_core.smooth import KeypointSmoother, OneEuroFilter, OneEuroSettings
+from sdpose_core.motion.smooth import KeypointSmoother, OneEuroFilter, OneEuroSettings
 from test_track import figure, walk
 
 FPS = 30.0

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from sdpose_core.crop import crop_center_scale
+from sdpose_core.engine.crop import crop_center_scale
 from sdpose_core.errors import InputError
-from sdpose_core.track import BoxCarrier, PoseTracker, box_iou, keypoint_extent, order_by_id
+from sdpose_core.motion.track import BoxCarrier, PoseTracker, box_iou, keypoint_extent, order_by_id
 
 # COCO-17 figure, 1 unit tall, origin at the hips' centre, y down
 TEMPLATE = np.array([

@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 import torch
 
-from sdpose_core import video as video_mod
-from sdpose_core.checkpoint import load_model
-from sdpose_core.cli import main
+from sdpose_core.video import annotate as video_mod
+from sdpose_core.weights.checkpoint import load_model
+from sdpose_core.cli.main import main
 from sdpose_core.errors import InputError
-from sdpose_core.openpose import load_pose_keypoint
-from sdpose_core.pipeline import PoseEstimator
-from sdpose_core.schemes import get_scheme
-from sdpose_core.video import (ClipOptions, VideoWriter, annotate_frames, annotate_video, count_frames, pose_frame,
+from sdpose_core.formats.openpose import load_pose_keypoint
+from sdpose_core.engine.pipeline import PoseEstimator
+from sdpose_core.engine.schemes import get_scheme
+from sdpose_core.video.annotate import (ClipOptions, VideoWriter, annotate_frames, annotate_video, count_frames, pose_frame,
                                probe_video, read_frames)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -337,7 +337,7 @@ def test_sharded_processes_write_every_output_once(tiny_body, cache, tmp_path, m
     """Two processes (as accelerate launch starts them, here threads) share a folder of videos and images."""
     import threading
 
-    import sdpose_core.batch as batch
+    import sdpose_core.cli.batch as batch
     from PIL import Image
 
     folder = tmp_path / "in"

@@ -327,7 +327,7 @@ def test_deeply_nested_json_is_a_clear_400(dirs):
 
 @pytest.mark.parametrize("side", [10 ** 9, 1e308, 16385])
 def test_get_refuses_the_canvases_post_refuses(dirs, side):
-    """One canvas bound (sdpose_core.openpose) for reading and saving: GET never hands out what POST refuses."""
+    """One canvas bound (sdpose_core.formats.openpose) for reading and saving: GET never hands out what POST refuses."""
     input_dir, output_dir = dirs
     (input_dir / "huge.json").write_text(json.dumps(dict(FRAME, canvas_width=side)))
     read = refused(api.read_pose, "huge.json", input_dir, output_dir, match="larger than 16384")

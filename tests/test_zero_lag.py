@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sdpose_core.openpose import BODY_KEY, ID_KEY, to_pose_keypoint
-from sdpose_core.zero_lag import smooth_clip, smooth_series
+from sdpose_core.formats.openpose import BODY_KEY, ID_KEY, to_pose_keypoint
+from sdpose_core.motion.zero_lag import smooth_clip, smooth_series
 from test_smooth import FPS, jitter, rms, smooth_sequence
 from test_track import walk
 

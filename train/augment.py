@@ -5,7 +5,7 @@ body -> random box shift/scale/rotation -> UDP affine crop -> photometric distor
 cached here] -> blur (p 0.1) -> median blur (p 0.1) -> coarse dropout (p 1, one hole of 20-40 %).
 
 Only the random parameters live here. The geometry (centre/scale, aspect fix, UDP warp matrices, the
-warp itself, point transforms) is ``sdpose_core.crop``'s, shared with inference. Every draw comes from
+warp itself, point transforms) is ``sdpose_core.engine.crop``'s, shared with inference. Every draw comes from
 the ``numpy.random.Generator`` passed in, so a sample's augmentation is a pure function of its seed.
 """
 
@@ -32,7 +32,7 @@ def truncnorm(rng: np.random.Generator, size: int) -> np.ndarray:
 class BoxJitter:
     offset: np.ndarray  # (2,) fraction of the box scale added to the centre
     scale: float  # box scale factor
-    rotation: float  # degrees, counter-clockwise as sdpose_core.crop.warp_matrix
+    rotation: float  # degrees, counter-clockwise as sdpose_core.engine.crop.warp_matrix
 
 
 def random_bbox_jitter(rng: np.random.Generator, cfg: BBoxConfig) -> BoxJitter:

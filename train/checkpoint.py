@@ -73,12 +73,12 @@ def latest_checkpoint(output_dir: Path) -> Path | None:
 
 def save_release(accelerator, model, parts: StartParts, folder: Path) -> None:
     """Write the trained U-Net and head, with the starting VAE, tokenizer and text encoder, in the official
-    layout (``sdpose_core.export.save_folder``: atomic). Every process must call this (FSDP/DeepSpeed gather
+    layout (``sdpose_core.weights.export.save_folder``: atomic). Every process must call this (FSDP/DeepSpeed gather
     the full weights collectively); only the main process writes."""
     from diffusers import UNet2DConditionModel
 
-    from sdpose_core.export import save_folder
-    from sdpose_core.head import HeatmapHead
+    from sdpose_core.weights.export import save_folder
+    from sdpose_core.engine.head import HeatmapHead
 
     state = accelerator.get_state_dict(model)
     if accelerator.is_main_process:

@@ -215,8 +215,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
 
 
 def validate(cfg: Config) -> None:
-    from sdpose_core.model import check_input_size
-    from sdpose_core.schemes import SCHEMES
+    from sdpose_core.engine.model import check_input_size
+    from sdpose_core.engine.schemes import SCHEMES
 
     if cfg.scheme not in SCHEMES:
         raise ConfigError(f"scheme: '{cfg.scheme}' is not one of {', '.join(SCHEMES)}.")

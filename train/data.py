@@ -20,9 +20,9 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
-from sdpose_core.codec import UDPHeatmap
-from sdpose_core.crop import apply_affine, boxes_to_center_scale, fix_aspect_ratio, warp_crops, warp_matrix
-from sdpose_core.schemes import Scheme, get_scheme
+from sdpose_core.engine.codec import UDPHeatmap
+from sdpose_core.engine.crop import apply_affine, boxes_to_center_scale, fix_aspect_ratio, warp_crops, warp_matrix
+from sdpose_core.engine.schemes import Scheme, get_scheme
 
 from .augment import photometric_distortion, pixel_augment, random_bbox_jitter, random_half_body
 from .config import AugmentConfig

@@ -28,7 +28,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from sdpose_core.cli import parse_size
+from sdpose_core.cli.main import parse_size
 
 from .metrics import EvalError, evaluate_results, format_table, rescore_and_nms
 
@@ -128,9 +128,9 @@ def run_model(args: argparse.Namespace, gt: dict, accelerator, model=None) -> li
     from accelerate.utils import gather_object
     from tqdm.auto import tqdm
 
-    from sdpose_core.checkpoint import load_model
-    from sdpose_core.crop import crop_center_scale
-    from sdpose_core.pipeline import PoseEstimator
+    from sdpose_core.weights.checkpoint import load_model
+    from sdpose_core.engine.crop import crop_center_scale
+    from sdpose_core.engine.pipeline import PoseEstimator
 
     if args.images is None:
         raise EvalError("--model needs --images (the folder the annotation's file_name entries are in).")

@@ -67,7 +67,7 @@ def train(cfg: Config, resume: str = "auto", stop_after: int | None = None) -> d
     from accelerate.utils import DistributedDataParallelKwargs, ProjectConfiguration
     from tqdm.auto import tqdm
 
-    from sdpose_core.codec import UDPHeatmap
+    from sdpose_core.engine.codec import UDPHeatmap
 
     from .checkpoint import TrainState, latest_checkpoint, restore_best, save_best, save_checkpoint, save_release
     from .data import EpochBatchSampler, TopDownDataset, load_instances

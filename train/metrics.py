@@ -118,7 +118,7 @@ def rescore_and_nms(instances: Sequence[dict], scheme: str, nms_threshold: float
     ``instances``: dicts with image_id, keypoints (K, 3) array, box_score, area, id. Duplicated ids (from
     padded distributed shards) are dropped. Returns COCO result records.
     """
-    from sdpose_core.coco import rescore
+    from sdpose_core.formats.coco import rescore
 
     import torch
 
@@ -152,7 +152,7 @@ def _quiet(fn, *args):
 def _gt_for_part(gt: dict, lo: int, hi: int, scheme: str) -> dict:
     """A copy of the ground truth whose ``keypoints`` are the part's and ``num_keypoints`` its labelled count."""
     from .data import flat_keypoints
-    from sdpose_core.schemes import get_scheme
+    from sdpose_core.engine.schemes import get_scheme
 
     sch = get_scheme(scheme)
     anns = []

@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from sdpose_core.head import HeatmapHead
-from sdpose_core.model import TIMESTEP, SDPoseModel, task_embedding
-from sdpose_core.schemes import Scheme, get_scheme
+from sdpose_core.engine.head import HeatmapHead
+from sdpose_core.engine.model import TIMESTEP, SDPoseModel, task_embedding
+from sdpose_core.engine.schemes import Scheme, get_scheme
 
 RGB_TASK = (0.0, 1.0)  # Lotus-style task label of the RGB-reconstruction task; (1, 0) is pose
 
@@ -55,7 +55,7 @@ def resolve_start(init: str, cache_dir: str | None) -> Path:
     path = Path(init).expanduser()
     if path.is_dir():
         return path
-    from sdpose_core.checkpoint import HUB_MODELS, cache_dir as default_cache
+    from sdpose_core.weights.checkpoint import HUB_MODELS, cache_dir as default_cache
     from sdpose_core.hub import download_snapshot
 
     repo = HUB_MODELS.get(init, init)
@@ -75,7 +75,7 @@ def load_start(init: str, scheme: str | Scheme, *, reset_head: bool = False, see
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextModel, CLIPTokenizer
 
-    from sdpose_core.checkpoint import weights_file, build_head, check_state_dict, compute_context, read_weights
+    from sdpose_core.weights.checkpoint import weights_file, build_head, check_state_dict, compute_context, read_weights
 
     scheme = get_scheme(scheme)
     folder = resolve_start(init, cache_dir)

@@ -28,7 +28,7 @@ export const HAND_EDGES = [[0, 1], [1, 2], [2, 3], [3, 4], [0, 5], [5, 6], [6, 7
 export const HAND_COLORS = [[255, 0, 0], [255, 77, 0], [255, 153, 0], [255, 229, 0], [204, 255, 0], [128, 255, 0],
   [51, 255, 0], [0, 255, 25], [0, 255, 102], [0, 255, 179], [0, 255, 255], [0, 178, 255], [0, 102, 255],
   [0, 25, 255], [51, 0, 255], [128, 0, 255], [204, 0, 255], [255, 0, 230], [255, 0, 153], [255, 0, 77]];
-export const DRAW_THRESHOLD = 0.3; // sdpose_core.render: drawn when c > 0 and c >= 0.3
+export const DRAW_THRESHOLD = 0.3; // sdpose_core.pose.render: drawn when c > 0 and c >= 0.3
 // Colours that tell people apart in the toggles and the editor's selection.
 export const PERSON_COLORS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6",
   "#bfef45", "#fabed4", "#469990", "#dcbeff", "#9a6324"];
@@ -48,7 +48,7 @@ export function shown(c) {
   return c > 0 && c >= DRAW_THRESHOLD;
 }
 
-// sdpose_core.render draws feet only inside the canvas (0 <= int(x) < width), hand and face points only where
+// sdpose_core.pose.render draws feet only inside the canvas (0 <= int(x) < width), hand and face points only where
 // int(x) > 0 and int(y) > 0, as DWPose does.
 function insideCanvas(frame, x, y) {
   if (!frame) return true;

@@ -35,7 +35,7 @@ def comfy_base(tmp_path_factory) -> Path:
     write_tiny_single_file(base / "models" / "checkpoints" / "sdpose_wholebody_tiny_fp16.safetensors")
     # ComfyUI's single file has no text encoder: its empty-prompt context comes from the cache that any official
     # folder load fills (models/sdpose/.cache by default). Fill it the way a user's first folder load would.
-    from sdpose_core.checkpoint import load_model
+    from sdpose_core.weights.checkpoint import load_model
 
     load_model(wholebody, cache=sdpose / ".cache")
     for stale in sdpose.glob(".tok-*"):

@@ -16,10 +16,10 @@ import torch
 from safetensors.torch import save_file
 
 from comfy_helpers import comfyui_on_path
-from sdpose_core.checkpoint import load_model
-from sdpose_core.configs import TEXT_CONFIGS, UNET_CONFIGS, random_parts
-from sdpose_core.export import save_folder
-from sdpose_core.pipeline import estimate
+from sdpose_core.weights.checkpoint import load_model
+from tiny_models import TEXT_CONFIGS, UNET_CONFIGS, random_parts
+from sdpose_core.weights.export import save_folder
+from sdpose_core.engine.pipeline import estimate
 
 
 @pytest.fixture(scope="module")

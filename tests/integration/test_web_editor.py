@@ -264,12 +264,12 @@ def test_preview_editor_save_and_load_downstream(comfy, yolox, frontend):
 
 
 def test_preview_draws_like_dwpose(frontend):
-    """web/pose_model.js draws the golden DWPose poses (tests/data/golden) much as sdpose_core.render does, which is
+    """web/pose_model.js draws the golden DWPose poses (tests/data/golden) much as sdpose_core.pose.render does, which is
     pixel-identical to comfyui_controlnet_aux (browser anti-aliasing aside)."""
     import numpy as np
     from PIL import Image
 
-    from sdpose_core.render import render_frame
+    from sdpose_core.pose.render import render_frame
 
     for name in ("wholebody_three", "body_single"):
         frame = json.loads((REPO / "tests" / "data" / "golden" / f"{name}.pose.json").read_text())

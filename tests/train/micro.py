@@ -31,8 +31,8 @@ def micro_parts(scheme: str, seed: int = 0, class_embedding: bool = True):
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
-    from sdpose_core.head import HeatmapHead
-    from sdpose_core.schemes import get_scheme
+    from sdpose_core.engine.head import HeatmapHead
+    from sdpose_core.engine.schemes import get_scheme
 
     sch = get_scheme(scheme)
     torch.manual_seed(seed)
@@ -57,7 +57,7 @@ def micro_parts(scheme: str, seed: int = 0, class_embedding: bool = True):
 
 def write_micro_folder(path: Path, scheme: str, seed: int = 0) -> Path:
     """A micro SDPose checkpoint in the official release layout."""
-    from sdpose_core.export import save_folder
+    from sdpose_core.weights.export import save_folder
 
     unet, vae, head, text = micro_parts(scheme, seed)
     return save_folder(path, unet, vae, head, text, tiny_tokenizer(path.parent / f".tok-{path.name}"))

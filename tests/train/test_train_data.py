@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from sdpose_core.schemes import BODY
+from sdpose_core.engine.schemes import BODY
 from train.augment import photometric_distortion, pixel_augment, truncnorm
 from train.config import AugmentConfig, ConfigError, PhotometricConfig, load_config
 from train.data import EpochBatchSampler, TopDownDataset, load_instances, parse_instances
@@ -91,7 +91,7 @@ def test_augmented_keypoints_land_on_their_pixels(tmp_path):
 
 def test_plain_crop_matches_engine_geometry(tmp_path):
     """Without augmentation the crop is exactly the inference crop of the (clipped) box."""
-    from sdpose_core.crop import crop_center_scale, warp_crops, warp_matrix
+    from sdpose_core.engine.crop import crop_center_scale, warp_crops, warp_matrix
 
     ann, img_dir, _ = dots_dataset(tmp_path)
     inst = load_instances(ann, "body")[0]

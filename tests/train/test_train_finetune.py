@@ -105,7 +105,7 @@ def test_start_from_sd2_folder_wholebody_cli_bf16(tmp_path, cache):
     from micro import write_sd2_like_folder
     from synth import make_dataset
 
-    from sdpose_core.checkpoint import load_model
+    from sdpose_core.weights.checkpoint import load_model
 
     sd2 = write_sd2_like_folder(tmp_path / "sd2")
     ann, images = make_dataset(tmp_path / "wb", 6, seed=4, wholebody=True)

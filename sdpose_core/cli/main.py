@@ -1,0 +1,373 @@
+"""Command line: ``python -m sdpose_core estimate INPUT... --model PATH_OR_HUB_ID --out DIR`` (and ``draw``).
+
+INPUT: image files, video files, and folders of either. The job resumes (a rerun skips what is done), isolates bad
+inputs (listed in ``DIR/sdpose_failures.txt``; exit status 1), and never leaves a partial output (see
+:mod:`sdpose_core.cli.batch`). Under ``accelerate launch`` (or torchrun) input i goes to process i % count; with
+``--engine ray`` the inputs are spread over Ray workers. Bad arguments end with one line and exit status 2, before
+any model is loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from . import retarget as retarget_cli
+from ..choices import PEOPLE_ORDERS
+from ..errors import InputError, SDPoseError
+
+if TYPE_CHECKING:
+    from .work import WorkSettings
+
+MAX_BOX_COORD = 1e7  # pixels; no image PIL opens is near this size
+MAX_CRF = 51
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'768x1024' -> (768, 1024), for argparse (``type=parse_size``)."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WxH such as 768x1024, got '{text}'") from None
+    return w, h
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m sdpose_core", description="SDPose human pose estimation.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_estimate(sub)
+    _add_draw(sub)
+    retarget_cli.add_parser(sub)
+    return parser
+
+
+def _add_estimate(sub) -> None:
+    est = sub.add_parser("estimate", help="estimate poses in images and videos (files or folders)")
+    est.set_defaults(run=estimate_command)
+    est.add_argument("inputs", nargs="+", help="image and video files and/or folders of them")
+    est.add_argument("--model", required=True, help="SDPose folder, ComfyUI .safetensors file, or hub id "
+                     "(teemosliang/SDPose-Body, teemosliang/SDPose-Wholebody)")
+    est.add_argument("--scheme", choices=["body", "wholebody"], help="checked against the checkpoint")
+    est.add_argument("--out", required=True, type=Path, help="output folder (created); a rerun skips inputs "
+                     "whose outputs are complete and redoes changed ones; files it did not write are never touched")
+    est.add_argument("--overwrite", action="store_true", help="recompute every input (replacing this job's "
+                     "earlier outputs) and allow --coco-json to replace an existing file")
+    est.add_argument("--boxes", type=Path, help="JSON mapping an input file name to a list of [x, y, w, h] "
+                     "(for a video: a list per frame of such lists)")
+    est.add_argument("--detector", default="yolox", help="'yolox' (yolox_l.onnx, downloaded on first use), "
+                     "a path to a YOLOX .onnx file, or 'none' for whole-image boxes")
+    est.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
+                     help="flip test, as in the paper's evaluation (default on; doubles the cost)")
+    est.add_argument("--input-size", type=parse_size, default=(768, 1024), metavar="WxH",
+                     help="crop size (default 768x1024)")
+    est.add_argument("--crop-mode", choices=["topdown", "stretch"], default="topdown")
+    est.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+    est.add_argument("--dtype", choices=["fp32", "fp16", "bf16"], default="fp32")
+    est.add_argument("--batch-size", type=int, default=8, help="crops per model call")
+    est.add_argument("--sample-latent", action="store_true", help="sample the VAE posterior as the official "
+                     "code does (default: its mean, deterministic)")
+    est.add_argument("--seed", type=int, default=None, help="seed for --sample-latent")
+    est.add_argument("--coco-json", type=Path, help="also write all detections in images as one COCO keypoint "
+                     "results file (never replaces a file this job did not write, unless --overwrite)")
+    est.add_argument("--cache-dir", type=Path, default=None, help="downloads and cached text context "
+                     "(default $SDPOSE_CACHE or ~/.cache/sdpose)")
+    est.add_argument("--threshold", type=float, default=0.3, help="keypoints below it are left out (DWPose: 0.3)")
+    est.add_argument("--max-people", type=int, default=None, metavar="N", help="keep at most N people per image or "
+                     "frame in the JSON and the drawing (COCO results keep everyone)")
+    est.add_argument("--order", choices=PEOPLE_ORDERS, default=PEOPLE_ORDERS[0], help="which people come first and "
+                     "are kept by --max-people (default largest; track_id for tracked videos)")
+    est.add_argument("--raw-scores", action="store_true", help="keep the model's scores instead of DWPose's 1.0")
+    est.add_argument("--swap-hands", action="store_true", help="ComfyUI-native's convention: the person's left "
+                     "hand in hand_right_keypoints_2d (default: by side, as DWPose)")
+    est.add_argument("--overlay", action="store_true", help="draw the skeleton over the image instead of black")
+    _add_draw_options(est)
+    video = est.add_argument_group("video", "for video inputs: DIR/<stem>.json (POSE_KEYPOINT, one dict per frame) "
+                                   "and DIR/<stem>_pose.mp4 (same frame rate and frame count)")
+    video.add_argument("--track", action=argparse.BooleanOptionalAction, default=True,
+                       help="keep each person's place and id (person_id) across frames (default on)")
+    video.add_argument("--smooth", action="store_true", help="One-Euro smoothing of keypoints over time "
+                       "(default off: every frame exactly as the model gives it); implies --track")
+    video.add_argument("--smooth-min-cutoff", type=float, default=1.0, metavar="HZ",
+                       help="One-Euro cut-off at rest: lower = smoother, more lag (default 1.0)")
+    video.add_argument("--smooth-beta", type=float, default=10.0, help="One-Euro speed coefficient, per person "
+                       "height per second: higher = less lag in fast motion, less smoothing (default 10)")
+    video.add_argument("--detect-every", type=int, default=1, metavar="N", help="run the person detector on "
+                       "every Nth frame only; boxes follow each person's keypoints in between (default 1)")
+    video.add_argument("--frames", action="store_true", help="also write the pose frames as PNGs in "
+                       "DIR/<stem>_frames/")
+    video.add_argument("--crf", type=int, default=18, help="H.264 quality of the pose video, 0..51 "
+                       "(lower = better; default 18)")
+    video.add_argument("--face-crops", action="store_true", help="also write DIR/<stem>_face.mp4: 512x512 crops "
+                       "of the first person's face, steadied over time (Wan-Animate's face video)")
+    scale = est.add_argument_group("engine", "where the job runs")
+    scale.add_argument("--engine", choices=["local", "ray"], default="local", help="'local': this process (or "
+                       "the processes of accelerate launch); 'ray': Ray workers, one model each "
+                       "(pip install -r requirements-ray.txt)")
+    scale.add_argument("--num-workers", type=int, default=None, metavar="N", help="Ray workers (default: one "
+                       "per GPU of the cluster, or 1 without GPUs)")
+    scale.add_argument("--ray-address", default=None, metavar="ADDR", help="an existing Ray cluster "
+                       "(e.g. ray://head:10001 or auto); default: start a local one. Inputs and --out must be "
+                       "at the same paths on every node (shared storage)")
+
+
+def _add_draw(sub) -> None:
+    draw = sub.add_parser("draw", help="render a POSE_KEYPOINT JSON file (DWPose look)")
+    draw.set_defaults(run=draw_command)
+    draw.add_argument("pose", type=Path, help="POSE_KEYPOINT JSON: one frame (dict) or a list of frames")
+    draw.add_argument("--out", required=True, type=Path, help="PNG path for one frame; a folder for a list")
+    draw.add_argument("--overwrite", action="store_true", help="replace existing PNGs")
+    _add_draw_options(draw)
+
+
+def _add_draw_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--resolution", type=int, default=None, help="short side of the drawn image, as "
+                        "DWPreprocessor's resolution (default: the image's own size)")
+    parser.add_argument("--hands", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--face", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--feet", action=argparse.BooleanOptionalAction, default=False,
+                        help="foot keypoints (foot_keypoints_2d, as ComfyUI-native writes)")
+    parser.add_argument("--xinsr", action="store_true", help="scale stick width as scale_stick_for_xinsr_cn")
+    style = parser.add_argument_group("drawing controls", "defaults keep DWPose's exact pixels")
+    style.add_argument("--stick-width", type=int, default=4, help="limb half-width in pixels (default 4)")
+    style.add_argument("--point-size", type=int, default=4, help="joint, foot and hand dot radius (default 4)")
+    style.add_argument("--face-point-size", type=int, default=3, help="face dot radius (default 3)")
+    style.add_argument("--head", action=argparse.BooleanOptionalAction, default=True,
+                       help="draw the nose, eyes and ears and their limbs (default on)")
+    style.add_argument("--scale-strokes", action="store_true", help="sizes are for a 512 px short side and scale "
+                       "with the image, so strokes keep their proportion at any resolution")
+
+
+def draw_style(args: argparse.Namespace) -> dict:
+    """The drawing controls of ``_add_draw_options`` as ``render`` keywords."""
+    return dict(stick_width=args.stick_width, point_size=args.point_size, face_point_size=args.face_point_size,
+                head=args.head, scale_strokes=args.scale_strokes)
+
+
+# ------------------------------------------------------------------------------------------- checking values
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def check_box_list(value: Any, where: str) -> list[list[float]]:
+    """A list of [x, y, w, h] (or + score) boxes from a boxes file, each checked; InputError names the bad one."""
+    if not isinstance(value, list):
+        raise InputError(f"{where}: expected a list of [x, y, w, h] boxes, got {json.dumps(value)[:60]}.")
+    boxes = []
+    for i, box in enumerate(value):
+        if not isinstance(box, list) or len(box) not in (4, 5) or not all(_is_number(v) for v in box):
+            raise InputError(f"{where}, box {i}: expected [x, y, w, h] or [x, y, w, h, score] as numbers, got "
+                             f"{json.dumps(box)[:60]}.")
+        if not all(math.isfinite(v) and abs(v) <= MAX_BOX_COORD for v in box):
+            raise InputError(f"{where}, box {i}: {box} has a NaN, infinite or absurd value (beyond "
+                             f"{MAX_BOX_COORD:.0e} pixels).")
+        if box[2] <= 0 or box[3] <= 0:
+            raise InputError(f"{where}, box {i}: {box} has zero or negative width/height; boxes are [x, y, w, h].")
+        if len(box) == 5 and box[4] < 0:
+            raise InputError(f"{where}, box {i}: the score {box[4]} is negative.")
+        boxes.append([float(v) for v in box])
+    return boxes
+
+
+def load_boxes(path: Path | None) -> dict[str, Any]:
+    """The --boxes table (file name -> boxes); entries are checked when an input uses them."""
+    if path is None:
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"Cannot read boxes file '{path}' ({' '.join(str(exc).split())}).") from None
+    if not isinstance(data, dict):
+        raise InputError(f"Boxes file '{path}' must map an image file name to a list of [x, y, w, h].")
+    return data
+
+
+def boxes_for(path: Path, video: bool, table: dict[str, Any]) -> list | None:
+    """The checked boxes of one input (per frame for a video); None when the table does not list it."""
+    for key in (str(path), path.name, path.stem):
+        if key in table:
+            value = table[key]
+            if not video:
+                return check_box_list(value, f"--boxes '{key}'")
+            if not isinstance(value, list):
+                raise InputError(f"--boxes '{key}': a video needs a list with one list of boxes per frame.")
+            return [check_box_list(frame, f"--boxes '{key}', frame {i}") for i, frame in enumerate(value)]
+    return None
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    """Every numeric option in its range, or one line saying which is not."""
+    from ..engine.model import check_input_size
+
+    check_input_size(*args.input_size)
+    if not (math.isfinite(args.threshold) and 0.0 <= args.threshold <= 1.0):
+        raise InputError(f"--threshold must be a number in 0..1 (DWPose uses 0.3), got {args.threshold}.")
+    if args.batch_size < 1:
+        raise InputError(f"--batch-size must be at least 1, got {args.batch_size}.")
+    if args.detect_every < 1:
+        raise InputError(f"--detect-every must be at least 1, got {args.detect_every}.")
+    if args.max_people is not None and args.max_people < 1:
+        raise InputError(f"--max-people must be at least 1 (leave it out to keep everyone), got {args.max_people}.")
+    if not 0 <= args.crf <= MAX_CRF:
+        raise InputError(f"--crf must be 0..{MAX_CRF} (H.264 quality, lower = better; default 18), got {args.crf}.")
+    if args.resolution is not None and not 64 <= args.resolution <= 16384:
+        raise InputError(f"--resolution must be 64..16384 (as DWPreprocessor's), got {args.resolution}.")
+    if not (math.isfinite(args.smooth_min_cutoff) and args.smooth_min_cutoff > 0):
+        raise InputError(f"--smooth-min-cutoff must be a positive frequency in Hz, got {args.smooth_min_cutoff}.")
+    if not (math.isfinite(args.smooth_beta) and args.smooth_beta >= 0):
+        raise InputError(f"--smooth-beta must be zero or positive, got {args.smooth_beta}.")
+    if args.seed is not None and not 0 <= args.seed < 2 ** 63:
+        raise InputError(f"--seed must be 0 .. 2**63-1, got {args.seed}.")
+    if args.num_workers is not None and args.num_workers < 1:
+        raise InputError(f"--num-workers must be at least 1, got {args.num_workers}.")
+    if args.engine != "ray" and (args.num_workers is not None or args.ray_address is not None):
+        raise InputError("--num-workers and --ray-address need --engine ray.")
+
+
+def check_device(device: str | None) -> None:
+    """A device torch has here, or one line saying what to use instead."""
+    if device is None:
+        return
+    import torch
+
+    try:
+        d = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise InputError(f"--device '{device}' is not a device name; use cpu, cuda or cuda:N.") from None
+    if d.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if not count:
+            raise InputError(f"--device {device}: no CUDA GPU is usable here (torch {torch.__version__}); "
+                             "use --device cpu, or install the torch build for your CUDA.")
+        if d.index is not None and d.index >= count:
+            raise InputError(f"--device {device}: only {count} GPU(s) here (cuda:0..cuda:{count - 1}).")
+    elif d.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise InputError(f"--device {device}: MPS is not available here; use --device cpu.")
+    elif d.type != "cpu":
+        raise InputError(f"--device {device}: unsupported device type; use cpu, cuda, cuda:N or mps.")
+
+
+def check_out(out: Path) -> None:
+    """--out is a folder, or can be made one; checked before the model loads."""
+    for p in (out, *out.parents):
+        if p.exists() and not p.is_dir():
+            what = "is a file" if p == out else f"is under '{p}', which is a file"
+            raise InputError(f"--out '{out}' {what}; give a folder (it is created when missing).")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out '{out}': cannot create the folder ({exc.strerror or exc}).") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise InputError(f"--out '{out}': the folder is not writable.")
+
+
+def check_coco_path(path: Path) -> None:
+    """--coco-json names a file (existing or not) in a folder that exists or can be made."""
+    if path.is_dir():
+        raise InputError(f"--coco-json '{path}' is a folder; give a file name such as '{path / 'results.json'}'.")
+    for p in path.parents:
+        if p.exists() and not p.is_dir():
+            raise InputError(f"--coco-json '{path}' is under '{p}', which is a file.")
+
+
+def find_inputs(inputs: list[str]) -> list[tuple[Path, bool]]:
+    """(path, is_video) for every image and video among ``inputs`` (folders searched non-recursively, sorted)."""
+    from ..images import IMAGE_SUFFIXES
+    from ..video.annotate import is_video
+
+    found: list[tuple[Path, bool]] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            found += [(q, is_video(q)) for q in sorted(p.iterdir())
+                      if q.is_file() and (q.suffix.lower() in IMAGE_SUFFIXES or is_video(q))]
+        elif p.is_file():
+            found.append((p, is_video(p)))
+        else:
+            raise InputError(f"Input not found: '{p}' is neither an image or video file nor a folder.")
+    seen, unique = set(), []
+    for path, video in found:  # the same file named twice is one input
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append((path, video))
+    return unique
+
+
+# ------------------------------------------------------------------------------------------- estimate
+def work_settings(args: argparse.Namespace) -> WorkSettings:
+    """The options that shape the outputs, as the plain values workers receive."""
+    from .work import WorkSettings
+
+    return WorkSettings(
+        model=str(args.model), scheme=args.scheme, dtype=args.dtype, input_size=tuple(args.input_size),
+        flip=args.flip, crop_mode=args.crop_mode, batch_size=args.batch_size, sample_latent=args.sample_latent,
+        seed=args.seed, detector=None if args.boxes or args.detector == "none" else args.detector,
+        cache=str(args.cache_dir) if args.cache_dir else None,
+        pose_options=dict(threshold=args.threshold, hands=args.hands, face=args.face, feet=args.feet,
+                          raw_scores=args.raw_scores, swap_hands=args.swap_hands),
+        draw_options=dict(resolution=args.resolution, hands=args.hands, face=args.face, feet=args.feet,
+                          xinsr=args.xinsr, **draw_style(args)),
+        overlay=args.overlay,
+        clip=dict(track=args.track, smooth=args.smooth, min_cutoff=args.smooth_min_cutoff, beta=args.smooth_beta,
+                  detect_every=args.detect_every, threshold=args.threshold),
+        frames=args.frames, crf=args.crf, face_crops=args.face_crops,
+        people=None if args.max_people is None else (args.max_people, args.order))
+
+
+def estimate_command(args: argparse.Namespace) -> int:
+    from .batch import JobSpec, run_job
+
+    _check_numbers(args)
+    items = find_inputs(args.inputs)
+    if not items:
+        raise InputError(f"No image files (or videos) found in: {', '.join(map(str, args.inputs))}.")
+    table = load_boxes(args.boxes)
+    boxes = [boxes_for(p, video, table) if args.boxes else None for p, video in items]
+    if args.boxes:  # an input the file does not list has nobody in it
+        boxes = [b if b is not None else [] for b in boxes]
+    check_out(args.out)
+    if args.coco_json is not None:
+        check_coco_path(args.coco_json)
+    if args.engine == "ray":
+        from .ray_engine import require_ray
+
+        require_ray()
+    else:
+        check_device(args.device)
+    spec = JobSpec(items=items, boxes=boxes, settings=work_settings(args), out=args.out, coco_json=args.coco_json,
+                   overwrite=args.overwrite, engine=args.engine, device=args.device, num_workers=args.num_workers,
+                   ray_address=args.ray_address)
+    return run_job(spec)
+
+
+def draw_command(args: argparse.Namespace) -> int:
+    from ..pose.render import draw_command as render_file
+
+    written = render_file(args.pose, args.out, resolution=args.resolution, hands=args.hands, face=args.face,
+                          feet=args.feet, xinsr=args.xinsr, overwrite=args.overwrite, **draw_style(args))
+    print(f"Wrote {len(written)} image(s): {written[0]}{' ...' if len(written) > 1 else ''}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command: 0 done, 1 some inputs failed, 2 bad arguments, 128 + signal when interrupted."""
+    from ..atomic import Interrupted, handle_signals
+
+    args = build_parser().parse_args(argv)
+    try:
+        with handle_signals():
+            return args.run(args)
+    except SDPoseError as exc:
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else 2
+        print(f"interrupted ({exc.args[0] if exc.args else 'SIGINT'}): finished outputs are complete and kept, "
+              "nothing partial was left; run the same command again to resume.", file=sys.stderr)
+        return 128 + signum

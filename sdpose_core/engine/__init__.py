@@ -1,0 +1,2 @@
+"""The SDPose engine: model (VAE -> fixed-t U-Net -> heatmap head), keypoint schemes, top-down crops, heatmap codec,
+person detector and the estimation pipeline that ties them together. Pure compute: no files, no formats."""

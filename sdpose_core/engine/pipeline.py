@@ -1,0 +1,205 @@
+"""The top-down pipeline: images and person boxes in, keypoints in image pixels out, streamed in batches."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+import torch
+
+from .codec import UDPHeatmap, flip_heatmaps
+from .crop import CROP_MODES, apply_affine, crop_center_scale, invert_affine, warp_crops, warp_matrix
+from ..errors import InputError
+from ..images import to_rgb_uint8
+from .model import SDPoseModel, check_input_size
+
+Detector = Callable[[torch.Tensor], torch.Tensor]  # image [3, H, W] in 0..1 -> boxes [N, 5] (x1, y1, x2, y2, score)
+_Item = tuple["_Pending", int, torch.Tensor, torch.Tensor]  # (image, person, uint8 crop [3, h, w], crop->image)
+
+
+@dataclass
+class PoseResult:
+    """Everyone found in one image. Tensors are on the CPU; coordinates are image pixels."""
+
+    width: int
+    height: int
+    keypoints: torch.Tensor  # [N, K, 3]: x, y, score (raw heatmap peak)
+    boxes: torch.Tensor  # [N, 4]: x, y, w, h of the person box used for the crop
+    box_scores: torch.Tensor  # [N]: detector score, 1.0 for caller-given or whole-image boxes
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def num_people(self) -> int:
+        return int(self.keypoints.shape[0])
+
+
+@dataclass
+class _Pending:
+    """An image whose crops are in flight."""
+
+    width: int
+    height: int
+    boxes: torch.Tensor
+    box_scores: torch.Tensor
+    meta: dict
+    keypoints: torch.Tensor
+    remaining: int
+
+
+def check_boxes(boxes: Any, name: str = "boxes") -> tuple[torch.Tensor, torch.Tensor]:
+    """Caller boxes -> ([N, 4] x, y, w, h, [N] scores). Accepts [N, 4] xywh or [N, 5] xywh + score."""
+    t = torch.as_tensor(boxes, dtype=torch.float64) if not isinstance(boxes, torch.Tensor) else boxes.double()
+    if t.numel() == 0:
+        return torch.zeros(0, 4, dtype=torch.float64), torch.zeros(0, dtype=torch.float64)
+    if t.ndim == 1:
+        t = t[None]
+    if t.ndim != 2 or t.shape[1] not in (4, 5):
+        raise InputError(f"{name}: expected a list of [x, y, w, h] (optionally + score), got shape {tuple(t.shape)}.")
+    if not torch.isfinite(t).all():
+        raise InputError(f"{name}: contains NaN or infinite coordinates.")
+    if (t[:, 2:4] <= 0).any():
+        bad = t[(t[:, 2:4] <= 0).any(dim=1)][0].tolist()
+        raise InputError(f"{name}: box {bad[:4]} has zero or negative width/height; boxes are [x, y, w, h].")
+    scores = t[:, 4] if t.shape[1] == 5 else torch.ones(t.shape[0], dtype=torch.float64)
+    return t[:, :4], scores
+
+
+def xyxy_to_xywh(boxes: torch.Tensor) -> torch.Tensor:
+    """[N, 4] corners -> [N, 4] x, y, w, h."""
+    return torch.cat([boxes[:, :2], boxes[:, 2:4] - boxes[:, :2]], dim=1)
+
+
+class PoseEstimator:
+    """Runs an SDPoseModel top-down over any number of images, ``batch_size`` crops at a time.
+
+    Crops from consecutive images share batches; each image's result is yielded as soon as all its
+    crops are decoded, so memory is bounded by one batch, whatever the number of images.
+
+    Each image travels to the model's device once, as 8 bits; the crops are cut there, byte for byte as the
+    official evaluation cuts them (OpenCV's fixed-point warp of the 8-bit image), and scaled there.
+    """
+
+    def __init__(self, model: SDPoseModel, *, input_size: tuple[int, int] = (768, 1024), flip: bool = True,
+                 crop_mode: str = "topdown", batch_size: int = 8, sample_latent: bool = False,
+                 seed: int | None = None, detector: Detector | None = None,
+                 on_batch: Callable[[int], None] | None = None):
+        check_input_size(*input_size)
+        if crop_mode not in CROP_MODES:
+            raise InputError(f"Unknown crop mode '{crop_mode}'; use one of: {', '.join(CROP_MODES)}.")
+        if batch_size < 1:
+            raise InputError(f"batch_size must be at least 1, got {batch_size}.")
+        self.model = model
+        self.input_size = tuple(input_size)
+        self.flip = flip
+        self.crop_mode = crop_mode
+        self.batch_size = batch_size
+        self.sample_latent = sample_latent
+        self.generator = None
+        if sample_latent and seed is not None:
+            self.generator = torch.Generator(device=model.device).manual_seed(seed)
+        self.detector = detector
+        self.on_batch = on_batch  # called with the crop count after every model call; may raise to cancel
+        self.codec = UDPHeatmap.for_input(self.input_size)
+
+    @torch.no_grad()
+    def heatmaps(self, crops: torch.Tensor) -> torch.Tensor:
+        """Crops [B, 3, H, W], uint8 or float in 0..1 -> heatmaps [B, K, H/4, W/4], flip-averaged if ``flip``.
+
+        uint8 crops are scaled on the model's device as the official evaluation does: x / 255 * 2 - 1.
+        """
+        model = self.model
+        crops = crops.to(model.device)
+        pixels = (crops.float() / 255.0 if crops.dtype == torch.uint8 else crops) * 2.0 - 1.0
+        pixels = pixels.to(model.dtype)
+        if self.flip:
+            pixels = torch.cat([pixels, pixels.flip(-1)], dim=0)
+        heat = model(pixels, sample=self.sample_latent, generator=self.generator).float()
+        if self.flip:
+            plain, mirrored = heat.chunk(2, dim=0)
+            heat = 0.5 * (plain + flip_heatmaps(mirrored, model.scheme.flip_indices))
+        return heat
+
+    def person_boxes(self, image: np.ndarray, boxes: Any | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Caller boxes if given; else the detector's; else (or when it finds nobody) the whole image."""
+        if boxes is not None:
+            return check_boxes(boxes)
+        if self.detector is not None:
+            pixels = torch.from_numpy(image).permute(2, 0, 1).float() / 255.0
+            found = torch.as_tensor(self.detector(pixels), dtype=torch.float64).reshape(-1, 5)
+            if found.shape[0]:
+                return xyxy_to_xywh(found[:, :4]), found[:, 4]
+        h, w, _ = image.shape
+        return torch.tensor([[0.0, 0.0, float(w), float(h)]], dtype=torch.float64), torch.ones(1, dtype=torch.float64)
+
+    def __call__(self, images: Iterable[Any], boxes: Iterable[Any | None] | None = None,
+                 metas: Iterable[dict] | None = None) -> Iterator[PoseResult]:
+        """Yield one PoseResult per image, in order. ``boxes``: per image, None or [[x, y, w, h], ...]."""
+        device = self.model.device
+        pending: deque[_Pending] = deque()
+        queue: list[_Item] = []
+        box_iter = iter(boxes) if boxes is not None else None
+        meta_iter = iter(metas) if metas is not None else None
+        count = 0
+        for count, image in enumerate(images, start=1):
+            rgb = to_rgb_uint8(image, name=f"image {count - 1}")
+            item_boxes = next(box_iter, None) if box_iter is not None else None
+            meta = next(meta_iter, {}) if meta_iter is not None else {}
+            xywh, scores = self.person_boxes(rgb, item_boxes)
+            n, k = xywh.shape[0], self.model.scheme.num_keypoints
+            record = _Pending(rgb.shape[1], rgb.shape[0], xywh.float(), scores.float(), meta,
+                              torch.zeros(n, k, 3), n)
+            pending.append(record)
+            if n:  # geometry in float64 on the CPU (a few numbers); pixels cut on the device, as uint8
+                center, scale = crop_center_scale(xywh, self.input_size, self.crop_mode)
+                mats = warp_matrix(center, scale, self.input_size)
+                crops = warp_crops(torch.from_numpy(rgb).to(device), mats, self.input_size).permute(0, 3, 1, 2)
+                inverse = invert_affine(mats)
+                queue += [(record, i, crops[i], inverse[i]) for i in range(n)]
+            del rgb
+            while len(queue) >= self.batch_size:
+                self._run(queue[: self.batch_size])
+                queue = queue[self.batch_size:]
+            yield from self._finished(pending)
+        if count == 0:
+            raise InputError("No images were given; pass at least one image.")
+        while queue:
+            self._run(queue[: self.batch_size])
+            queue = queue[self.batch_size:]
+        yield from self._finished(pending)
+
+    def _run(self, items: Sequence[_Item]) -> None:
+        """Pose one batch of crops and write the decoded keypoints into their images' records."""
+        crops = torch.stack([c for _, _, c, _ in items])
+        coords, scores = self.codec.decode(self.heatmaps(crops))
+        inverse = torch.stack([m for _, _, _, m in items])
+        points = apply_affine(inverse, coords.cpu().double()).float()
+        result = torch.cat([points, scores.cpu()[..., None]], dim=-1)
+        for (record, person, _, _), kp in zip(items, result):
+            record.keypoints[person] = kp
+            record.remaining -= 1
+        if self.on_batch is not None:
+            self.on_batch(len(items))
+
+    @staticmethod
+    def _finished(pending: deque[_Pending]) -> Iterator[PoseResult]:
+        while pending and pending[0].remaining == 0:
+            r = pending.popleft()
+            yield PoseResult(r.width, r.height, r.keypoints, r.boxes, r.box_scores, r.meta)
+
+
+def estimate(model: SDPoseModel, images: Iterable[Any], boxes: Iterable[Any | None] | None = None,
+             **options: Any) -> list[PoseResult]:
+    """Convenience: all results of ``PoseEstimator(model, **options)`` as a list."""
+    return list(PoseEstimator(model, **options)(images, boxes))
+
+
+def numpy_detector(detect: Callable[[Any], Any]) -> Detector:
+    """Adapt a detector taking HxWx3 uint8 RGB arrays (e.g. YoloxDetector) to the pipeline's tensors."""
+
+    def run(image: torch.Tensor) -> torch.Tensor:
+        array = (image.permute(1, 2, 0) * 255.0).round().to(torch.uint8).cpu().numpy()
+        return torch.as_tensor(detect(array), dtype=torch.float64).reshape(-1, 5)
+
+    return run

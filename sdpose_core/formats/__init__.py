@@ -1,0 +1,1 @@
+"""Pose file formats: OpenPose / DWPose POSE_KEYPOINT frames and COCO keypoint results."""

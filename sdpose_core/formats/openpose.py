@@ -1,0 +1,348 @@
+"""POSE_KEYPOINT: the OpenPose-style JSON that comfyui_controlnet_aux's "DWPose Estimator" emits, made and read.
+
+One frame is ``{"people": [person, ...], "canvas_height": H, "canvas_width": W}`` and a person is
+``{"pose_keypoints_2d", "face_keypoints_2d", "hand_left_keypoints_2d", "hand_right_keypoints_2d"}``, each a flat
+``[x, y, c, ...]`` list in pixels of the original image, or ``None``. What DWPose does, and so what we do by default:
+
+* body: OpenPose-18 order (``OPENPOSE_FROM_COCO``) with a neck at the mean of the shoulders, shown only when both
+  shoulders score strictly above the threshold; every other point is kept when its score is >= the threshold;
+* kept points are ``[x, y, 1.0]``, dropped points ``[0.0, 0.0, 0.0]``; a disabled body is 18 dropped points;
+* face: the 68 landmarks followed by the body's two eyes (OpenPose 14, 15) = 70 points;
+* a face or hand with no kept point, or one that is disabled, is ``None``;
+* COCO-WholeBody 91-111 (the person's left hand) goes to ``hand_left_keypoints_2d``.
+
+Options beyond DWPose: ``raw_scores`` keeps the model's score as ``c`` for kept points (the neck gets the smaller
+shoulder score, as ComfyUI-native SDPose writes); ``feet`` adds ``foot_keypoints_2d`` (COCO-WholeBody 17-22, six
+points, as ComfyUI-native writes; the key is absent when off, exactly like DWPose); ``swap_hands`` follows
+ComfyUI-native SDPose, which writes the left hand (91-111) to ``hand_right_keypoints_2d``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import os
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from ..errors import InputError
+
+DWPOSE_THRESHOLD = 0.3
+NECK = -1
+OPENPOSE_FROM_COCO = (0, NECK, 6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13, 15, 2, 1, 4, 3)
+BODY25_TO_OPENPOSE18 = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18)
+BODY25_FEET = slice(19, 25)
+FEET, FACE, LEFT_HAND, RIGHT_HAND = slice(17, 23), slice(23, 91), slice(91, 112), slice(112, 133)
+OPENPOSE_EYES = (14, 15)
+
+BODY_KEY, FACE_KEY, FOOT_KEY = "pose_keypoints_2d", "face_keypoints_2d", "foot_keypoints_2d"
+ID_KEY = "person_id"  # CMU OpenPose's track id, [id] ([-1]: untracked); set by tracked video annotation
+LEFT_KEY, RIGHT_KEY = "hand_left_keypoints_2d", "hand_right_keypoints_2d"
+PART_POINTS = {BODY_KEY: (18, 25), FACE_KEY: (70, 68), LEFT_KEY: (21,), RIGHT_KEY: (21,), FOOT_KEY: (6,)}
+PERSON_KEYS = (BODY_KEY, FACE_KEY, LEFT_KEY, RIGHT_KEY)
+# One canvas bound for every reader, writer and drawer of POSE_KEYPOINT: the longest side DWPreprocessor's
+# resolution allows, and a pixel budget that keeps one drawn frame (uint8 canvas, cubic resize) within a few GB.
+MAX_CANVAS_SIDE = 16384
+MAX_CANVAS_PIXELS = 1 << 26  # 8192 x 8192
+
+
+def _points(xy: np.ndarray, scores: np.ndarray, keep: np.ndarray, raw_scores: bool) -> list[float]:
+    """Flat [x, y, c] list: kept points carry 1.0 (or their score), dropped points are [0, 0, 0]."""
+    out: list[float] = []
+    for (x, y), s, k in zip(xy.tolist(), scores.tolist(), keep.tolist()):
+        out += [x, y, s if raw_scores else 1.0] if k else [0.0, 0.0, 0.0]
+    return out
+
+
+def _part(kp: np.ndarray, threshold: float, raw_scores: bool) -> list[float] | None:
+    """A face/hand/feet part; None when no point reaches the threshold (DWPose's rule)."""
+    keep = _visible(kp, threshold)
+    return _points(kp[:, :2], kp[:, 2], keep, raw_scores) if keep.any() else None
+
+
+def _visible(kp: np.ndarray, threshold: float) -> np.ndarray:
+    """Score >= threshold, with finite coordinates (the dtype of ``kp`` decides the comparison, as in DWPose)."""
+    return (kp[:, 2] >= threshold) & np.isfinite(kp[:, :2]).all(axis=1)
+
+
+def openpose_body(kp: np.ndarray, threshold: float = DWPOSE_THRESHOLD) -> tuple[np.ndarray, np.ndarray]:
+    """COCO-17 body (first 17 rows of ``kp``) -> OpenPose-18 rows [x, y, score] and their kept mask.
+
+    The neck sits at the mean of the shoulders and is kept only when both shoulders score above the threshold;
+    its score is the smaller shoulder score.
+    """
+    body = kp[:17]
+    neck_xy = (body[5, :2] + body[6, :2]) / 2
+    neck_ok = bool(body[5, 2] > threshold) and bool(body[6, 2] > threshold)
+    neck_score = min(body[5, 2], body[6, 2]) if neck_ok else body.dtype.type(0)
+    neck = np.array([neck_xy[0], neck_xy[1], neck_score], dtype=body.dtype)
+    rows = np.stack([neck if i == NECK else body[i] for i in OPENPOSE_FROM_COCO])
+    keep = _visible(rows, threshold)
+    keep[1] = neck_ok and bool(np.isfinite(neck_xy).all())
+    return rows, keep
+
+
+def _person(kp: np.ndarray, threshold: float, body: bool, hands: bool, face: bool, feet: bool,
+            raw_scores: bool, swap_hands: bool) -> dict[str, list[float] | None]:
+    """One person's POSE_KEYPOINT dict from a (17 or 133, 3) array."""
+    rows, keep = openpose_body(kp, threshold)
+    wholebody = len(kp) == 133
+    person: dict[str, list[float] | None] = {
+        BODY_KEY: _points(rows[:, :2], rows[:, 2], keep & body, raw_scores),
+        FACE_KEY: None,
+        LEFT_KEY: None,
+        RIGHT_KEY: None,
+    }
+    if wholebody and face:
+        landmarks = _part(kp[FACE], threshold, raw_scores)
+        if landmarks is not None:
+            eyes = list(OPENPOSE_EYES)
+            person[FACE_KEY] = landmarks + _points(rows[eyes, :2], rows[eyes, 2], keep[eyes], raw_scores)
+    if wholebody and hands:
+        left, right = _part(kp[LEFT_HAND], threshold, raw_scores), _part(kp[RIGHT_HAND], threshold, raw_scores)
+        person[LEFT_KEY], person[RIGHT_KEY] = (right, left) if swap_hands else (left, right)
+    if feet:
+        person[FOOT_KEY] = _part(kp[FEET], threshold, raw_scores) if wholebody else None
+    return person
+
+
+def _as_keypoints(keypoints: Any) -> np.ndarray:
+    """Check an (N, K, 3) array, K in (17, 133); integers become float64, floats keep their dtype."""
+    kp = np.asarray(keypoints)
+    if kp.ndim == 2 and kp.shape[0] == 0:
+        kp = kp.reshape(0, 17, 3)
+    if kp.ndim != 3 or kp.shape[1] not in (17, 133) or kp.shape[2] != 3:
+        raise InputError(f"keypoints: expected shape (people, 17 or 133, 3) of (x, y, score), got {kp.shape}.")
+    if not np.issubdtype(kp.dtype, np.floating):
+        if not np.issubdtype(kp.dtype, np.number) or np.issubdtype(kp.dtype, np.complexfloating):
+            raise InputError(f"keypoints: expected numbers, got dtype {kp.dtype}.")
+        kp = kp.astype(np.float64)
+    return kp
+
+
+def _canvas(width: Any, height: Any, where: str) -> tuple[int, int]:
+    """Positive integer canvas size (integral floats are accepted) within the canvas bounds."""
+    size = []
+    for name, value in (("canvas_width", width), ("canvas_height", height)):
+        ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+        if not ok or not math.isfinite(value) or value != int(value) or value < 1:
+            raise InputError(f"{where}: {name} must be a positive whole number of pixels, got {value!r}.")
+        if value > MAX_CANVAS_SIDE:
+            raise InputError(f"{where}: {name} {value!r} is larger than {MAX_CANVAS_SIDE} pixels.")
+        size.append(int(value))
+    check_pixels(size[0], size[1], f"{where}: the canvas")
+    return size[0], size[1]
+
+
+def check_pixels(width: int, height: int, what: str, limit: int = MAX_CANVAS_PIXELS) -> None:
+    """Refuse an image of ``width`` x ``height`` above ``limit`` pixels before anything is allocated for it."""
+    if width * height > limit:
+        raise InputError(f"{what} would be {width}x{height} = {width * height / 1e6:.0f} megapixels; at most "
+                         f"{limit / 1e6:.0f} megapixels (e.g. {math.isqrt(limit)}x{math.isqrt(limit)}) are drawn.")
+
+
+def parse_json(text: str | bytes, what: str) -> Any:
+    """JSON text -> data; malformed or absurdly nested JSON is an InputError naming ``what``, never a crash."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise InputError(f"{what} is nested too deeply to be POSE_KEYPOINT JSON.") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{what} is not valid JSON ({exc}).") from None
+
+
+def pose_keypoint_frames(data: Any) -> list[dict[str, Any]]:
+    """Check that ``data`` (a frame or a list of frames, as a node receives it) is POSE_KEYPOINT that JSON can hold.
+
+    Returns the frames as given (a single frame becomes a one-frame list) after :func:`load_pose_keypoint` accepted
+    them and their JSON text was found finite; raises InputError otherwise. Writers call this before creating a file.
+    """
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, (list, tuple)):
+        raise InputError(f"POSE_KEYPOINT: expected a frame object or a list of them, got {type(data).__name__}; "
+                         "connect a node that outputs POSE_KEYPOINT.")
+    for i, frame in enumerate(data):
+        if not isinstance(frame, dict):
+            raise InputError(f"POSE_KEYPOINT frame {i}: expected an object {{'people': [...], 'canvas_width', "
+                             f"'canvas_height'}}, got {type(frame).__name__} {frame!r:.40}; connect a node that "
+                             "outputs POSE_KEYPOINT.")
+    load_pose_keypoint(list(data))
+    dumps_pose_keypoint(list(data))
+    return list(data)
+
+
+def dumps_pose_keypoint(data: Any, indent: int | None = None) -> str:
+    """Strict JSON text of POSE_KEYPOINT: NaN, infinities and non-JSON values are an InputError, not invalid JSON."""
+    try:
+        return json.dumps(data, indent=indent, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InputError(f"POSE_KEYPOINT cannot be written as JSON ({exc}).") from None
+
+
+def to_pose_keypoint(keypoints: Any, width: int, height: int, *, threshold: float = DWPOSE_THRESHOLD,
+                     body: bool = True, hands: bool = True, face: bool = True, feet: bool = False,
+                     raw_scores: bool = False, swap_hands: bool = False) -> dict[str, Any]:
+    """One frame's POSE_KEYPOINT dict from (N, 17|133, 3) keypoints in pixels of a ``width`` x ``height`` image.
+
+    Defaults reproduce DWPose's ``encode_poses_as_dict`` output; see the module docstring for the options.
+    Body-17 keypoints fill the body only (face and hands None, feet None when asked for).
+    """
+    kp = _as_keypoints(keypoints)
+    w, h = _canvas(width, height, "to_pose_keypoint")
+    people = [_person(p, float(threshold), body, hands, face, feet, raw_scores, swap_hands) for p in kp]
+    return {"people": people, "canvas_height": h, "canvas_width": w}
+
+
+def to_pose_keypoints(frames: Iterable[tuple[Any, int, int]], **options: Any) -> list[dict[str, Any]]:
+    """POSE_KEYPOINT (a list with one dict per frame) from ``(keypoints, width, height)`` per frame."""
+    return [to_pose_keypoint(kp, w, h, **options) for kp, w, h in frames]
+
+
+def _numbers(values: Any, where: str) -> np.ndarray:
+    """A flat list of finite numbers -> (n, 3) float64 array."""
+    if not isinstance(values, (list, tuple)):
+        raise InputError(f"{where}: expected a flat list [x, y, c, ...], got {type(values).__name__}.")
+    if not set(map(type, values)) <= {float, int}:
+        for v in values:
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+                raise InputError(f"{where}: every value must be a number, found {v!r}.")
+    if len(values) % 3:
+        raise InputError(f"{where}: has {len(values)} numbers, not a multiple of 3 (x, y, c per point).")
+    arr = np.asarray(values, dtype=np.float64).reshape(-1, 3)
+    if not np.isfinite(arr).all():
+        raise InputError(f"{where}: contains NaN or infinite values.")
+    return arr
+
+
+def _to_pixels(arr: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Scale a part given in 0-1 coordinates to pixels (DWPose's per-part test: every present point within 1)."""
+    present = arr[:, 2] > 0
+    if not present.any() or np.abs(arr[present, :2]).max() > 1:
+        return arr
+    out = arr.copy()
+    out[present, 0] *= width
+    out[present, 1] *= height
+    return out
+
+
+def _load_part(person: dict, key: str, width: int, height: int, where: str) -> np.ndarray | None:
+    """One part as an (n, 3) pixel array, None when absent or empty; the point count is checked."""
+    values = person.get(key)
+    if values is None or (isinstance(values, (list, tuple)) and len(values) == 0):
+        return None
+    arr = _numbers(values, f"{where}: '{key}'")
+    if len(arr) not in PART_POINTS[key]:
+        counts = " or ".join(str(n) for n in PART_POINTS[key])
+        raise InputError(f"{where}: '{key}' has {len(arr)} points; expected {counts} ({counts} x 3 numbers).")
+    return _to_pixels(arr, width, height)
+
+
+def _flat(arr: np.ndarray | None) -> list[float] | None:
+    return None if arr is None else arr.reshape(-1).tolist()
+
+
+def _load_person(person: Any, width: int, height: int, where: str) -> dict[str, list[float] | None]:
+    """A person in canonical form: OpenPose-18 body, pixel coordinates, the four DWPose keys (+ feet if given)."""
+    if not isinstance(person, dict):
+        raise InputError(f"{where}: expected an object with 'pose_keypoints_2d' etc., got {type(person).__name__}.")
+    parts = {key: _load_part(person, key, width, height, where) for key in PART_POINTS}
+    body, has_feet = parts[BODY_KEY], FOOT_KEY in person
+    if body is not None and len(body) == 25:
+        parts[BODY_KEY] = body[list(BODY25_TO_OPENPOSE18)]
+        if parts[FOOT_KEY] is None:
+            parts[FOOT_KEY], has_feet = body[BODY25_FEET], True
+    out = {key: _flat(parts[key]) for key in PERSON_KEYS}
+    if has_feet:
+        out[FOOT_KEY] = _flat(parts[FOOT_KEY])
+    if person.get(ID_KEY) is not None:
+        out[ID_KEY] = _person_id(person[ID_KEY], where)
+    return out
+
+
+def _person_id(value: Any, where: str) -> list[int]:
+    """OpenPose's ``person_id``: ``[id]`` (a bare whole number is accepted too)."""
+    ids = value if isinstance(value, (list, tuple)) else [value]
+    if not ids or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) or
+                          isinstance(v, float) and v.is_integer() for v in ids):
+        raise InputError(f"{where}: '{ID_KEY}' must be a whole number or a list of them, got {value!r}.")
+    return [int(v) for v in ids]
+
+
+def _frame_canvas(frame: dict, canvas_size: tuple[int, int] | None, where: str) -> tuple[int, int]:
+    if "canvas_width" in frame or "canvas_height" in frame:
+        if "canvas_width" not in frame or "canvas_height" not in frame:
+            raise InputError(f"{where}: has only one of 'canvas_width' / 'canvas_height'; both are needed.")
+        return _canvas(frame["canvas_width"], frame["canvas_height"], where)
+    if canvas_size is None:
+        raise InputError(f"{where}: has no 'canvas_width'/'canvas_height' (plain OpenPose JSON); "
+                         "pass canvas_size=(width, height) of the image the keypoints belong to.")
+    return _canvas(canvas_size[0], canvas_size[1], where)
+
+
+def _load_frame(frame: Any, canvas_size: tuple[int, int] | None, where: str) -> dict[str, Any]:
+    if not isinstance(frame, dict):
+        raise InputError(f"{where}: expected an object with 'people', got {type(frame).__name__}.")
+    if "people" not in frame:
+        raise InputError(f"{where}: has no 'people' list (keys found: {', '.join(map(repr, frame)) or 'none'}).")
+    people = frame["people"]
+    if people is None:
+        people = []
+    if not isinstance(people, (list, tuple)):
+        raise InputError(f"{where}: 'people' must be a list, got {type(people).__name__}.")
+    width, height = _frame_canvas(frame, canvas_size, where)
+    loaded = [_load_person(p, width, height, f"{where}, person {i}") for i, p in enumerate(people)]
+    return {"people": loaded, "canvas_height": height, "canvas_width": width}
+
+
+def read_pose_json(source: Any) -> Any:
+    """Parsed JSON from a path, a JSON string, or an already parsed object (returned as is)."""
+    if isinstance(source, (dict, list, tuple)):
+        return source
+    if isinstance(source, str) and source.lstrip()[:1] in ("{", "["):
+        return parse_json(source, "POSE_KEYPOINT text")
+    if not isinstance(source, (str, os.PathLike)):
+        raise InputError(f"POSE_KEYPOINT: expected a dict, a list of dicts, JSON text or a file path, "
+                         f"got {type(source).__name__}.")
+    path = Path(source)
+    if not path.is_file():
+        raise InputError(f"POSE_KEYPOINT file not found: '{path}'.")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"Cannot read '{path}' as POSE_KEYPOINT JSON ({exc}).") from exc
+    return parse_json(text, f"'{path.name}'")
+
+
+def load_pose_keypoint(source: Any, canvas_size: tuple[int, int] | None = None) -> list[dict[str, Any]]:
+    """Any accepted POSE_KEYPOINT -> a checked list of frames in canonical DWPose form (pixels, OpenPose-18).
+
+    ``source``: a frame dict, a list of frames, JSON text or a file path. Accepted: DWPose (comfyui_controlnet_aux),
+    ComfyUI-native SDPose (``foot_keypoints_2d``, raw scores), OpenPose editor files and CMU OpenPose JSON
+    (BODY_25 bodies become OpenPose-18 plus feet; no canvas in the file -> ``canvas_size`` is required).
+    Parts whose present points all lie within 0..1 are taken as normalized and scaled by the canvas.
+    Malformed input raises :class:`InputError` naming the frame, person and key at fault.
+    """
+    data = read_pose_json(source)
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, (list, tuple)):
+        raise InputError(f"POSE_KEYPOINT: expected a frame object or a list of them, got {type(data).__name__}.")
+    return [_load_frame(frame, canvas_size, f"POSE_KEYPOINT frame {i}") for i, frame in enumerate(data)]
+
+
+def save_pose_keypoint(pose: dict | Sequence[dict], path: str | Path, *, indent: int | None = None) -> Path:
+    """Write POSE_KEYPOINT (one frame dict or a list) as JSON, atomically; returns the path written."""
+    path = Path(path)
+    text = dumps_pose_keypoint(pose if isinstance(pose, dict) else list(pose), indent=indent)  # before any write
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

@@ -1,0 +1,687 @@
+"""ComfyUI's single-file SDPose layout <-> diffusers / head key names.
+
+Comfy-Org repackaged the WholeBody model as one safetensors file (``sdpose_wholebody_fp16.safetensors``)
+in the original Stable Diffusion (LDM) checkpoint layout that ComfyUI's checkpoint loader reads:
+
+* ``model.diffusion_model.*``  the SD2 U-Net in LDM names (``input_blocks`` / ``middle_block`` /
+  ``output_blocks``, ``time_embed``, ``label_emb`` for the projection class embedding, ``out``);
+* ``model.diffusion_model.heatmap_head.*``  the heatmap head, folded into the U-Net, with the same five
+  tensor names as the official head (``deconv_layers.0.weight``, ``conv_layers.0.weight/bias``,
+  ``final_layer.weight/bias``);
+* ``first_stage_model.*``  the VAE in LDM names (``encoder.down.{i}.block.{j}``, ``mid.attn_1.q`` as 1x1
+  convolutions, ``quant_conv``, and the decoder with ``post_quant_conv``).
+
+No text encoder is stored: ComfyUI feeds the SDPose U-Net a constant empty-prompt context and the pose
+task label itself, so neither is in the file.
+
+Everything here is a pure function over dicts of tensors; tensors are passed through (the VAE attention
+projections are reshaped views, [C, C, 1, 1] <-> [C, C]), never copied or cast. Expected key sets are
+checked against diffusers models built on the meta device (no memory, no weights).
+
+Key name conventions were learnt from ComfyUI (``comfy/model_detection.py``, ``comfy/utils.py``
+``unet_to_diffusers``, ``comfy/diffusers_convert.py``, ``comfy/ldm/modules/diffusionmodules/openaimodel.py``,
+``comfy/ldm/modules/sdpose.py``); the code is our own.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterable, Mapping
+
+import torch
+from torch import Tensor
+
+from ..errors import CheckpointError
+from ..engine.head import HEAD_KEYS
+from .strict import listing, mismatches
+
+UNET_PREFIX = "model.diffusion_model."
+HEAD_PREFIX = UNET_PREFIX + "heatmap_head."
+VAE_PREFIX = "first_stage_model."
+# The key ComfyUI's model detection itself uses to decide that a U-Net carries the SDPose head.
+COMFY_HEAD_MARKER = HEAD_PREFIX + "conv_layers.0.weight"
+
+HEAD_DIM = 64  # SD2 convention (ComfyUI: num_head_channels=64): heads = channels // 64, at least 1
+NORM_GROUPS = 32  # GroupNorm groups of every SD U-Net / VAE (not visible in tensor shapes)
+
+# What single files often carry and SDPose never uses; ignored on load (with one log line), whatever is there.
+UNUSED_PARTS = {
+    "text encoder": ("cond_stage_model.", "conditioner.", "text_encoders.", "text_encoder.", "clip."),
+    "EMA weights": ("model_ema.",),
+    "VAE decoder": (VAE_PREFIX + "decoder.", VAE_PREFIX + "post_quant_conv."),
+}
+SCHEDULE_BUFFERS = frozenset({  # LDM noise-schedule buffers, stored at the top level of SD checkpoints
+    "betas", "alphas_cumprod", "alphas_cumprod_prev", "sqrt_alphas_cumprod", "sqrt_one_minus_alphas_cumprod",
+    "log_one_minus_alphas_cumprod", "sqrt_recip_alphas_cumprod", "sqrt_recipm1_alphas_cumprod",
+    "posterior_variance", "posterior_log_variance_clipped", "posterior_mean_coef1", "posterior_mean_coef2",
+    "logvar", "lvlb_weights", "model_ema.decay", "model_ema.num_updates",
+})
+
+
+def unused_part(key: str) -> str | None:
+    """The name of the unused part a single-file key belongs to ('text encoder', ...), or None if SDPose uses it."""
+    if key in SCHEDULE_BUFFERS:
+        return "noise schedule"
+    for part, prefixes in UNUSED_PARTS.items():
+        if key.startswith(prefixes):
+            return part
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# U-Net names
+
+
+_UNET_BASIC = {  # diffusers module -> LDM module
+    "conv_in": "input_blocks.0.0",
+    "time_embedding.linear_1": "time_embed.0",
+    "time_embedding.linear_2": "time_embed.2",
+    "class_embedding.linear_1": "label_emb.0.0",
+    "class_embedding.linear_2": "label_emb.0.2",
+    "conv_norm_out": "out.0",
+    "conv_out": "out.2",
+}
+_UNET_BASIC_INV = {v: k for k, v in _UNET_BASIC.items()}
+_RESNET = {  # diffusers ResnetBlock2D module -> LDM ResBlock module
+    "norm1": "in_layers.0",
+    "conv1": "in_layers.2",
+    "time_emb_proj": "emb_layers.1",
+    "norm2": "out_layers.0",
+    "conv2": "out_layers.3",
+    "conv_shortcut": "skip_connection",
+}
+_RESNET_INV = {v: k for k, v in _RESNET.items()}
+
+_D_BLOCK = re.compile(r"^(down_blocks|up_blocks)\.(\d+)\.(resnets|attentions|downsamplers|upsamplers)\.(\d+)\.(.+)$")
+_D_MID = re.compile(r"^mid_block\.(resnets|attentions)\.(\d+)\.(.+)$")
+_C_BLOCK = re.compile(r"^(input_blocks|output_blocks)\.(\d+)\.(\d+)\.(.+)$")
+_C_MID = re.compile(r"^middle_block\.(\d+)\.(.+)$")
+
+
+def _split_param(rest: str) -> tuple[str, str]:
+    module, _, param = rest.rpartition(".")
+    return module, param
+
+
+def _resnet_to_comfy(rest: str) -> str | None:
+    module, param = _split_param(rest)
+    return f"{_RESNET[module]}.{param}" if module in _RESNET else None
+
+
+def _resnet_from_comfy(rest: str) -> str | None:
+    module, param = _split_param(rest)
+    return f"{_RESNET_INV[module]}.{param}" if module in _RESNET_INV else None
+
+
+def _basic_to_comfy(key: str) -> str | None:
+    module, param = _split_param(key)
+    return f"{_UNET_BASIC[module]}.{param}" if module in _UNET_BASIC else None
+
+
+def _basic_from_comfy(key: str) -> str | None:
+    module, param = _split_param(key)
+    return f"{_UNET_BASIC_INV[module]}.{param}" if module in _UNET_BASIC_INV else None
+
+
+def _unet_key_to_comfy(key: str, layers: int, up_with_attention: set[int]) -> str | None:
+    """One diffusers U-Net key -> its LDM name (without prefix), or None when it has no place there."""
+    basic = _basic_to_comfy(key)
+    if basic is not None:
+        return basic
+    m = _D_BLOCK.match(key)
+    if m:
+        side, block, kind, idx, rest = m.group(1), int(m.group(2)), m.group(3), int(m.group(4)), m.group(5)
+        if side == "down_blocks":
+            first = 1 + (layers + 1) * block
+            if kind == "resnets" and idx < layers:
+                res = _resnet_to_comfy(rest)
+                return None if res is None else f"input_blocks.{first + idx}.0.{res}"
+            if kind == "attentions" and idx < layers:
+                return f"input_blocks.{first + idx}.1.{rest}"
+            if kind == "downsamplers" and idx == 0 and rest.startswith("conv."):
+                return f"input_blocks.{first + layers}.0.op.{rest[len('conv.'):]}"
+            return None
+        first = (layers + 1) * block
+        if kind == "resnets" and idx <= layers:
+            res = _resnet_to_comfy(rest)
+            return None if res is None else f"output_blocks.{first + idx}.0.{res}"
+        if kind == "attentions" and idx <= layers:
+            return f"output_blocks.{first + idx}.1.{rest}"
+        if kind == "upsamplers" and idx == 0 and rest.startswith("conv."):
+            slot = 2 if block in up_with_attention else 1
+            return f"output_blocks.{first + layers}.{slot}.{rest}"
+        return None
+    m = _D_MID.match(key)
+    if m:
+        kind, idx, rest = m.group(1), int(m.group(2)), m.group(3)
+        if kind == "resnets" and idx in (0, 1):
+            res = _resnet_to_comfy(rest)
+            return None if res is None else f"middle_block.{2 * idx}.{res}"
+        if kind == "attentions" and idx == 0:
+            return f"middle_block.1.{rest}"
+    return None
+
+
+def _unet_key_from_comfy(key: str, layers: int) -> str | None:
+    """One LDM U-Net key (without prefix) -> its diffusers name, or None when it has no place there."""
+    basic = _basic_from_comfy(key)
+    if basic is not None:
+        return basic
+    m = _C_BLOCK.match(key)
+    if m:
+        side, n, slot, rest = m.group(1), int(m.group(2)), int(m.group(3)), m.group(4)
+        if side == "input_blocks":
+            if n == 0:
+                return None  # conv_in is input_blocks.0.0, handled as a basic key
+            block, idx = divmod(n - 1, layers + 1)
+            if idx == layers:
+                if slot == 0 and rest.startswith("op."):
+                    return f"down_blocks.{block}.downsamplers.0.conv.{rest[len('op.'):]}"
+                return None
+            if slot == 0:
+                res = _resnet_from_comfy(rest)
+                return None if res is None else f"down_blocks.{block}.resnets.{idx}.{res}"
+            if slot == 1 and not rest.startswith("conv."):
+                return f"down_blocks.{block}.attentions.{idx}.{rest}"
+            return None
+        block, idx = divmod(n, layers + 1)
+        if slot == 0:
+            res = _resnet_from_comfy(rest)
+            return None if res is None else f"up_blocks.{block}.resnets.{idx}.{res}"
+        if rest.startswith("conv."):
+            return f"up_blocks.{block}.upsamplers.0.{rest}" if idx == layers and slot in (1, 2) else None
+        if slot == 1:
+            return f"up_blocks.{block}.attentions.{idx}.{rest}"
+        return None
+    m = _C_MID.match(key)
+    if m:
+        slot, rest = int(m.group(1)), m.group(2)
+        if slot in (0, 2):
+            res = _resnet_from_comfy(rest)
+            return None if res is None else f"mid_block.resnets.{slot // 2}.{res}"
+        if slot == 1:
+            return f"mid_block.attentions.0.{rest}"
+    return None
+
+
+def _indices(keys: Iterable[str], pattern: str) -> list[int]:
+    rx = re.compile(pattern)
+    return sorted({int(m.group(1)) for k in keys if (m := rx.match(k))})
+
+
+def _diffusers_layers_per_block(keys: Iterable[str]) -> int:
+    count = _count_from_zero(_indices(keys, r"^down_blocks\.0\.resnets\.(\d+)\."))
+    if not count:
+        raise CheckpointError("U-Net weights have no 'down_blocks.0.resnets.*' tensors: not a UNet2DConditionModel.")
+    return count
+
+
+def _comfy_layers_per_block(keys: Iterable[str]) -> int:
+    """Resnets per level, from the position of the first downsampler (input_blocks.{layers+1}.0.op)."""
+    keys = list(keys)
+    ops = _indices(keys, r"^input_blocks\.(\d+)\.0\.op\.")
+    if ops:
+        return ops[0] - 1
+    blocks = _indices(keys, r"^input_blocks\.(\d+)\.")
+    if len(blocks) < 2:
+        raise CheckpointError(f"The U-Net ({UNET_PREFIX}*) has no input_blocks beyond the input convolution.")
+    return blocks[-1]  # a single-level U-Net: no downsampler at all
+
+
+# ---------------------------------------------------------------------------------------------------------
+# VAE names
+
+_VAE_ATTN = {"group_norm": "norm", "to_q": "q", "to_k": "k", "to_v": "v", "to_out.0": "proj_out"}
+_VAE_ATTN_INV = {v: k for k, v in _VAE_ATTN.items()}
+_VAE_ATTN_PROJ = {"q", "k", "v", "proj_out"}  # 1x1 convolutions in LDM, Linear layers in diffusers
+
+_DV_DOWN = re.compile(r"^encoder\.down_blocks\.(\d+)\.(resnets\.(\d+)|downsamplers\.0)\.(.+)$")
+_DV_UP = re.compile(r"^decoder\.up_blocks\.(\d+)\.(resnets\.(\d+)|upsamplers\.0)\.(.+)$")
+_DV_MID = re.compile(r"^(encoder|decoder)\.mid_block\.(resnets|attentions)\.(\d+)\.(.+)$")
+_CV_DOWN = re.compile(r"^encoder\.down\.(\d+)\.(block\.(\d+)|downsample)\.(.+)$")
+_CV_UP = re.compile(r"^decoder\.up\.(\d+)\.(block\.(\d+)|upsample)\.(.+)$")
+_CV_MID = re.compile(r"^(encoder|decoder)\.mid\.(block_1|block_2|attn_1)\.(.+)$")
+_VAE_RESNET_PARTS = {"norm1", "conv1", "norm2", "conv2"}
+
+
+def _vae_resnet_to_comfy(rest: str) -> str | None:
+    module, param = _split_param(rest)
+    if module in _VAE_RESNET_PARTS:
+        return rest
+    return f"nin_shortcut.{param}" if module == "conv_shortcut" else None
+
+
+def _vae_resnet_from_comfy(rest: str) -> str | None:
+    module, param = _split_param(rest)
+    if module in _VAE_RESNET_PARTS:
+        return rest
+    return f"conv_shortcut.{param}" if module == "nin_shortcut" else None
+
+
+def _vae_key_to_comfy(key: str, levels: int) -> str | None:
+    """One diffusers AutoencoderKL key -> LDM name (without prefix); ``levels`` = number of blocks."""
+    for side in ("encoder", "decoder"):
+        for plain in ("conv_in", "conv_out"):
+            if key.startswith(f"{side}.{plain}.") and key.count(".") == 2:
+                return key
+        if key.startswith(f"{side}.conv_norm_out.") and key.count(".") == 2:
+            return f"{side}.norm_out.{key.rsplit('.', 1)[1]}"
+    if key.count(".") == 1 and key.split(".")[0] in ("quant_conv", "post_quant_conv"):
+        return key
+    m = _DV_DOWN.match(key)
+    if m:
+        block, rest = int(m.group(1)), m.group(4)
+        if m.group(3) is not None:
+            res = _vae_resnet_to_comfy(rest)
+            return None if res is None else f"encoder.down.{block}.block.{m.group(3)}.{res}"
+        return f"encoder.down.{block}.downsample.{rest}" if rest.startswith("conv.") else None
+    m = _DV_UP.match(key)
+    if m:
+        block, rest = levels - 1 - int(m.group(1)), m.group(4)
+        if block < 0:
+            return None
+        if m.group(3) is not None:
+            res = _vae_resnet_to_comfy(rest)
+            return None if res is None else f"decoder.up.{block}.block.{m.group(3)}.{res}"
+        return f"decoder.up.{block}.upsample.{rest}" if rest.startswith("conv.") else None
+    m = _DV_MID.match(key)
+    if m:
+        side, kind, idx, rest = m.group(1), m.group(2), int(m.group(3)), m.group(4)
+        if kind == "resnets" and idx in (0, 1):
+            res = _vae_resnet_to_comfy(rest)
+            return None if res is None else f"{side}.mid.block_{idx + 1}.{res}"
+        if kind == "attentions" and idx == 0:
+            module, param = _split_param(rest)
+            return f"{side}.mid.attn_1.{_VAE_ATTN[module]}.{param}" if module in _VAE_ATTN else None
+    return None
+
+
+def _vae_key_from_comfy(key: str, levels: int) -> str | None:
+    """One LDM VAE key (without prefix) -> diffusers AutoencoderKL name."""
+    for side in ("encoder", "decoder"):
+        for plain in ("conv_in", "conv_out"):
+            if key.startswith(f"{side}.{plain}.") and key.count(".") == 2:
+                return key
+        if key.startswith(f"{side}.norm_out.") and key.count(".") == 2:
+            return f"{side}.conv_norm_out.{key.rsplit('.', 1)[1]}"
+    if key.count(".") == 1 and key.split(".")[0] in ("quant_conv", "post_quant_conv"):
+        return key
+    m = _CV_DOWN.match(key)
+    if m:
+        block, rest = int(m.group(1)), m.group(4)
+        if m.group(3) is not None:
+            res = _vae_resnet_from_comfy(rest)
+            return None if res is None else f"encoder.down_blocks.{block}.resnets.{m.group(3)}.{res}"
+        return f"encoder.down_blocks.{block}.downsamplers.0.{rest}" if rest.startswith("conv.") else None
+    m = _CV_UP.match(key)
+    if m:
+        block, rest = levels - 1 - int(m.group(1)), m.group(4)
+        if block < 0:
+            return None
+        if m.group(3) is not None:
+            res = _vae_resnet_from_comfy(rest)
+            return None if res is None else f"decoder.up_blocks.{block}.resnets.{m.group(3)}.{res}"
+        return f"decoder.up_blocks.{block}.upsamplers.0.{rest}" if rest.startswith("conv.") else None
+    m = _CV_MID.match(key)
+    if m:
+        side, part, rest = m.group(1), m.group(2), m.group(3)
+        if part in ("block_1", "block_2"):
+            res = _vae_resnet_from_comfy(rest)
+            return None if res is None else f"{side}.mid_block.resnets.{int(part[-1]) - 1}.{res}"
+        module, param = _split_param(rest)
+        return f"{side}.mid_block.attentions.0.{_VAE_ATTN_INV[module]}.{param}" if module in _VAE_ATTN_INV else None
+    return None
+
+
+def _is_vae_attn_proj_weight(comfy_key: str) -> bool:
+    module, param = _split_param(comfy_key)
+    return param == "weight" and ".mid.attn_1." in comfy_key and module.rsplit(".", 1)[-1] in _VAE_ATTN_PROJ
+
+
+def _vae_levels_comfy(keys: Iterable[str]) -> int:
+    levels = _indices(keys, r"^encoder\.down\.(\d+)\.")
+    if not levels:
+        raise CheckpointError(f"The VAE ({VAE_PREFIX}*) has no encoder blocks (encoder.down.*).")
+    return levels[-1] + 1
+
+
+def _vae_levels_diffusers(keys: Iterable[str]) -> int:
+    levels = _indices(keys, r"^encoder\.down_blocks\.(\d+)\.")
+    if not levels:
+        raise CheckpointError("VAE weights have no 'encoder.down_blocks.*' tensors: not an AutoencoderKL.")
+    return levels[-1] + 1
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Checks
+
+
+def _meta_state(cls, config: dict) -> dict[str, tuple[int, ...]]:
+    """Key -> shape of ``cls(**config)`` built on the meta device (no memory, no weights)."""
+    try:
+        with torch.device("meta"):
+            module = cls(**config)
+    except Exception as exc:  # a config inferred from inconsistent shapes
+        raise CheckpointError(f"{cls.__name__} cannot be built from the shapes in the checkpoint ({exc}).") from exc
+    return {k: tuple(v.shape) for k, v in module.state_dict().items()}
+
+
+def _compare(expected: Mapping[str, tuple[int, ...]], found: Mapping[str, Tensor], what: str,
+             name: dict[str, str] | None = None) -> None:
+    """One CheckpointError listing missing keys, unexpected keys and wrong shapes (in the file's names)."""
+    name = name or {}
+    problems = mismatches(expected, found, lambda k: name.get(k, k))
+    if problems:
+        raise CheckpointError(f"{what} does not match its architecture: " + "; ".join(problems) + ".")
+
+
+def _check_head(head_sd: Mapping[str, Tensor], what: str, name: dict[str, str] | None = None) -> None:
+    """Exactly the five head tensors, with consistent shapes [C,C,4,4], [C,C,1,1], [C], [K,C,1,1], [K]."""
+    name = name or {}
+    if "final_layer.weight" not in head_sd:
+        raise CheckpointError(f"{what}: missing '{name.get('final_layer.weight', 'final_layer.weight')}' (found "
+                              f"{listing(sorted(name.get(k, k) for k in head_sd))}).")
+    if head_sd["final_layer.weight"].ndim != 4:
+        raise CheckpointError(f"{what}: '{name.get('final_layer.weight', 'final_layer.weight')}' must be a "
+                              f"[K, C, 1, 1] convolution weight, got {tuple(head_sd['final_layer.weight'].shape)}.")
+    k, c = head_sd["final_layer.weight"].shape[:2]
+    expected = {
+        "deconv_layers.0.weight": (c, c, 4, 4),
+        "conv_layers.0.weight": (c, c, 1, 1),
+        "conv_layers.0.bias": (c,),
+        "final_layer.weight": (k, c, 1, 1),
+        "final_layer.bias": (k,),
+    }
+    _compare(expected, head_sd, what, name)
+
+
+def _require(sd: Mapping[str, Tensor], key: str, what: str, display: Callable[[str], str] | None = None) -> Tensor:
+    if key not in sd:
+        raise CheckpointError(f"{what}: missing '{display(key) if display else key}'.")
+    return sd[key]
+
+
+def _count_from_zero(indices: list[int]) -> int:
+    """How many of 0, 1, 2, ... are present (ComfyUI's count_blocks rule): stray indices are not counted."""
+    count = 0
+    while count in indices:
+        count += 1
+    return count
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Public API
+
+
+def is_comfy_sdpose(keys: Iterable[str]) -> bool:
+    """True for ComfyUI's single-file SDPose layout: an LDM U-Net with the heatmap head folded into it.
+
+    Uses the same marker as ComfyUI's model detection (``heatmap_head.conv_layers.0.weight`` under the
+    U-Net prefix) plus the U-Net's input convolution; the VAE and the rest are checked on conversion.
+    """
+    keys = set(keys)
+    return COMFY_HEAD_MARKER in keys and UNET_PREFIX + "input_blocks.0.0.weight" in keys
+
+
+def comfy_to_diffusers(sd: Mapping[str, Tensor]) -> tuple[dict, dict, dict]:
+    """ComfyUI single-file state dict -> (unet_sd, vae_sd, head_sd) in diffusers / head names.
+
+    The U-Net must exactly cover ``UNet2DConditionModel(**infer_unet_config(unet_sd))``, the VAE the encoder and
+    ``quant_conv`` of ``AutoencoderKL(**infer_vae_config(vae_sd))`` plus, all or nothing, its decoder and
+    ``post_quant_conv``; the head its five tensors. Anything else (unknown prefixes, keys that have no place in the
+    architecture, wrong shapes) raises a CheckpointError naming the keys. Drop :func:`unused_part` keys first.
+    """
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+
+    what = "ComfyUI SDPose checkpoint"
+    unet_c: dict[str, Tensor] = {}
+    vae_c: dict[str, Tensor] = {}
+    head_sd: dict[str, Tensor] = {}
+    unknown = []
+    for key, value in sd.items():
+        if key.startswith(HEAD_PREFIX):
+            head_sd[key[len(HEAD_PREFIX):]] = value
+        elif key.startswith(UNET_PREFIX):
+            unet_c[key[len(UNET_PREFIX):]] = value
+        elif key.startswith(VAE_PREFIX):
+            vae_c[key[len(VAE_PREFIX):]] = value
+        else:
+            unknown.append(key)
+    if unknown:
+        raise CheckpointError(f"{what}: {len(unknown)} unexpected keys outside {UNET_PREFIX}, {VAE_PREFIX}: "
+                              f"{listing(sorted(unknown))}.")
+    if not head_sd:
+        raise CheckpointError(f"{what}: no heatmap head ({HEAD_PREFIX}*); this is a plain SD2/Lotus checkpoint, "
+                              "not SDPose.")
+    if not unet_c:
+        raise CheckpointError(f"{what}: no U-Net tensors ({UNET_PREFIX}*).")
+    if not vae_c:
+        raise CheckpointError(f"{what}: no VAE tensors ({VAE_PREFIX}*); the image encoder is required.")
+    _check_head(head_sd, f"{what}: the heatmap head", {k: HEAD_PREFIX + k for k in (*HEAD_KEYS, *head_sd)})
+
+    # U-Net
+    layers = _comfy_layers_per_block(unet_c)
+    unet_sd, unet_names, bad = {}, {}, []
+    for key, value in unet_c.items():
+        new = _unet_key_from_comfy(key, layers)
+        if new is None or new in unet_sd:
+            bad.append(UNET_PREFIX + key)
+            continue
+        unet_sd[new] = value
+        unet_names[new] = UNET_PREFIX + key
+    if bad:
+        raise CheckpointError(f"{what}: {len(bad)} U-Net keys have no place in an SD U-Net with {layers} "
+                              f"resnets per level: {listing(sorted(bad))}.")
+    unet_what = f"{what}: the U-Net ({UNET_PREFIX}*)"
+    display = _unet_display(unet_sd, layers)
+    unet_expected = _meta_state(UNet2DConditionModel, infer_unet_config(unet_sd, display))
+    _compare(unet_expected, unet_sd, unet_what, {**{k: display(k) for k in unet_expected}, **unet_names})
+
+    # VAE
+    levels = _vae_levels_comfy(vae_c)
+    vae_sd, vae_names, bad = {}, {}, []
+    for key, value in vae_c.items():
+        new = _vae_key_from_comfy(key, levels)
+        if new is None or new in vae_sd:
+            bad.append(VAE_PREFIX + key)
+            continue
+        if _is_vae_attn_proj_weight(key):
+            if value.ndim != 4 or tuple(value.shape[2:]) != (1, 1):
+                raise CheckpointError(f"{what}: '{VAE_PREFIX + key}' has shape {tuple(value.shape)}, expected a "
+                                      "1x1 convolution weight [C, C, 1, 1].")
+            value = value.reshape(value.shape[0], value.shape[1])
+        vae_sd[new] = value
+        vae_names[new] = VAE_PREFIX + key
+    if bad:
+        raise CheckpointError(f"{what}: {len(bad)} VAE keys have no place in an SD VAE: {listing(sorted(bad))}.")
+    display = _vae_display(levels)
+    vae_expected = _vae_expected(AutoencoderKL, vae_sd, display)
+    _compare(vae_expected, vae_sd, f"{what}: the VAE ({VAE_PREFIX}*)",
+             {**{k: display(k) for k in vae_expected}, **vae_names})
+    return unet_sd, vae_sd, head_sd
+
+
+def _unet_display(unet_sd: Mapping[str, Tensor], layers: int) -> Callable[[str], str]:
+    """Diffusers U-Net key -> its name in the ComfyUI file, for error messages (missing keys included)."""
+    up_attn = set(_indices(unet_sd, r"^up_blocks\.(\d+)\.attentions\."))
+
+    def display(key: str) -> str:
+        comfy = _unet_key_to_comfy(key, layers, up_attn)
+        return UNET_PREFIX + comfy if comfy else key
+
+    return display
+
+
+def _vae_display(levels: int) -> Callable[[str], str]:
+    """Diffusers VAE key -> its name in the ComfyUI file."""
+
+    def display(key: str) -> str:
+        comfy = _vae_key_to_comfy(key, levels)
+        return VAE_PREFIX + comfy if comfy else key
+
+    return display
+
+
+def _vae_expected(cls, vae_sd: Mapping[str, Tensor], display: Callable[[str], str]) -> dict[str, tuple[int, ...]]:
+    """Expected VAE keys: encoder + quant_conv always; decoder + post_quant_conv only if any is present."""
+    expected = _meta_state(cls, infer_vae_config(vae_sd, display))
+    has_decoder = any(k.startswith(("decoder.", "post_quant_conv.")) for k in vae_sd)
+    if not has_decoder:
+        expected = {k: v for k, v in expected.items() if not k.startswith(("decoder.", "post_quant_conv."))}
+    return expected
+
+
+def diffusers_to_comfy(unet_sd: Mapping[str, Tensor], vae_sd: Mapping[str, Tensor],
+                       head_sd: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    """The exact inverse of :func:`comfy_to_diffusers`: the single-file layout ComfyUI's loader reads."""
+    _check_head(head_sd, "Heatmap head")
+    out: dict[str, Tensor] = {}
+    layers = _diffusers_layers_per_block(unet_sd)
+    up_attn = set(_indices(unet_sd, r"^up_blocks\.(\d+)\.attentions\."))
+    bad = []
+    for key, value in unet_sd.items():
+        new = _unet_key_to_comfy(key, layers, up_attn)
+        if new is None:
+            bad.append(key)
+        else:
+            out[UNET_PREFIX + new] = value
+    if bad:
+        raise CheckpointError(f"U-Net: {len(bad)} keys have no LDM name: {listing(sorted(bad))}.")
+    levels = _vae_levels_diffusers(vae_sd)
+    for key, value in vae_sd.items():
+        new = _vae_key_to_comfy(key, levels)
+        if new is None:
+            bad.append(key)
+            continue
+        if _is_vae_attn_proj_weight(new):
+            if value.ndim != 2:
+                raise CheckpointError(f"VAE: '{key}' has shape {tuple(value.shape)}, expected a Linear weight [C, C].")
+            value = value.reshape(*value.shape, 1, 1)
+        out[VAE_PREFIX + new] = value
+    if bad:
+        raise CheckpointError(f"VAE: {len(bad)} keys have no LDM name: {listing(sorted(bad))}.")
+    for key, value in head_sd.items():
+        out[HEAD_PREFIX + key] = value
+    if len(out) != len(unet_sd) + len(vae_sd) + len(head_sd):
+        raise CheckpointError("Two tensors map to the same ComfyUI key; the input state dicts are inconsistent.")
+    return out
+
+
+def _heads(channels: int) -> int:
+    return max(1, channels // HEAD_DIM)
+
+
+def infer_unet_config(unet_sd: Mapping[str, Tensor], _display: Callable[[str], str] | None = None) -> dict:
+    """A diffusers ``UNet2DConditionModel`` config read off diffusers-named U-Net tensor shapes.
+
+    Structure (levels, channels, resnets per level, which blocks carry attention and how many transformer
+    layers, cross-attention width, linear or conv projections, class/time embeddings, in/out channels) comes
+    from the weights. What shapes cannot show follows SD2 / ComfyUI:
+
+    * ``attention_head_dim``: diffusers' (historically misnamed) per-level *head count*, SD2 convention
+      ``channels // 64`` (ComfyUI: ``num_head_channels=64``) -> (5, 10, 20, 20) for SD2. Levels narrower than
+      64 channels get 1 head (tiny test models; ComfyUI would not load those).
+    * ``norm_num_groups=32``, ``upcast_attention=True`` (SD2 768-v; ComfyUI's SD2 runs attention in fp32),
+      ``sample_size=96`` (unused at inference), default sinusoidal time embedding (flip_sin_to_cos, shift 0).
+    """
+    what = "U-Net"
+    keys = list(unet_sd)
+    conv_in = _require(unet_sd, "conv_in.weight", what, _display)
+    conv_out = _require(unet_sd, "conv_out.weight", what, _display)
+    levels = _indices(keys, r"^down_blocks\.(\d+)\.")
+    if not levels or levels != list(range(len(levels))):
+        raise CheckpointError(f"{what}: down_blocks are missing or not numbered 0..n-1 (found {levels}).")
+    n = len(levels)
+    layers = _diffusers_layers_per_block(keys)
+    channels = [int(_require(unet_sd, f"down_blocks.{i}.resnets.0.conv1.weight", what, _display).shape[0])
+                for i in range(n)]
+    if channels[0] != conv_in.shape[0]:
+        show = _display or (lambda key: key)
+        raise CheckpointError(f"{what}: '{show('conv_in.weight')}' has {conv_in.shape[0]} output channels, the first "
+                              f"level ('{show('down_blocks.0.resnets.0.conv1.weight')}') works at {channels[0]}.")
+    down_attn = [any(k.startswith(f"down_blocks.{i}.attentions.") for k in keys) for i in range(n)]
+    up_attn = [any(k.startswith(f"up_blocks.{i}.attentions.") for k in keys) for i in range(n)]
+    mid_attn = any(k.startswith("mid_block.attentions.") for k in keys)
+    has_mid = any(k.startswith("mid_block.") for k in keys)
+
+    proj = [k for k in keys if k.endswith(".proj_in.weight")]
+    use_linear = bool(proj) and unet_sd[proj[0]].ndim == 2
+    cross = sorted({int(unet_sd[k].shape[1]) for k in keys if k.endswith(".attn2.to_k.weight")})
+    if len(cross) > 1:
+        raise CheckpointError(f"{what}: cross-attention widths differ between blocks ({cross}).")
+    depth = []
+    for i in range(n):
+        d = _count_from_zero(_indices(keys, rf"^down_blocks\.{i}\.attentions\.0\.transformer_blocks\.(\d+)\."))
+        depth.append(d or 1)
+
+    config: dict = dict(
+        sample_size=96,
+        in_channels=int(conv_in.shape[1]),
+        out_channels=int(conv_out.shape[0]),
+        down_block_types=["CrossAttnDownBlock2D" if a else "DownBlock2D" for a in down_attn],
+        up_block_types=["CrossAttnUpBlock2D" if a else "UpBlock2D" for a in up_attn],
+        block_out_channels=channels,
+        layers_per_block=layers,
+        attention_head_dim=[_heads(c) for c in channels],
+        cross_attention_dim=cross[0] if cross else 1024,
+        use_linear_projection=use_linear,
+        transformer_layers_per_block=depth[0] if len(set(depth)) == 1 else depth,
+        upcast_attention=True,
+        norm_num_groups=NORM_GROUPS,
+        flip_sin_to_cos=True,
+        freq_shift=0,
+    )
+    if not has_mid:
+        config["mid_block_type"] = None
+    elif not mid_attn:
+        config["mid_block_type"] = "UNetMidBlock2D"
+    if conv_in.shape[-1] != 3:
+        config["conv_in_kernel"] = int(conv_in.shape[-1])
+    if conv_out.shape[-1] != 3:
+        config["conv_out_kernel"] = int(conv_out.shape[-1])
+    time_dim = _require(unet_sd, "time_embedding.linear_1.weight", what, _display).shape[0]
+    if time_dim != 4 * channels[0]:
+        config["time_embedding_dim"] = int(time_dim)
+    if any(k.startswith("class_embedding.") for k in keys):
+        config["class_embed_type"] = "projection"
+        config["projection_class_embeddings_input_dim"] = int(
+            _require(unet_sd, "class_embedding.linear_1.weight", what, _display).shape[1])
+    return config
+
+
+def infer_vae_config(vae_sd: Mapping[str, Tensor], _display: Callable[[str], str] | None = None) -> dict:
+    """A diffusers ``AutoencoderKL`` config read off diffusers-named VAE tensor shapes (decoder optional).
+
+    ``norm_num_groups=32``, ``scaling_factor=0.18215`` and ``sample_size=768`` are the SD2 VAE values (not
+    visible in shapes).
+    """
+    what = "VAE"
+    keys = list(vae_sd)
+    n = _vae_levels_diffusers(keys)
+    layers = _indices(keys, r"^encoder\.down_blocks\.0\.resnets\.(\d+)\.")
+    if not layers:
+        raise CheckpointError(f"{what}: no 'encoder.down_blocks.0.resnets.*' tensors.")
+    channels = [int(_require(vae_sd, f"encoder.down_blocks.{i}.resnets.0.conv1.weight", what, _display).shape[0])
+                for i in range(n)]
+    enc_in = _require(vae_sd, "encoder.conv_in.weight", what, _display)
+    enc_out = _require(vae_sd, "encoder.conv_out.weight", what, _display)
+    dec_out = vae_sd.get("decoder.conv_out.weight")
+    config = dict(
+        in_channels=int(enc_in.shape[1]),
+        out_channels=int(dec_out.shape[0]) if dec_out is not None else int(enc_in.shape[1]),
+        latent_channels=int(enc_out.shape[0]) // 2,
+        block_out_channels=channels,
+        down_block_types=["DownEncoderBlock2D"] * n,
+        up_block_types=["UpDecoderBlock2D"] * n,
+        layers_per_block=layers[-1] + 1,
+        norm_num_groups=NORM_GROUPS,
+        sample_size=768,
+        scaling_factor=0.18215,
+    )
+    if not any(k.startswith("encoder.mid_block.attentions.") for k in keys):
+        config["mid_block_add_attention"] = False
+    if not any(k.startswith("quant_conv.") for k in keys):
+        config["use_quant_conv"] = False
+    if dec_out is not None and not any(k.startswith("post_quant_conv.") for k in keys):
+        config["use_post_quant_conv"] = False
+    return config
