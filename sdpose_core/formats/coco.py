@@ -10,6 +10,7 @@ then take a record for a box result and use the box's area instead of the keypoi
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any, Mapping
 
 import numpy as np
@@ -66,7 +67,7 @@ def _triples(values: Any, field: str, count: int) -> np.ndarray:
                          "score).")
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         bad = next(v for v in values if not isinstance(v, (int, float)) or isinstance(v, bool))
-        raise InputError(f"'{field}' holds {bad!r:.40}, which is not a number.")
+        raise InputError(f"'{field}' holds {reprlib.repr(bad)}, which is not a number.")
     arr = np.asarray(values, dtype=np.float64)
     if not np.isfinite(arr).all():
         raise InputError(f"'{field}' holds NaN or infinite values.")
