@@ -160,7 +160,8 @@ def check_results(results: Any, path: Path, gt: dict, scheme: str) -> None:
         try:
             record_keypoints(rec, num_keypoints)
         except InputError as exc:
-            raise EvalError(f"{where}: {exc} Is --scheme {scheme} the scheme the results were made with?") from None
+            raise EvalError(f"{where}: {exc} Fix or drop that result (--scheme {scheme} expects {num_keypoints} "
+                            "points per person).") from None
 
 
 def check_detections(dets: Any, path: Path, image_ids: set) -> None:

@@ -61,7 +61,7 @@ def coco_records(image_id: int | str, keypoints: torch.Tensor, box_scores: torch
 def _triples(values: Any, field: str, count: int) -> np.ndarray:
     """``values`` as (count, 3) finite numbers, or an InputError naming ``field`` and what it holds."""
     if not isinstance(values, list):
-        raise InputError(f"'{field}' is {type(values).__name__}, not a list of numbers.")
+        raise InputError(f"'{field}' is {'null' if values is None else type(values).__name__}, not a list of numbers.")
     if len(values) != 3 * count:
         raise InputError(f"'{field}' holds {len(values)} numbers; it needs {3 * count} ({count} points as x, y, "
                          "score).")

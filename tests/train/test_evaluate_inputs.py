@@ -99,10 +99,10 @@ RESULT_CASES = [
     ("infinite keypoint", lambda r, gt: [{**r[0], "keypoints": r[0]["keypoints"][:-1] + [float("inf")]}],
      ["NaN or infinite"]),
     ("ten numbers", lambda r, gt: [{**r[0], "keypoints": [1.0] * 10}],
-     ["'keypoints' holds 10 numbers; it needs 51 (17 points as x, y, score)", "--scheme body"]),
+     ["'keypoints' holds 10 numbers; it needs 51 (17 points as x, y, score)", "--scheme body expects 17"]),
     ("string keypoint", lambda r, gt: [{**r[0], "keypoints": ["x"] + r[0]["keypoints"][1:]}],
      ["'keypoints' holds 'x', which is not a number"]),
-    ("null keypoints", lambda r, gt: [{**r[0], "keypoints": None}], ["'keypoints' is NoneType, not a list"]),
+    ("null keypoints", lambda r, gt: [{**r[0], "keypoints": None}], ["'keypoints' is null, not a list"]),
 ]
 
 
