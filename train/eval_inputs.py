@@ -77,12 +77,30 @@ def _annotation_points(ann: dict, scheme: str) -> np.ndarray | None:
     return record_keypoints(ann, NUM_WHOLEBODY if scheme == "wholebody" or flat else NUM_BODY)
 
 
+def _is_id(value: Any) -> bool:
+    """COCO ids are integers (strings pass too: a stem-named --coco-json file uses them)."""
+    return isinstance(value, (int, str)) and not isinstance(value, bool)
+
+
+def _check_image(img: Any, i: int, path: Path, files: bool) -> None:
+    """Image entry ``i`` has an id and, when ``files`` (--model reads the images), a file name and a size."""
+    if not isinstance(img, dict) or not _is_id(img.get("id")):
+        raise EvalError(f"--ann '{path}': image entry {i} has no integer \"id\"; pass a COCO annotation file.")
+    if files and not (isinstance(img.get("file_name"), str) and all(
+            isinstance(img.get(k), int) and not isinstance(img[k], bool) and img[k] > 0 for k in ("width", "height"))):
+        raise EvalError(f"--ann '{path}': image {_show(img['id'])} needs \"file_name\", \"width\" and \"height\" "
+                        "to be posed with --model; pass the dataset's annotation file.")
+
+
 def _check_annotation(ann: Any, i: int, scheme: str, path: Path) -> bool:
     """Whether annotation ``i`` has keypoints for ``scheme``; EvalError when it cannot be evaluated."""
     if not isinstance(ann, dict):
         raise EvalError(f"--ann '{path}': annotation {i} is {_kind(ann)}, not an object; pass a COCO keypoint "
                         "annotation file.")
     where = f"--ann '{path}': annotation {i} (id {_show(ann.get('id'))})"
+    for key in ("id", "image_id"):
+        if not _is_id(ann.get(key)):
+            raise EvalError(f"{where} has {key} {_show(ann.get(key))}; every annotation needs an integer \"{key}\".")
     box = ann.get("bbox")
     if not (isinstance(box, list) and len(box) == 4 and all(_is_number(v) and math.isfinite(v) for v in box)):
         raise EvalError(f"{where} has bbox {_show(box)}; every person annotation needs a bbox [x, y, w, h] of four "
@@ -95,19 +113,18 @@ def _check_annotation(ann: Any, i: int, scheme: str, path: Path) -> bool:
         raise EvalError(f"{where}: {exc} Fix the annotation, or choose the --scheme the file is for.") from None
 
 
-def check_annotations(gt: Any, path: Path, scheme: str) -> None:
-    """A COCO(-WholeBody) keypoint annotation file usable for ``scheme``: images, boxes, keypoints that parse."""
+def check_annotations(gt: Any, path: Path, scheme: str, files: bool = False) -> None:
+    """A COCO(-WholeBody) keypoint annotation file usable for ``scheme``: images, boxes, keypoints that parse;
+    ``files``: each image also has the file name and size --model needs."""
     if not isinstance(gt, dict):
         hint = " (a list like this is a results file: pass it as --results)" if isinstance(gt, list) else ""
         raise EvalError(f"--ann '{path}' holds {_kind(gt)}, not a COCO annotation file (an object with \"images\", "
                         f"\"annotations\" and \"categories\"){hint}; pass the dataset's keypoint annotation file.")
     images, annotations = _list_field(gt, "images", path), _list_field(gt, "annotations", path)
     for i, img in enumerate(images):
-        if not isinstance(img, dict) or not isinstance(img.get("id"), (int, str)) or isinstance(img["id"], bool):
-            raise EvalError(f"--ann '{path}': image entry {i} has no integer or string \"id\"; pass a COCO "
-                            "annotation file.")
-    if "categories" in gt and not (isinstance(gt["categories"], list)
-                                   and all(isinstance(c, dict) and isinstance(c.get("id"), (int, str)) for c in gt["categories"])):
+        _check_image(img, i, path, files)
+    categories = gt.get("categories", [])
+    if not (isinstance(categories, list) and all(isinstance(c, dict) and _is_id(c.get("id")) for c in categories)):
         raise EvalError(f"--ann '{path}': \"categories\" must be a list of objects with an \"id\".")
     usable = sum(_check_annotation(ann, i, scheme, path) for i, ann in enumerate(annotations))
     if not usable:
@@ -146,7 +163,7 @@ def check_results(results: Any, path: Path, gt: dict, scheme: str) -> None:
         image_id = rec.get("image_id")
         if "image_id" not in rec:
             raise EvalError(f"{where} has no \"image_id\"; every result names the annotation file's image it is for.")
-        if not isinstance(image_id, (int, str)) or isinstance(image_id, bool) or image_id not in image_ids:
+        if not _is_id(image_id) or image_id not in image_ids:
             raise EvalError(f"{where} has image_id {_show(image_id)}, which is not an image of --ann; are results "
                             "and annotations from the same split?")
         where += f" (image {_show(image_id)})"
@@ -174,8 +191,8 @@ def check_detections(dets: Any, path: Path, image_ids: set) -> None:
         if not isinstance(det, dict):
             raise EvalError(f"{where} is {_kind(det)}, not an object {{\"image_id\", \"bbox\", \"score\"}}.")
         image_id = det.get("image_id")
-        if not isinstance(image_id, (int, str)) or isinstance(image_id, bool) or image_id not in image_ids:
-            raise EvalError(f"{where} has image_id {_show(det.get('image_id'))}, which is not an image of --ann; are "
+        if not _is_id(image_id) or image_id not in image_ids:
+            raise EvalError(f"{where} has image_id {_show(image_id)}, which is not an image of --ann; are "
                             "detections and annotations from the same split?")
         box = det.get("bbox")
         if not (isinstance(box, list) and len(box) >= 4 and all(_is_number(v) and math.isfinite(v) for v in box[:4])):

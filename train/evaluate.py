@@ -174,7 +174,7 @@ def evaluate(args: argparse.Namespace, model=None) -> dict | None:
 
     state = PartialState()
     gt = read_json_file(args.ann, "--ann annotation file")
-    check_annotations(gt, args.ann, args.scheme)
+    check_annotations(gt, args.ann, args.scheme, files=args.results is None)
     if args.results is not None:
         if not state.is_main_process:
             return None

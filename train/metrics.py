@@ -21,8 +21,8 @@ from typing import Sequence
 
 import numpy as np
 
-from sdpose_core.formats.coco import record_keypoints, rescore, result_record
 from sdpose_core.engine.schemes import get_scheme
+from sdpose_core.formats.coco import record_keypoints, rescore, result_record
 from sdpose_core.keypoints import BODY, NUM_WHOLEBODY, RESCORE_THRESHOLD, WHOLEBODY_PARTS, WHOLEBODY_SIGMAS
 
 STAT_NAMES = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
@@ -136,7 +136,8 @@ def _results_for_part(results: Sequence[dict], flats: Sequence[np.ndarray], lo: 
         x0, x1, y0, y1 = body[:, 0].min(), body[:, 0].max(), body[:, 1].min(), body[:, 1].max()
         out.append({"id": i + 1, "image_id": rec["image_id"], "category_id": rec.get("category_id", 1),
                     "score": float(rec["score"]), "keypoints": [float(v) for v in part.reshape(-1)],
-                    "area": float((x1 - x0) * (y1 - y0)), "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]})
+                    "area": float((x1 - x0) * (y1 - y0)),
+                    "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]})
     return out
 
 
@@ -171,8 +172,8 @@ def evaluate_results(gt: dict, results: Sequence[dict], scheme: str) -> dict[str
     image_ids = {img["id"] for img in gt.get("images", [])}
     unknown = {r.get("image_id") for r in results} - image_ids
     if unknown:
-        raise EvalError(f"{len(unknown)} result image ids are not in the annotation file (e.g. {sorted(map(str, unknown))[:3]}); "
-                        "are results and annotations from the same split?")
+        raise EvalError(f"{len(unknown)} result image ids are not in the annotation file "
+                        f"(e.g. {sorted(map(str, unknown))[:3]}); are results and annotations from the same split?")
     flats = [record_keypoints(r, get_scheme(scheme).num_keypoints) for r in results]
     if scheme == "body":
         return {"body": evaluate_part(gt, results, flats, BODY.start, BODY.stop, BODY.sigmas, scheme)}

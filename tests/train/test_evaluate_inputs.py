@@ -55,6 +55,11 @@ ANNOTATION_CASES = [
      ["annotation 0 (id 1)", "'keypoints' holds 10 numbers", "needs 51", "--scheme"]),
     ("NaN keypoint", lambda gt: _set_ann(gt, "keypoints", [float("nan")] * 51), ["NaN or infinite"]),
     ("string area", lambda gt: _set_ann(gt, "area", "big"), ["has area 'big'"]),
+    ("no image_id", lambda gt: _set_ann(gt, "image_id", None), ["annotation 0 (id 1) has image_id None"]),
+    ("list id", lambda gt: _set_ann(gt, "id", [1]), ["annotation 0 (id [1]) has id [1]"]),
+    ("image without id", lambda gt: {**gt, "images": [{"file_name": "a.jpg"}]}, ["image entry 0 has no"]),
+    ("nested keypoints", lambda gt: _set_ann(gt, "keypoints", [[[[1.0]]]] * 51),
+     ["'keypoints' holds [[[1.0]]], which is not a number"]),
     ("no keypoints at all", lambda gt: {**gt, "annotations": [{k: v for k, v in a.items() if k != "keypoints"}
                                                               for a in gt["annotations"]]},
      ["no person annotation with \"keypoints\"", "every AP would be -1"]),
@@ -169,6 +174,15 @@ def test_malformed_detections_file(body, capsys, tmp_path):
                         "--boxes", str(boxes)])
         assert code == 2
         _one_error_line(capsys.readouterr().err, f"--boxes '{boxes}'", needle)
+
+
+def test_model_run_needs_image_files_and_sizes(body, capsys):
+    gt, _, tmp = body
+    del gt["images"][1]["width"]
+    ann = _write(tmp / "ann.json", gt)
+    code = ev.main(["--ann", str(ann), "--scheme", "body", "--model", str(tmp / "absent"), "--images", str(tmp)])
+    assert code == 2
+    _one_error_line(capsys.readouterr().err, f"--ann '{ann}': image 2 needs \"file_name\", \"width\" and \"height\"")
 
 
 def test_command_line_gives_one_line_and_exit_2(body):
