@@ -51,7 +51,9 @@ def test_estimate_folder_with_boxes_and_coco_json(tiny_body, cache, images, tmp_
     assert len(records) == 2
     assert {r["image_id"] for r in records} == {42}
     r = records[0]
-    assert r["category_id"] == 1 and r["bbox"] == [10, 10, 50, 90] and len(r["keypoints"]) == 17 * 3
+    # the COCO keypoint results format: no "bbox", which pycocotools' loadRes would take for a box result
+    assert list(r) == ["image_id", "category_id", "keypoints", "score"]
+    assert r["category_id"] == 1 and len(r["keypoints"]) == 17 * 3
     kp = np.array(r["keypoints"]).reshape(17, 3)
     valid = kp[:, 2][kp[:, 2] > 0.2]
     assert r["score"] == pytest.approx(valid.mean() if valid.size else 0.0, abs=1e-3)
@@ -121,8 +123,15 @@ def test_yolox_detector_file_gives_the_boxes(tiny_body, cache, tmp_path):
     coco = tmp_path / "coco.json"
     assert main(["estimate", str(image), *args, "--coco-json", str(coco)]) == 0
     (person,) = json.loads(coco.read_text())
-    np.testing.assert_allclose(person["bbox"], [40.0, 20.0, 60.0, 120.0], atol=1e-3)
     assert len(json.loads((out / "person.json").read_text())["people"]) == 1
+    # the same pose as the box [40, 20, 60, 120] given by hand: the detector's box became the crop box
+    boxes, given = tmp_path / "boxes.json", tmp_path / "given.json"
+    boxes.write_text(json.dumps({"person.png": [[40.0, 20.0, 60.0, 120.0]]}))
+    assert main(["estimate", str(image), *_common(tiny_body, tmp_path / "out2", cache), "--boxes", str(boxes),
+                 "--coco-json", str(given)]) == 0
+    (by_hand,) = json.loads(given.read_text())
+    np.testing.assert_allclose(person["keypoints"], by_hand["keypoints"], atol=2e-2)
+    assert person["score"] == pytest.approx(0.9 * by_hand["score"], rel=1e-3)  # rescored from the box's 0.9
 
 
 def test_max_people_keeps_the_largest_in_json_and_drawing(tiny_body, cache, images, tmp_path):

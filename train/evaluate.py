@@ -30,7 +30,10 @@ import numpy as np
 
 from sdpose_core.cli.main import parse_size
 
-from .metrics import EvalError, evaluate_results, format_table, rescore_and_nms
+from sdpose_core.errors import SDPoseError
+
+from .eval_inputs import check_annotations, check_detections, check_results, read_json_file
+from .metrics import OKS_NMS_THRESHOLD, EvalError, evaluate_results, format_table, rescore_and_nms
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-latent", action="store_true", help="sample the VAE posterior as the official code "
                    "(default: its mean, deterministic)")
     p.add_argument("--seed", type=int, default=0, help="seed for --sample-latent")
-    p.add_argument("--nms-thr", type=float, default=0.9, help="OKS-NMS threshold (mmpose: 0.9)")
+    p.add_argument("--nms-thr", type=float, default=OKS_NMS_THRESHOLD, help="OKS-NMS threshold (mmpose: 0.9)")
     p.add_argument("--cache-dir", type=Path, default=None, help="sdpose_core cache (context, downloads)")
     p.add_argument("--results-out", type=Path, help="write the model's results (COCO keypoint results format)")
     p.add_argument("--metrics-out", type=Path, help="write the metrics as JSON")
@@ -63,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def person_boxes(gt: dict, scheme: str, boxes_file: Path | None, box_thr: float) -> list[dict]:
     """Instances to pose, in annotation image order: {id, image_id, file_name, box (xywh), score}."""
-    from .data import is_valid, parse_instances, read_json
+    from .data import is_valid, parse_instances
 
     images = {img["id"]: img for img in gt.get("images", [])}
     order = {img_id: i for i, img_id in enumerate(images)}
@@ -75,14 +78,11 @@ def person_boxes(gt: dict, scheme: str, boxes_file: Path | None, box_thr: float)
                 out.append({"id": inst.id, "image_id": inst.image_id, "file_name": inst.file_name,
                             "box": [x1, y1, x2 - x1, y2 - y1], "score": 1.0})
     else:
-        dets = read_json(boxes_file)
-        if not isinstance(dets, list):
-            raise EvalError(f"'{boxes_file}' is not a COCO detection results list.")
+        dets = read_json_file(boxes_file, "--boxes file")
+        check_detections(dets, boxes_file, set(images))
         for i, det in enumerate(dets):
             if det.get("category_id", 1) != 1 or float(det.get("score", 1.0)) < box_thr:
                 continue
-            if det["image_id"] not in images:
-                raise EvalError(f"'{boxes_file}': image id {det['image_id']} is not in the annotation file.")
             x, y, w, h = (float(v) for v in det["bbox"][:4])
             if w <= 0 or h <= 0:
                 continue
@@ -172,16 +172,14 @@ def evaluate(args: argparse.Namespace, model=None) -> dict | None:
     ``SDPoseModel`` already in memory to run instead of loading ``args.model`` (validation during training)."""
     from accelerate import PartialState
 
-    from .data import read_json
-
     state = PartialState()
-    gt = read_json(args.ann)
+    gt = read_json_file(args.ann, "--ann annotation file")
+    check_annotations(gt, args.ann, args.scheme, files=args.results is None)
     if args.results is not None:
         if not state.is_main_process:
             return None
-        results = read_json(args.results)
-        if not isinstance(results, list):
-            raise EvalError(f"'{args.results}' is not a COCO keypoint results list.")
+        results = read_json_file(args.results, "--results file")
+        check_results(results, args.results, gt, args.scheme)
     else:
         predictions = run_model(args, gt, state, model)
         if not state.is_main_process:
@@ -205,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         report = evaluate(args)
-    except (EvalError, ValueError) as exc:
+    except (EvalError, ValueError, SDPoseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if report is not None:

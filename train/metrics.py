@@ -21,31 +21,15 @@ from typing import Sequence
 
 import numpy as np
 
+from sdpose_core.engine.schemes import get_scheme
+from sdpose_core.formats.coco import record_keypoints, rescore, result_record
+from sdpose_core.keypoints import BODY, NUM_WHOLEBODY, RESCORE_THRESHOLD, WHOLEBODY_PARTS, WHOLEBODY_SIGMAS
+
 STAT_NAMES = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
-KEYPOINT_SCORE_THRESHOLD = 0.2
 OKS_NMS_THRESHOLD = 0.9
-
-BODY_SIGMAS = (0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072, 0.062, 0.062, 0.107, 0.107,
-               0.087, 0.087, 0.089, 0.089)
-FOOT_SIGMAS = (0.068, 0.066, 0.066, 0.092, 0.094, 0.094)
-FACE_SIGMAS = (0.042, 0.043, 0.044, 0.043, 0.040, 0.035, 0.031, 0.025, 0.020, 0.023, 0.029, 0.032, 0.037, 0.038,
-               0.043, 0.041, 0.045, 0.013, 0.012, 0.011, 0.011, 0.012, 0.012, 0.011, 0.011, 0.013, 0.015, 0.009,
-               0.007, 0.007, 0.007, 0.012, 0.009, 0.008, 0.016, 0.010, 0.017, 0.011, 0.009, 0.011, 0.009, 0.007,
-               0.013, 0.008, 0.011, 0.012, 0.010, 0.034, 0.008, 0.008, 0.009, 0.008, 0.008, 0.007, 0.010, 0.008,
-               0.009, 0.009, 0.009, 0.007, 0.007, 0.008, 0.011, 0.008, 0.008, 0.008, 0.010, 0.008)
-HAND_SIGMAS = (0.029, 0.022, 0.035, 0.037, 0.047, 0.026, 0.025, 0.024, 0.035, 0.018, 0.024, 0.022, 0.026, 0.017,
-               0.021, 0.021, 0.032, 0.020, 0.019, 0.022, 0.031)
-WHOLEBODY_SIGMAS = BODY_SIGMAS + FOOT_SIGMAS + FACE_SIGMAS + HAND_SIGMAS + HAND_SIGMAS
-
-# COCO-WholeBody fields, their keypoint ranges in the 133-point order, and their sigmas.
-PARTS = {
-    "body": ("keypoints", 0, 17, BODY_SIGMAS),
-    "foot": ("foot_kpts", 17, 23, FOOT_SIGMAS),
-    "face": ("face_kpts", 23, 91, FACE_SIGMAS),
-    "lefthand": ("lefthand_kpts", 91, 112, HAND_SIGMAS),
-    "righthand": ("righthand_kpts", 112, 133, HAND_SIGMAS),
-}
 WHOLEBODY_REPORT = ("body", "foot", "face", "lefthand", "righthand", "hand", "whole")
+# The parts as (field, first point, end, sigmas) by name: the view the metric tests build ground truth from.
+PARTS = {part.name: (part.field, part.start, part.stop, part.sigmas) for part in WHOLEBODY_PARTS}
 
 
 class EvalError(ValueError):
@@ -53,35 +37,7 @@ class EvalError(ValueError):
 
 
 def sigmas_for(scheme: str) -> np.ndarray:
-    return np.asarray(BODY_SIGMAS if scheme == "body" else WHOLEBODY_SIGMAS, dtype=np.float64)
-
-
-# ----------------------------------------------------------------------------------------------- records
-
-def flat_result(record: dict, scheme: str) -> np.ndarray:
-    """A result's keypoints as (K, 3): ``keypoints`` holding all K, or the COCO-WholeBody split fields."""
-    k = 17 if scheme == "body" else 133
-    if scheme == "wholebody" and all(f in record for f, *_ in PARTS.values()) and len(record["keypoints"]) == 51:
-        raw = [v for f, *_ in PARTS.values() for v in record[f]]
-    else:
-        raw = record.get("keypoints")
-    arr = np.asarray(raw, dtype=np.float64).reshape(-1, 3) if raw is not None else np.zeros((0, 3))
-    if arr.shape[0] != k:
-        raise EvalError(f"A result for image {record.get('image_id')} has {arr.shape[0]} keypoints; the {scheme} "
-                        f"scheme needs {k} (wholebody: 133 in 'keypoints', or the five COCO-WholeBody fields).")
-    return arr
-
-
-def result_record(image_id, keypoints: np.ndarray, score: float, scheme: str) -> dict:
-    """One COCO keypoint result; wholebody results use the COCO-WholeBody split fields."""
-    kp = np.asarray(keypoints, dtype=np.float64)
-    rec = {"image_id": image_id, "category_id": 1, "score": float(score)}
-    if scheme == "body":
-        rec["keypoints"] = [round(float(v), 3) for v in kp.reshape(-1)]
-    else:
-        for field, lo, hi, _ in PARTS.values():
-            rec[field] = [round(float(v), 3) for v in kp[lo:hi].reshape(-1)]
-    return rec
+    return np.asarray(BODY.sigmas if scheme == "body" else WHOLEBODY_SIGMAS, dtype=np.float64)
 
 
 # ------------------------------------------------------------------------------------------------ OKS-NMS
@@ -112,14 +68,12 @@ def oks_nms(keypoints: np.ndarray, scores: np.ndarray, areas: np.ndarray, sigmas
 
 
 def rescore_and_nms(instances: Sequence[dict], scheme: str, nms_threshold: float | None = OKS_NMS_THRESHOLD,
-                    keypoint_threshold: float = KEYPOINT_SCORE_THRESHOLD) -> list[dict]:
+                    keypoint_threshold: float = RESCORE_THRESHOLD) -> list[dict]:
     """Per image: score = box score x mean keypoint score above the threshold, then OKS-NMS (mmpose CocoMetric).
 
     ``instances``: dicts with image_id, keypoints (K, 3) array, box_score, area, id. Duplicated ids (from
     padded distributed shards) are dropped. Returns COCO result records.
     """
-    from sdpose_core.formats.coco import rescore
-
     import torch
 
     sigmas = sigmas_for(scheme)
@@ -138,7 +92,7 @@ def rescore_and_nms(instances: Sequence[dict], scheme: str, nms_threshold: float
                            for i, x in enumerate(items)])
         areas = np.array([float(x["area"]) for x in items])
         keep = range(len(items)) if nms_threshold is None else oks_nms(kps, scores, areas, sigmas, nms_threshold)
-        out += [result_record(image_id, kps[i], scores[i], scheme) for i in keep]
+        out += [result_record(image_id, kps[i], scores[i]) for i in keep]
     return out
 
 
@@ -152,7 +106,6 @@ def _quiet(fn, *args):
 def _gt_for_part(gt: dict, lo: int, hi: int, scheme: str) -> dict:
     """A copy of the ground truth whose ``keypoints`` are the part's and ``num_keypoints`` its labelled count."""
     from .data import flat_keypoints
-    from sdpose_core.engine.schemes import get_scheme
 
     sch = get_scheme(scheme)
     anns = []
@@ -179,11 +132,12 @@ def _results_for_part(results: Sequence[dict], flats: Sequence[np.ndarray], lo: 
         part = kp[lo:hi]
         if not np.count_nonzero(part[:, 2] > 0):
             continue  # the protocol drops results with no positive score on the part
-        body = kp[:17]
+        body = kp[BODY.points]
         x0, x1, y0, y1 = body[:, 0].min(), body[:, 0].max(), body[:, 1].min(), body[:, 1].max()
         out.append({"id": i + 1, "image_id": rec["image_id"], "category_id": rec.get("category_id", 1),
                     "score": float(rec["score"]), "keypoints": [float(v) for v in part.reshape(-1)],
-                    "area": float((x1 - x0) * (y1 - y0)), "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]})
+                    "area": float((x1 - x0) * (y1 - y0)),
+                    "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]})
     return out
 
 
@@ -218,14 +172,14 @@ def evaluate_results(gt: dict, results: Sequence[dict], scheme: str) -> dict[str
     image_ids = {img["id"] for img in gt.get("images", [])}
     unknown = {r.get("image_id") for r in results} - image_ids
     if unknown:
-        raise EvalError(f"{len(unknown)} result image ids are not in the annotation file (e.g. {sorted(map(str, unknown))[:3]}); "
-                        "are results and annotations from the same split?")
-    flats = [flat_result(r, scheme) for r in results]
+        raise EvalError(f"{len(unknown)} result image ids are not in the annotation file "
+                        f"(e.g. {sorted(map(str, unknown))[:3]}); are results and annotations from the same split?")
+    flats = [record_keypoints(r, get_scheme(scheme).num_keypoints) for r in results]
     if scheme == "body":
-        return {"body": evaluate_part(gt, results, flats, 0, 17, BODY_SIGMAS, scheme)}
-    out = {name: evaluate_part(gt, results, flats, lo, hi, sig, scheme) for name, (_, lo, hi, sig) in PARTS.items()}
+        return {"body": evaluate_part(gt, results, flats, BODY.start, BODY.stop, BODY.sigmas, scheme)}
+    out = {p.name: evaluate_part(gt, results, flats, p.start, p.stop, p.sigmas, scheme) for p in WHOLEBODY_PARTS}
     out["hand"] = {k: (out["lefthand"][k] + out["righthand"][k]) / 2.0 for k in STAT_NAMES}
-    out["whole"] = evaluate_part(gt, results, flats, 0, 133, WHOLEBODY_SIGMAS, scheme)
+    out["whole"] = evaluate_part(gt, results, flats, 0, NUM_WHOLEBODY, WHOLEBODY_SIGMAS, scheme)
     return {name: out[name] for name in WHOLEBODY_REPORT}
 
 

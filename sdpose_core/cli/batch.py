@@ -191,11 +191,13 @@ def _write_coco(job: Job, spec: JobSpec, tasks: list[Task], world: int, state: A
         print("COCO results not written: the processes cannot wait for each other; run the same command again "
               "in one process (everything is done, so it only writes the file).", file=sys.stderr)
         return
+    from ..formats.coco import current_record
+
     records = []
     for task in tasks:
         record = job.record(task.stem) or {}
         if record.get("state") == "done" and record.get("input") == str(task.path):
-            records += record.get("coco", [])
+            records += [current_record(r) for r in record.get("coco", [])]
     path = Path(spec.coco_json)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json(path, records, replace=spec.overwrite or job.wrote(path))

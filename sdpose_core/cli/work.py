@@ -224,7 +224,7 @@ def _write_image(task: Task, result, image, settings: WorkSettings, stage: Calla
         from ..pose.people import limit_people
 
         [pose] = limit_people(pose, *settings.people)
-    coco = coco_records(image_id_from_stem(task.path.stem), result.keypoints, result.boxes, result.box_scores)
+    coco = coco_records(image_id_from_stem(task.path.stem), result.keypoints, result.box_scores)
     dumps_json(coco)  # refuses non-finite numbers before anything is staged
     drawing = render_frame(pose, image=image, **settings.draw_options)
     outputs = stage(task.stem)

@@ -9,9 +9,9 @@ import math
 import numpy as np
 import pytest
 
+from sdpose_core.keypoints import BODY_SIGMAS, FACE_SIGMAS, WHOLEBODY_SIGMAS
 from train import evaluate as ev
-from train.metrics import (BODY_SIGMAS, FACE_SIGMAS, PARTS, STAT_NAMES, WHOLEBODY_SIGMAS, evaluate_results,
-                           oks_nms, rescore_and_nms)
+from train.metrics import PARTS, STAT_NAMES, evaluate_results, oks_nms, rescore_and_nms
 
 THRESHOLDS = np.linspace(0.5, 0.95, 10)
 
