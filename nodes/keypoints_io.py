@@ -13,6 +13,7 @@ from pathlib import Path
 
 from comfy_api.latest import io
 
+from ..sdpose_core.atomic import AlreadyExists, write_text
 from . import common, v3
 
 PER_FRAME, ONE_FILE = "one file per frame", "one file (all frames)"
@@ -56,22 +57,14 @@ def _next_counter(folder: Path, stem: str) -> int:
 
 
 def _create_exclusive(folder: Path, stem: str, counter: int, text: str = "") -> tuple[Path, int]:
-    """Create the first free numbered name from ``counter`` exclusively (no overwrite, no race) holding ``text``;
-    a failed write removes the file again."""
+    """Write ``text`` to the first free numbered name from ``counter``, whole or not at all, never replacing a
+    file (a name taken meanwhile moves on to the next number)."""
     while True:
         path = folder / f"{stem}_{counter:05d}_.json"
         try:
-            out = open(path, "x", encoding="utf-8")
-        except FileExistsError:
+            return write_text(path, text, replace=False), counter
+        except AlreadyExists:
             counter += 1
-            continue
-        try:
-            with out:
-                out.write(text)
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-        return path, counter
 
 
 def save_pose_files(pose_keypoint, filename_prefix: str, layout: str, root: Path) -> list[dict]:

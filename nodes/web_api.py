@@ -32,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..sdpose_core.atomic import AlreadyExists, write_text
 from . import common
 
 ROUTE = "/sdpose/keypoints"
@@ -118,37 +119,6 @@ def check_pose(pose: Any) -> list[dict]:
         raise RouteError(str(exc)) from None
 
 
-def _write_new(path: Path, text: str) -> None:
-    """Create ``path`` exclusively (never replaces a file, never follows a symlink)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(path, flags, 0o644)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            fd = -1
-            out.write(text)
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        path.unlink(missing_ok=True)
-        raise
-
-
-def _replace(path: Path, text: str) -> None:
-    """Replace ``path`` atomically via an exclusive temporary file next to it."""
-    for n in range(100):
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{n}.tmp")
-        try:
-            _write_new(tmp, text)
-        except FileExistsError:
-            continue
-        try:
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return
-    raise RouteError(f"could not write '{path.name}' (temporary files in the way).", 500)
-
-
 def save_pose(root: Path, body: Any) -> dict:
     """The POST route's work: check the request body, write the file, return the answer."""
     if not isinstance(body, dict):
@@ -174,14 +144,11 @@ def save_pose(root: Path, body: Any) -> dict:
     if existed and not overwrite:
         raise RouteError(f"'{name}' already exists in ComfyUI's input folder; tick overwrite or choose another name.",
                          409, exists=True, suggestion=free_name(root, name))
-    if existed:
-        _replace(path, text)
-    else:
-        try:
-            _write_new(path, text)
-        except FileExistsError:
-            raise RouteError(f"'{name}' was created meanwhile; save again.", 409, exists=True,
-                             suggestion=free_name(root, name)) from None
+    try:
+        write_text(path, text, replace=existed)
+    except AlreadyExists:
+        raise RouteError(f"'{name}' was created meanwhile; save again.", 409, exists=True,
+                         suggestion=free_name(root, name)) from None
     return {"file": name, "frames": len(frames), "people": [len(f["people"]) for f in frames],
             "overwritten": existed}
 
