@@ -70,12 +70,16 @@ def move_into_place(src: Path, dst: Path, *, replace: bool) -> None:
     src.unlink()
 
 
-def _publish(tmp: Path, path: Path, replace: bool) -> None:
+def publish(tmp: str | Path, path: str | Path, *, replace: bool = True) -> Path:
+    """Move a finished temporary file or folder (written over time, e.g. a video) to ``path``, shielded from
+    SIGINT/SIGTERM; without ``replace`` an existing ``path`` raises :class:`AlreadyExists` and ``tmp`` stays."""
+    tmp, path = Path(tmp), Path(path)
     with critical():
         try:
             move_into_place(tmp, path, replace=replace)
         except FileExistsError:
             raise AlreadyExists(f"'{path}' already exists; it was left untouched.") from None
+    return path
 
 
 def write_atomic(path: str | Path, write: Callable[[Path], Any], *, replace: bool = True) -> Path:
@@ -88,7 +92,7 @@ def write_atomic(path: str | Path, write: Callable[[Path], Any], *, replace: boo
     remove(tmp)  # a leftover of a crashed process that had the same id
     try:
         write(tmp)
-        _publish(tmp, path, replace)
+        publish(tmp, path, replace=replace)
     finally:
         remove(tmp)
     return path
@@ -121,7 +125,7 @@ def atomic_file(path: str | Path, *, replace: bool = True, binary: bool = False)
     try:
         with out:
             yield out
-        _publish(tmp, path, replace)
+        publish(tmp, path, replace=replace)
     finally:
         remove(tmp)
 

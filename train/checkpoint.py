@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from sdpose_core.atomic import critical, move_into_place, write_text
+from sdpose_core.atomic import publish, write_text
 
 from .model import SDPoseTrainModel, StartParts
 
@@ -104,12 +104,6 @@ def _staging_dir(accelerator, final: Path) -> Path:
     return tmp
 
 
-def _publish(tmp: Path, final: Path) -> None:
-    """Move the staged folder into place (replacing ``final``), shielded from SIGINT/SIGTERM (main process)."""
-    with critical():
-        move_into_place(tmp, final, replace=True)
-
-
 def save_checkpoint(accelerator, model, parts: StartParts, output_dir: Path, state: TrainState,
                     release: bool, keep: int, extra: dict | None = None) -> Path:
     """Atomically write ``checkpoint-<step>`` (see the module docstring); prune to the newest ``keep``."""
@@ -122,7 +116,7 @@ def save_checkpoint(accelerator, model, parts: StartParts, output_dir: Path, sta
     if accelerator.is_main_process:
         info = {"step": state.step, "micro_step": state.micro_step, **(extra or {})}
         (tmp / "COMPLETE").write_text(json.dumps(info, indent=2))
-        _publish(tmp, final)
+        publish(tmp, final)
         if keep > 0:
             for _, old in list_checkpoints(output_dir)[:-keep]:
                 shutil.rmtree(old, ignore_errors=True)
@@ -181,7 +175,7 @@ def save_best(accelerator, model, parts: StartParts, output_dir: Path, state: Tr
     save_release(accelerator, model, parts, tmp / RELEASE_DIR)
     if accelerator.is_main_process:
         (tmp / "EVAL.json").write_text(json.dumps(report, indent=2))
-        _publish(tmp, final)
+        publish(tmp, final)
         _remove_unlisted_best(output_dir, record)
         _write_best_json(output_dir, record)
     state.best = record
