@@ -165,7 +165,8 @@ def resolve_listed(name: Any, input_dir: Path, output_dir: Path) -> Path:
         path = common.path_in(root, rel, "file", f"ComfyUI's {label} folder")
     except common.InputError as exc:
         raise RouteError(str(exc)) from None
-    if any(part.startswith(".") for part in path.relative_to(Path(root)).parts) or not path.name.lower().endswith(".json"):
+    hidden = any(part.startswith(".") for part in path.relative_to(Path(root)).parts)
+    if hidden or not path.name.lower().endswith(".json"):
         raise RouteError(f"'{name}' is not a pose keypoint file (a .json file, not hidden).")
     if not path.is_file():
         raise RouteError(f"'{name}' not found in ComfyUI's {label} folder.", 404)

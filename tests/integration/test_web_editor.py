@@ -287,7 +287,12 @@ def test_preview_draws_like_dwpose(frontend):
 BACKGROUND_CACHE_JS = """
 async ({pack}) => {
   const { BackgroundImages, MAX_IMAGES } = await import(`/extensions/${pack}/backgrounds.js`);
-  const url = (i) => { const c = document.createElement('canvas'); c.width = 2 + i; c.height = 2; return c.toDataURL(); };
+  const url = (i) => {
+    const c = document.createElement('canvas');
+    c.width = 2 + i;
+    c.height = 2;
+    return c.toDataURL();
+  };
   let loads = 0;
   const cache = new BackgroundImages(() => loads++, 3);
   const sizes = [];
