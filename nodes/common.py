@@ -141,14 +141,6 @@ def inside(path: Path, root: Path) -> bool:
         return False
 
 
-def _relative_parts(name: str, what: str) -> Path:
-    """A relative name with no '..', no absolute path and no drive: the only names ComfyUI lists."""
-    pure = Path(name.replace("\\", "/"))
-    if pure.is_absolute() or pure.drive or any(part in ("..", "") for part in pure.parts) or not pure.parts:
-        raise InputError(f"{what} '{name}' is not a plain name inside its folder.")
-    return pure
-
-
 MAX_NAME_CHARS = 240
 MAX_PART_BYTES = 200  # file systems allow 255 bytes per name: room for "_00001_.json" and temporary names
 _WINDOWS_CHARS = re.compile(r'[<>:"|?*]')
@@ -207,6 +199,16 @@ def check_name(name: Any, what: str, *, creating: bool = False, max_depth: int |
     return parts
 
 
+def path_in(root: Path, name: Any, what: str, where: str, *, creating: bool = False,
+            max_depth: int | None = None) -> Path:
+    """``root / name`` for a name from a user or a request: every refusal of :func:`check_name`, then refused when
+    the path (symlinks followed) leaves ``root``; ``where`` names the folder ("ComfyUI's input folder")."""
+    path = Path(root).joinpath(*check_name(name, what, creating=creating, max_depth=max_depth))
+    if not inside(path, root):
+        raise InputError(f"{what} '{name}' leads outside {where}.")
+    return path
+
+
 def resolve_model(name: str) -> Path | str:
     """A model choice -> local path (folder or file), downloading an official hub repository on first use."""
     import folder_paths
@@ -226,13 +228,13 @@ def resolve_model(name: str) -> Path | str:
         return download_snapshot(repo, target)
     if name.endswith(CHECKPOINTS_TAG):
         file = name[: -len(CHECKPOINTS_TAG)]
-        _relative_parts(file, "Checkpoint")
+        check_name(file, "Checkpoint")
         path = folder_paths.get_full_path("checkpoints", file)
         if path is None:
             raise CheckpointError(f"'{file}' is not in ComfyUI's models/checkpoints/ folder (any more); "
                                   "put sdpose_wholebody_fp16.safetensors there, or pick another model.")
         return Path(path)
-    rel = _relative_parts(name, "Model")
+    rel = Path(*check_name(name, "Model"))
     for root in sdpose_dirs():
         candidate = root / rel
         if candidate.exists() and inside(candidate, root):
@@ -277,7 +279,7 @@ def resolve_detector(name: str) -> Path | None:
     """A detector choice -> an existing .onnx path (yolox_l.onnx downloaded on first use); None for 'None'."""
     if name == NO_DETECTOR:
         return None
-    rel = _relative_parts(name, "Detector")
+    rel = Path(*check_name(name, "Detector"))
     for root in sdpose_dirs():
         candidate = root / rel
         if candidate.is_file() and inside(candidate, root):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from comfy_api.latest import io
 
+from ..sdpose_core.atomic import AlreadyExists, write_text
 from . import common, v3
 
 PER_FRAME, ONE_FILE = "one file per frame", "one file (all frames)"
@@ -33,15 +34,12 @@ def _input_dir() -> Path:
 
 def save_target(prefix: str, root: Path) -> tuple[Path, str]:
     """(folder, file stem) for ``prefix`` inside ``root``; an InputError for anything that would leave it or is not
-    a portable file name (the pack's one name check, common.check_name)."""
+    a portable file name (the pack's one path check, common.path_in)."""
     try:
-        parts = common.check_name(prefix, "filename_prefix", creating=True)
+        path = common.path_in(root, prefix, "filename_prefix", "ComfyUI's output folder", creating=True)
     except common.InputError as exc:
         raise common.InputError(f"{exc} It names files inside ComfyUI's output folder, e.g. 'sdpose/pose'.") from None
-    folder = root.joinpath(*parts[:-1])
-    if not common.inside(folder, root):
-        raise common.InputError(f"filename_prefix '{prefix}' leads outside ComfyUI's output folder.")
-    return folder, parts[-1]
+    return path.parent, path.name
 
 
 def _next_counter(folder: Path, stem: str) -> int:
@@ -56,22 +54,14 @@ def _next_counter(folder: Path, stem: str) -> int:
 
 
 def _create_exclusive(folder: Path, stem: str, counter: int, text: str = "") -> tuple[Path, int]:
-    """Create the first free numbered name from ``counter`` exclusively (no overwrite, no race) holding ``text``;
-    a failed write removes the file again."""
+    """Write ``text`` to the first free numbered name from ``counter``, whole or not at all, never replacing a
+    file (a name taken meanwhile moves on to the next number)."""
     while True:
         path = folder / f"{stem}_{counter:05d}_.json"
         try:
-            out = open(path, "x", encoding="utf-8")
-        except FileExistsError:
+            return write_text(path, text, replace=False), counter
+        except AlreadyExists:
             counter += 1
-            continue
-        try:
-            with out:
-                out.write(text)
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-        return path, counter
 
 
 def save_pose_files(pose_keypoint, filename_prefix: str, layout: str, root: Path) -> list[dict]:
@@ -147,10 +137,8 @@ def resolve_pose_file(name: str) -> Path:
     """A listed name -> its path, checked to lie inside input/ (or output/ for ' [output]')."""
     root = _output_dir() if name.endswith(common.OUTPUT_TAG) else _input_dir()
     rel = name[: -len(common.OUTPUT_TAG)] if name.endswith(common.OUTPUT_TAG) else name
-    path = root.joinpath(*common.check_name(rel, "Pose keypoint file"))
-    if not common.inside(path, root):
-        raise common.InputError(f"'{name}' leads outside ComfyUI's {'output' if root == _output_dir() else 'input'} "
-                                "folder.")
+    path = common.path_in(root, rel, "Pose keypoint file",
+                          f"ComfyUI's {'output' if root == _output_dir() else 'input'} folder")
     if path.suffix.lower() != ".json" or not path.is_file():
         raise common.InputError(f"Pose keypoint file '{name}' not found (a .json file in ComfyUI's "
                                 f"{'output' if root == _output_dir() else 'input'} folder).")

@@ -41,9 +41,7 @@ def resolve_video(name: str) -> Path:
     from ..sdpose_core.video.annotate import VIDEO_SUFFIXES, is_video
 
     root = keypoints_io._input_dir()
-    path = root / common._relative_parts(name or "", "Video file")
-    if not common.inside(path, root):
-        raise common.InputError(f"Video file '{name}' leads outside ComfyUI's input folder.")
+    path = common.path_in(root, name or "", "Video file", "ComfyUI's input folder")
     if not is_video(path):
         raise common.InputError(f"'{name}' is not a video file ({', '.join(VIDEO_SUFFIXES)}).")
     if not path.is_file():

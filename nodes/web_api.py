@@ -15,10 +15,10 @@ serves them under ``/api``):
     409 the file exists and ``overwrite`` is not true (``"suggestion"``: a free name); 413 body too large;
     415 not JSON.
 
-Nothing here reads or writes outside the two folders: names pass the pack's one name check (common.check_name,
-also used by Save / Load Pose Keypoints: relative, no '..', no control, bidi-override or invisible characters, parts
-of at most 200 bytes; names to create also no hidden parts and no reserved characters), end in .json, and the
-resolved path (symlinks followed) must stay inside the folder; an existing symlink is never written through.
+Nothing here reads or writes outside the two folders: names pass the pack's one path check (common.path_in, also
+used by Save / Load Pose Keypoints and the video picker: relative, no '..', no control, bidi-override or invisible
+characters, parts of at most 200 bytes; names to create also no hidden parts and no reserved characters; the
+resolved path, symlinks followed, inside the folder), end in .json; an existing symlink is never written through.
 JSON nested absurdly deep and canvases beyond sdpose_core.formats.openpose's bound are refused (400) like any bad input.
 This module needs aiohttp only inside ``add_routes``; the checks are plain functions (tests/test_web_api.py).
 """
@@ -32,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..sdpose_core.atomic import AlreadyExists, write_text
 from . import common
 
 ROUTE = "/sdpose/keypoints"
@@ -71,9 +72,10 @@ def check_save_name(name: Any) -> str:
 
 def target_path(root: Path, name: str) -> Path:
     """``root / name`` for a name from check_save_name, refused when it (symlinks followed) leaves ``root``."""
-    path = root.joinpath(*name.split("/"))
-    if not common.inside(path, root):
-        raise RouteError(f"filename '{name}' leads outside ComfyUI's input folder.")
+    try:
+        path = common.path_in(root, name, "filename", "ComfyUI's input folder", creating=True, max_depth=MAX_DEPTH)
+    except common.InputError as exc:
+        raise RouteError(str(exc)) from None
     if path.is_symlink():
         raise RouteError(f"'{name}' is a symbolic link; choose another name.")
     if path.exists() and not path.is_file():
@@ -118,37 +120,6 @@ def check_pose(pose: Any) -> list[dict]:
         raise RouteError(str(exc)) from None
 
 
-def _write_new(path: Path, text: str) -> None:
-    """Create ``path`` exclusively (never replaces a file, never follows a symlink)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(path, flags, 0o644)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            fd = -1
-            out.write(text)
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        path.unlink(missing_ok=True)
-        raise
-
-
-def _replace(path: Path, text: str) -> None:
-    """Replace ``path`` atomically via an exclusive temporary file next to it."""
-    for n in range(100):
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{n}.tmp")
-        try:
-            _write_new(tmp, text)
-        except FileExistsError:
-            continue
-        try:
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return
-    raise RouteError(f"could not write '{path.name}' (temporary files in the way).", 500)
-
-
 def save_pose(root: Path, body: Any) -> dict:
     """The POST route's work: check the request body, write the file, return the answer."""
     if not isinstance(body, dict):
@@ -174,14 +145,11 @@ def save_pose(root: Path, body: Any) -> dict:
     if existed and not overwrite:
         raise RouteError(f"'{name}' already exists in ComfyUI's input folder; tick overwrite or choose another name.",
                          409, exists=True, suggestion=free_name(root, name))
-    if existed:
-        _replace(path, text)
-    else:
-        try:
-            _write_new(path, text)
-        except FileExistsError:
-            raise RouteError(f"'{name}' was created meanwhile; save again.", 409, exists=True,
-                             suggestion=free_name(root, name)) from None
+    try:
+        write_text(path, text, replace=existed)
+    except AlreadyExists:
+        raise RouteError(f"'{name}' was created meanwhile; save again.", 409, exists=True,
+                         suggestion=free_name(root, name)) from None
     return {"file": name, "frames": len(frames), "people": [len(f["people"]) for f in frames],
             "overwritten": existed}
 
@@ -194,14 +162,12 @@ def resolve_listed(name: Any, input_dir: Path, output_dir: Path) -> Path:
     root, label = (output_dir, "output") if tagged else (input_dir, "input")
     rel = name[: -len(common.OUTPUT_TAG)] if tagged else name
     try:
-        parts = common.check_name(rel, "file")
+        path = common.path_in(root, rel, "file", f"ComfyUI's {label} folder")
     except common.InputError as exc:
         raise RouteError(str(exc)) from None
-    if any(part.startswith(".") for part in parts) or not parts[-1].lower().endswith(".json"):
+    hidden = any(part.startswith(".") for part in path.relative_to(Path(root)).parts)
+    if hidden or not path.name.lower().endswith(".json"):
         raise RouteError(f"'{name}' is not a pose keypoint file (a .json file, not hidden).")
-    path = Path(root).joinpath(*parts)
-    if not common.inside(path, root):
-        raise RouteError(f"'{name}' leads outside ComfyUI's {label} folder.")
     if not path.is_file():
         raise RouteError(f"'{name}' not found in ComfyUI's {label} folder.", 404)
     return path

@@ -1,7 +1,8 @@
 """Files that appear whole or not at all, and signals that cannot cut a publication in half.
 
-One temporary-name convention for everything written here (``.<name>.tmp<pid><suffix>``, hidden, next to the
-target, so the final rename never crosses a file system), single files written atomically, JSON that is always
+One temporary-name convention for everything written here (``.<name>.tmp<pid>[-<n>]<suffix>``, hidden, next to
+the target, so the final rename never crosses a file system), single files or folders written atomically (by a
+function given the temporary path, or streamed into a temporary file created exclusively), JSON that is always
 valid (never NaN or Infinity), and :class:`OutputSet`: several outputs staged in a hidden folder and moved into
 place together. :func:`handle_signals` turns SIGINT and SIGTERM into :class:`Interrupted` (a KeyboardInterrupt,
 so every ``finally`` cleans up) and :func:`critical` holds them back while a set is being moved into place.
@@ -10,21 +11,31 @@ so every ``finally`` cleans up) and :func:`critical` holds them back while a set
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import shutil
 import signal
 import threading
 from pathlib import Path
-from typing import Any, Callable, Collection, Iterator
+from typing import IO, Any, Callable, Collection, Iterator
 
 from .errors import InputError
 
+_calls = itertools.count()  # makes temporary names unique between threads of one process
+_TRIES = 100
 
-def temp_path(path: str | Path) -> Path:
-    """The hidden temporary sibling of ``path`` for this process (keeps the suffix, so writers infer the format)."""
+
+class AlreadyExists(InputError):
+    """The target of a write that must not replace anything exists; nothing was written."""
+
+
+def temp_path(path: str | Path, unique: bool = False) -> Path:
+    """The hidden temporary sibling of ``path`` for this process (keeps the suffix, so writers infer the format);
+    ``unique``: also distinct from every other call in this process (concurrent writers of one target)."""
     path = Path(path)
-    return path.with_name(f".{path.name}.tmp{os.getpid()}{path.suffix}")
+    tag = f"-{next(_calls)}" if unique else ""
+    return path.with_name(f".{path.name}.tmp{os.getpid()}{tag}{path.suffix}")
 
 
 def remove(path: str | Path) -> None:
@@ -59,23 +70,64 @@ def move_into_place(src: Path, dst: Path, *, replace: bool) -> None:
     src.unlink()
 
 
-def write_atomic(path: str | Path, write: Callable[[Path], Any], *, replace: bool = True) -> Path:
-    """Call ``write(tmp)`` and rename the result to ``path``; on any failure nothing is left behind.
+def publish(tmp: str | Path, path: str | Path, *, replace: bool = True) -> Path:
+    """Move a finished temporary file or folder (written over time, e.g. a video) to ``path``, shielded from
+    SIGINT/SIGTERM; without ``replace`` an existing ``path`` raises :class:`AlreadyExists` and ``tmp`` stays."""
+    tmp, path = Path(tmp), Path(path)
+    with critical():
+        try:
+            move_into_place(tmp, path, replace=replace)
+        except FileExistsError:
+            raise AlreadyExists(f"'{path}' already exists; it was left untouched.") from None
+    return path
 
-    Without ``replace`` an existing ``path`` is kept and :class:`InputError` is raised.
+
+def write_atomic(path: str | Path, write: Callable[[Path], Any], *, replace: bool = True) -> Path:
+    """Call ``write(tmp)`` (a file or a folder) and rename the result to ``path``; on any failure nothing is left.
+
+    Without ``replace`` an existing ``path`` is kept and :class:`AlreadyExists` (an InputError) is raised.
     """
     path = Path(path)
-    tmp = temp_path(path)
+    tmp = temp_path(path, unique=True)
+    remove(tmp)  # a leftover of a crashed process that had the same id
     try:
         write(tmp)
-        with critical():
-            try:
-                move_into_place(tmp, path, replace=replace)
-            except FileExistsError:
-                raise InputError(f"'{path}' already exists; it was left untouched.") from None
+        publish(tmp, path, replace=replace)
     finally:
         remove(tmp)
     return path
+
+
+def _create_exclusive(path: Path, binary: bool) -> tuple[Path, IO]:
+    """A fresh temporary file for ``path``, created exclusively and never through a symbolic link."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(_TRIES):
+        tmp = temp_path(path, unique=True)
+        try:
+            fd = os.open(tmp, flags, 0o644)
+        except FileExistsError:
+            continue
+        try:
+            return tmp, (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline=""))
+        except BaseException:
+            os.close(fd)
+            tmp.unlink(missing_ok=True)
+            raise
+    raise FileExistsError(f"could not create a temporary file next to '{path}' (names in the way).")
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | Path, *, replace: bool = True, binary: bool = False) -> Iterator[IO]:
+    """Stream into a temporary file (text UTF-8, or ``binary``) that becomes ``path`` when the block ends without
+    an error; otherwise it is deleted. Without ``replace`` an existing ``path`` raises :class:`AlreadyExists`."""
+    path = Path(path)
+    tmp, out = _create_exclusive(path, binary)
+    try:
+        with out:
+            yield out
+        publish(tmp, path, replace=replace)
+    finally:
+        remove(tmp)
 
 
 def dumps_json(data: Any) -> str:
@@ -86,10 +138,16 @@ def dumps_json(data: Any) -> str:
         raise InputError(f"refusing to write NaN or infinite numbers into JSON ({exc}).") from None
 
 
+def write_text(path: str | Path, text: str, *, replace: bool = True) -> Path:
+    """Write ``text`` (UTF-8) atomically."""
+    with atomic_file(path, replace=replace) as out:
+        out.write(text)
+    return Path(path)
+
+
 def write_json(path: str | Path, data: Any, *, replace: bool = True) -> Path:
     """Write ``data`` as valid JSON, atomically."""
-    text = dumps_json(data)
-    return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), replace=replace)
+    return write_text(path, dumps_json(data), replace=replace)
 
 
 class OutputSet:

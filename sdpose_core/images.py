@@ -102,16 +102,3 @@ def _checked_float(t: torch.Tensor, name: str) -> torch.Tensor:
                          "(divide 0..255 data by 255, or pass uint8).")
     return t.clamp(0.0, 1.0)
 
-
-def find_images(inputs: list[str | Path]) -> list[Path]:
-    """Image files among ``inputs`` (files, or folders searched non-recursively), sorted per folder."""
-    found: list[Path] = []
-    for item in inputs:
-        p = Path(item)
-        if p.is_dir():
-            found += sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES)
-        elif p.is_file():
-            found.append(p)
-        else:
-            raise InputError(f"Input not found: '{p}' is neither an image file nor a folder.")
-    return found

@@ -148,7 +148,7 @@ def test_weights_never_execute_code(body_copy, cache):
 
 def _comfy_file(path: Path, dtype=torch.float32, seed: int = 1) -> Path:
     """The tiny wholebody model written in ComfyUI's single-file layout (LDM keys, head in the U-Net)."""
-    from sdpose_core.weights.comfy_layout import diffusers_to_comfy
+    from comfy_keys import diffusers_to_comfy
     from tiny_models import random_parts
 
     unet, vae, head = random_parts("tiny", "wholebody", seed)

@@ -7,6 +7,7 @@ import re
 import pytest
 import torch
 
+from comfy_keys import diffusers_to_comfy
 from sdpose_core.weights import comfy_layout as cl
 from sdpose_core.errors import CheckpointError
 
@@ -70,7 +71,7 @@ def tiny():
 @pytest.fixture(scope="module")
 def tiny_comfy(tiny):
     unet, vae, head = tiny
-    return cl.diffusers_to_comfy(unet.state_dict(), vae.state_dict(), head)
+    return diffusers_to_comfy(unet.state_dict(), vae.state_dict(), head)
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +99,7 @@ def test_roundtrip_is_exact(tiny, tiny_comfy):
         for key, tensor in original.items():
             assert back[key].dtype == tensor.dtype and torch.equal(back[key], tensor), key
 
-    again = cl.diffusers_to_comfy(unet_sd, vae_sd, head_sd)
+    again = diffusers_to_comfy(unet_sd, vae_sd, head_sd)
     assert set(again) == set(tiny_comfy)
     assert all(torch.equal(again[k], tiny_comfy[k]) for k in again)
 
@@ -124,7 +125,7 @@ def test_fp16_file_roundtrip(tmp_path, tiny):
 
     unet, vae, head = tiny
     half = lambda sd: {k: v.half().contiguous() for k, v in sd.items()}  # noqa: E731
-    comfy = cl.diffusers_to_comfy(half(unet.state_dict()), half(vae.state_dict()), half(head))
+    comfy = diffusers_to_comfy(half(unet.state_dict()), half(vae.state_dict()), half(head))
     path = tmp_path / "sdpose_wholebody_fp16.safetensors"
     save_file({k: v.contiguous() for k, v in comfy.items()}, str(path))
     loaded = load_file(str(path))
@@ -235,7 +236,7 @@ COMFY_SAMPLE = {
 
 def test_sd2_keys_match_comfyui(sd2_meta):
     unet_sd, vae_sd, head = sd2_meta
-    comfy = cl.diffusers_to_comfy(unet_sd, vae_sd, head)
+    comfy = diffusers_to_comfy(unet_sd, vae_sd, head)
     assert cl.is_comfy_sdpose(comfy)
     for key, shape in COMFY_SAMPLE.items():
         assert key in comfy, key
@@ -257,7 +258,7 @@ def test_sd2_keys_match_comfyui(sd2_meta):
 
 def test_sd2_back_and_configs(sd2_meta):
     unet_sd, vae_sd, head = sd2_meta
-    comfy = cl.diffusers_to_comfy(unet_sd, vae_sd, head)
+    comfy = diffusers_to_comfy(unet_sd, vae_sd, head)
     unet_back, vae_back, head_back = cl.comfy_to_diffusers(comfy)
     assert set(unet_back) == set(unet_sd) and set(vae_back) == set(vae_sd) and set(head_back) == set(head)
     assert all(unet_back[k].shape == v.shape for k, v in unet_sd.items())
@@ -369,8 +370,8 @@ def test_decoder_is_optional_but_all_or_nothing(tiny, tiny_comfy):
 def test_diffusers_to_comfy_rejects_unknown_keys(tiny):
     unet, vae, head = tiny
     with pytest.raises(CheckpointError, match="not_a_module.weight"):
-        cl.diffusers_to_comfy({**unet.state_dict(), "not_a_module.weight": torch.zeros(1)}, vae.state_dict(), head)
+        diffusers_to_comfy({**unet.state_dict(), "not_a_module.weight": torch.zeros(1)}, vae.state_dict(), head)
     with pytest.raises(CheckpointError, match="encoder.weird.weight"):
-        cl.diffusers_to_comfy(unet.state_dict(), {**vae.state_dict(), "encoder.weird.weight": torch.zeros(1)}, head)
+        diffusers_to_comfy(unet.state_dict(), {**vae.state_dict(), "encoder.weird.weight": torch.zeros(1)}, head)
     with pytest.raises(CheckpointError, match="conv_layers.0.bias"):
-        cl.diffusers_to_comfy(unet.state_dict(), vae.state_dict(), {**head, "conv_layers.0.bias": torch.zeros(3)})
+        diffusers_to_comfy(unet.state_dict(), vae.state_dict(), {**head, "conv_layers.0.bias": torch.zeros(3)})

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from sdpose_core.cli.draw import draw_command
 from sdpose_core.errors import InputError
 from sdpose_core.formats.openpose import load_pose_keypoint, save_pose_keypoint, to_pose_keypoint
-from sdpose_core.pose.render import (BODY_COLORS, HAND_COLORS, draw_command, output_size, overlay, render_frame,
+from sdpose_core.pose.render import (BODY_COLORS, HAND_COLORS, output_size, overlay, render_frame,
                                 render_pose_keypoint, stick_scale)
 
 GOLDEN = Path(__file__).parent / "data" / "golden"

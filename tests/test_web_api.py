@@ -9,6 +9,7 @@ import importlib
 import importlib.util
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -306,6 +307,34 @@ def test_one_name_check_for_routes_and_save_node(keypoints_io, dirs, tmp_path, n
     with pytest.raises(common.InputError, match=match.replace("+", r"\+")):
         keypoints_io.save_pose_files([FRAME], name, keypoints_io.PER_FRAME, tmp_path)
     assert list(tmp_path.rglob("*.json")) == []
+
+
+ESCAPES = [("../x.mp4", "'..'"), ("a/../../x.mp4", "'..'"), ("./x.mp4", "'.'"), ("/etc/x.mp4", "relative"),
+           ("C:/x.mp4", "relative"), ("c:x.mp4", "relative"), ("\\\\server\\share\\x.mp4", "relative"),
+           ("a//x.mp4", "empty parts"), ("", "empty")]
+
+
+@pytest.mark.parametrize("name, match", HOSTILE_NAMES + ESCAPES)
+def test_one_path_check_for_requests_and_pickers(keypoints_io, dirs, monkeypatch, name, match):
+    """common.path_in, behind the routes, the save node and the video picker, refuses hostile names and escapes."""
+    input_dir, _ = dirs
+    video_file = importlib.import_module("sdpose_pack.nodes.video_file")
+    monkeypatch.setattr(keypoints_io, "_input_dir", lambda: input_dir)
+    for call in (lambda: common.path_in(input_dir, name, "file", "ComfyUI's input folder"),
+                 lambda: video_file.resolve_video(name), lambda: common.check_name(name, "Model")):
+        with pytest.raises(common.InputError, match=re.escape(match)):
+            call()
+
+
+def test_path_in_stays_inside_the_folder(dirs, tmp_path):
+    input_dir, _ = dirs
+    assert common.path_in(input_dir, "sub\\x.json", "file", "here") == input_dir / "sub" / "x.json"
+    (input_dir / "out").symlink_to(tmp_path, target_is_directory=True)
+    with pytest.raises(common.InputError, match="file 'out/x.json' leads outside ComfyUI's input folder"):
+        common.path_in(input_dir, "out/x.json", "file", "ComfyUI's input folder")
+    refused(api.target_path, input_dir, "out/x.json", match="leads outside ComfyUI's input folder")
+    (input_dir / "out.json").symlink_to(tmp_path / "secret.json")
+    refused(api.read_pose, "out.json", input_dir, dirs[1], match="leads outside ComfyUI's input folder")
 
 
 def test_deeply_nested_json_is_a_clear_400(dirs):

@@ -16,13 +16,14 @@ against the best-so-far of the checkpoint it resumed from.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+
+from sdpose_core.atomic import publish, write_text
 
 from .model import SDPoseTrainModel, StartParts
 
@@ -115,9 +116,7 @@ def save_checkpoint(accelerator, model, parts: StartParts, output_dir: Path, sta
     if accelerator.is_main_process:
         info = {"step": state.step, "micro_step": state.micro_step, **(extra or {})}
         (tmp / "COMPLETE").write_text(json.dumps(info, indent=2))
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
+        publish(tmp, final)
         if keep > 0:
             for _, old in list_checkpoints(output_dir)[:-keep]:
                 shutil.rmtree(old, ignore_errors=True)
@@ -139,9 +138,7 @@ def rank_best(record: list[tuple[float, int]], ap: float, step: int, keep: int) 
 
 def _write_best_json(output_dir: Path, record: list[tuple[float, int]]) -> None:
     entries = [{"step": step, "AP": ap, "model": str(best_dir(output_dir, step) / RELEASE_DIR)} for ap, step in record]
-    tmp = output_dir / ".best.json.tmp"
-    tmp.write_text(json.dumps({"metric": "AP", "best": entries}, indent=2))
-    os.replace(tmp, output_dir / "best.json")
+    write_text(output_dir / "best.json", json.dumps({"metric": "AP", "best": entries}, indent=2))
 
 
 def _remove_unlisted_best(output_dir: Path, record: list[tuple[float, int]]) -> None:
@@ -178,9 +175,7 @@ def save_best(accelerator, model, parts: StartParts, output_dir: Path, state: Tr
     save_release(accelerator, model, parts, tmp / RELEASE_DIR)
     if accelerator.is_main_process:
         (tmp / "EVAL.json").write_text(json.dumps(report, indent=2))
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
+        publish(tmp, final)
         _remove_unlisted_best(output_dir, record)
         _write_best_json(output_dir, record)
     state.best = record

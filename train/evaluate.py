@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
 
+from sdpose_core.atomic import write_text
 from sdpose_core.cli.main import parse_size
 
 from sdpose_core.errors import SDPoseError
@@ -162,9 +162,7 @@ def run_model(args: argparse.Namespace, gt: dict, accelerator, model=None) -> li
 
 def _write_json(path: Path, data) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
+    write_text(path, json.dumps(data))
 
 
 def evaluate(args: argparse.Namespace, model=None) -> dict | None:

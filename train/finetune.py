@@ -21,6 +21,8 @@ from typing import Sequence
 
 import torch
 
+from sdpose_core.atomic import write_text
+
 from .config import Config, ConfigError, load_config
 
 
@@ -56,9 +58,7 @@ def _truncate_metrics(path: Path, step: int) -> None:
     if not path.is_file():
         return
     keep = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line).get("step", 0) <= step]
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(line + "\n" for line in keep))
-    os.replace(tmp, path)
+    write_text(path, "".join(line + "\n" for line in keep))
 
 
 def train(cfg: Config, resume: str = "auto", stop_after: int | None = None) -> dict:

@@ -7,6 +7,7 @@
 
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
+import { BackgroundImages } from "./backgrounds.js";
 import {
   BODY, FACE, LEFT_HAND, RIGHT_HAND, clone, drawPeople, drawnPoints, fitAll, personColor, pointName, points,
   restoreBody, shown, shownKeys, templatePerson,
@@ -72,7 +73,7 @@ class PoseEditor {
     this.dirty = false;
     this.saved = null;
     this.closeArmed = false;
-    this.images = new Map();
+    this.images = new BackgroundImages(() => this.draw());
     this.build(title || "SDPose keypoint editor", filename || "sdpose/edited_pose.json");
     this.suppressGraphKeys(true);
     this.showFrame(this.index);
@@ -344,17 +345,7 @@ class PoseEditor {
   }
 
   background() {
-    if (!this.parts.image || !this.backgrounds.length) return null;
-    const url = this.backgrounds[Math.min(this.index, this.backgrounds.length - 1)];
-    if (!url) return null;
-    let img = this.images.get(url);
-    if (!img) {
-      img = new Image();
-      img.onload = () => this.draw();
-      img.src = url;
-      this.images.set(url, img);
-    }
-    return img.complete && img.naturalWidth ? img : null;
+    return this.parts.image ? this.images.frame(this.backgrounds, this.index) : null;
   }
 
   draw() {

@@ -6,6 +6,7 @@
 
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
+import { BackgroundImages } from "./backgrounds.js";
 import { availableParts, drawPeople, fitView, framesFromOutput, personColor } from "./pose_model.js";
 import { LOAD_NODE, ROUTE, currentEditor, openPoseEditor, refreshLoadNodes } from "./pose_editor.js";
 import { el, ensureStyle, toggle } from "./style.js";
@@ -38,7 +39,7 @@ class PosePreview {
     this.index = 0;
     this.parts = { body: true, hands: true, face: true, feet: true, image: true };
     this.hidden = new Set();
-    this.images = new Map();
+    this.images = new BackgroundImages(() => this.draw());
 
     const button = (name, text, handler, tip) => el("button", { "data-action": name, title: tip || text, onclick: handler, text });
     this.prev = button("prev", "◀", () => this.show(this.index - 1), "Previous frame");
@@ -147,18 +148,7 @@ class PosePreview {
   }
 
   background() {
-    if (!this.parts.image || !this.backgrounds.length) return null;
-    const url = this.backgrounds[Math.min(this.index, this.backgrounds.length - 1)];
-    if (!url) return null;
-    let img = this.images.get(url);
-    if (!img) {
-      if (this.images.size > 64) this.images.clear();
-      img = new Image();
-      img.onload = () => this.draw();
-      img.src = url;
-      this.images.set(url, img);
-    }
-    return img.complete && img.naturalWidth ? img : null;
+    return this.parts.image ? this.images.frame(this.backgrounds, this.index) : null;
   }
 
   draw() {

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..atomic import write_atomic, write_json
+from ..atomic import write_json, write_text
 from ..errors import InputError
 from .job import FAILURES_FILE, Job, Task, settings_digest
 from .work import Outcome, Unit, WorkSettings, output_names
@@ -217,8 +217,7 @@ def _write_failures(job: Job, out: Path, tasks: list[Task]) -> str:
             path.unlink()
         return ""
     try:
-        write_atomic(path, lambda tmp: tmp.write_text("".join(failed), encoding="utf-8"),
-                     replace=job.wrote(path) or not path.exists())
+        write_text(path, "".join(failed), replace=job.wrote(path) or not path.exists())
     except InputError:
         return f"; {len(failed)} failure(s) listed above ('{path}' is not this job's file, so it was kept)"
     job.remember(path)

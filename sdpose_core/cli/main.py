@@ -347,7 +347,7 @@ def estimate_command(args: argparse.Namespace) -> int:
 
 
 def draw_command(args: argparse.Namespace) -> int:
-    from ..pose.render import draw_command as render_file
+    from .draw import draw_command as render_file
 
     written = render_file(args.pose, args.out, resolution=args.resolution, hands=args.hands, face=args.face,
                           feet=args.feet, xinsr=args.xinsr, overwrite=args.overwrite, **draw_style(args))

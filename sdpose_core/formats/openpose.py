@@ -28,6 +28,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from ..atomic import write_text
 from ..errors import InputError
 
 DWPOSE_THRESHOLD = 0.3
@@ -339,10 +340,4 @@ def save_pose_keypoint(pose: dict | Sequence[dict], path: str | Path, *, indent:
     path = Path(path)
     text = dumps_pose_keypoint(pose if isinstance(pose, dict) else list(pose), indent=indent)  # before any write
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_text(path, text)

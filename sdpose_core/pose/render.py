@@ -22,9 +22,7 @@ so this is DWPose's rule for them, and raw-score files (ComfyUI-native) are filt
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Sequence
 
 import cv2
@@ -33,8 +31,7 @@ import numpy as np
 from ..choices import (FACE_RADIUS, HAND_THICKNESS, JOINT_RADIUS, STICK_WIDTH,
                       STROKE_REFERENCE_SIDE)
 from ..errors import InputError
-from ..formats.openpose import (BODY_KEY, FACE_KEY, FOOT_KEY, LEFT_KEY, RIGHT_KEY, check_pixels, load_pose_keypoint,
-                       read_pose_json)
+from ..formats.openpose import (BODY_KEY, FACE_KEY, FOOT_KEY, LEFT_KEY, RIGHT_KEY, check_pixels, load_pose_keypoint)
 
 DRAW_THRESHOLD = 0.3
 MIN_RESOLUTION = 64
@@ -282,51 +279,3 @@ def render_pose_keypoint(pose: Any, *, resolution: int | None = None, body: bool
     check_batch([(f["canvas_width"], f["canvas_height"]) for f in frames], resolution)
     return [_render(frame, resolution=resolution, body=body, hands=hands, face=face, feet=feet, xinsr=xinsr,
                     threshold=threshold, image=None, alpha=1.0, **style) for frame in frames]
-
-
-def _write_png(image: np.ndarray, path: Path) -> None:
-    from PIL import Image
-
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.png")
-    try:
-        Image.fromarray(image).save(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _targets(pose_path: Path, out: Path, frames: int, single: bool) -> list[Path]:
-    """Output PNG paths: ``out`` itself (or ``out/<stem>.png`` for a folder) for one dict, else one per frame."""
-    if single:
-        return [out / f"{pose_path.stem}.png" if out.is_dir() else out]
-    if out.exists() and not out.is_dir():
-        raise InputError(f"'{out}' is a file; a POSE_KEYPOINT list needs a folder to hold one PNG per frame.")
-    digits = max(5, len(str(frames - 1)))
-    return [out / f"{pose_path.stem}_{i:0{digits}d}.png" for i in range(frames)]
-
-
-def draw_command(pose_path: str | Path, out: str | Path, resolution: int | None = None, hands: bool = True,
-                 face: bool = True, feet: bool = True, xinsr: bool = False, overwrite: bool = False,
-                 **style: Any) -> list[Path]:
-    """Render a POSE_KEYPOINT file: one dict -> the PNG ``out``; a list -> ``out/<stem>_00000.png`` per frame.
-
-    Existing files are never replaced unless ``overwrite``; nothing is written when any target exists.
-    """
-    pose_path, out = Path(pose_path), Path(out)
-    data = read_pose_json(pose_path)
-    frames = load_pose_keypoint(data)
-    if not frames:
-        raise InputError(f"'{pose_path}' holds an empty POSE_KEYPOINT list; there is nothing to draw.")
-    for frame in frames:
-        output_size(frame["canvas_width"], frame["canvas_height"], resolution)
-    targets = _targets(pose_path, out, len(frames), isinstance(data, dict))
-    taken = [t for t in targets if t.exists()]
-    if taken and not overwrite:
-        raise InputError(f"'{taken[0]}' already exists ({len(taken)} of {len(targets)} outputs); "
-                         "choose another output or allow overwriting.")
-    targets[0].parent.mkdir(parents=True, exist_ok=True)
-    for frame, target in zip(frames, targets):
-        image = _render(frame, resolution=resolution, hands=hands, face=face, feet=feet, xinsr=xinsr,
-                        threshold=DRAW_THRESHOLD, image=None, alpha=1.0, **style)
-        _write_png(image, target)
-    return targets

@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 import torch
 
-from ..atomic import OutputSet, dumps_json, temp_path
+from ..atomic import OutputSet, dumps_json, publish, remove, temp_path
 from ..errors import InputError
 from ..engine.pipeline import PoseEstimator, PoseResult
 from ..motion.smooth import KeypointSmoother, OneEuroSettings
@@ -245,8 +245,7 @@ class VideoWriter:
         elif self._cv is not None:
             self._cv.release()
             self._cv = None
-        self.tmp.replace(self.path)
-        return self.path
+        return publish(self.tmp, self.path)
 
     def abort(self) -> None:
         """Drop the partial file."""
@@ -258,7 +257,7 @@ class VideoWriter:
         except Exception:  # noqa: BLE001 - we are discarding the file anyway
             pass
         self._container = self._stream = self._cv = None
-        self.tmp.unlink(missing_ok=True)
+        remove(self.tmp)
 
     def __enter__(self) -> "VideoWriter":
         return self
@@ -288,12 +287,11 @@ class JsonListWriter:
     def close(self) -> Path:
         self._file.write("]")
         self._file.close()
-        self.tmp.replace(self.path)
-        return self.path
+        return publish(self.tmp, self.path)
 
     def abort(self) -> None:
         self._file.close()
-        self.tmp.unlink(missing_ok=True)
+        remove(self.tmp)
 
 
 # ------------------------------------------------------------------------------------------ background stages

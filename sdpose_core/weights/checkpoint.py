@@ -19,6 +19,7 @@ from typing import Callable, Iterator, Mapping
 
 import torch
 
+from ..atomic import write_atomic
 from ..engine.cpu import native_bf16
 from ..errors import CheckpointError, DownloadError
 from ..engine.head import HEAD_KEYS, HeatmapHead
@@ -240,9 +241,7 @@ def _write_context(path: Path, context: torch.Tensor) -> None:
     from safetensors.torch import save_file
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    save_file({"context": context.contiguous()}, str(tmp))
-    os.replace(tmp, path)
+    write_atomic(path, lambda tmp: save_file({"context": context.contiguous()}, str(tmp)))
 
 
 def _shared_context_path(cache: Path, dim: int) -> Path:

@@ -1,4 +1,4 @@
-"""ComfyUI's single-file SDPose layout <-> diffusers / head key names.
+"""ComfyUI's single-file SDPose layout -> diffusers / head key names (what loading a single file needs).
 
 Comfy-Org repackaged the WholeBody model as one safetensors file (``sdpose_wholebody_fp16.safetensors``)
 in the original Stable Diffusion (LDM) checkpoint layout that ComfyUI's checkpoint loader reads:
@@ -15,8 +15,10 @@ No text encoder is stored: ComfyUI feeds the SDPose U-Net a constant empty-promp
 task label itself, so neither is in the file.
 
 Everything here is a pure function over dicts of tensors; tensors are passed through (the VAE attention
-projections are reshaped views, [C, C, 1, 1] <-> [C, C]), never copied or cast. Expected key sets are
-checked against diffusers models built on the meta device (no memory, no weights).
+projections are reshaped views, [C, C, 1, 1] -> [C, C]), never copied or cast. Expected key sets are checked
+against diffusers models built on the meta device (no memory, no weights). The per-key name maps go both ways
+because errors name tensors as the file names them (missing ones included); writing whole single files is
+test-only (``tests/comfy_keys.py``).
 
 Key name conventions were learnt from ComfyUI (``comfy/model_detection.py``, ``comfy/utils.py``
 ``unet_to_diffusers``, ``comfy/diffusers_convert.py``, ``comfy/ldm/modules/diffusionmodules/openaimodel.py``,
@@ -529,42 +531,6 @@ def _vae_expected(cls, vae_sd: Mapping[str, Tensor], display: Callable[[str], st
     if not has_decoder:
         expected = {k: v for k, v in expected.items() if not k.startswith(("decoder.", "post_quant_conv."))}
     return expected
-
-
-def diffusers_to_comfy(unet_sd: Mapping[str, Tensor], vae_sd: Mapping[str, Tensor],
-                       head_sd: Mapping[str, Tensor]) -> dict[str, Tensor]:
-    """The exact inverse of :func:`comfy_to_diffusers`: the single-file layout ComfyUI's loader reads."""
-    _check_head(head_sd, "Heatmap head")
-    out: dict[str, Tensor] = {}
-    layers = _diffusers_layers_per_block(unet_sd)
-    up_attn = set(_indices(unet_sd, r"^up_blocks\.(\d+)\.attentions\."))
-    bad = []
-    for key, value in unet_sd.items():
-        new = _unet_key_to_comfy(key, layers, up_attn)
-        if new is None:
-            bad.append(key)
-        else:
-            out[UNET_PREFIX + new] = value
-    if bad:
-        raise CheckpointError(f"U-Net: {len(bad)} keys have no LDM name: {listing(sorted(bad))}.")
-    levels = _vae_levels_diffusers(vae_sd)
-    for key, value in vae_sd.items():
-        new = _vae_key_to_comfy(key, levels)
-        if new is None:
-            bad.append(key)
-            continue
-        if _is_vae_attn_proj_weight(new):
-            if value.ndim != 2:
-                raise CheckpointError(f"VAE: '{key}' has shape {tuple(value.shape)}, expected a Linear weight [C, C].")
-            value = value.reshape(*value.shape, 1, 1)
-        out[VAE_PREFIX + new] = value
-    if bad:
-        raise CheckpointError(f"VAE: {len(bad)} keys have no LDM name: {listing(sorted(bad))}.")
-    for key, value in head_sd.items():
-        out[HEAD_PREFIX + key] = value
-    if len(out) != len(unet_sd) + len(vae_sd) + len(head_sd):
-        raise CheckpointError("Two tensors map to the same ComfyUI key; the input state dicts are inconsistent.")
-    return out
 
 
 def _heads(channels: int) -> int:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
+from ..atomic import write_atomic
 from ..errors import CheckpointError
 
 SCHEDULER_CONFIG = {
@@ -29,9 +28,8 @@ def save_folder(folder: str | Path, unet, vae, head, text_encoder=None, tokenize
     folder = Path(folder)
     if folder.exists() and not overwrite:
         raise CheckpointError(f"'{folder}' already exists; choose a new folder or pass overwrite=True.")
-    tmp = folder.with_name(f".{folder.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+
+    def write(tmp: Path) -> None:
         unet.save_pretrained(tmp / "unet", safe_serialization=True)
         vae.save_pretrained(tmp / "vae", safe_serialization=True)
         (tmp / "decoder").mkdir(parents=True)
@@ -43,13 +41,5 @@ def save_folder(folder: str | Path, unet, vae, head, text_encoder=None, tokenize
             tokenizer.save_pretrained(tmp / "tokenizer")
         if text_encoder is not None:
             text_encoder.save_pretrained(tmp / "text_encoder", safe_serialization=True)
-        if folder.exists():
-            old = folder.with_name(f".{folder.name}.old{os.getpid()}")
-            os.replace(folder, old)
-            os.replace(tmp, folder)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return folder
+
+    return write_atomic(folder, write, replace=overwrite)

@@ -108,7 +108,7 @@ def write_tiny_single_file(path: Path, seed: int = 1) -> Path:
     """A tiny wholebody SDPose in ComfyUI's single-file layout (U-Net + VAE + head, LDM key names), fp16."""
     from safetensors.torch import save_file
 
-    from sdpose_core.weights.comfy_layout import diffusers_to_comfy
+    from comfy_keys import diffusers_to_comfy
     from tiny_models import random_parts
 
     unet, vae, head = random_parts("tiny", "wholebody", seed)

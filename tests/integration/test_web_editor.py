@@ -284,6 +284,42 @@ def test_preview_draws_like_dwpose(frontend):
         assert (np.abs(drawn - expected).max(-1) < 60)[both].mean() > 0.85, name  # in the same colours
 
 
+BACKGROUND_CACHE_JS = """
+async ({pack}) => {
+  const { BackgroundImages, MAX_IMAGES } = await import(`/extensions/${pack}/backgrounds.js`);
+  const url = (i) => {
+    const c = document.createElement('canvas');
+    c.width = 2 + i;
+    c.height = 2;
+    return c.toDataURL();
+  };
+  let loads = 0;
+  const cache = new BackgroundImages(() => loads++, 3);
+  const sizes = [];
+  for (let i = 0; i < 10; i++) { cache.image(url(i)); sizes.push(cache.size); }
+  cache.image(url(7));  // shown again: the most recently used
+  cache.image(url(10));  // drops the least recently used, 8
+  const kept = [...cache.images.keys()].map((u) => [...Array(11).keys()].find((i) => url(i) === u));
+  let img = null;
+  for (let t = 0; t < 200 && !img; t++) {
+    img = cache.frame([url(9), url(10)], 5);  // past the last URL: the last one
+    if (!img) await new Promise((r) => setTimeout(r, 25));
+  }
+  return { max: MAX_IMAGES, sizes, kept, width: img ? img.naturalWidth : 0, loads, none: cache.frame([], 0) };
+}
+"""
+
+
+def test_background_cache_stays_capped(frontend):
+    """web/backgrounds.js, the one loader of the preview and the editor: at most `max` images, least recently used
+    dropped first, loaded images handed out (and a redraw asked for)."""
+    result = frontend.evaluate(BACKGROUND_CACHE_JS, {"pack": PACK_NAME})
+    assert result["max"] == 64
+    assert result["sizes"] == [1, 2, 3, 3, 3, 3, 3, 3, 3, 3]
+    assert result["kept"] == [9, 7, 10]
+    assert result["width"] == 12 and result["loads"] >= 1 and result["none"] is None
+
+
 def test_routes_are_registered_and_confined(comfy):
     """The editor's routes in the real server (also under /api), refusing what would leave input/."""
     frame = {"people": [], "canvas_width": 64, "canvas_height": 64}

@@ -1,0 +1,83 @@
+"""sdpose_core.atomic: the one atomic-write helper. Outputs appear whole or not at all, no temporary file is left
+behind, nothing is written through a planted link, and a write that must not replace refuses a taken name."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from sdpose_core.atomic import AlreadyExists, atomic_file, temp_path, write_atomic, write_json, write_text
+from sdpose_core.errors import InputError
+
+
+def test_text_replaces_whole_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "a.json"
+    write_text(target, "old")
+    assert write_json(target, {"x": 1}) == target and target.read_text() == '{"x": 1}'
+    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
+
+
+def test_failed_write_keeps_the_old_file_and_cleans_up(tmp_path):
+    target = tmp_path / "a.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_file(target) as out:
+            out.write("half")
+            raise RuntimeError("crash mid-write")
+    with pytest.raises(InputError, match="NaN"):
+        write_json(target, {"x": float("nan")})
+    with pytest.raises(OSError):
+        write_atomic(tmp_path / "b.png", lambda tmp: (tmp.write_text("half"), tmp.joinpath("x").mkdir()))
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+
+
+def test_no_replace_refuses_a_taken_name_even_a_dangling_link(tmp_path):
+    (tmp_path / "taken.json").write_text("mine")
+    (tmp_path / "link.json").symlink_to(tmp_path / "nowhere.json")
+    for name in ("taken.json", "link.json"):
+        with pytest.raises(AlreadyExists, match="already exists"):
+            write_text(tmp_path / name, "new", replace=False)
+    assert (tmp_path / "taken.json").read_text() == "mine" and not (tmp_path / "nowhere.json").exists()
+    assert write_text(tmp_path / "free.json", "new", replace=False).read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["free.json", "link.json", "taken.json"]
+
+
+def test_a_link_planted_at_a_temporary_name_is_never_written_through(tmp_path, monkeypatch):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("safe")
+    target = tmp_path / "out.json"
+    names = iter(range(3))
+    monkeypatch.setattr("sdpose_core.atomic._calls", names)
+    temp_path(target, unique=True).symlink_to(victim)  # takes name 0: the writer moves on to 1
+    write_text(target, "data")
+    assert victim.read_text() == "safe" and target.read_text() == "data" and not target.is_symlink()
+
+
+def test_a_folder_is_written_and_replaced_whole(tmp_path):
+    folder = tmp_path / "model"
+
+    def write(version: str):
+        def fill(tmp: Path) -> None:
+            (tmp / "unet").mkdir(parents=True)
+            (tmp / "unet" / "config.json").write_text(version)
+        return fill
+
+    write_atomic(folder, write("1"))
+    with pytest.raises(AlreadyExists):
+        write_atomic(folder, write("2"), replace=False)
+    write_atomic(folder, write("3"))
+    assert (folder / "unet" / "config.json").read_text() == "3"
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_concurrent_writers_of_one_file_never_mix(tmp_path):
+    target = tmp_path / "shared.json"
+    texts = [str(i) * 100_000 for i in range(8)]
+    threads = [threading.Thread(target=write_text, args=(target, t)) for t in texts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert target.read_text() in texts and [p.name for p in tmp_path.iterdir()] == ["shared.json"]
