@@ -28,7 +28,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from sdpose_core.cli.main import parse_size
+from sdpose_core.sizes import parse_size
 
 from .metrics import EvalError, evaluate_results, format_table, rescore_and_nms
 
