@@ -111,8 +111,10 @@ def main() -> None:
                         "time is then the work done, steady on a shared machine)")
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
-    size = tuple(int(v) for v in args.input_size.split("x"))
-    width, height = (int(v) for v in args.size.split("x"))
+    from sdpose_core.sizes import parse_size
+
+    size = parse_size(args.input_size)
+    width, height = parse_size(args.size)
     os.environ.setdefault("TQDM_DISABLE", "1")
 
     import shutil

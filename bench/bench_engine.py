@@ -119,7 +119,9 @@ def main() -> None:
     parser.add_argument("--path", choices=["naive", "ours"], help=argparse.SUPPRESS)
     parser.add_argument("--checkpoint", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    args.input_size = tuple(int(v) for v in args.input_size.split("x"))
+    from sdpose_core.sizes import parse_size
+
+    args.input_size = parse_size(args.input_size)
     if args.path:
         print(json.dumps(worker(args)))
         return

@@ -58,6 +58,7 @@ def overhead(args) -> None:
 
     from bench_engine import make_checkpoint
     from bench_video import colour_detector, synthetic_frames
+    from sdpose_core.sizes import parse_size
     from sdpose_core.weights.checkpoint import load_model
     from sdpose_core.pose.face import crop, face_boxes
     from sdpose_core.motion.gaps import fill_gaps
@@ -65,7 +66,7 @@ def overhead(args) -> None:
     from sdpose_core.pose.retarget import retarget
     from sdpose_core.video.annotate import ClipOptions, VideoWriter, annotate_video, read_frames
 
-    width, height = (int(v) for v in args.size.split("x"))
+    width, height = parse_size(args.size)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="sdpose-bench-tools-"))
     checkpoint = workdir / "tiny-wholebody"
     if not checkpoint.exists():

@@ -157,8 +157,10 @@ def main() -> None:
                         "which goes first, and report the best of each")
     parser.add_argument("--workdir", type=Path, default=None, help="checkpoint and clip (reused when present)")
     args = parser.parse_args()
-    args.input_size = tuple(int(v) for v in args.input_size.split("x"))
-    width, height = (int(v) for v in args.size.split("x"))
+    from sdpose_core.sizes import parse_size
+
+    args.input_size = parse_size(args.input_size)
+    width, height = parse_size(args.size)
 
     import torch
 

@@ -15,18 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from ..sdpose_core.errors import CheckpointError, InputError, SDPoseError
+from ..sdpose_core.sizes import parse_size
+from ..sdpose_core.weights.source import HEAD_FILE, HUB_MODELS, hub_snapshot
 
 LOG = logging.getLogger("sdpose_nodes")
 PACK_DIR = Path(__file__).resolve().parent.parent
 CATEGORY = "SDPose"
 MODEL_TYPE = "SDPOSE_NODES_MODEL"  # not "SDPOSE_MODEL": another pack uses that name for a different object
 FOLDER_KIND = "sdpose"  # ComfyUI model folder: models/sdpose/ (extra_model_paths.yaml key "sdpose")
-HUB_MODELS = ("teemosliang/SDPose-Wholebody", "teemosliang/SDPose-Body")
 HUB_TAG, CHECKPOINTS_TAG, OUTPUT_TAG = " [hub]", " [checkpoints]", " [output]"
 DETECTOR_FILE = "yolox_l.onnx"
 NO_DETECTOR = "None"
 INPUT_SIZE_ENV = "SDPOSE_INPUT_SIZE"  # crop size "WxH" (default 768x1024, what SDPose was trained on)
-CACHE_ENV = "SDPOSE_CACHE"
 
 # Python packages each feature needs, as (import name, pip name).
 CORE_PACKAGES = (("diffusers", "diffusers"), ("transformers", "transformers"), ("safetensors", "safetensors"),
@@ -81,15 +81,9 @@ def writable_sdpose_dir() -> Path:
     return folder
 
 
-def cache_dir() -> Path:
-    """Empty-prompt context cache (+ text encoder downloads for single files): $SDPOSE_CACHE or models/sdpose/.cache."""
-    explicit = os.environ.get(CACHE_ENV)
-    return Path(explicit) if explicit else writable_sdpose_dir() / ".cache"
-
-
 def is_model_folder(path: Path) -> bool:
     """An official-layout SDPose folder (its files are listed as one model, never one by one)."""
-    return (path / "decoder" / "decoder.safetensors").is_file() or (path / "unet").is_dir()
+    return (path / HEAD_FILE).is_file() or (path / "unet").is_dir()
 
 
 def _walk(root: Path):
@@ -128,7 +122,7 @@ def list_models() -> list[str]:
         checkpoints = []
     names += [c + CHECKPOINTS_TAG for c in checkpoints
               if "sdpose" in Path(c).name.lower() and c.lower().endswith(".safetensors")]
-    names += [h + HUB_TAG for h in HUB_MODELS]
+    names += [repo + HUB_TAG for repo in HUB_MODELS.values()]
     return names
 
 
@@ -215,17 +209,9 @@ def resolve_model(name: str) -> Path | str:
 
     if name.endswith(HUB_TAG):
         repo = name[: -len(HUB_TAG)]
-        if repo not in HUB_MODELS:
-            raise CheckpointError(f"Unknown hub model '{repo}'; choose one of {', '.join(HUB_MODELS)}.")
-        for root in sdpose_dirs():  # already downloaded (or copied there by hand)
-            local = root / repo.replace("/", "--")
-            if (local / "decoder" / "decoder.safetensors").is_file():
-                return local
-        from ..sdpose_core.hub import download_snapshot
-
-        target = writable_sdpose_dir() / repo.replace("/", "--")
-        LOG.info("SDPose: downloading %s to %s (first use)", repo, target)
-        return download_snapshot(repo, target)
+        if repo not in HUB_MODELS.values():
+            raise CheckpointError(f"Unknown hub model '{repo}'; choose one of {', '.join(HUB_MODELS.values())}.")
+        return hub_snapshot(repo, sdpose_dirs())  # a copy in any models/sdpose/ folder, else a download into the first
     if name.endswith(CHECKPOINTS_TAG):
         file = name[: -len(CHECKPOINTS_TAG)]
         check_name(file, "Checkpoint")
@@ -300,7 +286,6 @@ def input_size() -> tuple[int, int]:
     if not text:
         return (768, 1024)
     try:
-        w, h = (int(v) for v in text.split("x"))
-    except ValueError:
+        return parse_size(text)
+    except InputError:
         raise InputError(f"${INPUT_SIZE_ENV}='{text}' is not WIDTHxHEIGHT, e.g. 768x1024.") from None
-    return (w, h)

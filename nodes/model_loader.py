@@ -108,11 +108,12 @@ class SDPoseModelLoader(io.ComfyNode):
         import comfy.model_management as mm
 
         from ..sdpose_core.weights.checkpoint import load_model
+        from ..sdpose_core.weights.source import cache_dir
 
         load_device, offload_device = mm.get_torch_device(), mm.unet_offload_device()
         source = common.resolve_model(model_name)
-        model = load_model(source, dtype=pick_dtype(dtype, load_device), device=offload_device,
-                           cache=common.cache_dir())
+        cache = cache_dir(default=common.writable_sdpose_dir() / ".cache")  # $SDPOSE_CACHE or models/sdpose/.cache
+        model = load_model(source, dtype=pick_dtype(dtype, load_device), device=offload_device, cache=cache)
         common.LOG.info("SDPose: loaded '%s' (%s, %d keypoints, %s), runs on %s", model_name, model.scheme.name,
                         model.scheme.num_keypoints, str(model.dtype).replace("torch.", ""), load_device)
         return io.NodeOutput(SDPoseHandle(model, model_name, load_device, offload_device))

@@ -28,9 +28,8 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from sdpose_core.atomic import write_text
-from sdpose_core.cli.main import parse_size
-
 from sdpose_core.errors import SDPoseError
+from sdpose_core.sizes import parse_size
 
 from .eval_inputs import check_annotations, check_detections, check_results, read_json_file
 from .metrics import OKS_NMS_THRESHOLD, EvalError, evaluate_results, format_table, rescore_and_nms

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -21,6 +20,10 @@ from sdpose_core.engine.model import TIMESTEP, SDPoseModel, task_embedding
 from sdpose_core.engine.schemes import Scheme, get_scheme
 
 RGB_TASK = (0.0, 1.0)  # Lotus-style task label of the RGB-reconstruction task; (1, 0) is pose
+# What a hub start downloads: fp32 weights only, no fp16/ema copies.
+START_FILES = ("unet/config.json", "unet/diffusion_pytorch_model.safetensors", "vae/config.json",
+               "vae/diffusion_pytorch_model.safetensors", "text_encoder/config.json", "text_encoder/model.safetensors",
+               "tokenizer/*", "scheduler/*", "decoder/*", "model_index.json")
 
 
 class StartError(ValueError):
@@ -50,47 +53,30 @@ def init_head(head: HeatmapHead) -> HeatmapHead:
     return head
 
 
-def resolve_start(init: str, cache_dir: str | None) -> Path:
-    """A local folder as given; otherwise a hub id (SDPose release or SD2) downloaded once into the cache."""
-    path = Path(init).expanduser()
-    if path.is_dir():
-        return path
-    from sdpose_core.weights.checkpoint import HUB_MODELS, cache_dir as default_cache
-    from sdpose_core.hub import download_snapshot
-
-    repo = HUB_MODELS.get(init, init)
-    target = default_cache(cache_dir) / "models" / repo.replace("/", "--")
-    patterns = ["unet/config.json", "unet/diffusion_pytorch_model.safetensors", "vae/config.json",
-                "vae/diffusion_pytorch_model.safetensors", "text_encoder/config.json", "text_encoder/model.safetensors",
-                "tokenizer/*", "scheduler/*", "decoder/*", "model_index.json"]  # fp32 weights only, no fp16/ema copies
-    return download_snapshot(repo, target, allow_patterns=patterns)
-
-
 def load_start(init: str, scheme: str | Scheme, *, reset_head: bool = False, seed: int = 0,
                cache_dir: str | None = None) -> StartParts:
     """Load an SDPose release folder (U-Net, VAE, head) or an SD2 folder (new class embedding and head).
 
-    New weights (SD2's class embedding, a fresh head) are initialised deterministically from ``seed``.
+    ``init`` is found the way inference finds a model (a local folder, else a hub id downloaded once into the cache),
+    and the U-Net config is read by the same reader. New weights (SD2's class embedding, a fresh head) are
+    initialised deterministically from ``seed``.
     """
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextModel, CLIPTokenizer
 
     from sdpose_core.weights.checkpoint import weights_file, build_head, check_state_dict, compute_context, read_weights
+    from sdpose_core.weights.source import HEAD_FILE, cache_dir as default_cache, read_unet_config, resolve_source
 
     scheme = get_scheme(scheme)
-    folder = resolve_start(init, cache_dir)
+    folder = resolve_source(init, default_cache(cache_dir), START_FILES)
     for sub in ("unet", "vae", "text_encoder", "tokenizer"):
         if not (folder / sub).is_dir():
             raise StartError(f"'{folder}' has no {sub}/; start from a Stable Diffusion 2 diffusers folder "
                              "(e.g. stabilityai/stable-diffusion-2) or an SDPose release folder.")
-    head_file = folder / "decoder" / "decoder.safetensors"
+    head_file = folder / HEAD_FILE
     kind = "sdpose" if head_file.is_file() else "sd2"
 
-    config = dict(UNet2DConditionModel.load_config(folder / "unet"))
-    if config.get("class_embed_type") not in (None, "projection"):
-        raise StartError(f"'{folder / 'unet'}': class_embed_type '{config['class_embed_type']}' cannot carry "
-                         "SDPose's task embedding.")
-    config.update(class_embed_type="projection", projection_class_embeddings_input_dim=4)
+    config = read_unet_config(folder)
     torch.manual_seed(seed)
     unet = UNet2DConditionModel.from_config(config)
     weights_path = weights_file(folder / "unet")

@@ -20,21 +20,13 @@ from typing import TYPE_CHECKING, Any, Sequence
 from . import retarget as retarget_cli
 from ..choices import PEOPLE_ORDERS
 from ..errors import InputError, SDPoseError
+from ..sizes import parse_size
 
 if TYPE_CHECKING:
     from .work import WorkSettings
 
 MAX_BOX_COORD = 1e7  # pixels; no image PIL opens is near this size
 MAX_CRF = 51
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """'768x1024' -> (768, 1024), for argparse (``type=parse_size``)."""
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WxH such as 768x1024, got '{text}'") from None
-    return w, h
 
 
 def build_parser() -> argparse.ArgumentParser:

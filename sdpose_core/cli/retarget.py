@@ -14,11 +14,12 @@ from typing import Any
 from ..choices import RETARGET_ANCHORS
 from ..errors import InputError
 from ..images import IMAGE_SUFFIXES
+from ..sizes import parse_size
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     """The ``retarget`` subcommand on the main parser's subparsers."""
-    from .main import _add_draw_options, parse_size  # cli imports this module at its top: import at call time
+    from .main import _add_draw_options  # cli imports this module at its top: import at call time
 
     p = sub.add_parser("retarget", help="retarget a driving POSE_KEYPOINT clip to a reference body's proportions")
     p.set_defaults(run=command)

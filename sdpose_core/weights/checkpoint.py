@@ -8,10 +8,8 @@ be there, and every failure names the file and what to do. Weights are read with
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
-import re
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,22 +23,15 @@ from ..errors import CheckpointError, DownloadError
 from ..engine.head import HEAD_KEYS, HeatmapHead
 from ..engine.model import SDPoseModel
 from ..engine.schemes import Scheme, get_scheme, scheme_for_num_keypoints
+from .source import (HEAD_FILE, HUB_MODELS, cache_dir, hub_folder, read_config, read_unet_config, resolve_source,
+                     sdpose_unet_config)
 from .strict import SHOWN, listing, mismatches
 
-HUB_MODELS = {"body": "teemosliang/SDPose-Body", "wholebody": "teemosliang/SDPose-Wholebody"}
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _WEIGHT_NAMES = ("diffusion_pytorch_model.safetensors", "model.safetensors", "diffusion_pytorch_model.bin")
 _FLOAT8 = tuple(getattr(torch, name) for name in ("float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz")
                 if hasattr(torch, name))
 LOG = logging.getLogger("sdpose")
-
-
-def cache_dir(explicit: str | Path | None = None) -> Path:
-    """Where downloads and the cached empty-prompt context live: argument, $SDPOSE_CACHE, or ~/.cache/sdpose."""
-    if explicit is not None:
-        return Path(explicit)
-    return Path(os.environ.get("SDPOSE_CACHE") or Path.home() / ".cache" / "sdpose")
 
 
 def parse_dtype(dtype: str | torch.dtype) -> torch.dtype:
@@ -173,25 +164,6 @@ def resolve_scheme(head: HeatmapHead, requested: str | Scheme | None, where: str
     return found
 
 
-def _unet_config(config: dict, where: str) -> dict:
-    config = dict(config)
-    kind = config.get("class_embed_type")
-    if kind not in (None, "projection"):
-        raise CheckpointError(f"{where}: class_embed_type is '{kind}', SDPose U-Nets use 'projection'.")
-    config.update(class_embed_type="projection", projection_class_embeddings_input_dim=4)
-    return config
-
-
-def _read_json(path: Path) -> dict:
-    if not path.is_file():
-        raise CheckpointError(f"Missing '{path}'. An SDPose folder holds unet/, vae/, decoder/decoder.safetensors, "
-                              "scheduler/ (and tokenizer/, text_encoder/ for the first load).")
-    try:
-        return json.loads(path.read_text())
-    except (ValueError, OSError) as exc:
-        raise CheckpointError(f"'{path}' is not valid JSON ({exc}).") from exc
-
-
 def weights_file(folder: Path) -> Path:
     for name in _WEIGHT_NAMES:
         if (folder / name).is_file():
@@ -274,7 +246,7 @@ def load_shared_context(dim: int, cache: Path, where: str) -> torch.Tensor:
     if context is not None:
         return context
     repo = HUB_MODELS["wholebody"]
-    target = cache / "models" / repo.replace("/", "--")
+    target = hub_folder(repo, cache / "models")
     try:
         if not (target / "text_encoder").is_dir():
             download_snapshot(repo, target, allow_patterns=["tokenizer/*", "text_encoder/*"])
@@ -291,7 +263,7 @@ def load_shared_context(dim: int, cache: Path, where: str) -> torch.Tensor:
 
 
 def _check_scheduler(folder: Path) -> None:
-    sched = _read_json(folder / "scheduler" / "scheduler_config.json")
+    sched = read_config(folder / "scheduler" / "scheduler_config.json")
     kind = sched.get("prediction_type", "epsilon")
     if kind != "sample":
         raise CheckpointError(f"'{folder}': scheduler prediction_type is '{kind}', SDPose predicts 'sample' (x0). "
@@ -303,13 +275,13 @@ def load_folder(folder: Path, scheme: str | Scheme | None, cache: Path) -> SDPos
     from diffusers import AutoencoderKL, UNet2DConditionModel
 
     _check_scheduler(folder)
-    head_path = folder / "decoder" / "decoder.safetensors"
+    head_path = folder / HEAD_FILE
     head = build_head(read_safetensors(head_path), f"'{head_path}'")
     scheme = resolve_scheme(head, scheme, f"'{folder}'")
-    unet_cfg = _unet_config(_read_json(folder / "unet" / "config.json"), f"'{folder / 'unet'}'")
+    unet_cfg = read_unet_config(folder)
     unet_file = weights_file(folder / "unet")
     unet = _build(UNet2DConditionModel, unet_cfg, read_weights(unet_file, needed_unet_key(scheme)), f"'{unet_file}'")
-    vae_cfg = _read_json(folder / "vae" / "config.json")
+    vae_cfg = read_config(folder / "vae" / "config.json")
     vae_file = weights_file(folder / "vae")
     vae = _build(AutoencoderKL, vae_cfg, read_weights(vae_file, needed_vae_key), f"'{vae_file}'", needed_vae_key)
     context = load_context(folder, cache)
@@ -359,29 +331,11 @@ def load_single_file(path: Path, scheme: str | Scheme | None, cache: Path) -> SD
     del sd
     head = build_head(head_sd, where)
     scheme = resolve_scheme(head, scheme, where)
-    unet = _build(UNet2DConditionModel, _unet_config(comfy_layout.infer_unet_config(unet_sd), where), unet_sd, where)
+    unet_cfg = sdpose_unet_config(comfy_layout.infer_unet_config(unet_sd), where)
+    unet = _build(UNet2DConditionModel, unet_cfg, unet_sd, where)
     vae = _build(AutoencoderKL, comfy_layout.infer_vae_config(vae_sd), vae_sd, where, needed_vae_key)
     context = load_shared_context(unet.config.cross_attention_dim, cache, where)
     return assemble(vae, unet, head, context, scheme, where)
-
-
-def resolve_source(source: str | Path, cache: Path) -> Path:
-    """A local folder/file as given, or a hub id downloaded (once) into the cache."""
-    path = Path(source).expanduser()
-    if path.exists():
-        return path
-    text = str(source)
-    if text in HUB_MODELS:
-        text = HUB_MODELS[text]
-    if not _HUB_ID.match(text):
-        raise CheckpointError(f"Model '{source}' not found: not an existing file or folder, nor a hub id like "
-                              f"'{HUB_MODELS['body']}'.")
-    from ..hub import download_snapshot
-
-    target = cache / "models" / text.replace("/", "--")
-    if not (target / "decoder" / "decoder.safetensors").is_file():
-        download_snapshot(text, target)
-    return target
 
 
 def load_model(source: str | Path, scheme: str | Scheme | None = None, *, dtype: str | torch.dtype = "fp32",
