@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pack import import_pack
 
 from sdpose_core.errors import CheckpointError, DownloadError, InputError
 from sdpose_core.sizes import parse_size
@@ -19,13 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _pack_common():
-    """nodes/common as ComfyUI imports it (the repository as a package: the nodes use relative imports)."""
-    if "sdpose_pack" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("sdpose_pack", REPO / "__init__.py",
-                                                      submodule_search_locations=[str(REPO)])
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["sdpose_pack"] = module
-        spec.loader.exec_module(module)
+    """nodes/common as ComfyUI imports it."""
+    import_pack()
     return importlib.import_module("sdpose_pack.nodes.common")
 
 

@@ -14,22 +14,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from pack import import_pack
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _import_pack(name: str = "sdpose_pack"):
-    """The repository as a package, as ComfyUI imports a custom node folder (the nodes use relative imports)."""
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, REPO / "__init__.py",
-                                                      submodule_search_locations=[str(REPO)])
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return importlib.import_module(f"{name}.nodes.web_api")
 
 
-api = _import_pack()
+import_pack()
+api = importlib.import_module("sdpose_pack.nodes.web_api")
 RouteError = api.RouteError
 FRAME = {"people": [{"pose_keypoints_2d": [10.0, 20.0, 1.0] * 18, "face_keypoints_2d": None,
                      "hand_left_keypoints_2d": None, "hand_right_keypoints_2d": None}],

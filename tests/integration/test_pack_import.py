@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from comfy_helpers import REPO, comfyui_main, skip_or_fail
+from pack import import_pack
 
 HEAVY = ("torch", "diffusers", "transformers", "onnxruntime", "cv2", "safetensors", "huggingface_hub")
 # What ComfyUI itself has not imported yet when it loads custom nodes: the pack must not import these either.
@@ -41,18 +41,9 @@ def run_python(script: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def import_pack(name: str = "sdpose_pack"):
-    """Import the repository as a package, the way ComfyUI imports a custom node folder (ComfyUI on sys.path)."""
-    if name in sys.modules:
-        return sys.modules[name]
-    root = str(comfyui_dir())
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    spec = importlib.util.spec_from_file_location(name, REPO / "__init__.py", submodule_search_locations=[str(REPO)])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+def import_comfy_pack():
+    """The pack as ComfyUI imports it, with ComfyUI on sys.path."""
+    return import_pack(comfyui=comfyui_dir())
 
 
 def test_import_outside_comfyui_loads_nothing_heavy():
@@ -97,7 +88,7 @@ print(json.dumps({{"seconds": seconds, "extension": isinstance(extension, ComfyE
 def test_search_aliases_reach_comfyui_where_its_schema_has_them():
     """Every node has aliases ("openpose", "dwpose", "pose" for the Estimator); a Schema with search_aliases
     (ComfyUI newer than 0.3.75) gets them, and one without (0.3.75) still builds every node."""
-    pack = import_pack()
+    pack = import_comfy_pack()
     extension = importlib.import_module(f"{pack.__name__}.nodes.extension")
     v3 = importlib.import_module(f"{pack.__name__}.nodes.v3")
     import dataclasses
@@ -126,13 +117,13 @@ def test_search_aliases_reach_comfyui_where_its_schema_has_them():
 
 
 def keypoints_module():
-    import_pack()
+    import_comfy_pack()
     return importlib.import_module("sdpose_pack.nodes.keypoints_io")
 
 
 @pytest.fixture(scope="module")
 def boxes():
-    import_pack()
+    import_comfy_pack()
     return importlib.import_module("sdpose_pack.nodes.boxes")
 
 
