@@ -207,7 +207,8 @@ def _check_numbers(args: argparse.Namespace) -> None:
 
     check_input_size(*args.input_size)
     if not (math.isfinite(args.threshold) and 0.0 <= args.threshold <= 1.0):
-        raise InputError(f"--threshold must be a number in 0..1 (DWPose uses {DWPOSE_THRESHOLD}), got {args.threshold}.")
+        raise InputError(f"--threshold must be a number in 0..1 (DWPose uses {DWPOSE_THRESHOLD}), "
+                         f"got {args.threshold}.")
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be at least 1, got {args.batch_size}.")
     if args.detect_every < 1:
