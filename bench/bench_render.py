@@ -25,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sdpose_core.formats.openpose import to_pose_keypoint  # noqa: E402
+from sdpose_core.keypoints import FACE, NUM_WHOLEBODY  # noqa: E402
 from sdpose_core.pose.render import (BODY_COLORS, HAND_COLORS, HAND_EDGES, LIMBS, output_size,  # noqa: E402
                                 render_frame)
 
@@ -39,18 +40,18 @@ def synthetic_people(count: int, width: int, height: int, seed: int = 0) -> np.n
     people = []
     for i in range(count):
         body = np.array(TEMPLATE)
-        t = np.linspace(0, 2 * np.pi, 68, endpoint=False)
+        t = np.linspace(0, 2 * np.pi, FACE.size, endpoint=False)
         face = np.stack([.05 * np.cos(t), -.42 + .06 * np.sin(t)], 1)
         feet = body[[15, 15, 15, 16, 16, 16]] + [[.03, .03], [.05, .02], [-.01, .02], [-.03, .03], [-.05, .02],
                                                   [.01, .02]]
         hands = [body[w] + np.array([[0, 0]] + [[.012 * j * math.cos(a), .012 * j * math.sin(a)]
                                                 for a in np.linspace(1.0, 2.2, 5) for j in range(1, 5)])
                  for w in (9, 10)]
-        pts = np.concatenate([body, feet, face, *hands]) + rng.normal(0, .003, (133, 2))
+        pts = np.concatenate([body, feet, face, *hands]) + rng.normal(0, .003, (NUM_WHOLEBODY, 2))
         size = height * 0.8
         cx = width * (i + 0.5) / count
         xy = np.stack([cx + pts[:, 0] * size, height * 0.5 + pts[:, 1] * size], 1)
-        people.append(np.concatenate([xy, rng.uniform(0.5, 1.0, (133, 1))], 1))
+        people.append(np.concatenate([xy, rng.uniform(0.5, 1.0, (NUM_WHOLEBODY, 1))], 1))
     return np.stack(people)
 
 

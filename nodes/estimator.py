@@ -14,6 +14,7 @@ import threading
 
 from comfy_api.latest import io
 
+from ..sdpose_core.keypoints import DWPOSE_THRESHOLD
 from . import common, preview, v3
 from .video_options import VideoOptionsIO
 
@@ -64,8 +65,8 @@ def option_inputs() -> list:
         io.Combo.Input("crop_mode", options=["topdown", "stretch"], default="topdown", optional=True,
                        tooltip="topdown: aspect-preserving crop the model was trained on. stretch: squash the box to "
                                "the model input (what the demo and ComfyUI's native node do)."),
-        io.Float.Input("score_threshold", default=0.3, min=0.0, max=1.0, step=0.01, optional=True,
-                       tooltip="Keypoints scoring below this are left out (DWPose: 0.3)."),
+        io.Float.Input("score_threshold", default=DWPOSE_THRESHOLD, min=0.0, max=1.0, step=0.01, optional=True,
+                       tooltip=f"Keypoints scoring below this are left out (DWPose: {DWPOSE_THRESHOLD})."),
         io.Int.Input("batch_size", default=4, min=1, max=256, optional=True,
                      tooltip="Person crops per model call; lower it if you run out of memory."),
     ]
@@ -157,7 +158,7 @@ class SDPoseEstimator(io.ComfyNode):
     @classmethod
     def execute(cls, image, sdpose_model, detect_hand="enable", detect_body="enable", detect_face="enable",
                 resolution=512, bbox_detector=common.DETECTOR_FILE, scale_stick_for_xinsr_cn="disable",
-                flip_test=True, crop_mode="topdown", score_threshold=0.3, batch_size=4, max_people=0,
+                flip_test=True, crop_mode="topdown", score_threshold=DWPOSE_THRESHOLD, batch_size=4, max_people=0,
                 people_order="largest", draw_feet=False, bounding_box=None, video_options=None,
                 **style) -> io.NodeOutput:
         common.require(common.CORE_PACKAGES, common.DRAW_PACKAGES)

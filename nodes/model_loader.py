@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
+from ..sdpose_core.keypoints import NUM_BODY, NUM_WHOLEBODY
 from . import common, v3
 
 DTYPE_CHOICES = ("auto", "fp32", "fp16", "bf16")
@@ -89,7 +90,8 @@ class SDPoseModelLoader(io.ComfyNode):
                          "the official weights into models/sdpose/ on first use."),
             inputs=[
                 io.Combo.Input("model_name", options=common.list_models(), tooltip=(
-                    "Body (17 keypoints) or WholeBody (133: body, feet, face, hands) SDPose checkpoint.")),
+                    f"Body ({NUM_BODY} keypoints) or WholeBody ({NUM_WHOLEBODY}: body, feet, face, hands) SDPose "
+                    "checkpoint.")),
                 io.Combo.Input("dtype", options=list(DTYPE_CHOICES), default="auto", tooltip=(
                     "auto: what ComfyUI picks for this device (bf16 or fp16 on GPUs, fp32 on CPU)." + bf16)),
             ],

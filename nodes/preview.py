@@ -14,11 +14,12 @@ import json
 import os
 import uuid
 
+from ..sdpose_core.keypoints import NUM_BODY, NUM_WHOLEBODY
 from . import common
 
 BACKGROUND_KEY = "sdpose_backgrounds"
 PARTS_KEY, WARNINGS_KEY = "sdpose_parts", "sdpose_warnings"
-BODY_ONLY = 17  # COCO body keypoints: no hands, face or feet
+BODY_ONLY = NUM_BODY  # COCO body keypoints: no hands, face or feet
 THUMB_SIDE = 512  # longer side of the background copies, in pixels
 SUBFOLDER = "sdpose"
 CHUNK = 16  # frames shrunk at a time
@@ -37,8 +38,9 @@ def model_ui(num_keypoints: int, detect_hand: str, detect_face: str) -> dict:
     asked = [name for name, value in (("detect_hand", detect_hand), ("detect_face", detect_face)) if value == "enable"]
     ui: dict = {PARTS_KEY: ["body"]}
     if asked:
-        warning = (f"This is a body-only model (17 keypoints): it finds no hands or face, so {' and '.join(asked)} "
-                   "change nothing. Load a WholeBody model (133 keypoints) for hands and face.")
+        warning = (f"This is a body-only model ({NUM_BODY} keypoints): it finds no hands or face, so "
+                   f"{' and '.join(asked)} change nothing. Load a WholeBody model ({NUM_WHOLEBODY} keypoints) for "
+                   "hands and face.")
         common.LOG.warning("SDPose Estimator: %s", warning)
         ui[WARNINGS_KEY] = [warning]
     return ui

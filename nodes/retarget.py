@@ -5,6 +5,7 @@ from __future__ import annotations
 from comfy_api.latest import io
 
 from ..sdpose_core.choices import FACE_RADIUS, JOINT_RADIUS, RETARGET_ANCHORS, STICK_WIDTH
+from ..sdpose_core.keypoints import DWPOSE_THRESHOLD
 from . import common, v3
 
 
@@ -64,8 +65,9 @@ class SDPoseRetargetPose(io.ComfyNode):
                 v3.SDPoseModel.Input("sdpose_model", optional=True),
                 io.Combo.Input("bbox_detector", options=common.list_detectors(), default=common.DETECTOR_FILE,
                                optional=True, tooltip="Person detector for reference_image (None: the whole image)."),
-                io.Float.Input("score_threshold", default=0.3, min=0.0, max=1.0, step=0.01, optional=True,
-                               tooltip="Keypoints of reference_image scoring below this are left out (DWPose: 0.3)."),
+                io.Float.Input("score_threshold", default=DWPOSE_THRESHOLD, min=0.0, max=1.0, step=0.01,
+                               optional=True, tooltip="Keypoints of reference_image scoring below this are left out "
+                                                      f"(DWPose: {DWPOSE_THRESHOLD})."),
             ],
             outputs=[v3.PoseKeypoint.Output(display_name="POSE_KEYPOINT"), io.Image.Output(display_name="IMAGE")],
         )
@@ -78,7 +80,7 @@ class SDPoseRetargetPose(io.ComfyNode):
     def execute(cls, driving_pose, anchor="neck", reference_person=0, fill_gaps=5, zero_lag_smoothing=False,
                 frame_rate=30.0, resolution=512, stick_width=4, point_size=4, face_point_size=3, draw_head=True,
                 draw_feet=False, scale_strokes=False, reference_pose=None, reference_image=None, sdpose_model=None,
-                bbox_detector=common.DETECTOR_FILE, score_threshold=0.3) -> io.NodeOutput:
+                bbox_detector=common.DETECTOR_FILE, score_threshold=DWPOSE_THRESHOLD) -> io.NodeOutput:
         common.require(common.DRAW_PACKAGES)
         import numpy as np
         import torch

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from comfy_api.latest import InputImpl, io
 
+from ..sdpose_core.keypoints import DWPOSE_THRESHOLD
 from . import common, estimator, keypoints_io, preview, v3
 from .video_options import clip_inputs, clip_options
 
@@ -160,7 +161,7 @@ class SDPoseAnnotateVideoFile(io.ComfyNode):
                 smooth_min_cutoff=1.0, smooth_beta=10.0, detect_every=1, save_frames=False, draw_over_video=False,
                 detect_hand="enable", detect_body="enable", detect_face="enable", resolution=512,
                 bbox_detector=common.DETECTOR_FILE, scale_stick_for_xinsr_cn="disable", flip_test=True,
-                crop_mode="topdown", score_threshold=0.3, batch_size=4) -> io.NodeOutput:
+                crop_mode="topdown", score_threshold=DWPOSE_THRESHOLD, batch_size=4) -> io.NodeOutput:
         common.require(common.CORE_PACKAGES, common.DRAW_PACKAGES)
         import comfy.model_management as mm
         import comfy.utils

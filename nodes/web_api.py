@@ -1,6 +1,7 @@
-"""The backend of the pack's front-end extension (web/): read and save POSE_KEYPOINT JSON for the keypoint editor.
+"""The backend of the pack's front-end extension (web/): read and save POSE_KEYPOINT JSON for the keypoint editor,
+and tell the extension the library's constants it must draw by.
 
-Two routes, registered the ComfyUI way by nodes/routes.py (on ``PromptServer.instance.routes``, so ComfyUI also
+Three routes, registered the ComfyUI way by nodes/routes.py (on ``PromptServer.instance.routes``, so ComfyUI also
 serves them under ``/api``):
 
 ``GET /sdpose/keypoints?file=NAME``
@@ -14,6 +15,11 @@ serves them under ``/api``):
     "people": [...], "overwritten": bool}``; 400 invalid name or POSE_KEYPOINT (the message says what is wrong);
     409 the file exists and ``overwrite`` is not true (``"suggestion"``: a free name); 413 body too large;
     415 not JSON.
+
+``GET /sdpose/constants``
+    200 ``{"draw_threshold": t}``: DWPose's keypoint threshold (``sdpose_core.keypoints.DWPOSE_THRESHOLD``), below
+    which the preview and the editor do not show a point, as ``sdpose_core.pose.render`` does not draw it. The
+    extension reads it once at start-up, so the front end has no copy of the value.
 
 Nothing here reads or writes outside the two folders: names pass the pack's one path check (common.path_in, also
 used by Save / Load Pose Keypoints and the video picker: relative, no '..', no control, bidi-override or invisible
@@ -33,9 +39,11 @@ from pathlib import Path
 from typing import Any
 
 from ..sdpose_core.atomic import AlreadyExists, write_text
+from ..sdpose_core.keypoints import DWPOSE_THRESHOLD
 from . import common
 
 ROUTE = "/sdpose/keypoints"
+CONSTANTS_ROUTE = "/sdpose/constants"
 MAX_BODY_BYTES = 64 * 1024 * 1024  # a long video of several whole-body people is a few MB per thousand frames
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_FRAMES = 100_000
@@ -191,6 +199,11 @@ def read_pose(name: Any, input_dir: Path, output_dir: Path) -> dict:
     return {"file": name, "pose_keypoint": frames}
 
 
+def constants() -> dict:
+    """The GET constants route's answer: what the front end draws by, from the library's one definition."""
+    return {"draw_threshold": DWPOSE_THRESHOLD}
+
+
 async def read_body(request, limit: int | None = None) -> Any:
     """The request's JSON body, refusing non-JSON content types and bodies over ``limit`` bytes (MAX_BODY_BYTES)."""
     limit = MAX_BODY_BYTES if limit is None else limit
@@ -244,3 +257,7 @@ def add_routes(routes, input_dir: Callable[[], str | Path], output_dir: Callable
             return answer(RouteError(f"could not save the file ({exc.strerror or exc}).", 500))
         common.LOG.info("SDPose: saved edited pose keypoints to input/%s", result["file"])
         return web.json_response(result)
+
+    @routes.get(CONSTANTS_ROUTE)
+    async def get_constants(request):
+        return web.json_response(constants())

@@ -43,7 +43,13 @@ class Part:
 
     @property
     def points(self) -> slice:
+        """The part's rows in a 133-point array."""
         return slice(self.start, self.stop)
+
+    @property
+    def size(self) -> int:
+        """How many points the part has."""
+        return self.stop - self.start
 
 
 BODY = Part("body", "keypoints", 0, 17, BODY_SIGMAS)

@@ -154,9 +154,9 @@ def test_flip_indices_are_an_involution_and_flip_heatmaps_too(scheme):
 
 
 def test_wholebody_flip_pairs_follow_names():
-    from sdpose_core.engine.schemes import COCO_BODY_NAMES, FOOT_NAMES
+    from sdpose_core.keypoints import BODY_NAMES, FOOT_NAMES
 
-    names = COCO_BODY_NAMES + FOOT_NAMES
+    names = BODY_NAMES + FOOT_NAMES
     for i, j in enumerate(WHOLEBODY.flip_indices[:23]):
         assert names[j] == names[i].replace("left", "@").replace("right", "left").replace("@", "right")
     assert WHOLEBODY.flip_indices[91] == 112 and WHOLEBODY.flip_indices[132] == 111  # hands swap

@@ -238,6 +238,17 @@ def test_http_save_and_read(dirs):
     assert s4 == 400 and "error" in b4
 
 
+def test_http_constants_are_the_library_ones(dirs):
+    """The front end draws by the library's threshold: the route serves sdpose_core.keypoints' value, not a copy."""
+    from sdpose_core.keypoints import DWPOSE_THRESHOLD
+
+    async def calls(client):
+        response = await client.get("/sdpose/constants")
+        return response.status, await response.json()
+
+    assert http(dirs, calls) == (200, {"draw_threshold": DWPOSE_THRESHOLD})
+
+
 def test_http_refuses_non_json_and_large_bodies(dirs, monkeypatch):
     monkeypatch.setattr(api, "MAX_BODY_BYTES", 1000)
     big = {"filename": "big.json", "pose_keypoint": [FRAME] * 20}

@@ -23,15 +23,18 @@ import torch
 from sdpose_core.engine.codec import UDPHeatmap
 from sdpose_core.engine.crop import apply_affine, boxes_to_center_scale, fix_aspect_ratio, warp_crops, warp_matrix
 from sdpose_core.engine.schemes import Scheme, get_scheme
+from sdpose_core.keypoints import BODY, BODY_NAMES, FOOT, NUM_BODY, NUM_WHOLEBODY, WHOLEBODY_PARTS
 
 from .augment import photometric_distortion, pixel_augment, random_bbox_jitter, random_half_body
 from .config import AugmentConfig
 
 # COCO-WholeBody keypoint fields, in the 133-point order.
-PART_FIELDS = ("keypoints", "foot_kpts", "face_kpts", "lefthand_kpts", "righthand_kpts")
-# Half-body groups (the dataset metainfo's 'upper' / 'lower' keypoint types).
-UPPER_BODY_IDS: tuple[int, ...] = tuple(range(11))
-LOWER_BODY_IDS: dict[str, tuple[int, ...]] = {"body": tuple(range(11, 17)), "wholebody": tuple(range(11, 23))}
+PART_FIELDS = tuple(part.field for part in WHOLEBODY_PARTS)
+# Half-body groups (the dataset metainfo's 'upper' / 'lower' keypoint types): the body from the hips down, and the feet.
+_HIPS = BODY_NAMES.index("left_hip")
+UPPER_BODY_IDS: tuple[int, ...] = tuple(range(_HIPS))
+LOWER_BODY_IDS: dict[str, tuple[int, ...]] = {"body": tuple(range(_HIPS, NUM_BODY)),
+                                              "wholebody": tuple(range(_HIPS, FOOT.stop))}
 # Fewest keypoints with target weight an augmented training crop may keep (official: 3; 8 for coco_wholebody).
 MIN_KEYPOINTS: dict[str, int] = {"body": 3, "wholebody": 8}
 MAX_REDRAWS = 1000  # mmengine BaseDataset.max_refetch: draws before giving up
@@ -76,8 +79,8 @@ def flat_keypoints(ann: dict, scheme: Scheme) -> np.ndarray | None:
         return None
     arr = np.asarray(raw, dtype=np.float64).reshape(-1, 3)
     if arr.shape[0] != scheme.num_keypoints:
-        if scheme.name == "body" and arr.shape[0] == 133:
-            return arr[:17]
+        if scheme.name == "body" and arr.shape[0] == NUM_WHOLEBODY:
+            return arr[BODY.points]
         raise DataError(f"annotation {ann.get('id')} has {arr.shape[0]} keypoints; the {scheme.name} scheme needs "
                         f"{scheme.num_keypoints}.")
     return arr
@@ -106,7 +109,7 @@ def parse_instances(coco: dict, scheme: str | Scheme) -> list[Instance]:
             if kp is None:
                 continue
             vis = np.minimum(1.0, kp[:, 2]) if scheme.name == "body" else (kp[:, 2] > 0).astype(np.float64)
-            num = ann.get("num_keypoints", int(np.count_nonzero(kp[:17, :2].max(axis=1))))
+            num = ann.get("num_keypoints", int(np.count_nonzero(kp[BODY.points, :2].max(axis=1))))
             out.append(Instance(int(ann["id"]), image_id, img["file_name"], int(img["width"]), int(img["height"]),
                                 clipped_box(ann["bbox"], img["width"], img["height"]), kp[:, :2].copy(), vis,
                                 int(num), int(ann.get("iscrowd", 0))))

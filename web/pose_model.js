@@ -28,7 +28,6 @@ export const HAND_EDGES = [[0, 1], [1, 2], [2, 3], [3, 4], [0, 5], [5, 6], [6, 7
 export const HAND_COLORS = [[255, 0, 0], [255, 77, 0], [255, 153, 0], [255, 229, 0], [204, 255, 0], [128, 255, 0],
   [51, 255, 0], [0, 255, 25], [0, 255, 102], [0, 255, 179], [0, 255, 255], [0, 178, 255], [0, 102, 255],
   [0, 25, 255], [51, 0, 255], [128, 0, 255], [204, 0, 255], [255, 0, 230], [255, 0, 153], [255, 0, 77]];
-export const DRAW_THRESHOLD = 0.3; // sdpose_core.pose.render: drawn when c > 0 and c >= 0.3
 // Colours that tell people apart in the toggles and the editor's selection.
 export const PERSON_COLORS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6",
   "#bfef45", "#fabed4", "#469990", "#dcbeff", "#9a6324"];
@@ -44,8 +43,26 @@ export function personColor(i) {
   return PERSON_COLORS[i % PERSON_COLORS.length];
 }
 
+// DWPose's keypoint threshold, from the pack (sdpose_core.keypoints.DWPOSE_THRESHOLD, served at GET
+// /sdpose/constants and set by sdpose.js before any node exists): a point shows when c > 0 and c >= it, as
+// sdpose_core.pose.render draws it. Until then, or when that request fails, it is 0: every point with a positive
+// score shows, so DWPose files (c is 1 or 0) look the same and the editor never drops a part it does not show.
+let drawThreshold = 0;
+
+export function getDrawThreshold() {
+  return drawThreshold;
+}
+
+export function setDrawThreshold(value) {
+  if (typeof value !== "number" || !(value >= 0 && value <= 1)) {
+    const shownValue = typeof value === "number" ? value : JSON.stringify(value);
+    throw new Error(`the draw threshold must be a number in 0..1, got ${shownValue}`);
+  }
+  drawThreshold = value;
+}
+
 export function shown(c) {
-  return c > 0 && c >= DRAW_THRESHOLD;
+  return c > 0 && c >= drawThreshold;
 }
 
 // sdpose_core.pose.render draws feet only inside the canvas (0 <= int(x) < width), hand and face points only where

@@ -7,7 +7,8 @@
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 import { BackgroundImages } from "./backgrounds.js";
-import { availableParts, drawPeople, fitView, framesFromOutput, personColor } from "./pose_model.js";
+import { availableParts, drawPeople, fitView, framesFromOutput, getDrawThreshold, personColor, setDrawThreshold }
+  from "./pose_model.js";
 import { LOAD_NODE, ROUTE, currentEditor, openPoseEditor, refreshLoadNodes } from "./pose_editor.js";
 import { el, ensureStyle, toggle } from "./style.js";
 
@@ -16,6 +17,7 @@ const PREVIEW_HEIGHT = 260;
 const MAX_PERSON_CHIPS = 16;
 const PACK_PREFIX = "SDPoseNodes.";
 const DISPLAY_NAMES = new Map(); // node class id -> display name, for error dialogs
+const CONSTANTS_ROUTE = "/sdpose/constants"; // nodes/web_api.py: the library's constants the drawing follows
 
 function viewURL(ref) {
   if (!ref || !ref.filename) return null;
@@ -251,8 +253,25 @@ function nameNodesInErrors() {
   };
 }
 
+/** DWPose's keypoint threshold from the pack's Python definition. Without it the preview and the editor still work,
+ * showing every point with a positive score (pose_model.js), and the console says why. */
+async function loadConstants() {
+  try {
+    const response = await api.fetchApi(CONSTANTS_ROUTE);
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    setDrawThreshold((await response.json()).draw_threshold);
+  } catch (err) {
+    console.warn(`SDPose: could not read ${CONSTANTS_ROUTE} (${err.message || err}); the pose preview and editor ` +
+      `show every point with a positive score.`);
+  }
+}
+
 app.registerExtension({
   name: "sdpose.PosePreviewAndEditor",
+
+  async init() {
+    await loadConstants(); // before the nodes are registered, so before any preview draws
+  },
 
   setup() {
     nameNodesInErrors();
@@ -300,4 +319,4 @@ app.registerExtension({
 });
 
 // For debugging from the browser console and for the browser test (tests/integration/test_web_editor.py).
-window.SDPose = { openPoseEditor, currentEditor, refreshLoadNodes };
+window.SDPose = { openPoseEditor, currentEditor, refreshLoadNodes, drawThreshold: getDrawThreshold };

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from . import retarget as retarget_cli
 from ..choices import PEOPLE_ORDERS
 from ..errors import InputError, SDPoseError
+from ..keypoints import DWPOSE_THRESHOLD
 from ..sizes import parse_size
 
 if TYPE_CHECKING:
@@ -68,7 +69,8 @@ def _add_estimate(sub) -> None:
                      "results file (never replaces a file this job did not write, unless --overwrite)")
     est.add_argument("--cache-dir", type=Path, default=None, help="downloads and cached text context "
                      "(default $SDPOSE_CACHE or ~/.cache/sdpose)")
-    est.add_argument("--threshold", type=float, default=0.3, help="keypoints below it are left out (DWPose: 0.3)")
+    est.add_argument("--threshold", type=float, default=DWPOSE_THRESHOLD,
+                     help=f"keypoints below it are left out (DWPose: {DWPOSE_THRESHOLD})")
     est.add_argument("--max-people", type=int, default=None, metavar="N", help="keep at most N people per image or "
                      "frame in the JSON and the drawing (COCO results keep everyone)")
     est.add_argument("--order", choices=PEOPLE_ORDERS, default=PEOPLE_ORDERS[0], help="which people come first and "
@@ -197,7 +199,8 @@ def _check_numbers(args: argparse.Namespace) -> None:
 
     check_input_size(*args.input_size)
     if not (math.isfinite(args.threshold) and 0.0 <= args.threshold <= 1.0):
-        raise InputError(f"--threshold must be a number in 0..1 (DWPose uses 0.3), got {args.threshold}.")
+        raise InputError(f"--threshold must be a number in 0..1 (DWPose uses {DWPOSE_THRESHOLD}), "
+                         f"got {args.threshold}.")
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be at least 1, got {args.batch_size}.")
     if args.detect_every < 1:

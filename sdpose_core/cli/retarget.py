@@ -14,6 +14,7 @@ from typing import Any
 from ..choices import RETARGET_ANCHORS
 from ..errors import InputError
 from ..images import IMAGE_SUFFIXES
+from ..keypoints import DWPOSE_THRESHOLD
 from ..sizes import parse_size
 
 
@@ -39,8 +40,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="cpu, cuda, ... for a reference image (default: cuda if any)")
     p.add_argument("--input-size", type=parse_size, default=(768, 1024), metavar="WxH")
     p.add_argument("--cache-dir", type=Path, default=None)
-    p.add_argument("--threshold", type=float, default=0.3, help="keypoint score kept when posing a reference "
-                   "image (DWPose: 0.3)")
+    p.add_argument("--threshold", type=float, default=DWPOSE_THRESHOLD, help="keypoint score kept when posing a "
+                   f"reference image (DWPose: {DWPOSE_THRESHOLD})")
     _add_draw_options(p)
     return p
 

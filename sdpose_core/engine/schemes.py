@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-COCO_BODY_NAMES: tuple[str, ...] = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
-    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
-    "left_knee", "right_knee", "left_ankle", "right_ankle",
-)
-FOOT_NAMES: tuple[str, ...] = (
-    "left_big_toe", "left_small_toe", "left_heel", "right_big_toe", "right_small_toe", "right_heel",
-)
+from ..keypoints import BODY_NAMES as COCO_BODY_NAMES, FOOT_NAMES  # noqa: F401 (this module's names up to 0.2.0)
+from ..keypoints import FACE, FOOT, LEFT_HAND, NUM_BODY, NUM_WHOLEBODY, RIGHT_HAND
 
 # Left/right pairs of the 68-point face (300-W order), in face-local indices.
 _FACE_PAIRS: tuple[tuple[int, int], ...] = (
@@ -36,9 +30,9 @@ def _flip_from_pairs(n: int, pairs: list[tuple[int, int]]) -> tuple[int, ...]:
 _BODY_PAIRS = [(1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16)]
 _WHOLEBODY_PAIRS = (
     _BODY_PAIRS
-    + [(17, 20), (18, 21), (19, 22)]                       # feet
-    + [(23 + a, 23 + b) for a, b in _FACE_PAIRS]           # face
-    + [(91 + i, 112 + i) for i in range(21)]               # left hand <-> right hand
+    + [(FOOT.start + i, FOOT.start + FOOT.size // 2 + i) for i in range(FOOT.size // 2)]  # left <-> right foot
+    + [(FACE.start + a, FACE.start + b) for a, b in _FACE_PAIRS]                            # face
+    + [(LEFT_HAND.start + i, RIGHT_HAND.start + i) for i in range(LEFT_HAND.size)]          # left <-> right hand
 )
 
 
@@ -56,8 +50,8 @@ class Scheme:
         return tuple(reversed(block_out_channels))[self.tap_block]
 
 
-BODY = Scheme("body", 17, 3, _flip_from_pairs(17, _BODY_PAIRS))
-WHOLEBODY = Scheme("wholebody", 133, 2, _flip_from_pairs(133, _WHOLEBODY_PAIRS))
+BODY = Scheme("body", NUM_BODY, 3, _flip_from_pairs(NUM_BODY, _BODY_PAIRS))
+WHOLEBODY = Scheme("wholebody", NUM_WHOLEBODY, 2, _flip_from_pairs(NUM_WHOLEBODY, _WHOLEBODY_PAIRS))
 SCHEMES: dict[str, Scheme] = {s.name: s for s in (BODY, WHOLEBODY)}
 
 

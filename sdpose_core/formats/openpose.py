@@ -28,21 +28,26 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from .. import keypoints as layout
 from ..atomic import write_text
 from ..errors import InputError
+from ..keypoints import DWPOSE_THRESHOLD
 
-DWPOSE_THRESHOLD = 0.3
 NECK = -1
 OPENPOSE_FROM_COCO = (0, NECK, 6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13, 15, 2, 1, 4, 3)
 BODY25_TO_OPENPOSE18 = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18)
 BODY25_FEET = slice(19, 25)
-FEET, FACE, LEFT_HAND, RIGHT_HAND = slice(17, 23), slice(23, 91), slice(91, 112), slice(112, 133)
+# Rows of a 133-point array (sdpose_core.keypoints' parts).
+FEET, FACE, LEFT_HAND, RIGHT_HAND = (layout.FOOT.points, layout.FACE.points, layout.LEFT_HAND.points,
+                                     layout.RIGHT_HAND.points)
 OPENPOSE_EYES = (14, 15)
+FACE_LANDMARKS = layout.FACE.size  # 68; DWPose's face part appends the body's two eyes (OPENPOSE_EYES)
 
 BODY_KEY, FACE_KEY, FOOT_KEY = "pose_keypoints_2d", "face_keypoints_2d", "foot_keypoints_2d"
 ID_KEY = "person_id"  # CMU OpenPose's track id, [id] ([-1]: untracked); set by tracked video annotation
 LEFT_KEY, RIGHT_KEY = "hand_left_keypoints_2d", "hand_right_keypoints_2d"
-PART_POINTS = {BODY_KEY: (18, 25), FACE_KEY: (70, 68), LEFT_KEY: (21,), RIGHT_KEY: (21,), FOOT_KEY: (6,)}
+PART_POINTS = {BODY_KEY: (18, 25), FACE_KEY: (FACE_LANDMARKS + len(OPENPOSE_EYES), FACE_LANDMARKS),
+               LEFT_KEY: (layout.LEFT_HAND.size,), RIGHT_KEY: (layout.RIGHT_HAND.size,), FOOT_KEY: (layout.FOOT.size,)}
 PERSON_KEYS = (BODY_KEY, FACE_KEY, LEFT_KEY, RIGHT_KEY)
 # One canvas bound for every reader, writer and drawer of POSE_KEYPOINT: the longest side DWPreprocessor's
 # resolution allows, and a pixel budget that keeps one drawn frame (uint8 canvas, cubic resize) within a few GB.
@@ -75,7 +80,7 @@ def openpose_body(kp: np.ndarray, threshold: float = DWPOSE_THRESHOLD) -> tuple[
     The neck sits at the mean of the shoulders and is kept only when both shoulders score above the threshold;
     its score is the smaller shoulder score.
     """
-    body = kp[:17]
+    body = kp[layout.BODY.points]
     neck_xy = (body[5, :2] + body[6, :2]) / 2
     neck_ok = bool(body[5, 2] > threshold) and bool(body[6, 2] > threshold)
     neck_score = min(body[5, 2], body[6, 2]) if neck_ok else body.dtype.type(0)
@@ -90,7 +95,7 @@ def _person(kp: np.ndarray, threshold: float, body: bool, hands: bool, face: boo
             raw_scores: bool, swap_hands: bool) -> dict[str, list[float] | None]:
     """One person's POSE_KEYPOINT dict from a (17 or 133, 3) array."""
     rows, keep = openpose_body(kp, threshold)
-    wholebody = len(kp) == 133
+    wholebody = len(kp) == layout.NUM_WHOLEBODY
     person: dict[str, list[float] | None] = {
         BODY_KEY: _points(rows[:, :2], rows[:, 2], keep & body, raw_scores),
         FACE_KEY: None,
@@ -114,9 +119,10 @@ def _as_keypoints(keypoints: Any) -> np.ndarray:
     """Check an (N, K, 3) array, K in (17, 133); integers become float64, floats keep their dtype."""
     kp = np.asarray(keypoints)
     if kp.ndim == 2 and kp.shape[0] == 0:
-        kp = kp.reshape(0, 17, 3)
-    if kp.ndim != 3 or kp.shape[1] not in (17, 133) or kp.shape[2] != 3:
-        raise InputError(f"keypoints: expected shape (people, 17 or 133, 3) of (x, y, score), got {kp.shape}.")
+        kp = kp.reshape(0, layout.NUM_BODY, 3)
+    if kp.ndim != 3 or kp.shape[1] not in (layout.NUM_BODY, layout.NUM_WHOLEBODY) or kp.shape[2] != 3:
+        raise InputError(f"keypoints: expected shape (people, {layout.NUM_BODY} or {layout.NUM_WHOLEBODY}, 3) of "
+                         f"(x, y, score), got {kp.shape}.")
     if not np.issubdtype(kp.dtype, np.floating):
         if not np.issubdtype(kp.dtype, np.number) or np.issubdtype(kp.dtype, np.complexfloating):
             raise InputError(f"keypoints: expected numbers, got dtype {kp.dtype}.")

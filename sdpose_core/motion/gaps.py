@@ -17,7 +17,7 @@ import numpy as np
 from .clip_tracks import to_arrays, track_ids, write_back
 from ..errors import InputError
 from ..formats.openpose import load_pose_keypoint
-from ..pose.render import DRAW_THRESHOLD
+from ..keypoints import DWPOSE_THRESHOLD
 
 DEFAULT_MAX_GAP = 5
 
@@ -37,7 +37,7 @@ def fill_series(values: np.ndarray, seen: np.ndarray, max_gap: int) -> tuple[np.
     return out, filled
 
 
-def fill_gaps(pose: Any, max_gap: int = DEFAULT_MAX_GAP, threshold: float = DRAW_THRESHOLD) -> list[dict]:
+def fill_gaps(pose: Any, max_gap: int = DEFAULT_MAX_GAP, threshold: float = DWPOSE_THRESHOLD) -> list[dict]:
     """POSE_KEYPOINT clip with every keypoint's and person's gaps of up to ``max_gap`` frames filled."""
     if isinstance(max_gap, bool) or int(max_gap) != max_gap or max_gap < 0:
         raise InputError(f"max_gap must be a whole number of frames >= 0, got {max_gap!r}.")

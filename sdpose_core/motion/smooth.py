@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..keypoints import DWPOSE_THRESHOLD
 
 DEFAULT_MIN_CUTOFF = 1.0  # Hz
 DEFAULT_BETA = 10.0  # per (person height / s)
@@ -42,7 +43,7 @@ class OneEuroSettings:
     min_cutoff: float = DEFAULT_MIN_CUTOFF
     beta: float = DEFAULT_BETA
     d_cutoff: float = DEFAULT_D_CUTOFF
-    threshold: float = 0.3
+    threshold: float = DWPOSE_THRESHOLD
     reset_after: float = 0.5  # seconds without a confident observation before a keypoint's filter restarts
 
     def check(self) -> None:

@@ -23,10 +23,12 @@ import numpy as np
 import torch
 
 from ..errors import InputError
+from ..keypoints import DWPOSE_THRESHOLD
 
-DEFAULT_THRESHOLD = 0.3  # keypoint score counted as seen (DWPose's drawing threshold)
+DEFAULT_THRESHOLD = DWPOSE_THRESHOLD  # this name up to 0.2.0, kept for users' imports
 OKS_KAPPA = 0.15  # per-keypoint falloff, as a fraction of the person's size; generous: tracking, not scoring
 MIN_SIMILARITY = 0.15
+VELOCITY_IOU = 0.3  # box overlap above which a new slot inherits a detected person's velocity
 BOX_WEIGHT = 0.5  # keypoints and box count the same
 
 
@@ -39,7 +41,7 @@ def _numpy(values: Any, shape_tail: tuple[int, ...]) -> np.ndarray:
     return arr
 
 
-def keypoint_extent(kp: np.ndarray, threshold: float = DEFAULT_THRESHOLD, min_points: int = 2) -> np.ndarray | None:
+def keypoint_extent(kp: np.ndarray, threshold: float = DWPOSE_THRESHOLD, min_points: int = 2) -> np.ndarray | None:
     """x1, y1, x2, y2 of the keypoints scoring >= ``threshold`` ([K, 3]), or None when fewer than ``min_points``."""
     seen = (kp[:, 2] >= threshold) & np.isfinite(kp[:, :2]).all(axis=1)
     if seen.sum() < min_points:
@@ -89,7 +91,7 @@ class PoseTracker:
     """Stable ids for the people of consecutive frames. ``update`` once per frame, in order."""
 
     def __init__(self, *, max_age: int = 30, min_similarity: float = MIN_SIMILARITY,
-                 threshold: float = DEFAULT_THRESHOLD, kappa: float = OKS_KAPPA, momentum: float = 0.5):
+                 threshold: float = DWPOSE_THRESHOLD, kappa: float = OKS_KAPPA, momentum: float = 0.5):
         if max_age < 0:
             raise InputError(f"max_age must be zero or positive, got {max_age}.")
         self.max_age = max_age
@@ -195,7 +197,7 @@ class BoxCarrier:
     key frames and while nobody is carried, else carried [[x, y, w, h, score], ...] in detection order.
     """
 
-    def __init__(self, detector: Callable[[torch.Tensor], Any], every: int, *, threshold: float = DEFAULT_THRESHOLD,
+    def __init__(self, detector: Callable[[torch.Tensor], Any], every: int, *, threshold: float = DWPOSE_THRESHOLD,
                  momentum: float = 0.5):
         if every < 1:
             raise InputError(f"detect-every must be at least 1, got {every}.")
@@ -225,7 +227,7 @@ class BoxCarrier:
         return found
 
     def _inherit(self, old: list[_Slot]) -> None:
-        """Give each new slot the velocity of the previous detection's person it overlaps most (IoU > 0.3),
+        """Give each new slot the velocity of the previous detection's person it overlaps most (IoU > VELOCITY_IOU),
         so that its box moves from the first carried frame on, before any of its own results are back."""
         if not old or not self.slots:
             return
@@ -236,7 +238,7 @@ class BoxCarrier:
         taken: set[int] = set()
         for i in np.argsort(-iou.max(axis=1)):
             j = int(np.argmax(np.where(np.isin(np.arange(len(old)), list(taken)), -1.0, iou[i])))
-            if iou[i, j] > 0.3 and j not in taken:
+            if iou[i, j] > VELOCITY_IOU and j not in taken:
                 taken.add(j)
                 self.slots[i].velocity, self.slots[i].moving = old[j].velocity.copy(), old[j].moving
 

@@ -16,22 +16,23 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
-from ..formats.openpose import BODY_KEY, FACE_KEY, ID_KEY, load_pose_keypoint
-from .render import DRAW_THRESHOLD
+from ..formats.openpose import BODY_KEY, FACE_KEY, FACE_LANDMARKS, ID_KEY, load_pose_keypoint
+from ..keypoints import DWPOSE_THRESHOLD
+from .render import HEAD_JOINTS
 from ..motion.smooth import OneEuroSettings
 from ..motion.zero_lag import smooth_series
 
 DEFAULT_SCALE = 1.5
 DEFAULT_CROP = (512, 512)
-HEAD_POINTS = (0, 14, 15, 16, 17)  # OpenPose-18 nose, eyes, ears
+HEAD_POINTS = tuple(sorted(HEAD_JOINTS))  # OpenPose-18 nose, eyes, ears
 FACE_LABEL = "face"
 
 
-def face_points(person: dict, threshold: float = DRAW_THRESHOLD) -> np.ndarray:
+def face_points(person: dict, threshold: float = DWPOSE_THRESHOLD) -> np.ndarray:
     """The visible face landmarks [n, 2] of a canonical person (head points of the body without a face part)."""
     face = person.get(FACE_KEY)
     if face:
-        pts = np.asarray(face, dtype=np.float64).reshape(-1, 3)[:68]
+        pts = np.asarray(face, dtype=np.float64).reshape(-1, 3)[:FACE_LANDMARKS]
     else:
         body = person.get(BODY_KEY)
         pts = np.asarray(body, dtype=np.float64).reshape(-1, 3)[list(HEAD_POINTS)] if body else np.zeros((0, 3))
@@ -39,7 +40,7 @@ def face_points(person: dict, threshold: float = DRAW_THRESHOLD) -> np.ndarray:
 
 
 def face_box(person: dict, scale: float = DEFAULT_SCALE, square: bool = True,
-             threshold: float = DRAW_THRESHOLD) -> np.ndarray | None:
+             threshold: float = DWPOSE_THRESHOLD) -> np.ndarray | None:
     """x, y, w, h of the face (see the module docstring), None with fewer than two visible points."""
     pts = face_points(person, threshold)
     if len(pts) < 2:
@@ -60,7 +61,7 @@ def _chosen(frame: dict, person: int, by_id: bool) -> dict | None:
 
 def face_boxes(pose: Any, *, person: int = 0, by_track_id: bool = False, scale: float = DEFAULT_SCALE,
                square: bool = True, smooth: bool = True, fps: float = 30.0,
-               threshold: float = DRAW_THRESHOLD) -> np.ndarray:
+               threshold: float = DWPOSE_THRESHOLD) -> np.ndarray:
     """[T, 4] x, y, w, h face boxes of one person (place ``person`` in each frame, or the track ``person``) over
     a clip, smoothed and with gaps taking the nearest visible box."""
     if not scale > 0:

@@ -16,7 +16,7 @@ import numpy as np
 from ..choices import PEOPLE_ORDERS, SELECT_MODES
 from ..errors import InputError
 from ..formats.openpose import ID_KEY, PART_POINTS, load_pose_keypoint
-from .render import DRAW_THRESHOLD
+from ..keypoints import DWPOSE_THRESHOLD
 from ..motion.track import keypoint_extent
 
 ORDERS = PEOPLE_ORDERS
@@ -29,7 +29,7 @@ def person_points(person: dict) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros((0, 3))
 
 
-def person_extent(person: dict, threshold: float = DRAW_THRESHOLD) -> np.ndarray | None:
+def person_extent(person: dict, threshold: float = DWPOSE_THRESHOLD) -> np.ndarray | None:
     """x1, y1, x2, y2 of the person's drawn points (score > 0 and >= threshold), None with fewer than two."""
     kp = person_points(person)
     kp = kp[kp[:, 2] > 0]
@@ -61,7 +61,7 @@ def _check(order: str, allowed: tuple[str, ...], what: str) -> None:
         raise InputError(f"{what} must be one of {', '.join(allowed)}; got {order!r}.")
 
 
-def rank_people(frames: list[dict], order: str, threshold: float = DRAW_THRESHOLD) -> list[list[int]]:
+def rank_people(frames: list[dict], order: str, threshold: float = DWPOSE_THRESHOLD) -> list[list[int]]:
     """For each canonical frame, the indices of its people, best first by ``order`` (see the module docstring)."""
     _check(order, ORDERS, "order")
     key = _sort_key(order)
@@ -86,7 +86,7 @@ def rank_people(frames: list[dict], order: str, threshold: float = DRAW_THRESHOL
 
 
 def limit_people(pose: Any, max_people: int | None, order: str = "largest",
-                 threshold: float = DRAW_THRESHOLD) -> list[dict]:
+                 threshold: float = DWPOSE_THRESHOLD) -> list[dict]:
     """POSE_KEYPOINT with at most ``max_people`` per frame (None: all), ordered best first by ``order``."""
     if max_people is not None and (isinstance(max_people, bool) or int(max_people) != max_people or max_people < 1):
         raise InputError(f"max_people must be a whole number >= 1 (or None for everyone), got {max_people!r}.")
@@ -96,7 +96,7 @@ def limit_people(pose: Any, max_people: int | None, order: str = "largest",
 
 
 def select_people(pose: Any, mode: str = "largest", value: int = 0, count: int = 1,
-                  threshold: float = DRAW_THRESHOLD) -> list[dict]:
+                  threshold: float = DWPOSE_THRESHOLD) -> list[dict]:
     """Keep chosen people in every frame: ``mode`` "index" (the person at place ``value``), "track_id" (the person
     whose ``person_id`` is ``value``), or an order ("largest", "most_central", "left_to_right": the ``count`` best).
     A frame without the chosen person keeps no one (its canvas stays)."""

@@ -15,8 +15,9 @@ with the canvas, so strokes keep their proportion at any resolution.
 ``resolution`` (each side ``round(side * resolution / short side)``; cubic when enlarging, area otherwise).
 ``None`` keeps the canvas size.
 
-A point is drawn when its ``c`` is positive and at least ``threshold`` (0.3): DWPose files carry c = 1.0 / 0.0,
-so this is DWPose's rule for them, and raw-score files (ComfyUI-native) are filtered as its draw node does.
+A point is drawn when its ``c`` is positive and at least ``threshold`` (DWPose's, ``keypoints.DWPOSE_THRESHOLD``):
+DWPose files carry c = 1.0 / 0.0, so this is DWPose's rule for them, and raw-score files (ComfyUI-native) are
+filtered as its draw node does.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ import numpy as np
 from ..choices import (FACE_RADIUS, HAND_THICKNESS, JOINT_RADIUS, STICK_WIDTH,
                       STROKE_REFERENCE_SIDE)
 from ..errors import InputError
-from ..formats.openpose import (BODY_KEY, FACE_KEY, FOOT_KEY, LEFT_KEY, RIGHT_KEY, check_pixels, load_pose_keypoint)
+from ..formats.openpose import BODY_KEY, FACE_KEY, FOOT_KEY, LEFT_KEY, RIGHT_KEY, check_pixels, load_pose_keypoint
+from ..keypoints import DWPOSE_THRESHOLD
 
-DRAW_THRESHOLD = 0.3
+DRAW_THRESHOLD = DWPOSE_THRESHOLD  # this name up to 0.2.0, kept for users' imports
 MIN_RESOLUTION = 64
 MAX_RESOLUTION = 16384  # DWPreprocessor's widget maximum
 MAX_BATCH_PIXELS = 1 << 30  # a 12 GiB float32 IMAGE batch
@@ -151,7 +153,7 @@ def draw_face(canvas: np.ndarray, flat: Sequence[float] | None, threshold: float
 
 def draw_people(people: Sequence[dict], width: int, height: int, *, body: bool = True, hands: bool = True,
                 face: bool = True, feet: bool = True, xinsr: bool = False,
-                threshold: float = DRAW_THRESHOLD, **style: Any) -> np.ndarray:
+                threshold: float = DWPOSE_THRESHOLD, **style: Any) -> np.ndarray:
     """Canonical people (pixels, OpenPose-18) on a black ``height`` x ``width`` RGB uint8 canvas.
 
     ``style``: the drawing controls of :func:`strokes` (module docstring); none given = DWPose's pixels."""
@@ -250,7 +252,7 @@ def overlay(image: np.ndarray, pose: np.ndarray, alpha: float = 1.0) -> np.ndarr
 
 
 def render_frame(frame: Any, *, resolution: int | None = None, body: bool = True, hands: bool = True,
-                 face: bool = True, feet: bool = True, xinsr: bool = False, threshold: float = DRAW_THRESHOLD,
+                 face: bool = True, feet: bool = True, xinsr: bool = False, threshold: float = DWPOSE_THRESHOLD,
                  image: Any = None, alpha: float = 1.0, **style: Any) -> np.ndarray:
     """One POSE_KEYPOINT frame (any accepted variant) -> HxWx3 uint8 RGB, on black or over ``image``
     (``style``: drawing controls, see :func:`strokes`)."""
@@ -273,7 +275,7 @@ def _render(frame: dict, *, resolution: int | None, image: Any, alpha: float, **
 
 def render_pose_keypoint(pose: Any, *, resolution: int | None = None, body: bool = True, hands: bool = True,
                          face: bool = True, feet: bool = True, xinsr: bool = False,
-                         threshold: float = DRAW_THRESHOLD, **style: Any) -> list[np.ndarray]:
+                         threshold: float = DWPOSE_THRESHOLD, **style: Any) -> list[np.ndarray]:
     """Every frame of a POSE_KEYPOINT (dict, list, JSON text or path) on black, as :func:`render_frame` draws it."""
     frames = load_pose_keypoint(pose)
     check_batch([(f["canvas_width"], f["canvas_height"]) for f in frames], resolution)

@@ -35,16 +35,19 @@ import numpy as np
 
 from ..choices import RETARGET_ANCHORS
 from ..errors import InputError
-from ..formats.openpose import BODY_KEY, FACE_KEY, FOOT_KEY, ID_KEY, LEFT_KEY, RIGHT_KEY, load_pose_keypoint
-from .render import DRAW_THRESHOLD, LIMBS
+from ..formats.openpose import (BODY_KEY, FACE_KEY, FACE_LANDMARKS, FOOT_KEY, ID_KEY, LEFT_KEY, OPENPOSE_EYES,
+                                RIGHT_KEY, load_pose_keypoint)
+from ..keypoints import DWPOSE_THRESHOLD, FOOT
+from .render import LIMBS
 
 ANCHORS = RETARGET_ANCHORS
 NECK, NOSE, R_WRIST, L_WRIST, R_ANKLE, L_ANKLE = 1, 0, 4, 7, 10, 13
-BODY_EYES = (14, 15)  # OpenPose-18 eyes: the face part's points 68 and 69
+BODY_EYES = OPENPOSE_EYES  # OpenPose-18 eyes: the face part's points after its landmarks
 FACE_NOSE_TIP = 30  # 68-point face landmarks: tip of the nose
 SIZE_LIMBS = ((1, 2), (1, 5), (1, 8), (8, 9), (9, 10), (1, 11), (11, 12), (12, 13))
 HAND_WRIST = {LEFT_KEY: L_WRIST, RIGHT_KEY: R_WRIST}
-FOOT_ANKLES = ((slice(0, 3), L_ANKLE), (slice(3, 6), R_ANKLE))  # COCO-WholeBody 17-19 left foot, 20-22 right
+# The foot part's left foot (COCO-WholeBody 17-19) then right foot (20-22), with the ankle each hangs from.
+FOOT_ANKLES = ((slice(0, FOOT.size // 2), L_ANKLE), (slice(FOOT.size // 2, FOOT.size), R_ANKLE))
 
 
 def _array(flat: Sequence[float] | None) -> np.ndarray | None:
@@ -102,7 +105,7 @@ class RetargetPlan:
 class Retargeter:
     """Retargets one clip; holds the reference person and the per-person hand and face scale measured so far."""
 
-    def __init__(self, reference: dict, threshold: float = DRAW_THRESHOLD):
+    def __init__(self, reference: dict, threshold: float = DWPOSE_THRESHOLD):
         self.reference = reference
         self.threshold = threshold
         self.ref_body = _array(reference.get(BODY_KEY))
@@ -186,7 +189,7 @@ class Retargeter:
             return plan.ratio
         common = _seen(ref, self.threshold) & _seen(part, self.threshold)
         if name == FACE_KEY:
-            common[68:] = False
+            common[FACE_LANDMARKS:] = False
         if common.sum() < 2 or _spread(part, common) <= 0:
             return plan.ratio
         scale = _spread(ref, common) / _spread(part, common)
@@ -233,10 +236,10 @@ class Retargeter:
         if face is not None:
             scale = self._scale(key, FACE_KEY, face, plan)
             moved = self._attach(face, FACE_NOSE_TIP, body_in, body_out, NOSE, scale, plan)
-            if body_out is not None and len(moved) == 70:
+            if body_out is not None and len(moved) == FACE_LANDMARKS + len(BODY_EYES):
                 for i, eye in enumerate(BODY_EYES):
-                    if _seen(moved, self.threshold)[68 + i] and _seen(body_in, self.threshold)[eye]:
-                        moved[68 + i, :2] = body_out[eye, :2]
+                    if _seen(moved, self.threshold)[FACE_LANDMARKS + i] and _seen(body_in, self.threshold)[eye]:
+                        moved[FACE_LANDMARKS + i, :2] = body_out[eye, :2]
             out[FACE_KEY] = moved.reshape(-1).tolist()
         feet = _array(person.get(FOOT_KEY))
         if feet is not None:
@@ -275,7 +278,7 @@ def _primary(frames: list[dict], has_neck) -> list[dict | None]:
 
 
 def retarget(driving: Any, reference: Any, *, anchor: str = "neck", reference_person_index: int = 0,
-             threshold: float = DRAW_THRESHOLD) -> list[dict]:
+             threshold: float = DWPOSE_THRESHOLD) -> list[dict]:
     """Driving POSE_KEYPOINT (list of frames, or one dict) retargeted to the reference body (module docstring).
 
     ``reference``: a POSE_KEYPOINT dict or list (its first frame is used), person ``reference_person_index``.

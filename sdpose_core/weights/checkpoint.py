@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +21,7 @@ from ..engine.cpu import native_bf16
 from ..errors import CheckpointError, DownloadError
 from ..engine.head import HEAD_KEYS, HeatmapHead
 from ..engine.model import SDPoseModel
-from ..engine.schemes import Scheme, get_scheme, scheme_for_num_keypoints
+from ..engine.schemes import SCHEMES, Scheme, get_scheme, scheme_for_num_keypoints
 from .source import (HEAD_FILE, HUB_MODELS, cache_dir, hub_folder, read_config, read_unet_config, resolve_source,
                      sdpose_unet_config)
 from .strict import SHOWN, listing, mismatches
@@ -155,8 +154,9 @@ def resolve_scheme(head: HeatmapHead, requested: str | Scheme | None, where: str
     """The scheme the head was trained for; an error when the caller asked for another."""
     found = scheme_for_num_keypoints(head.num_keypoints)
     if found is None:
+        predicted = " or ".join(f"{s.num_keypoints} ({s.name})" for s in SCHEMES.values())
         raise CheckpointError(f"{where}: the head predicts {head.num_keypoints} keypoints; SDPose heads predict "
-                              "17 (body) or 133 (wholebody).")
+                              f"{predicted}.")
     if requested is not None and get_scheme(requested) != found:
         raise CheckpointError(f"{where} is a {found.name} checkpoint ({found.num_keypoints} keypoints) but scheme "
                               f"'{get_scheme(requested).name}' was requested; pick scheme '{found.name}' or the "

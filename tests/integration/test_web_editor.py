@@ -107,6 +107,15 @@ PICK_JOINT_JS = """
 """
 
 
+def drawn_in(page, frame):
+    """``frame`` drawn by web/pose_model.js in ``page`` at scale 1 on black, as an RGB array."""
+    import numpy as np
+    from PIL import Image
+
+    url = page.evaluate(DRAW_FRAME_JS, {"frame": frame, "pack": PACK_NAME})
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB"), dtype=int)
+
+
 def wait_preview(page, selector: str, frames: int, timeout: float = 120_000) -> None:
     page.wait_for_selector(f'{selector}[data-frames="{frames}"]', timeout=timeout)
 
@@ -267,15 +276,13 @@ def test_preview_draws_like_dwpose(frontend):
     """web/pose_model.js draws the golden DWPose poses (tests/data/golden) much as sdpose_core.pose.render does, which is
     pixel-identical to comfyui_controlnet_aux (browser anti-aliasing aside)."""
     import numpy as np
-    from PIL import Image
 
     from sdpose_core.pose.render import render_frame
 
     for name in ("wholebody_three", "body_single"):
         frame = json.loads((REPO / "tests" / "data" / "golden" / f"{name}.pose.json").read_text())
         frame = frame[0] if isinstance(frame, list) else frame
-        url = frontend.evaluate(DRAW_FRAME_JS, {"frame": frame, "pack": PACK_NAME})
-        drawn = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB"), dtype=int)
+        drawn = drawn_in(frontend.page, frame)
         expected = render_frame(frame, resolution=None, feet=False).astype(int)
         assert drawn.shape == expected.shape
         ours, theirs = drawn.max(-1) > 40, expected.max(-1) > 40
@@ -334,3 +341,64 @@ def test_routes_are_registered_and_confined(comfy):
     for bad in ("../comfyui.log", "/etc/passwd", "sdpose/../../comfyui.log", "person.png"):
         status, body = comfy.request("GET", "/sdpose/keypoints?file=" + bad)
         assert status == 400, (bad, status, body)
+    from sdpose_core.keypoints import DWPOSE_THRESHOLD
+
+    for route in ("/sdpose/constants", "/api/sdpose/constants"):
+        assert comfy.request("GET", route) == (200, {"draw_threshold": DWPOSE_THRESHOLD})
+
+
+# One body: the nose just above DWPose's threshold, the right shoulder just below it (raw scores, as ComfyUI-native).
+def threshold_frame() -> dict:
+    from sdpose_core.keypoints import DWPOSE_THRESHOLD
+
+    body = [0.0] * 54
+    body[0:3] = [50.0, 50.0, DWPOSE_THRESHOLD + 0.05]
+    body[6:9] = [150.0, 50.0, DWPOSE_THRESHOLD - 0.05]
+    return {"people": [{BODY: body, "face_keypoints_2d": None, "hand_left_keypoints_2d": None,
+                        "hand_right_keypoints_2d": None}], "canvas_width": 200, "canvas_height": 100}
+
+
+def lit(image) -> list[bool]:
+    """Whether the nose and the right shoulder of threshold_frame() are drawn."""
+    return [bool(image[50, x].max() > 40) for x in (50, 150)]
+
+
+# The extension reads the constants in its init hook, which ComfyUI awaits before it registers the nodes.
+EXTENSION_READY_JS = ("() => window.SDPose && window.LiteGraph && "
+                      "LiteGraph.registered_node_types['SDPoseNodes.Estimator']")
+
+
+def test_preview_draws_by_the_librarys_threshold(comfy, frontend):
+    """The front end has no copy of DWPose's threshold: it draws by sdpose_core.keypoints' value, as render does, and
+    the nodes' score_threshold defaults to it."""
+    from sdpose_core.keypoints import DWPOSE_THRESHOLD
+    from sdpose_core.pose.render import render_frame
+
+    frontend.page.wait_for_function(EXTENSION_READY_JS, timeout=60_000)
+    assert frontend.evaluate("() => window.SDPose.drawThreshold()") == DWPOSE_THRESHOLD
+    frame = threshold_frame()
+    assert lit(drawn_in(frontend.page, frame)) == lit(render_frame(frame, resolution=None)) == [True, False]
+    for node in ("SDPoseNodes.Estimator", "SDPoseNodes.AnnotateVideoFile"):
+        inputs = comfy.get(f"/object_info/{node}")[node]["input"]
+        assert inputs["optional"]["score_threshold"][1]["default"] == DWPOSE_THRESHOLD, node
+
+
+def test_preview_without_the_constants_route_shows_every_scored_point(comfy, frontend):
+    """If GET /sdpose/constants fails, the extension still loads and draws every point with a positive score (so
+    DWPose files, scored 1 or 0, look the same), and the console says why."""
+    page = frontend.browser.new_page(viewport={"width": 1200, "height": 800})
+    warnings, errors = [], []
+    page.on("console", lambda message: warnings.append(message.text) if message.type == "warning" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.route("**/sdpose/constants", lambda route: route.abort())
+    try:
+        page.goto(comfy.url + "/")
+        page.wait_for_function(EXTENSION_READY_JS, timeout=90_000)
+        assert page.evaluate("() => window.SDPose.drawThreshold()") == 0
+        assert any("SDPose: could not read /sdpose/constants" in w for w in warnings), warnings
+        assert lit(drawn_in(page, threshold_frame())) == [True, True]
+        assert page.evaluate("() => { const node = LiteGraph.createNode('SDPoseNodes.Estimator'); app.graph.add(node);"
+                             " return Boolean(node.sdposePreview); }")
+        assert not [e for e in errors if "sdpose" in e.lower()], errors
+    finally:
+        page.close()
