@@ -19,7 +19,7 @@ Detector = Callable[[torch.Tensor], torch.Tensor]  # image [3, H, W] in 0..1 -> 
 _Item = tuple["_Pending", int, torch.Tensor, torch.Tensor]  # (image, person, uint8 crop [3, h, w], crop->image)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class FrameInfo:
     """What is known about the image a :class:`PoseResult` comes from, besides its pixels and people.
 
