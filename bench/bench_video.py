@@ -3,8 +3,8 @@
 A synthetic clip (default 30 s of 1280x720 at 30 fps, one figure walking across a textured background) is written
 once. Both paths decode it, find the person, pose, draw and encode a pose video and write POSE_KEYPOINT JSON:
 
-* ``clip``: :func:`sdpose_core.video.file_job.annotate_video` - crops of consecutive frames share batches (``--batch-size``),
-  people are tracked, detection runs every ``--detect-every`` frames (boxes carried between);
+* ``clip``: :func:`sdpose_core.video.file_job.annotate_video` - crops of consecutive frames share batches
+  (``--batch-size``), people are tracked, detection runs every ``--detect-every`` frames (boxes carried between);
 * ``frame-by-frame``: each frame posed on its own (batch 1, no cross-frame batching), detection on every frame,
   then drawn and encoded the same way;
 * ``official frame-by-frame`` (``--official``): the same loop with the official model path in place of our engine

@@ -1,10 +1,11 @@
 """SDPose Annotate Video File: a video in input/ -> pose video, POSE_KEYPOINT JSON and optional frames in output/.
 
 An IMAGE batch holds a whole clip in memory; this node never does. It hands the file to
-``sdpose_core.video.file_job.annotate_video``, which decodes, poses, draws and encodes a few frames at a time, so memory stays
-the same for a 10-second or a 2-hour video. Outputs appear only when complete (a failure or a cancel leaves none)
-under a new numbered name (``<prefix>_00001.json``, ``<prefix>_00001_pose.mp4``, ``<prefix>_00001_frames/``), never
-over an existing file. The node shows the poses of the first frames in the pack's preview.
+``sdpose_core.video.file_job.annotate_video``, which decodes, poses, draws and encodes a few frames at a time, so
+memory stays the same for a 10-second or a 2-hour video. Outputs appear only when complete (a failure or a cancel
+leaves none) under a new numbered name (``<prefix>_00001.json``, ``<prefix>_00001_pose.mp4``,
+``<prefix>_00001_frames/``), never over an existing file. The node shows the poses of the first frames in the pack's
+preview.
 """
 
 from __future__ import annotations

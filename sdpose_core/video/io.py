@@ -203,7 +203,8 @@ class VideoWriter:
         if self.size is None:
             self._open(w, h)
         elif (w, h) != self.size:
-            raise InputError(f"VideoWriter: frame {self.frames} is {w}x{h}, earlier frames {self.size[0]}x{self.size[1]}.")
+            raise InputError(f"VideoWriter: frame {self.frames} is {w}x{h}, "
+                             f"earlier frames {self.size[0]}x{self.size[1]}.")
         if w % 2 or h % 2:
             frame = np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)))
         if self._stream is not None:
