@@ -23,7 +23,7 @@ from .io import (DEFAULT_CRF, PREFETCH, WRITE_QUEUE, JsonListWriter, Sink, Video
 
 @dataclass
 class VideoOutput:
-    """What :func:`annotate_video` wrote (paths in ``out_dir``), how many frames, at what rate, and the track ids seen."""
+    """What :func:`annotate_video` wrote (paths in ``out_dir``), its frame count and rate, and the track ids seen."""
 
     json: Path
     video: Path
