@@ -1,8 +1,8 @@
 """What retargeting, face crops and gap filling add to the clip path, and how much shake the smoothers remove.
 
-Part 1 (overhead): the clip path of ``bench_video.py`` (:func:`sdpose_core.video.annotate.annotate_video`: decode, detect,
-pose, track, draw, encode, write JSON) on its synthetic clip (default 900 frames of 1280x720), warm, then on the
-POSE_KEYPOINT it wrote (with ``--dropout`` of the keypoints removed at random, so there are gaps to fill): gap
+Part 1 (overhead): the clip path of ``bench_video.py`` (:func:`sdpose_core.video.file_job.annotate_video`: decode,
+detect, pose, track, draw, encode, write JSON) on its synthetic clip (default 900 frames of 1280x720), warm, then on
+the POSE_KEYPOINT it wrote (with ``--dropout`` of the keypoints removed at random, so there are gaps to fill): gap
 filling, retargeting to a reference body, face boxes (smoothed) and 512x512 face crops of every frame (the crop
 calls alone are timed; decoding is already paid by the clip path). The figure is their total over the clip path's
 time. Weights are random and every keypoint is kept (threshold 0), so every part is present and processed.
@@ -64,7 +64,9 @@ def overhead(args) -> None:
     from sdpose_core.motion.gaps import fill_gaps
     from sdpose_core.engine.pipeline import PoseEstimator
     from sdpose_core.pose.retarget import retarget
-    from sdpose_core.video.annotate import ClipOptions, VideoWriter, annotate_video, read_frames
+    from sdpose_core.video.clip import ClipOptions
+    from sdpose_core.video.file_job import annotate_video
+    from sdpose_core.video.io import VideoWriter, read_frames
 
     width, height = parse_size(args.size)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="sdpose-bench-tools-"))

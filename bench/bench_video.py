@@ -3,8 +3,8 @@
 A synthetic clip (default 30 s of 1280x720 at 30 fps, one figure walking across a textured background) is written
 once. Both paths decode it, find the person, pose, draw and encode a pose video and write POSE_KEYPOINT JSON:
 
-* ``clip``: :func:`sdpose_core.video.annotate.annotate_video` - crops of consecutive frames share batches (``--batch-size``),
-  people are tracked, detection runs every ``--detect-every`` frames (boxes carried between);
+* ``clip``: :func:`sdpose_core.video.file_job.annotate_video` - crops of consecutive frames share batches
+  (``--batch-size``), people are tracked, detection runs every ``--detect-every`` frames (boxes carried between);
 * ``frame-by-frame``: each frame posed on its own (batch 1, no cross-frame batching), detection on every frame,
   then drawn and encoded the same way;
 * ``official frame-by-frame`` (``--official``): the same loop with the official model path in place of our engine
@@ -84,7 +84,8 @@ def colour_detector(calls: list):
 
 
 def run_clip(estimator, clip: Path, out: Path, args, stem: str = "clip") -> dict:
-    from sdpose_core.video.annotate import ClipOptions, annotate_video
+    from sdpose_core.video.clip import ClipOptions
+    from sdpose_core.video.file_job import annotate_video
 
     start = time.perf_counter()
     result = annotate_video(estimator, clip, out, stem=stem, options=ClipOptions(detect_every=args.detect_every),
@@ -114,7 +115,7 @@ def run_frame_by_frame(model, clip: Path, out: Path, args, detector, limit: int 
     from sdpose_core.formats.openpose import to_pose_keypoint
     from sdpose_core.engine.pipeline import PoseEstimator
     from sdpose_core.pose.render import render_frame
-    from sdpose_core.video.annotate import JsonListWriter, VideoWriter, probe_video, read_frames
+    from sdpose_core.video.io import JsonListWriter, VideoWriter, probe_video, read_frames
 
     estimator = PoseEstimator(model, input_size=args.input_size, flip=args.flip, batch_size=1, detector=detector)
     info = probe_video(clip)
@@ -167,7 +168,7 @@ def main() -> None:
     from bench_engine import make_checkpoint
     from sdpose_core.weights.checkpoint import load_model
     from sdpose_core.engine.pipeline import PoseEstimator, numpy_detector  # noqa: F401 (numpy_detector: for real YOLOX)
-    from sdpose_core.video.annotate import VideoWriter, count_frames
+    from sdpose_core.video.io import VideoWriter, count_frames
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -169,7 +169,7 @@ class SDPoseEstimator(io.ComfyNode):
         import comfy.utils
 
         from ..sdpose_core.pose.render import check_batch, render_frame
-        from ..sdpose_core.video.annotate import annotate_frames, pose_frame
+        from ..sdpose_core.formats.openpose import pose_frame
         from .boxes import boxes_per_frame
 
         frames = int(image.shape[0])
@@ -180,11 +180,7 @@ class SDPoseEstimator(io.ComfyNode):
         progress = comfy.utils.ProgressBar(frames)
         draw = {**draw_options(detect_hand, detect_body, detect_face, resolution, scale_stick_for_xinsr_cn),
                 "feet": draw_feet, **v3.drawing_style(**style)}
-        if video_options is None:
-            results = estimator(image, boxes)
-        else:
-            results = annotate_frames(estimator, image, fps=video_options.fps, options=video_options.options,
-                                      boxes=boxes)
+        results = estimator(image, boxes) if video_options is None else video_options.annotate(estimator, image, boxes)
         poses = []
         for result in results:
             mm.throw_exception_if_processing_interrupted()

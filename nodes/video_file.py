@@ -1,10 +1,11 @@
 """SDPose Annotate Video File: a video in input/ -> pose video, POSE_KEYPOINT JSON and optional frames in output/.
 
 An IMAGE batch holds a whole clip in memory; this node never does. It hands the file to
-``sdpose_core.video.annotate.annotate_video``, which decodes, poses, draws and encodes a few frames at a time, so memory stays
-the same for a 10-second or a 2-hour video. Outputs appear only when complete (a failure or a cancel leaves none)
-under a new numbered name (``<prefix>_00001.json``, ``<prefix>_00001_pose.mp4``, ``<prefix>_00001_frames/``), never
-over an existing file. The node shows the poses of the first frames in the pack's preview.
+``sdpose_core.video.file_job.annotate_video``, which decodes, poses, draws and encodes a few frames at a time, so
+memory stays the same for a 10-second or a 2-hour video. Outputs appear only when complete (a failure or a cancel
+leaves none) under a new numbered name (``<prefix>_00001.json``, ``<prefix>_00001_pose.mp4``,
+``<prefix>_00001_frames/``), never over an existing file. The node shows the poses of the first frames in the pack's
+preview.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ _NUMBERED = re.compile(r"^(?P<stem>.+)_(?P<n>\d{5,})(?:\.json|_pose\.mp4|_frames
 
 def list_videos() -> list[str]:
     """Video files under ComfyUI's input folder, as relative names (subfolders included), sorted."""
-    from ..sdpose_core.video.annotate import is_video
+    from ..sdpose_core.video.io import is_video
 
     root = keypoints_io._input_dir()
     found = []
@@ -39,7 +40,7 @@ def list_videos() -> list[str]:
 
 def resolve_video(name: str) -> Path:
     """A video name relative to input/ -> its path; an InputError for anything outside input/ or not a video."""
-    from ..sdpose_core.video.annotate import VIDEO_SUFFIXES, is_video
+    from ..sdpose_core.video.io import VIDEO_SUFFIXES, is_video
 
     root = keypoints_io._input_dir()
     path = common.path_in(root, name or "", "Video file", "ComfyUI's input folder")
@@ -69,7 +70,7 @@ def first_frames(path: Path, count: int):
     import numpy as np
     import torch
 
-    from ..sdpose_core.video.annotate import read_frames
+    from ..sdpose_core.video.io import read_frames
 
     frames = read_frames(path)
     try:
@@ -157,19 +158,19 @@ class SDPoseAnnotateVideoFile(io.ComfyNode):
             return float("nan")  # let the run itself report the problem
 
     @classmethod
-    def execute(cls, sdpose_model, file, filename_prefix="sdpose/video", tracking=True, smoothing=False,
-                smooth_min_cutoff=1.0, smooth_beta=10.0, detect_every=1, save_frames=False, draw_over_video=False,
+    def execute(cls, sdpose_model, file, filename_prefix="sdpose/video", save_frames=False, draw_over_video=False,
                 detect_hand="enable", detect_body="enable", detect_face="enable", resolution=512,
                 bbox_detector=common.DETECTOR_FILE, scale_stick_for_xinsr_cn="disable", flip_test=True,
-                crop_mode="topdown", score_threshold=DWPOSE_THRESHOLD, batch_size=4) -> io.NodeOutput:
+                crop_mode="topdown", score_threshold=DWPOSE_THRESHOLD, batch_size=4, **clip) -> io.NodeOutput:
         common.require(common.CORE_PACKAGES, common.DRAW_PACKAGES)
         import comfy.model_management as mm
         import comfy.utils
 
-        from ..sdpose_core.video.annotate import annotate_video, probe_video
+        from ..sdpose_core.video.file_job import annotate_video
+        from ..sdpose_core.video.io import probe_video
 
         source = resolve_video(file)
-        options = clip_options(tracking, smoothing, smooth_min_cutoff, smooth_beta, detect_every)
+        options = clip_options(**clip)  # tracking, smoothing, smooth_min_cutoff, smooth_beta, detect_every
         root = keypoints_io._output_dir().resolve()
         folder, stem = keypoints_io.save_target(filename_prefix, root)
         total = probe_video(source).frames or 0

@@ -19,43 +19,54 @@ VIDEO_OPTIONS_TYPE = "SDPOSE_NODES_VIDEO_OPTIONS"
 VideoOptionsIO = io.Custom(VIDEO_OPTIONS_TYPE)
 
 
+CLIP_FIELDS = {"tracking": "track", "smoothing": "smooth", "smooth_min_cutoff": "min_cutoff", "smooth_beta": "beta",
+               "detect_every": "detect_every"}  # node input -> ClipOptions field
+
+
 @dataclass(frozen=True)
 class VideoOptions:
     """What the estimator needs to treat its IMAGE batch as a clip."""
 
     fps: Fraction
-    options: object  # sdpose_core.video.annotate.ClipOptions (imported lazily)
+    options: object  # sdpose_core.video.clip.ClipOptions (imported lazily)
+
+    def annotate(self, estimator, image, boxes=None):
+        """The estimator's results for the IMAGE batch posed as one clip with these options (tracked, ...)."""
+        from ..sdpose_core.video.clip import annotate_frames
+
+        return annotate_frames(estimator, image, fps=self.fps, options=self.options, boxes=boxes)
 
 
 def clip_inputs() -> list:
-    """Tracking, smoothing and detect-every-N inputs: shared by SDPose Video Options and the video file node."""
-    from ..sdpose_core.motion.smooth import DEFAULT_BETA, DEFAULT_MIN_CUTOFF
+    """Tracking, smoothing and detect-every-N inputs: shared by SDPose Video Options and the video file node. Their
+    defaults are ``ClipOptions``' (the library's, also the CLI's)."""
+    from ..sdpose_core.video.clip import ClipOptions
 
+    default = ClipOptions()
     return [
-        io.Boolean.Input("tracking", default=True, tooltip=(
+        io.Boolean.Input("tracking", default=default.track, tooltip=(
             "Keep each person's order and id (OpenPose person_id) stable across frames, through crossings and short "
             "occlusions.")),
-        io.Boolean.Input("smoothing", default=False, tooltip=(
+        io.Boolean.Input("smoothing", default=default.smooth, tooltip=(
             "Smooth keypoints over time (One-Euro filter): steadier skeletons, less flicker. Implies tracking. Off: "
             "every frame is exactly the model's.")),
-        io.Float.Input("smooth_min_cutoff", default=DEFAULT_MIN_CUTOFF, min=0.01, max=100.0, step=0.01, tooltip=(
+        io.Float.Input("smooth_min_cutoff", default=default.min_cutoff, min=0.01, max=100.0, step=0.01, tooltip=(
             "Hz. Lower: steadier when people hold still, with more lag on slow moves.")),
-        io.Float.Input("smooth_beta", default=DEFAULT_BETA, min=0.0, max=1000.0, step=0.1,
+        io.Float.Input("smooth_beta", default=default.beta, min=0.0, max=1000.0, step=0.1,
                        tooltip="Higher: less lag in fast motion, a little more jitter."),
-        io.Int.Input("detect_every", default=1, min=1, max=1000, tooltip=(
+        io.Int.Input("detect_every", default=default.detect_every, min=1, max=1000, tooltip=(
             "Run the person detector on every Nth frame only and carry each person's box between (faster). Ignored "
             "when the estimator gets bounding_box or has no detector.")),
     ]
 
 
-def clip_options(tracking: bool = True, smoothing: bool = False, smooth_min_cutoff: float = 1.0,
-                 smooth_beta: float = 10.0, detect_every: int = 1):
-    """The values of :func:`clip_inputs` as a checked ``sdpose_core.video.annotate.ClipOptions``."""
-    from ..sdpose_core.video.annotate import ClipOptions
+def clip_options(**values):
+    """The values of :func:`clip_inputs` (by input name; one left out takes its default) as a checked
+    ``sdpose_core.video.clip.ClipOptions``; a bad value is an InputError naming the input."""
+    from ..sdpose_core.video.clip import ClipOptions
 
-    options = ClipOptions(track=bool(tracking), smooth=bool(smoothing), min_cutoff=float(smooth_min_cutoff),
-                          beta=float(smooth_beta), detect_every=int(detect_every))
-    options.check()
+    options = ClipOptions(**{CLIP_FIELDS[name]: value for name, value in values.items()})
+    options.check({field: name for name, field in CLIP_FIELDS.items()})
     return options
 
 
@@ -80,13 +91,12 @@ class SDPoseVideoOptions(io.ComfyNode):
         )
 
     @classmethod
-    def execute(cls, frame_rate, tracking=True, smoothing=False, smooth_min_cutoff=1.0, smooth_beta=10.0,
-                detect_every=1) -> io.NodeOutput:
+    def execute(cls, frame_rate, **clip) -> io.NodeOutput:
         from ..sdpose_core.errors import InputError
 
         if not frame_rate > 0:
             raise InputError(f"SDPose Video Options: frame_rate must be positive, got {frame_rate}.")
-        options = clip_options(tracking, smoothing, smooth_min_cutoff, smooth_beta, detect_every)
+        options = clip_options(**clip)
         return io.NodeOutput(VideoOptions(Fraction(frame_rate).limit_denominator(1001), options))
 
 

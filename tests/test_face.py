@@ -72,7 +72,7 @@ def test_no_face_anywhere_is_one_clear_error():
 
 def test_estimate_face_crops_writes_the_face_video(tiny_wholebody, cache, tmp_path):
     from sdpose_core.cli.main import main
-    from sdpose_core.video.annotate import VideoWriter, count_frames, probe_video
+    from sdpose_core.video.io import VideoWriter, count_frames, probe_video
 
     clip = tmp_path / "walk.mp4"
     rng = np.random.default_rng(0)

@@ -10,7 +10,7 @@ from PIL import Image
 from sdpose_core.cli.main import main
 from sdpose_core.formats.openpose import BODY_KEY
 from sdpose_core.pose.render import LIMBS
-from sdpose_core.video.annotate import count_frames
+from sdpose_core.video.io import count_frames
 from test_retarget import POSE, SHORT, TALL, body, frame, person, walk_angles
 
 

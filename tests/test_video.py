@@ -14,15 +14,17 @@ import numpy as np
 import pytest
 import torch
 
-from sdpose_core.video import annotate as video_mod
+from sdpose_core.video import file_job as video_mod
 from sdpose_core.weights.checkpoint import load_model
 from sdpose_core.cli.main import main
 from sdpose_core.errors import InputError
 from sdpose_core.formats.openpose import load_pose_keypoint
 from sdpose_core.engine.pipeline import PoseEstimator
 from sdpose_core.engine.schemes import get_scheme
-from sdpose_core.video.annotate import (ClipOptions, VideoWriter, annotate_frames, annotate_video, count_frames, pose_frame,
-                               probe_video, read_frames)
+from sdpose_core.formats.openpose import pose_frame
+from sdpose_core.video.clip import ClipOptions, annotate_frames
+from sdpose_core.video.file_job import annotate_video
+from sdpose_core.video.io import VideoWriter, count_frames, probe_video, read_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -140,14 +142,14 @@ def test_untracked_unsmoothed_clip_is_frame_exact_and_ids_are_stable(tiny_body, 
     estimator = PoseEstimator(model, input_size=(64, 128), flip=False, batch_size=3)  # small: plumbing only
     plain = list(estimator(frames, boxes))
     tracked = list(annotate_frames(estimator, frames, fps=25, boxes=boxes))
-    assert [r.meta["frame"] for r in tracked] == list(range(3))
+    assert [r.info.index for r in tracked] == list(range(3))
     for a, b in zip(plain, tracked):
-        assert sorted(b.meta["track_ids"]) == b.meta["track_ids"] and len(b.meta["track_ids"]) == 2
+        assert sorted(b.info.track_ids) == b.info.track_ids and len(b.info.track_ids) == 2
         for kp, box in zip(b.keypoints, b.boxes):  # the same people, bit for bit, listed by id
             row = int(np.argmin(np.abs(a.boxes - box).sum(1)))
             assert torch.equal(a.keypoints[row], kp) and torch.equal(a.boxes[row], box)
     frame = pose_frame(tracked[0], threshold=0.0)
-    assert [p["person_id"] for p in frame["people"]] == [[i] for i in tracked[0].meta["track_ids"]]
+    assert [p["person_id"] for p in frame["people"]] == [[i] for i in tracked[0].info.track_ids]
     assert load_pose_keypoint(frame)[0]["people"][0]["pose_keypoints_2d"] == frame["people"][0]["pose_keypoints_2d"]
     smoothed = list(annotate_frames(estimator, frames[:2], fps=25, boxes=boxes, smooth=True, threshold=0.0))
     assert smoothed[0].keypoints.equal(tracked[0].keypoints)  # the first frame has nothing to smooth with
@@ -207,8 +209,8 @@ def test_tracking_keeps_ids_through_a_crossing_in_a_clip(rows):
     ids = {WARM: set(), COOL: set()}
     overlapped = missed = 0
     for result, (_, truth) in zip(results, data):
-        assert result.meta["track_ids"] == sorted(result.meta["track_ids"])
-        for track_id, (x, y, w, h) in zip(result.meta["track_ids"], result.boxes.numpy()):
+        assert result.info.track_ids == sorted(result.info.track_ids)
+        for track_id, (x, y, w, h) in zip(result.info.track_ids, result.boxes.numpy()):
             centre = np.array([x + w / 2, y + h / 2])
             who = min(truth, key=lambda c: np.abs(centre - np.add(truth[c][:2], truth[c][2:]) / 2).sum())
             ids[who].add(track_id)
@@ -216,7 +218,7 @@ def test_tracking_keeps_ids_through_a_crossing_in_a_clip(rows):
         overlapped += bool(warm[0] < cool[2] and cool[0] < warm[2])
         missed += result.num_people < 2
     assert ids == {WARM: {0}, COOL: {1}}, ids  # numbered left to right in the first frame, never swapped
-    assert results[0].meta["track_ids"] == results[-1].meta["track_ids"] == [0, 1]
+    assert results[0].info.track_ids == results[-1].info.track_ids == [0, 1]
     assert overlapped >= 5  # the crossing is real
     if rows[0] == rows[1]:
         assert missed >= 4  # and so is the gap
@@ -236,7 +238,7 @@ def test_detect_every_n_carries_boxes_that_follow_the_person():
         assert [r.num_people for r in results] == [1] * 24
         error = np.abs(found - centres).max(axis=1)  # about 1.2 px of it is BlobModel's own rounding
         assert error[every:].max() < 2.0 and error.max() < 5.0, error  # before any result is back, boxes stand
-        assert all(r.meta["track_ids"] == [0] for r in results)
+        assert all(r.info.track_ids == [0] for r in results)
 
 
 @pytest.mark.parametrize("speed, less_shake", [(0, 3.0), (1, 1.6)])
@@ -252,7 +254,7 @@ def test_smoothing_a_shaky_clip_cuts_jitter_and_keeps_up_with_the_person(speed, 
         estimator = PoseEstimator(BlobModel(jitter=0.5, seed=3), input_size=(64, 128), flip=False, batch_size=8,
                                   detector=blob_detector([]))
         results = list(annotate_frames(estimator, frames, fps=30, smooth=smooth))
-        assert [r.meta["track_ids"] for r in results] == [[0]] * 90
+        assert [r.info.track_ids for r in results] == [[0]] * 90
         out[smooth] = np.stack([r.keypoints[0, :, :2].numpy() for r in results])  # [T, 17, 2]
     settled = slice(10, None)
 

@@ -142,12 +142,11 @@ def run_model(args: argparse.Namespace, gt: dict, accelerator, model=None) -> li
     feed = shard_feed(instances, args.batch_size, accelerator.process_index, accelerator.num_processes)
     paths = [args.images / name for name, _, _ in feed]
     boxes = [[i["box"] for i in items] for _, _, items in feed]
-    metas = [{"items": items} for _, _, items in feed]
     predictions: list[dict] = []
     bar = tqdm(total=sum(len(b) for b in boxes), desc="SDPose eval", unit="crop",
                disable=not accelerator.is_local_main_process, dynamic_ncols=True)
-    for result in estimator(_prefetch(paths), boxes, metas):
-        items = result.meta["items"]
+    for result in estimator(_prefetch(paths), boxes):  # one result per image, in order (info.index)
+        items = feed[result.info.index][2]
         _, scale = crop_center_scale(torch.tensor([i["box"] for i in items], dtype=torch.float64), args.input_size)
         for inst, kp, area in zip(items, result.keypoints, scale.prod(dim=1)):
             predictions.append({"id": inst["id"], "image_id": inst["image_id"], "box_score": inst["score"],

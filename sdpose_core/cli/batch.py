@@ -126,7 +126,7 @@ def _weight(task: Task, job: Job) -> int:
     record = job.record(task.stem) or {}
     if record.get("state") == "done" and record.get("frames"):
         return int(record["frames"])
-    from ..video.annotate import probe_video
+    from ..video.io import probe_video
 
     try:
         return max(1, probe_video(task.path).frames or 1)

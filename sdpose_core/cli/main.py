@@ -22,6 +22,7 @@ from ..choices import PEOPLE_ORDERS
 from ..errors import InputError, SDPoseError
 from ..keypoints import DWPOSE_THRESHOLD
 from ..sizes import parse_size
+from ..video.clip import ClipOptions
 
 if TYPE_CHECKING:
     from .work import WorkSettings
@@ -86,12 +87,14 @@ def _add_estimate(sub) -> None:
                        help="keep each person's place and id (person_id) across frames (default on)")
     video.add_argument("--smooth", action="store_true", help="One-Euro smoothing of keypoints over time "
                        "(default off: every frame exactly as the model gives it); implies --track")
-    video.add_argument("--smooth-min-cutoff", type=float, default=1.0, metavar="HZ",
-                       help="One-Euro cut-off at rest: lower = smoother, more lag (default 1.0)")
-    video.add_argument("--smooth-beta", type=float, default=10.0, help="One-Euro speed coefficient, per person "
-                       "height per second: higher = less lag in fast motion, less smoothing (default 10)")
-    video.add_argument("--detect-every", type=int, default=1, metavar="N", help="run the person detector on "
-                       "every Nth frame only; boxes follow each person's keypoints in between (default 1)")
+    clip = ClipOptions()  # the library's defaults, also the nodes'
+    video.add_argument("--smooth-min-cutoff", type=float, default=clip.min_cutoff, metavar="HZ",
+                       help="One-Euro cut-off at rest: lower = smoother, more lag (default %(default)g)")
+    video.add_argument("--smooth-beta", type=float, default=clip.beta, help="One-Euro speed coefficient, per person "
+                       "height per second: higher = less lag in fast motion, less smoothing (default %(default)g)")
+    video.add_argument("--detect-every", type=int, default=clip.detect_every, metavar="N", help="run the person "
+                       "detector on every Nth frame only; boxes follow each person's keypoints in between "
+                       "(default %(default)d)")
     video.add_argument("--frames", action="store_true", help="also write the pose frames as PNGs in "
                        "DIR/<stem>_frames/")
     video.add_argument("--crf", type=int, default=18, help="H.264 quality of the pose video, 0..51 "
@@ -193,6 +196,15 @@ def boxes_for(path: Path, video: bool, table: dict[str, Any]) -> list | None:
     return None
 
 
+CLIP_FLAGS = {"detect_every": "--detect-every", "min_cutoff": "--smooth-min-cutoff", "beta": "--smooth-beta"}
+
+
+def clip_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``ClipOptions`` fields the video options give."""
+    return dict(track=args.track, smooth=args.smooth, min_cutoff=args.smooth_min_cutoff, beta=args.smooth_beta,
+                detect_every=args.detect_every, threshold=args.threshold)
+
+
 def _check_numbers(args: argparse.Namespace) -> None:
     """Every numeric option in its range, or one line saying which is not."""
     from ..engine.model import check_input_size
@@ -203,18 +215,13 @@ def _check_numbers(args: argparse.Namespace) -> None:
                          f"got {args.threshold}.")
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be at least 1, got {args.batch_size}.")
-    if args.detect_every < 1:
-        raise InputError(f"--detect-every must be at least 1, got {args.detect_every}.")
     if args.max_people is not None and args.max_people < 1:
         raise InputError(f"--max-people must be at least 1 (leave it out to keep everyone), got {args.max_people}.")
     if not 0 <= args.crf <= MAX_CRF:
         raise InputError(f"--crf must be 0..{MAX_CRF} (H.264 quality, lower = better; default 18), got {args.crf}.")
     if args.resolution is not None and not 64 <= args.resolution <= 16384:
         raise InputError(f"--resolution must be 64..16384 (as DWPreprocessor's), got {args.resolution}.")
-    if not (math.isfinite(args.smooth_min_cutoff) and args.smooth_min_cutoff > 0):
-        raise InputError(f"--smooth-min-cutoff must be a positive frequency in Hz, got {args.smooth_min_cutoff}.")
-    if not (math.isfinite(args.smooth_beta) and args.smooth_beta >= 0):
-        raise InputError(f"--smooth-beta must be zero or positive, got {args.smooth_beta}.")
+    ClipOptions(**clip_fields(args)).check(CLIP_FLAGS)
     if args.seed is not None and not 0 <= args.seed < 2 ** 63:
         raise InputError(f"--seed must be 0 .. 2**63-1, got {args.seed}.")
     if args.num_workers is not None and args.num_workers < 1:
@@ -273,7 +280,7 @@ def check_coco_path(path: Path) -> None:
 def find_inputs(inputs: list[str]) -> list[tuple[Path, bool]]:
     """(path, is_video) for every image and video among ``inputs`` (folders searched non-recursively, sorted)."""
     from ..images import IMAGE_SUFFIXES
-    from ..video.annotate import is_video
+    from ..video.io import is_video
 
     found: list[tuple[Path, bool]] = []
     for item in inputs:
@@ -309,8 +316,7 @@ def work_settings(args: argparse.Namespace) -> WorkSettings:
         draw_options=dict(resolution=args.resolution, hands=args.hands, face=args.face, feet=args.feet,
                           xinsr=args.xinsr, **draw_style(args)),
         overlay=args.overlay,
-        clip=dict(track=args.track, smooth=args.smooth, min_cutoff=args.smooth_min_cutoff, beta=args.smooth_beta,
-                  detect_every=args.detect_every, threshold=args.threshold),
+        clip=clip_fields(args),
         frames=args.frames, crf=args.crf, face_crops=args.face_crops,
         people=None if args.max_people is None else (args.max_people, args.order))
 

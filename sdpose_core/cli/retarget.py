@@ -54,7 +54,7 @@ def _pose_reference_image(args: argparse.Namespace) -> dict:
     import torch
 
     from ..images import load_image
-    from ..video.annotate import pose_frame
+    from ..formats.openpose import pose_frame
     from .work import WorkSettings, build_estimator
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -81,7 +81,7 @@ def command(args: argparse.Namespace) -> int:
     from ..formats.openpose import save_pose_keypoint
     from ..pose.render import render_frame
     from ..pose.retarget import retarget
-    from ..video.annotate import VideoWriter
+    from ..video.io import VideoWriter
 
     _check_targets(args)
     image = args.reference.suffix.lower() in IMAGE_SUFFIXES

@@ -151,7 +151,7 @@ def read_image(path: Path, boxes: list | None):
 
 
 def _images(estimator, settings: WorkSettings, unit: Unit, stage: Callable[..., OutputSet]) -> Iterator[Outcome]:
-    from ..video.annotate import prefetch
+    from ..video.io import prefetch
 
     failed: deque[Outcome] = deque()
 
@@ -241,7 +241,8 @@ def _write_image(task: Task, result, image, settings: WorkSettings, stage: Calla
 # ------------------------------------------------------------------------------------------------------ videos
 def _video(estimator, settings: WorkSettings, task: Task, boxes: list | None, stage: Callable[..., OutputSet],
            tick: Callable[[int], None], weight: int) -> Outcome:
-    from ..video.annotate import ClipOptions, annotate_video
+    from ..video.clip import ClipOptions
+    from ..video.file_job import annotate_video
 
     seen = [0]
 
@@ -271,7 +272,7 @@ def _video(estimator, settings: WorkSettings, task: Task, boxes: list | None, st
 
 def _face_video(task: Task, out, target: Path, crf: int) -> None:
     """The face video beside the pose video (staged with it), or a warning when no face is ever visible."""
-    from ..pose.face import write_face_video
+    from ..video.face_video import write_face_video
 
     try:
         write_face_video(task.path, out.json, target, out.fps, crf=crf)

@@ -19,6 +19,33 @@ Detector = Callable[[torch.Tensor], torch.Tensor]  # image [3, H, W] in 0..1 -> 
 _Item = tuple["_Pending", int, torch.Tensor, torch.Tensor]  # (image, person, uint8 crop [3, h, w], crop->image)
 
 
+@dataclass(frozen=True)
+class FrameInfo:
+    """What is known about the image a :class:`PoseResult` comes from, besides its pixels and people.
+
+    Every field is checked on construction; an unknown field is refused (``TypeError``), and a record is never
+    changed in place (``dataclasses.replace`` makes a new one).
+
+    * ``index``: the image's position, from 0, in the images given to one :class:`PoseEstimator` call (for a clip,
+      its frame number). Filled by the estimator for every result; None only in a result built by hand.
+    * ``track_ids``: in a tracked clip (``sdpose_core.video.clip.annotate_frames``), each person's track id, in the
+      order of the result's people (which are sorted by it); None when nothing tracked the people (single images).
+    * ``image``: the input image exactly as given (array or tensor), kept only when ``annotate_frames`` is asked to
+      (``keep_images=True``, for drawing over the video); None otherwise, so no frame outlives its result by default.
+    """
+
+    index: int | None = None
+    track_ids: list[int] | None = None
+    image: Any = None
+
+    def __post_init__(self) -> None:
+        if self.index is not None and not (isinstance(self.index, int) and self.index >= 0):
+            raise TypeError(f"FrameInfo.index must be a whole number >= 0 or None, got {self.index!r}.")
+        if self.track_ids is not None and not (isinstance(self.track_ids, list)
+                                               and all(isinstance(i, int) for i in self.track_ids)):
+            raise TypeError(f"FrameInfo.track_ids must be a list of ints or None, got {self.track_ids!r}.")
+
+
 @dataclass
 class PoseResult:
     """Everyone found in one image. Tensors are on the CPU; coordinates are image pixels."""
@@ -28,7 +55,14 @@ class PoseResult:
     keypoints: torch.Tensor  # [N, K, 3]: x, y, score (raw heatmap peak)
     boxes: torch.Tensor  # [N, 4]: x, y, w, h of the person box used for the crop
     box_scores: torch.Tensor  # [N]: detector score, 1.0 for caller-given or whole-image boxes
-    meta: dict = field(default_factory=dict)
+    info: FrameInfo = field(default_factory=FrameInfo)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.info, FrameInfo):
+            raise TypeError(f"PoseResult.info must be a FrameInfo, got {type(self.info).__name__}.")
+        ids = self.info.track_ids
+        if ids is not None and len(ids) != self.num_people:
+            raise ValueError(f"PoseResult: {len(ids)} track ids for {self.num_people} people.")
 
     @property
     def num_people(self) -> int:
@@ -43,7 +77,7 @@ class _Pending:
     height: int
     boxes: torch.Tensor
     box_scores: torch.Tensor
-    meta: dict
+    index: int
     keypoints: torch.Tensor
     remaining: int
 
@@ -133,22 +167,20 @@ class PoseEstimator:
         h, w, _ = image.shape
         return torch.tensor([[0.0, 0.0, float(w), float(h)]], dtype=torch.float64), torch.ones(1, dtype=torch.float64)
 
-    def __call__(self, images: Iterable[Any], boxes: Iterable[Any | None] | None = None,
-                 metas: Iterable[dict] | None = None) -> Iterator[PoseResult]:
-        """Yield one PoseResult per image, in order. ``boxes``: per image, None or [[x, y, w, h], ...]."""
+    def __call__(self, images: Iterable[Any], boxes: Iterable[Any | None] | None = None) -> Iterator[PoseResult]:
+        """Yield one PoseResult per image, in order (``info.index`` is its position). ``boxes``: per image, None or
+        [[x, y, w, h], ...]."""
         device = self.model.device
         pending: deque[_Pending] = deque()
         queue: list[_Item] = []
         box_iter = iter(boxes) if boxes is not None else None
-        meta_iter = iter(metas) if metas is not None else None
         count = 0
         for count, image in enumerate(images, start=1):
             rgb = to_rgb_uint8(image, name=f"image {count - 1}")
             item_boxes = next(box_iter, None) if box_iter is not None else None
-            meta = next(meta_iter, {}) if meta_iter is not None else {}
             xywh, scores = self.person_boxes(rgb, item_boxes)
             n, k = xywh.shape[0], self.model.scheme.num_keypoints
-            record = _Pending(rgb.shape[1], rgb.shape[0], xywh.float(), scores.float(), meta,
+            record = _Pending(rgb.shape[1], rgb.shape[0], xywh.float(), scores.float(), count - 1,
                               torch.zeros(n, k, 3), n)
             pending.append(record)
             if n:  # geometry in float64 on the CPU (a few numbers); pixels cut on the device, as uint8
@@ -186,7 +218,7 @@ class PoseEstimator:
     def _finished(pending: deque[_Pending]) -> Iterator[PoseResult]:
         while pending and pending[0].remaining == 0:
             r = pending.popleft()
-            yield PoseResult(r.width, r.height, r.keypoints, r.boxes, r.box_scores, r.meta)
+            yield PoseResult(r.width, r.height, r.keypoints, r.boxes, r.box_scores, FrameInfo(r.index))
 
 
 def estimate(model: SDPoseModel, images: Iterable[Any], boxes: Iterable[Any | None] | None = None,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -40,20 +40,27 @@ def _alpha(cutoff: np.ndarray | float, dt: np.ndarray | float) -> np.ndarray:
 
 @dataclass
 class OneEuroSettings:
+    """The One-Euro filter's settings; their defaults are the ones every caller (CLI, nodes, clips) offers."""
+
     min_cutoff: float = DEFAULT_MIN_CUTOFF
     beta: float = DEFAULT_BETA
     d_cutoff: float = DEFAULT_D_CUTOFF
     threshold: float = DWPOSE_THRESHOLD
     reset_after: float = 0.5  # seconds without a confident observation before a keypoint's filter restarts
 
-    def check(self) -> None:
-        if not (self.min_cutoff > 0 and self.d_cutoff > 0 and math.isfinite(self.min_cutoff)):
-            raise InputError(f"Smoothing cut-offs must be positive (min_cutoff={self.min_cutoff}, "
-                             f"d_cutoff={self.d_cutoff}).")
-        if not (self.beta >= 0 and math.isfinite(self.beta)):
-            raise InputError(f"Smoothing beta must be zero or positive, got {self.beta}.")
+    def check(self, names: Mapping[str, str] | None = None) -> None:
+        """Refuse out-of-range values with one InputError; ``names``: field -> how the user knows it (a CLI flag,
+        a node input), for the message."""
+        name = (names or {}).get
+        if not (math.isfinite(self.min_cutoff) and self.min_cutoff > 0):
+            raise InputError(f"{name('min_cutoff', 'min_cutoff')} must be a positive frequency in Hz, "
+                             f"got {self.min_cutoff}.")
+        if not (math.isfinite(self.d_cutoff) and self.d_cutoff > 0):
+            raise InputError(f"{name('d_cutoff', 'd_cutoff')} must be a positive frequency in Hz, got {self.d_cutoff}.")
+        if not (math.isfinite(self.beta) and self.beta >= 0):
+            raise InputError(f"{name('beta', 'beta')} must be zero or positive, got {self.beta}.")
         if not self.reset_after > 0:
-            raise InputError(f"reset_after must be positive, got {self.reset_after}.")
+            raise InputError(f"{name('reset_after', 'reset_after')} must be positive, got {self.reset_after}.")
 
 
 class OneEuroFilter:

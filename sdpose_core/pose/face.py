@@ -5,7 +5,8 @@ body-only keypoints, the nose, eyes and ears), grown about its centre by ``scale
 on its longer side. Over a clip the boxes' corners are smoothed without lag (forward-backward One-Euro,
 :mod:`zero_lag`) so the face video does not shake; a frame where the face is not visible takes the box of the
 nearest frame where it is (the earlier one on a tie). Crops are cut with one affine warp per frame, so a box
-reaching past the image is padded with black instead of shrunk, and resized to the crop size.
+reaching past the image is padded with black instead of shrunk, and resized to the crop size. Writing the face
+video of a video file (decode, crop, encode) is :func:`sdpose_core.video.face_video.write_face_video`.
 """
 
 from __future__ import annotations
@@ -116,16 +117,3 @@ def crop_faces(images: Any, boxes: np.ndarray, size: tuple[int, int] = DEFAULT_C
     if len(images) not in (1, len(boxes)):
         raise InputError(f"{len(images)} images for {len(boxes)} face boxes; give one image per pose frame.")
     return [crop(np.asarray(images[i if len(images) > 1 else 0]), box, size) for i, box in enumerate(boxes)]
-
-
-def write_face_video(video: Any, pose: Any, out: Any, fps: Any, *, size: tuple[int, int] = DEFAULT_CROP,
-                     person: int = 0, crf: int = 18) -> Any:
-    """Write the face video of ``person`` (boxes from ``pose``, the POSE_KEYPOINT of ``video``) to ``out``: one crop
-    per frame, decoded again from ``video``; the file appears only when complete."""
-    from ..video.annotate import VideoWriter, read_frames
-
-    boxes = face_boxes(pose, person=person, fps=float(fps))
-    with VideoWriter(out, fps, crf=crf) as writer:
-        for image, box in zip(read_frames(video), boxes):
-            writer.write(crop(image, box, size))
-    return out
