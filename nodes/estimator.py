@@ -169,7 +169,7 @@ class SDPoseEstimator(io.ComfyNode):
         import comfy.utils
 
         from ..sdpose_core.pose.render import check_batch, render_frame
-        from ..sdpose_core.formats.openpose import pose_frame
+        from ..sdpose_core.engine.pipeline import pose_frame
         from .boxes import boxes_per_frame
 
         frames = int(image.shape[0])

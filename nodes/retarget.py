@@ -14,7 +14,7 @@ def _pose_reference_image(image, sdpose_model, bbox_detector: str, threshold: fl
     import torch
 
     from ..sdpose_core.engine.pipeline import PoseEstimator
-    from ..sdpose_core.formats.openpose import pose_frame
+    from ..sdpose_core.engine.pipeline import pose_frame
     from .estimator import _detector, activation_bytes
 
     path = common.resolve_detector(bbox_detector)

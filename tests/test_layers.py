@@ -19,7 +19,7 @@ PACKAGE = ROOT / "sdpose_core"
 ALLOWED = {
     "foundation": set(),
     "formats": {"foundation"},
-    "engine": {"foundation"},
+    "engine": {"foundation", "formats"},
     "weights": {"foundation", "engine"},
     "motion": {"foundation", "formats"},
     "pose": {"foundation", "formats", "motion"},

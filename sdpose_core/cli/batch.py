@@ -20,8 +20,8 @@ from typing import Any, Callable
 
 from ..atomic import write_json, write_text
 from ..errors import InputError
-from .job import FAILURES_FILE, Job, Task, settings_digest
-from .work import Outcome, Unit, WorkSettings, output_names
+from .job import FAILURES_FILE, Job, Task, output_names, settings_digest
+from .work import Outcome, Unit, WorkSettings
 
 
 @dataclass

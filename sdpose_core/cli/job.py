@@ -28,6 +28,19 @@ from typing import Any, Iterator
 from ..atomic import OutputSet, critical, move_into_place, remove, write_json
 from ..errors import InputError
 
+IMAGE_OUTPUTS = (".json", "_pose.png")
+VIDEO_OUTPUTS = (".json", "_pose.mp4")
+FRAMES_OUTPUT = "_frames"
+FACE_OUTPUT = "_face.mp4"
+
+
+def output_names(stem: str, video: bool, frames: bool, face: bool = False) -> list[str]:
+    """The names an input's outputs get in the output folder (``frames``/``face``: with the optional ones)."""
+    if not video:
+        return [stem + s for s in IMAGE_OUTPUTS]
+    return [stem + s for s in VIDEO_OUTPUTS + ((FRAMES_OUTPUT,) if frames else ()) + ((FACE_OUTPUT,) if face else ())]
+
+
 STATE_DIR = ".sdpose-job"
 FAILURES_FILE = "sdpose_failures.txt"
 CHUNK = 1 << 20
@@ -191,8 +204,6 @@ class Job:
         return Plan(todo, skipped)
 
     def _free_stem(self, base: str, video: bool, taken: set[str]) -> str:
-        from .work import output_names
-
         candidate, n = base, 1
         while candidate in taken or any((self.out / name).exists() or (self.out / name).is_symlink()
                                         for name in output_names(candidate, video, frames=True, face=True)):

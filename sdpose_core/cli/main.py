@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from . import retarget as retarget_cli
+from .options import add_draw_options, draw_style
 from ..choices import PEOPLE_ORDERS
 from ..errors import InputError, SDPoseError
 from ..keypoints import DWPOSE_THRESHOLD
@@ -80,7 +81,7 @@ def _add_estimate(sub) -> None:
     est.add_argument("--swap-hands", action="store_true", help="ComfyUI-native's convention: the person's left "
                      "hand in hand_right_keypoints_2d (default: by side, as DWPose)")
     est.add_argument("--overlay", action="store_true", help="draw the skeleton over the image instead of black")
-    _add_draw_options(est)
+    add_draw_options(est)
     video = est.add_argument_group("video", "for video inputs: DIR/<stem>.json (POSE_KEYPOINT, one dict per frame) "
                                    "and DIR/<stem>_pose.mp4 (same frame rate and frame count)")
     video.add_argument("--track", action=argparse.BooleanOptionalAction, default=True,
@@ -118,31 +119,7 @@ def _add_draw(sub) -> None:
     draw.add_argument("pose", type=Path, help="POSE_KEYPOINT JSON: one frame (dict) or a list of frames")
     draw.add_argument("--out", required=True, type=Path, help="PNG path for one frame; a folder for a list")
     draw.add_argument("--overwrite", action="store_true", help="replace existing PNGs")
-    _add_draw_options(draw)
-
-
-def _add_draw_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--resolution", type=int, default=None, help="short side of the drawn image, as "
-                        "DWPreprocessor's resolution (default: the image's own size)")
-    parser.add_argument("--hands", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--face", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--feet", action=argparse.BooleanOptionalAction, default=False,
-                        help="foot keypoints (foot_keypoints_2d, as ComfyUI-native writes)")
-    parser.add_argument("--xinsr", action="store_true", help="scale stick width as scale_stick_for_xinsr_cn")
-    style = parser.add_argument_group("drawing controls", "defaults keep DWPose's exact pixels")
-    style.add_argument("--stick-width", type=int, default=4, help="limb half-width in pixels (default 4)")
-    style.add_argument("--point-size", type=int, default=4, help="joint, foot and hand dot radius (default 4)")
-    style.add_argument("--face-point-size", type=int, default=3, help="face dot radius (default 3)")
-    style.add_argument("--head", action=argparse.BooleanOptionalAction, default=True,
-                       help="draw the nose, eyes and ears and their limbs (default on)")
-    style.add_argument("--scale-strokes", action="store_true", help="sizes are for a 512 px short side and scale "
-                       "with the image, so strokes keep their proportion at any resolution")
-
-
-def draw_style(args: argparse.Namespace) -> dict:
-    """The drawing controls of ``_add_draw_options`` as ``render`` keywords."""
-    return dict(stick_width=args.stick_width, point_size=args.point_size, face_point_size=args.face_point_size,
-                head=args.head, scale_strokes=args.scale_strokes)
+    add_draw_options(draw)
 
 
 # ------------------------------------------------------------------------------------------- checking values

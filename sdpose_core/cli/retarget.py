@@ -16,12 +16,11 @@ from ..errors import InputError
 from ..images import IMAGE_SUFFIXES
 from ..keypoints import DWPOSE_THRESHOLD
 from ..sizes import parse_size
+from .options import add_draw_options, draw_style
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     """The ``retarget`` subcommand on the main parser's subparsers."""
-    from .main import _add_draw_options  # cli imports this module at its top: import at call time
-
     p = sub.add_parser("retarget", help="retarget a driving POSE_KEYPOINT clip to a reference body's proportions")
     p.set_defaults(run=command)
     p.add_argument("driving", type=Path, help="driving POSE_KEYPOINT JSON (a list with one dict per frame)")
@@ -42,7 +41,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", type=Path, default=None)
     p.add_argument("--threshold", type=float, default=DWPOSE_THRESHOLD, help="keypoint score kept when posing a "
                    f"reference image (DWPose: {DWPOSE_THRESHOLD})")
-    _add_draw_options(p)
+    add_draw_options(p)
     return p
 
 
@@ -54,7 +53,7 @@ def _pose_reference_image(args: argparse.Namespace) -> dict:
     import torch
 
     from ..images import load_image
-    from ..formats.openpose import pose_frame
+    from ..engine.pipeline import pose_frame
     from .work import WorkSettings, build_estimator
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -77,7 +76,6 @@ def _check_targets(args: argparse.Namespace) -> None:
 
 def command(args: argparse.Namespace) -> int:
     """Run the ``retarget`` subcommand."""
-    from .main import draw_style
     from ..formats.openpose import save_pose_keypoint
     from ..pose.render import render_frame
     from ..pose.retarget import retarget

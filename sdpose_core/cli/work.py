@@ -18,20 +18,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ..atomic import OutputSet, dumps_json, write_json
 from ..errors import InputError
-from .job import Task
-
-IMAGE_OUTPUTS = (".json", "_pose.png")
-VIDEO_OUTPUTS = (".json", "_pose.mp4")
-FRAMES_OUTPUT = "_frames"
-FACE_OUTPUT = "_face.mp4"
-
-
-def output_names(stem: str, video: bool, frames: bool, face: bool = False) -> list[str]:
-    """The names an input's outputs get in the output folder (``frames``/``face``: with the optional ones)."""
-    if not video:
-        return [stem + s for s in IMAGE_OUTPUTS]
-    return [stem + s for s in VIDEO_OUTPUTS + ((FRAMES_OUTPUT,) if frames else ()) + ((FACE_OUTPUT,) if face else ())]
-
+from .job import FACE_OUTPUT, Task, output_names
 
 @dataclass
 class WorkSettings:

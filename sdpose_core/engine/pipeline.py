@@ -12,6 +12,7 @@ import torch
 from .codec import UDPHeatmap, flip_heatmaps
 from .crop import CROP_MODES, apply_affine, crop_center_scale, invert_affine, warp_crops, warp_matrix
 from ..errors import InputError
+from ..formats.openpose import ID_KEY, to_pose_keypoint
 from ..images import to_rgb_uint8
 from .model import SDPoseModel, check_input_size
 
@@ -235,3 +236,17 @@ def numpy_detector(detect: Callable[[Any], Any]) -> Detector:
         return torch.as_tensor(detect(array), dtype=torch.float64).reshape(-1, 5)
 
     return run
+
+
+def pose_frame(result: PoseResult, **pose_options: Any) -> dict[str, Any]:
+    """One POSE_KEYPOINT frame dict from a pose result (``to_pose_keypoint`` options), with ``person_id`` when the
+    people were tracked (``result.info.track_ids``).
+
+    ``person_id`` follows CMU OpenPose's JSON (``"person_id": [id]``); readers that do not know it ignore it.
+    """
+    frame = to_pose_keypoint(result.keypoints.numpy(), result.width, result.height, **pose_options)
+    ids = result.info.track_ids
+    if ids is not None:
+        for person, track_id in zip(frame["people"], ids):
+            person[ID_KEY] = [int(track_id)]
+    return frame

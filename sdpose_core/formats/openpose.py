@@ -24,7 +24,7 @@ import math
 import numbers
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -33,8 +33,6 @@ from ..atomic import write_text
 from ..errors import InputError
 from ..keypoints import DWPOSE_THRESHOLD
 
-if TYPE_CHECKING:  # only for the type hint: formats never imports the engine at runtime
-    from ..engine.pipeline import PoseResult
 NECK = -1
 OPENPOSE_FROM_COCO = (0, NECK, 6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13, 15, 2, 1, 4, 3)
 BODY25_TO_OPENPOSE18 = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18)
@@ -210,19 +208,6 @@ def to_pose_keypoints(frames: Iterable[tuple[Any, int, int]], **options: Any) ->
     """POSE_KEYPOINT (a list with one dict per frame) from ``(keypoints, width, height)`` per frame."""
     return [to_pose_keypoint(kp, w, h, **options) for kp, w, h in frames]
 
-
-def pose_frame(result: PoseResult, **pose_options: Any) -> dict[str, Any]:
-    """One POSE_KEYPOINT frame dict from a pose result (``to_pose_keypoint`` options), with ``person_id`` when the
-    people were tracked (``result.info.track_ids``).
-
-    ``person_id`` follows CMU OpenPose's JSON (``"person_id": [id]``); readers that do not know it ignore it.
-    """
-    frame = to_pose_keypoint(result.keypoints.numpy(), result.width, result.height, **pose_options)
-    ids = result.info.track_ids
-    if ids is not None:
-        for person, track_id in zip(frame["people"], ids):
-            person[ID_KEY] = [int(track_id)]
-    return frame
 
 
 def _numbers(values: Any, where: str) -> np.ndarray:

@@ -2,10 +2,10 @@
 and the face video (:mod:`.face_video`).
 
 The names below were the public contents of the old ``sdpose_core.video`` module and stay importable from here
-(``pose_frame``, a single-image conversion, now lives in :mod:`sdpose_core.formats.openpose`).
+(``pose_frame``, a single-image conversion, now lives in :mod:`sdpose_core.engine.pipeline`).
 """
 
-from ..formats.openpose import pose_frame
+from ..engine.pipeline import pose_frame
 from .clip import ClipOptions, annotate_frames
 from .file_job import VideoOutput, annotate_video
 from .io import (DEFAULT_CRF, DEFAULT_FPS, VIDEO_SUFFIXES, JsonListWriter, VideoInfo, VideoWriter, count_frames,

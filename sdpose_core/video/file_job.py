@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable
 from ..atomic import OutputSet, temp_path
 from ..engine.pipeline import PoseEstimator
 from ..errors import InputError
-from ..formats.openpose import pose_frame
+from ..engine.pipeline import pose_frame
 from .clip import ClipOptions, annotate_frames
 from .io import (DEFAULT_CRF, PREFETCH, WRITE_QUEUE, JsonListWriter, Sink, VideoWriter, prefetch, probe_video,
                  read_frames, write_png)
