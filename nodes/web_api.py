@@ -105,7 +105,8 @@ def free_name(root: Path, name: str) -> str:
 
 
 def check_pose(pose: Any) -> list[dict]:
-    """POSE_KEYPOINT from the editor -> checked canonical frames (sdpose_core.formats.openpose), within the size limits."""
+    """POSE_KEYPOINT from the editor -> checked canonical frames (sdpose_core.formats.openpose), within the size
+    limits."""
     from ..sdpose_core.formats.openpose import load_pose_keypoint
 
     if isinstance(pose, dict):

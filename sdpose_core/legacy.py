@@ -67,7 +67,8 @@ class MovedModuleFinder(importlib.abc.MetaPathFinder):
     def __init__(self, package: str) -> None:
         self.package = package
 
-    def find_spec(self, fullname: str, path: object = None, target: object = None) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(self, fullname: str, path: object = None,
+                  target: object = None) -> importlib.machinery.ModuleSpec | None:
         parent, _, name = fullname.rpartition(".")
         if parent != self.package or name not in MOVED:
             return None

@@ -48,7 +48,8 @@ def hooked_features(unet, latent: torch.Tensor, context: torch.Tensor, tap_block
 
 @torch.no_grad()
 def official_heatmaps(vae, unet, head, tokenizer, text_encoder, scheme: Scheme, pixels: torch.Tensor,
-                      flip: bool = True, sample: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
+                      flip: bool = True, sample: bool = False,
+                      generator: torch.Generator | None = None) -> torch.Tensor:
     """Heatmaps for crops ``pixels`` in [-1, 1] exactly as the official pipeline computes them."""
 
     def one_pass(x: torch.Tensor) -> torch.Tensor:

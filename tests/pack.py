@@ -17,7 +17,8 @@ def import_pack(name: str = "sdpose_pack", comfyui: Path | None = None) -> Modul
     if comfyui is not None and str(comfyui) not in sys.path:
         sys.path.insert(0, str(comfyui))
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, REPO / "__init__.py", submodule_search_locations=[str(REPO)])
+        spec = importlib.util.spec_from_file_location(name, REPO / "__init__.py",
+                                                      submodule_search_locations=[str(REPO)])
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)

@@ -7,7 +7,8 @@
 * Nothing half-written: outputs are staged and published as one set (:mod:`sdpose_core.cli.job`); an interrupted or
   killed run leaves no partial file, and the next run cleans up after a killed one.
 * Engines: this process, the processes of ``accelerate launch`` (input i to process i % count), or Ray workers
-  (:mod:`sdpose_core.cli.ray_engine`). All run the same units (:mod:`sdpose_core.cli.work`), so they give the same bytes.
+  (:mod:`sdpose_core.cli.ray_engine`). All run the same units (:mod:`sdpose_core.cli.work`), so they give the same
+  bytes.
 """
 
 from __future__ import annotations

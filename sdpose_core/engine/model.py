@@ -54,7 +54,8 @@ class SDPoseModel(nn.Module):
     def device(self) -> torch.device:
         return self.unet.conv_in.weight.device
 
-    def encode(self, pixels: torch.Tensor, sample: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
+    def encode(self, pixels: torch.Tensor, sample: bool = False,
+               generator: torch.Generator | None = None) -> torch.Tensor:
         """VAE latent of ``pixels``: the posterior mean (default) or a sample from it, times 0.18215."""
         moments = self.encoder(pixels)
         if self.quant_conv is not None:
@@ -102,7 +103,8 @@ class SDPoseModel(nn.Module):
                 x = block(hidden_states=x, temb=emb, res_hidden_states_tuple=res, upsample_size=size)
         return x
 
-    def forward(self, pixels: torch.Tensor, sample: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
+    def forward(self, pixels: torch.Tensor, sample: bool = False,
+                generator: torch.Generator | None = None) -> torch.Tensor:
         if self.channels_last:
             pixels = pixels.contiguous(memory_format=torch.channels_last)
         size = self.cpu_vae_chunk if pixels.device.type == "cpu" else self.vae_chunk
