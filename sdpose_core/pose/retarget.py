@@ -12,9 +12,9 @@ Semantics (all in pixels of the reference canvas, which is the output canvas):
   clip's root transform: ``anchor_out + ratio * (p - anchor_in)``.
 * Root: the neck of the primary driving person (the first person with a neck, frame by frame; followed by its
   ``person_id`` when tracked, its place otherwise) on its first frame with a neck is the anchor; it lands on the
-  reference neck (``anchor="neck"``). Every root then moves by the driving displacement times the body ratio. ``anchor="feet"``
-  instead shifts the clip vertically so that the anchor frame's lowest ankle or foot point lies on the reference's
-  ground line (its lowest ankle or foot point); without feet on either side it falls back to the neck.
+  reference neck (``anchor="neck"``). Every root then moves by the driving displacement times the body ratio.
+  ``anchor="feet"`` instead shifts the clip vertically so that the anchor frame's lowest ankle or foot point lies on
+  the reference's ground line (its lowest ankle or foot point); without feet on either side it falls back to the neck.
 * Body ratio (one for the whole clip): reference size over driving size, where size is the summed length of the
   shoulder, torso and leg bones (``SIZE_LIMBS``) the reference has, measured on the first frame where the primary
   driving person has all of them (else the frame with the most of them, over those present in both).
