@@ -10,7 +10,7 @@ from typing import Any
 from .errors import CheckpointError, DownloadError, InputError, SDPoseError
 from .legacy import install as _install_legacy_paths
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _LAZY = {
     "load_model": "weights.checkpoint",

@@ -44,13 +44,18 @@ MOVED: dict[str, str] = {
     "ray_engine": "cli.ray_engine",
     "retarget_cli": "cli.retarget",
 }
+# Functions that left their 0.2.0 module for another layer: found there when the module is imported by its old path.
+MOVED_ATTRIBUTES: dict[str, dict[str, str]] = {
+    "face": {"write_face_video": "video.face_video"},
+    "render": {"draw_command": "cli.draw"},
+}
 
 
 class _Alias(importlib.abc.Loader):
     """Loads an old name as the module that now holds its code."""
 
-    def __init__(self, target: str) -> None:
-        self.target = target
+    def __init__(self, old: str, target: str) -> None:
+        self.old, self.target = old, target
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
         module = importlib.import_module(self.target)
@@ -59,6 +64,16 @@ class _Alias(importlib.abc.Loader):
 
     def exec_module(self, module: ModuleType) -> None:
         module.__spec__ = self.spec  # the import system stamped the old name's spec on it: give the module its own back
+        moved = MOVED_ATTRIBUTES.get(self.old, {})
+        if moved and not hasattr(module, "__getattr__"):
+            package = self.target.split(".")[0]
+
+            def forward(name: str) -> object:
+                if name in moved:
+                    return getattr(importlib.import_module(f"{package}.{moved[name]}"), name)
+                raise AttributeError(f"module '{module.__name__}' has no attribute '{name}'")
+
+            module.__getattr__ = forward
 
 
 class MovedModuleFinder(importlib.abc.MetaPathFinder):
@@ -72,7 +87,7 @@ class MovedModuleFinder(importlib.abc.MetaPathFinder):
         parent, _, name = fullname.rpartition(".")
         if parent != self.package or name not in MOVED:
             return None
-        return importlib.machinery.ModuleSpec(fullname, _Alias(f"{self.package}.{MOVED[name]}"))
+        return importlib.machinery.ModuleSpec(fullname, _Alias(name, f"{self.package}.{MOVED[name]}"))
 
 
 def install(package: str) -> None:

@@ -115,7 +115,10 @@ def test_old_imports_in_a_fresh_interpreter():
             "from sdpose_core.video import annotate_video, ClipOptions, read_frames; "
             "from sdpose_core.cli import main, parse_size; import sdpose_core.openpose as o; import sdpose_core; "
             "assert sdpose_core.openpose is o and o.__name__ == 'sdpose_core.formats.openpose'; "
-            "assert sdpose_core.load_model is load_model; print('ok')")
+            "assert sdpose_core.load_model is load_model; "
+            "from sdpose_core.face import write_face_video, face_boxes; from sdpose_core.render import draw_command; "
+            "from sdpose_core.video.face_video import write_face_video as w; from sdpose_core.cli.draw import "
+            "draw_command as d; assert (write_face_video, draw_command) == (w, d); print('ok')")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
 
