@@ -64,7 +64,7 @@ def overhead(args) -> None:
     from sdpose_core.motion.gaps import fill_gaps
     from sdpose_core.engine.pipeline import PoseEstimator
     from sdpose_core.pose.retarget import retarget
-    from sdpose_core.video.clip import ClipOptions
+    from sdpose_core.video.options import ClipOptions
     from sdpose_core.video.file_job import annotate_video
     from sdpose_core.video.io import VideoWriter, read_frames
 

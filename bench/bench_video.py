@@ -84,7 +84,7 @@ def colour_detector(calls: list):
 
 
 def run_clip(estimator, clip: Path, out: Path, args, stem: str = "clip") -> dict:
-    from sdpose_core.video.clip import ClipOptions
+    from sdpose_core.video.options import ClipOptions
     from sdpose_core.video.file_job import annotate_video
 
     start = time.perf_counter()

@@ -28,7 +28,7 @@ class VideoOptions:
     """What the estimator needs to treat its IMAGE batch as a clip."""
 
     fps: Fraction
-    options: object  # sdpose_core.video.clip.ClipOptions (imported lazily)
+    options: object  # sdpose_core.video.options.ClipOptions (imported lazily)
 
     def annotate(self, estimator, image, boxes=None):
         """The estimator's results for the IMAGE batch posed as one clip with these options (tracked, ...)."""
@@ -40,7 +40,7 @@ class VideoOptions:
 def clip_inputs() -> list:
     """Tracking, smoothing and detect-every-N inputs: shared by SDPose Video Options and the video file node. Their
     defaults are ``ClipOptions``' (the library's, also the CLI's)."""
-    from ..sdpose_core.video.clip import ClipOptions
+    from ..sdpose_core.video.options import ClipOptions
 
     default = ClipOptions()
     return [
@@ -63,7 +63,7 @@ def clip_inputs() -> list:
 def clip_options(**values):
     """The values of :func:`clip_inputs` (by input name; one left out takes its default) as a checked
     ``sdpose_core.video.clip.ClipOptions``; a bad value is an InputError naming the input."""
-    from ..sdpose_core.video.clip import ClipOptions
+    from ..sdpose_core.video.options import ClipOptions
 
     options = ClipOptions(**{CLIP_FIELDS[name]: value for name, value in values.items()})
     options.check({field: name for name, field in CLIP_FIELDS.items()})

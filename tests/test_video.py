@@ -22,7 +22,8 @@ from sdpose_core.formats.openpose import load_pose_keypoint
 from sdpose_core.engine.pipeline import PoseEstimator
 from sdpose_core.engine.schemes import get_scheme
 from sdpose_core.engine.pipeline import pose_frame
-from sdpose_core.video.clip import ClipOptions, annotate_frames
+from sdpose_core.video.clip import annotate_frames
+from sdpose_core.video.options import ClipOptions
 from sdpose_core.video.file_job import annotate_video
 from sdpose_core.video.io import VideoWriter, count_frames, probe_video, read_frames
 

@@ -23,7 +23,7 @@ from ..choices import PEOPLE_ORDERS
 from ..errors import InputError, SDPoseError
 from ..keypoints import DWPOSE_THRESHOLD
 from ..sizes import parse_size
-from ..video.clip import ClipOptions
+from ..video.options import ClipOptions
 
 if TYPE_CHECKING:
     from .work import WorkSettings

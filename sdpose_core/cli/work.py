@@ -228,7 +228,7 @@ def _write_image(task: Task, result, image, settings: WorkSettings, stage: Calla
 # ------------------------------------------------------------------------------------------------------ videos
 def _video(estimator, settings: WorkSettings, task: Task, boxes: list | None, stage: Callable[..., OutputSet],
            tick: Callable[[int], None], weight: int) -> Outcome:
-    from ..video.clip import ClipOptions
+    from ..video.options import ClipOptions
     from ..video.file_job import annotate_video
 
     seen = [0]

@@ -1,16 +1,30 @@
-"""Video: container I/O (:mod:`.io`), the per-clip pose logic (:mod:`.clip`), the video-file job (:mod:`.file_job`)
-and the face video (:mod:`.face_video`).
+"""Video: container I/O (:mod:`.io`), what a user chooses for a clip (:mod:`.options`), the per-clip pose logic
+(:mod:`.clip`), the video-file job (:mod:`.file_job`) and the face video (:mod:`.face_video`).
 
 The names below were the public contents of the old ``sdpose_core.video`` module and stay importable from here
-(``pose_frame``, a single-image conversion, now lives in :mod:`sdpose_core.engine.pipeline`).
+(``pose_frame``, a single-image conversion, now lives in :mod:`sdpose_core.engine.pipeline`). They load on first
+use, so importing one light submodule (e.g. ``video.options``) does not import torch or the video libraries.
 """
 
-from ..engine.pipeline import pose_frame
-from .clip import ClipOptions, annotate_frames
-from .file_job import VideoOutput, annotate_video
-from .io import (DEFAULT_CRF, DEFAULT_FPS, VIDEO_SUFFIXES, JsonListWriter, VideoInfo, VideoWriter, count_frames,
-                 is_video, prefetch, probe_video, read_frames)
+from __future__ import annotations
 
-__all__ = ["DEFAULT_CRF", "DEFAULT_FPS", "VIDEO_SUFFIXES", "ClipOptions", "JsonListWriter", "VideoInfo", "VideoOutput",
-           "VideoWriter", "annotate_frames", "annotate_video", "count_frames", "is_video", "pose_frame", "prefetch",
-           "probe_video", "read_frames"]
+import importlib
+from typing import Any
+
+_HOMES = {
+    "pose_frame": "..engine.pipeline",
+    "ClipOptions": ".options",
+    "annotate_frames": ".clip",
+    "VideoOutput": ".file_job",
+    "annotate_video": ".file_job",
+    **{name: ".io" for name in ("DEFAULT_CRF", "DEFAULT_FPS", "VIDEO_SUFFIXES", "JsonListWriter", "VideoInfo",
+                                "VideoWriter", "count_frames", "is_video", "prefetch", "probe_video", "read_frames")},
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name], __name__), name)
+    raise AttributeError(f"module '{__name__}' has no attribute '{name}'")

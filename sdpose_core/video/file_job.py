@@ -16,7 +16,8 @@ from ..atomic import OutputSet, temp_path
 from ..engine.pipeline import PoseEstimator
 from ..errors import InputError
 from ..engine.pipeline import pose_frame
-from .clip import ClipOptions, annotate_frames
+from .clip import annotate_frames
+from .options import ClipOptions
 from .io import (DEFAULT_CRF, PREFETCH, WRITE_QUEUE, JsonListWriter, Sink, VideoWriter, prefetch, probe_video,
                  read_frames, write_png)
 
