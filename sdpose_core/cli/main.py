@@ -23,13 +23,12 @@ from ..choices import PEOPLE_ORDERS
 from ..errors import InputError, SDPoseError
 from ..keypoints import DWPOSE_THRESHOLD
 from ..sizes import parse_size
-from ..video.options import ClipOptions
+from ..video.options import DEFAULT_CRF, MAX_CRF, ClipOptions
 
 if TYPE_CHECKING:
     from .work import WorkSettings
 
 MAX_BOX_COORD = 1e7  # pixels; no image PIL opens is near this size
-MAX_CRF = 51
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,8 +97,8 @@ def _add_estimate(sub) -> None:
                        "(default %(default)d)")
     video.add_argument("--frames", action="store_true", help="also write the pose frames as PNGs in "
                        "DIR/<stem>_frames/")
-    video.add_argument("--crf", type=int, default=18, help="H.264 quality of the pose video, 0..51 "
-                       "(lower = better; default 18)")
+    video.add_argument("--crf", type=int, default=DEFAULT_CRF, help=f"H.264 quality of the pose video, 0..{MAX_CRF} "
+                       "(lower = better; default %(default)s)")
     video.add_argument("--face-crops", action="store_true", help="also write DIR/<stem>_face.mp4: 512x512 crops "
                        "of the first person's face, steadied over time (Wan-Animate's face video)")
     scale = est.add_argument_group("engine", "where the job runs")
@@ -195,7 +194,8 @@ def _check_numbers(args: argparse.Namespace) -> None:
     if args.max_people is not None and args.max_people < 1:
         raise InputError(f"--max-people must be at least 1 (leave it out to keep everyone), got {args.max_people}.")
     if not 0 <= args.crf <= MAX_CRF:
-        raise InputError(f"--crf must be 0..{MAX_CRF} (H.264 quality, lower = better; default 18), got {args.crf}.")
+        raise InputError(f"--crf must be 0..{MAX_CRF} (H.264 quality, lower = better; default {DEFAULT_CRF}), "
+                         f"got {args.crf}.")
     if args.resolution is not None and not 64 <= args.resolution <= 16384:
         raise InputError(f"--resolution must be 64..16384 (as DWPreprocessor's), got {args.resolution}.")
     ClipOptions(**clip_fields(args)).check(CLIP_FLAGS)

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ..atomic import OutputSet, dumps_json, write_json
 from ..errors import InputError
+from ..video.options import DEFAULT_CRF
 from .job import FACE_OUTPUT, Task, output_names
 
 @dataclass
@@ -40,8 +41,8 @@ class WorkSettings:
     overlay: bool = False
     clip: dict = field(default_factory=dict)  # ClipOptions fields
     frames: bool = False
-    crf: int = 18
-    face_crops: bool = False  # videos: also the face video (sdpose_core.pose.face)
+    crf: int = DEFAULT_CRF
+    face_crops: bool = False  # videos: also the face video (sdpose_core.video.face_video)
     people: tuple[int, str] | None = None  # (max_people, order): keep the first N people of each frame
 
     def shaping(self) -> dict[str, Any]:

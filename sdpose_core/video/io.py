@@ -18,10 +18,10 @@ import numpy as np
 
 from ..atomic import dumps_json, publish, remove, temp_path
 from ..errors import InputError
+from .options import DEFAULT_CRF
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".gif")
 DEFAULT_FPS = Fraction(30)
-DEFAULT_CRF = 18
 
 
 def is_video(path: str | Path) -> bool:

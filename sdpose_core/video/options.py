@@ -13,6 +13,9 @@ from ..errors import InputError
 from ..keypoints import DWPOSE_THRESHOLD
 from ..motion.smooth import OneEuroSettings
 
+DEFAULT_CRF = 18  # H.264 quality of written videos (x264's scale: 0 lossless .. 51; lower = better)
+MAX_CRF = 51
+
 
 @dataclass
 class ClipOptions:
