@@ -62,7 +62,7 @@ def clip_inputs() -> list:
 
 def clip_options(**values):
     """The values of :func:`clip_inputs` (by input name; one left out takes its default) as a checked
-    ``sdpose_core.video.clip.ClipOptions``; a bad value is an InputError naming the input."""
+    ``sdpose_core.video.options.ClipOptions``; a bad value is an InputError naming the input."""
     from ..sdpose_core.video.options import ClipOptions
 
     options = ClipOptions(**{CLIP_FIELDS[name]: value for name, value in values.items()})
