@@ -24,6 +24,7 @@ import torch
 
 from ..errors import InputError
 from ..keypoints import DWPOSE_THRESHOLD
+from .limits import check_detect_every, check_max_age
 
 DEFAULT_THRESHOLD = DWPOSE_THRESHOLD  # this name up to 0.2.0, kept for users' imports
 OKS_KAPPA = 0.15  # per-keypoint falloff, as a fraction of the person's size; generous: tracking, not scoring
@@ -92,8 +93,7 @@ class PoseTracker:
 
     def __init__(self, *, max_age: int = 30, min_similarity: float = MIN_SIMILARITY,
                  threshold: float = DWPOSE_THRESHOLD, kappa: float = OKS_KAPPA, momentum: float = 0.5):
-        if max_age < 0:
-            raise InputError(f"max_age must be zero or positive, got {max_age}.")
+        check_max_age(max_age)
         self.max_age = max_age
         self.min_similarity = min_similarity
         self.threshold = threshold
@@ -199,8 +199,7 @@ class BoxCarrier:
 
     def __init__(self, detector: Callable[[torch.Tensor], Any], every: int, *, threshold: float = DWPOSE_THRESHOLD,
                  momentum: float = 0.5):
-        if every < 1:
-            raise InputError(f"detect-every must be at least 1, got {every}.")
+        check_detect_every(every)
         self.base = detector
         self.every = every
         self.threshold = threshold

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from ..errors import InputError
 from ..keypoints import DWPOSE_THRESHOLD
+from ..motion.limits import check_detect_every, check_max_age
 from ..motion.smooth import OneEuroSettings
 
 DEFAULT_CRF = 18  # H.264 quality of written videos (x264's scale: 0 lossless .. 51; lower = better)
@@ -40,9 +40,7 @@ class ClipOptions:
         """Refuse out-of-range values with one InputError; ``names``: field -> how the user knows it (a CLI flag, a
         node input), for the message. The smoothing numbers are checked even with smoothing off."""
         name = (names or {}).get
-        every = self.detect_every
-        if isinstance(every, bool) or not isinstance(every, (int, float)) or int(every) != every or every < 1:
-            raise InputError(f"{name('detect_every', 'detect_every')} must be a whole number >= 1, got {every}.")
-        if self.max_age is not None and not self.max_age >= 0:
-            raise InputError(f"{name('max_age', 'max_age')} must be zero or positive, got {self.max_age}.")
+        check_detect_every(self.detect_every, name("detect_every", "detect_every"))
+        if self.max_age is not None:
+            check_max_age(self.max_age, name("max_age", "max_age"))
         OneEuroSettings(self.min_cutoff, self.beta, threshold=self.threshold).check(names)
