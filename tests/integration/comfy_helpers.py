@@ -222,6 +222,44 @@ class ComfyServer:
             f"prompt failed: {json.dumps(entry['status'], indent=1)[:4000]}\n{self.log_tail(60)}")
         return entry
 
+    def run_and_interrupt(self, prompt: dict, node: str, at: int, timeout: float = 120.0,
+                          before_interrupt=None) -> tuple[str, tuple[int, int] | None, dict, list[dict]]:
+        """Submit ``prompt``, POST /interrupt once ``node`` reports progress >= ``at`` (after calling
+        ``before_interrupt()``, for checks mid-run) and follow the websocket to the prompt's end. Returns (prompt id,
+        (value, max) of the progress interrupted at or None, the ending event, every event seen)."""
+        import asyncio
+
+        import aiohttp
+
+        async def scenario():
+            events = []
+            async with aiohttp.ClientSession() as session:
+                async with session.ws_connect(f"{self.url}/ws?clientId={self.client_id}") as ws:
+                    status, body = self.submit(prompt)
+                    assert status == 200, body
+                    prompt_id, interrupted_at = body["prompt_id"], None
+                    deadline = time.monotonic() + timeout
+                    while time.monotonic() < deadline:
+                        msg = await ws.receive(timeout=timeout)
+                        if msg.type != aiohttp.WSMsgType.TEXT:
+                            continue
+                        event = json.loads(msg.data)
+                        events.append(event)
+                        data = event.get("data", {})
+                        if (event["type"] == "progress" and data.get("node") == node and interrupted_at is None
+                                and data["value"] >= at):
+                            interrupted_at = (data["value"], data["max"])
+                            if before_interrupt is not None:
+                                before_interrupt()
+                            async with session.post(f"{self.url}/interrupt", json={}) as resp:
+                                assert resp.status == 200
+                        if event["type"] in ("execution_interrupted", "execution_success", "execution_error") and \
+                                data.get("prompt_id") == prompt_id:
+                            return prompt_id, interrupted_at, event, events
+            raise AssertionError(f"no end of prompt seen: {events[-5:]}")
+
+        return asyncio.run(scenario())
+
     def log_tail(self, lines: int = 40) -> str:
         try:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import time
@@ -404,41 +403,13 @@ def test_load_keypoints_refuses_paths_outside_input_and_output(comfy):
 
 def test_cancel_mid_run(comfy):
     """/interrupt during a long batch stops the estimator between model calls; the server keeps serving."""
-    import aiohttp
-
     frames = 48
     prompt = {"1": LOAD, "2": loader(BODY), "3": repeat(["1", 0], frames),
               "4": estimator(["3", 0], ["2", 0], batch_size=1, resolution=64),
               "5": save_image(["4", 0], "cancel/pose")}
 
-    async def scenario():
-        events = []
-        async with aiohttp.ClientSession() as session:
-            async with session.ws_connect(f"{comfy.url}/ws?clientId={comfy.client_id}") as ws:
-                status, body = comfy.submit(prompt)
-                assert status == 200, body
-                prompt_id = body["prompt_id"]
-                interrupted_at = None
-                deadline = time.monotonic() + 120
-                while time.monotonic() < deadline:
-                    msg = await ws.receive(timeout=60)
-                    if msg.type != aiohttp.WSMsgType.TEXT:
-                        continue
-                    event = json.loads(msg.data)
-                    events.append(event)
-                    data = event.get("data", {})
-                    if event["type"] == "progress" and data.get("node") == "4" and interrupted_at is None:
-                        if data["value"] >= 2:
-                            interrupted_at = (data["value"], data["max"])
-                            async with session.post(f"{comfy.url}/interrupt", json={}) as resp:
-                                assert resp.status == 200
-                    if event["type"] in ("execution_interrupted", "execution_success", "execution_error") and \
-                            data.get("prompt_id") == prompt_id:
-                        return prompt_id, interrupted_at, event, events
-        raise AssertionError(f"no end of prompt seen: {events[-5:]}")
-
     started = time.monotonic()
-    prompt_id, interrupted_at, last, events = asyncio.run(scenario())
+    prompt_id, interrupted_at, last, events = comfy.run_and_interrupt(prompt, node="4", at=2)
     print(f"\ninterrupted at {interrupted_at}, {time.monotonic() - started:.1f} s after submitting")
     assert interrupted_at is not None and interrupted_at[1] == frames
     assert last["type"] == "execution_interrupted" and last["data"]["node_id"] == "4"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
@@ -149,38 +148,14 @@ def test_a_long_clip_streams_with_flat_memory(long_comfy):
 
 def test_progress_and_cancel_leave_no_partial_files(long_comfy):
     comfy = long_comfy
-    import aiohttp
-
     prompt = annotate("long/walk.mp4", "vid/cancelled", save_frames=True, batch_size=2)
     folder = comfy.base / "output" / "vid"
 
-    async def scenario():
-        events = []
-        async with aiohttp.ClientSession() as session:
-            async with session.ws_connect(f"{comfy.url}/ws?clientId={comfy.client_id}") as ws:
-                status, body = comfy.submit(prompt)
-                assert status == 200, body
-                prompt_id, interrupted_at = body["prompt_id"], None
-                deadline = time.monotonic() + 300
-                while time.monotonic() < deadline:
-                    msg = await ws.receive(timeout=120)
-                    if msg.type != aiohttp.WSMsgType.TEXT:
-                        continue
-                    event = json.loads(msg.data)
-                    events.append(event)
-                    data = event.get("data", {})
-                    if event["type"] == "progress" and data.get("node") == "2" and interrupted_at is None \
-                            and data["value"] >= 20:
-                        interrupted_at = (data["value"], data["max"])
-                        assert leftovers(folder, "cancelled")  # the outputs are being written (hidden for now)
-                        async with session.post(f"{comfy.url}/interrupt", json={}) as resp:
-                            assert resp.status == 200
-                    if event["type"] in ("execution_interrupted", "execution_success", "execution_error") and \
-                            data.get("prompt_id") == prompt_id:
-                        return interrupted_at, event, events
-        raise AssertionError(f"no end of prompt seen: {events[-5:]}")
+    def being_written():
+        assert leftovers(folder, "cancelled")  # the outputs are being written (hidden for now)
 
-    interrupted_at, last, events = asyncio.run(scenario())
+    _, interrupted_at, last, events = comfy.run_and_interrupt(prompt, node="2", at=20, timeout=300,
+                                                              before_interrupt=being_written)
     assert interrupted_at is not None and interrupted_at[1] == LONG_FRAMES  # progress counts the clip's frames
     assert last["type"] == "execution_interrupted" and last["data"]["node_id"] == "2"
     progress = [e["data"]["value"] for e in events if e["type"] == "progress" and e["data"].get("node") == "2"]
