@@ -123,7 +123,7 @@ def measured_run(comfy, prompt: dict) -> tuple[int, int, dict, float]:
 
 
 def test_a_long_clip_streams_with_flat_memory(long_comfy):
-    """1,000 frames through the server keep nothing per frame: after the run RSS is within a few frames' worth of
+    """1,000 frames through the server keep nothing per frame: after the run RSS is within a dozen frames' worth of
     where it was after 100 frames (holding the clip would take 1,000 frames' worth: 10.3 GiB as an IMAGE batch,
     2.6 GiB decoded). While it runs, RSS grows by the frames in flight only, a number set by batch_size and the
     decode-ahead / encode queues, not by the clip's length."""
@@ -142,7 +142,9 @@ def test_a_long_clip_streams_with_flat_memory(long_comfy):
     print(f"\n{LONG_FRAMES} frames in {seconds:.0f} s; peak RSS growth {growth / 2**20:.1f} MiB = "
           f"{growth / frame_bytes:.1f} frames' worth; kept after the run, compared with 100 frames: "
           f"{kept / 2**20:+.1f} MiB = {kept / frame_bytes:+.1f} frames' worth")
-    assert kept < 4 * frame_bytes  # nothing kept per frame
+    # Nothing kept per frame: holding the 900 extra frames decoded would keep 2.3 GiB (225 frames' worth); allocator
+    # noise measured +0.8 alone and +5.9 frames' worth with the other core busy, so the bound leaves room for that.
+    assert kept < 12 * frame_bytes
     assert growth < 48 * frame_bytes  # in flight at batch_size 8: measured about 30 frames' worth (float copies)
 
 
