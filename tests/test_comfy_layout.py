@@ -375,3 +375,22 @@ def test_diffusers_to_comfy_rejects_unknown_keys(tiny):
         diffusers_to_comfy(unet.state_dict(), {**vae.state_dict(), "encoder.weird.weight": torch.zeros(1)}, head)
     with pytest.raises(CheckpointError, match="conv_layers.0.bias"):
         diffusers_to_comfy(unet.state_dict(), vae.state_dict(), {**head, "conv_layers.0.bias": torch.zeros(3)})
+
+
+def test_vae_name_table_is_one_bijection(sd2_meta):
+    """The VAE names are one table read both ways: every SD2 VAE key goes to a distinct LDM name and back, and a
+    name with no place in the layout (level out of range, a third mid resnet, an unknown part) has none either way."""
+    _, vae_sd, _ = sd2_meta
+    ldm = {key: cl._vae_key_to_comfy(key, 4) for key in vae_sd}
+    assert None not in ldm.values() and len(set(ldm.values())) == len(ldm)
+    assert all(cl._vae_key_from_comfy(name, 4) == key for key, name in ldm.items())
+    assert ldm["decoder.up_blocks.0.upsamplers.0.conv.weight"] == "decoder.up.3.upsample.conv.weight"  # flipped
+    assert ldm["encoder.mid_block.resnets.1.norm1.weight"] == "encoder.mid.block_2.norm1.weight"
+    assert ldm["encoder.mid_block.attentions.0.to_out.0.weight"] == "encoder.mid.attn_1.proj_out.weight"
+    for ldm_name in ("decoder.up.4.block.0.conv1.weight", "encoder.mid.block_3.norm1.weight",
+                     "encoder.down.0.block.0.conv3.weight", "encoder.conv_in.weight.extra",
+                     "encoder.mid.attn_1.to_q.weight"):
+        assert cl._vae_key_from_comfy(ldm_name, 4) is None, ldm_name
+    for name in ("decoder.up_blocks.4.resnets.0.conv1.weight", "encoder.mid_block.resnets.2.norm1.weight",
+                 "encoder.mid_block.attentions.0.q.weight"):
+        assert cl._vae_key_to_comfy(name, 4) is None, name

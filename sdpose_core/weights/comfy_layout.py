@@ -17,8 +17,9 @@ task label itself, so neither is in the file.
 Everything here is a pure function over dicts of tensors; tensors are passed through (the VAE attention
 projections are reshaped views, [C, C, 1, 1] -> [C, C]), never copied or cast. Expected key sets are checked
 against diffusers models built on the meta device (no memory, no weights). The per-key name maps go both ways
-because errors name tensors as the file names them (missing ones included); writing whole single files is
-test-only (``tests/comfy_keys.py``).
+because errors name tensors as the file names them (missing ones included): the VAE's is one table of
+(diffusers, LDM) patterns read in either direction; writing whole single files is test-only
+(``tests/comfy_keys.py``).
 
 Key name conventions were learnt from ComfyUI (``comfy/model_detection.py``, ``comfy/utils.py``
 ``unet_to_diffusers``, ``comfy/diffusers_convert.py``, ``comfy/ldm/modules/diffusionmodules/openaimodel.py``,
@@ -105,29 +106,15 @@ def _split_param(rest: str) -> tuple[str, str]:
     return module, param
 
 
-def _resnet_to_comfy(rest: str) -> str | None:
-    module, param = _split_param(rest)
-    return f"{_RESNET[module]}.{param}" if module in _RESNET else None
-
-
-def _resnet_from_comfy(rest: str) -> str | None:
-    module, param = _split_param(rest)
-    return f"{_RESNET_INV[module]}.{param}" if module in _RESNET_INV else None
-
-
-def _basic_to_comfy(key: str) -> str | None:
+def _renamed(key: str, modules: Mapping[str, str]) -> str | None:
+    """``key`` with its module (all but the parameter name) renamed by ``modules``, or None if it has no entry."""
     module, param = _split_param(key)
-    return f"{_UNET_BASIC[module]}.{param}" if module in _UNET_BASIC else None
-
-
-def _basic_from_comfy(key: str) -> str | None:
-    module, param = _split_param(key)
-    return f"{_UNET_BASIC_INV[module]}.{param}" if module in _UNET_BASIC_INV else None
+    return f"{modules[module]}.{param}" if module in modules else None
 
 
 def _unet_key_to_comfy(key: str, layers: int, up_with_attention: set[int]) -> str | None:
     """One diffusers U-Net key -> its LDM name (without prefix), or None when it has no place there."""
-    basic = _basic_to_comfy(key)
+    basic = _renamed(key, _UNET_BASIC)
     if basic is not None:
         return basic
     m = _D_BLOCK.match(key)
@@ -136,7 +123,7 @@ def _unet_key_to_comfy(key: str, layers: int, up_with_attention: set[int]) -> st
         if side == "down_blocks":
             first = 1 + (layers + 1) * block
             if kind == "resnets" and idx < layers:
-                res = _resnet_to_comfy(rest)
+                res = _renamed(rest, _RESNET)
                 return None if res is None else f"input_blocks.{first + idx}.0.{res}"
             if kind == "attentions" and idx < layers:
                 return f"input_blocks.{first + idx}.1.{rest}"
@@ -145,7 +132,7 @@ def _unet_key_to_comfy(key: str, layers: int, up_with_attention: set[int]) -> st
             return None
         first = (layers + 1) * block
         if kind == "resnets" and idx <= layers:
-            res = _resnet_to_comfy(rest)
+            res = _renamed(rest, _RESNET)
             return None if res is None else f"output_blocks.{first + idx}.0.{res}"
         if kind == "attentions" and idx <= layers:
             return f"output_blocks.{first + idx}.1.{rest}"
@@ -157,7 +144,7 @@ def _unet_key_to_comfy(key: str, layers: int, up_with_attention: set[int]) -> st
     if m:
         kind, idx, rest = m.group(1), int(m.group(2)), m.group(3)
         if kind == "resnets" and idx in (0, 1):
-            res = _resnet_to_comfy(rest)
+            res = _renamed(rest, _RESNET)
             return None if res is None else f"middle_block.{2 * idx}.{res}"
         if kind == "attentions" and idx == 0:
             return f"middle_block.1.{rest}"
@@ -166,7 +153,7 @@ def _unet_key_to_comfy(key: str, layers: int, up_with_attention: set[int]) -> st
 
 def _unet_key_from_comfy(key: str, layers: int) -> str | None:
     """One LDM U-Net key (without prefix) -> its diffusers name, or None when it has no place there."""
-    basic = _basic_from_comfy(key)
+    basic = _renamed(key, _UNET_BASIC_INV)
     if basic is not None:
         return basic
     m = _C_BLOCK.match(key)
@@ -181,14 +168,14 @@ def _unet_key_from_comfy(key: str, layers: int) -> str | None:
                     return f"down_blocks.{block}.downsamplers.0.conv.{rest[len('op.'):]}"
                 return None
             if slot == 0:
-                res = _resnet_from_comfy(rest)
+                res = _renamed(rest, _RESNET_INV)
                 return None if res is None else f"down_blocks.{block}.resnets.{idx}.{res}"
             if slot == 1 and not rest.startswith("conv."):
                 return f"down_blocks.{block}.attentions.{idx}.{rest}"
             return None
         block, idx = divmod(n, layers + 1)
         if slot == 0:
-            res = _resnet_from_comfy(rest)
+            res = _renamed(rest, _RESNET_INV)
             return None if res is None else f"up_blocks.{block}.resnets.{idx}.{res}"
         if rest.startswith("conv."):
             return f"up_blocks.{block}.upsamplers.0.{rest}" if idx == layers and slot in (1, 2) else None
@@ -199,7 +186,7 @@ def _unet_key_from_comfy(key: str, layers: int) -> str | None:
     if m:
         slot, rest = int(m.group(1)), m.group(2)
         if slot in (0, 2):
-            res = _resnet_from_comfy(rest)
+            res = _renamed(rest, _RESNET_INV)
             return None if res is None else f"mid_block.resnets.{slot // 2}.{res}"
         if slot == 1:
             return f"mid_block.attentions.0.{rest}"
@@ -234,105 +221,94 @@ def _comfy_layers_per_block(keys: Iterable[str]) -> int:
 # VAE names
 
 _VAE_ATTN = {"group_norm": "norm", "to_q": "q", "to_k": "k", "to_v": "v", "to_out.0": "proj_out"}
-_VAE_ATTN_INV = {v: k for k, v in _VAE_ATTN.items()}
 _VAE_ATTN_PROJ = {"q", "k", "v", "proj_out"}  # 1x1 convolutions in LDM, Linear layers in diffusers
 
-_DV_DOWN = re.compile(r"^encoder\.down_blocks\.(\d+)\.(resnets\.(\d+)|downsamplers\.0)\.(.+)$")
-_DV_UP = re.compile(r"^decoder\.up_blocks\.(\d+)\.(resnets\.(\d+)|upsamplers\.0)\.(.+)$")
-_DV_MID = re.compile(r"^(encoder|decoder)\.mid_block\.(resnets|attentions)\.(\d+)\.(.+)$")
-_CV_DOWN = re.compile(r"^encoder\.down\.(\d+)\.(block\.(\d+)|downsample)\.(.+)$")
-_CV_UP = re.compile(r"^decoder\.up\.(\d+)\.(block\.(\d+)|upsample)\.(.+)$")
-_CV_MID = re.compile(r"^(encoder|decoder)\.mid\.(block_1|block_2|attn_1)\.(.+)$")
-_VAE_RESNET_PARTS = {"norm1", "conv1", "norm2", "conv2"}
+_NUMBER = "number"  # an index, the same on both sides
+_FLIPPED = "flipped"  # a decoder level: diffusers counts from the bottleneck, LDM from the image (levels - 1 - n)
+_NAME = "name"  # a parameter name (weight, bias), the same on both sides
+# Each field of the VAE name table: how its diffusers spelling reads in LDM (a dict: token -> token).
+_VAE_FIELDS: dict[str, object] = {
+    "side": {"encoder": "encoder", "decoder": "decoder"},
+    "level": _NUMBER,
+    "up": _FLIPPED,
+    "i": _NUMBER,
+    "res": {"norm1": "norm1", "conv1": "conv1", "norm2": "norm2", "conv2": "conv2", "conv_shortcut": "nin_shortcut"},
+    "mid": {"0": "1", "1": "2"},
+    "attn": _VAE_ATTN,
+    "param": _NAME,
+}
+# One table, read both ways: every diffusers AutoencoderKL name pattern beside its LDM (ComfyUI) pattern.
+_VAE_NAMES = (
+    ("{side}.conv_in.{param}", "{side}.conv_in.{param}"),
+    ("{side}.conv_out.{param}", "{side}.conv_out.{param}"),
+    ("{side}.conv_norm_out.{param}", "{side}.norm_out.{param}"),
+    ("quant_conv.{param}", "quant_conv.{param}"),
+    ("post_quant_conv.{param}", "post_quant_conv.{param}"),
+    ("encoder.down_blocks.{level}.resnets.{i}.{res}.{param}", "encoder.down.{level}.block.{i}.{res}.{param}"),
+    ("encoder.down_blocks.{level}.downsamplers.0.conv.{param}", "encoder.down.{level}.downsample.conv.{param}"),
+    ("decoder.up_blocks.{up}.resnets.{i}.{res}.{param}", "decoder.up.{up}.block.{i}.{res}.{param}"),
+    ("decoder.up_blocks.{up}.upsamplers.0.conv.{param}", "decoder.up.{up}.upsample.conv.{param}"),
+    ("{side}.mid_block.resnets.{mid}.{res}.{param}", "{side}.mid.block_{mid}.{res}.{param}"),
+    ("{side}.mid_block.attentions.0.{attn}.{param}", "{side}.mid.attn_1.{attn}.{param}"),
+)
 
 
-def _vae_resnet_to_comfy(rest: str) -> str | None:
-    module, param = _split_param(rest)
-    if module in _VAE_RESNET_PARTS:
-        return rest
-    return f"nin_shortcut.{param}" if module == "conv_shortcut" else None
+class _NameTable:
+    """Pairs of (diffusers, LDM) name patterns read in either direction, so each correspondence is written once."""
+
+    def __init__(self, pairs: Iterable[tuple[str, str]], fields: Mapping[str, object]):
+        pairs = tuple(pairs)
+        self._ways = {}
+        for to_ldm in (True, False):
+            way = {name: spec if not isinstance(spec, dict) or to_ldm else {v: k for k, v in spec.items()}
+                   for name, spec in fields.items()}
+            rules = [(self._pattern(d if to_ldm else c, way), c if to_ldm else d) for d, c in pairs]
+            self._ways[to_ldm] = (way, rules)
+
+    @staticmethod
+    def _pattern(template: str, fields: Mapping[str, object]) -> re.Pattern:
+        """A template's regex: literal text escaped, each {field} a named group of the spellings it may take."""
+        parts = re.split(r"\{(\w+)\}", template)
+        for n in range(1, len(parts), 2):
+            spec = fields[parts[n]]
+            choice = ("|".join(map(re.escape, spec)) if isinstance(spec, dict)
+                      else r"[^.]+" if spec == _NAME else r"\d+")
+            parts[n] = f"(?P<{parts[n]}>{choice})"
+        return re.compile("".join(p if n % 2 else re.escape(p) for n, p in enumerate(parts)))
+
+    def rename(self, key: str, to_ldm: bool, levels: int) -> str | None:
+        """``key`` in the other layout, or None when no pattern fits (or a decoder level is out of range)."""
+        fields, rules = self._ways[to_ldm]
+        for pattern, target in rules:
+            m = pattern.fullmatch(key)
+            if m is None:
+                continue
+            values: dict[str, object] = {}
+            for field, value in m.groupdict().items():
+                spec = fields[field]
+                if isinstance(spec, dict):
+                    values[field] = spec[value]
+                elif spec == _FLIPPED:
+                    values[field] = levels - 1 - int(value)
+                    if values[field] < 0:
+                        return None
+                else:
+                    values[field] = int(value) if spec == _NUMBER else value
+            return target.format(**values)
+        return None
 
 
-def _vae_resnet_from_comfy(rest: str) -> str | None:
-    module, param = _split_param(rest)
-    if module in _VAE_RESNET_PARTS:
-        return rest
-    return f"conv_shortcut.{param}" if module == "nin_shortcut" else None
+_VAE_TABLE = _NameTable(_VAE_NAMES, _VAE_FIELDS)
 
 
 def _vae_key_to_comfy(key: str, levels: int) -> str | None:
     """One diffusers AutoencoderKL key -> LDM name (without prefix); ``levels`` = number of blocks."""
-    for side in ("encoder", "decoder"):
-        for plain in ("conv_in", "conv_out"):
-            if key.startswith(f"{side}.{plain}.") and key.count(".") == 2:
-                return key
-        if key.startswith(f"{side}.conv_norm_out.") and key.count(".") == 2:
-            return f"{side}.norm_out.{key.rsplit('.', 1)[1]}"
-    if key.count(".") == 1 and key.split(".")[0] in ("quant_conv", "post_quant_conv"):
-        return key
-    m = _DV_DOWN.match(key)
-    if m:
-        block, rest = int(m.group(1)), m.group(4)
-        if m.group(3) is not None:
-            res = _vae_resnet_to_comfy(rest)
-            return None if res is None else f"encoder.down.{block}.block.{m.group(3)}.{res}"
-        return f"encoder.down.{block}.downsample.{rest}" if rest.startswith("conv.") else None
-    m = _DV_UP.match(key)
-    if m:
-        block, rest = levels - 1 - int(m.group(1)), m.group(4)
-        if block < 0:
-            return None
-        if m.group(3) is not None:
-            res = _vae_resnet_to_comfy(rest)
-            return None if res is None else f"decoder.up.{block}.block.{m.group(3)}.{res}"
-        return f"decoder.up.{block}.upsample.{rest}" if rest.startswith("conv.") else None
-    m = _DV_MID.match(key)
-    if m:
-        side, kind, idx, rest = m.group(1), m.group(2), int(m.group(3)), m.group(4)
-        if kind == "resnets" and idx in (0, 1):
-            res = _vae_resnet_to_comfy(rest)
-            return None if res is None else f"{side}.mid.block_{idx + 1}.{res}"
-        if kind == "attentions" and idx == 0:
-            module, param = _split_param(rest)
-            return f"{side}.mid.attn_1.{_VAE_ATTN[module]}.{param}" if module in _VAE_ATTN else None
-    return None
+    return _VAE_TABLE.rename(key, True, levels)
 
 
 def _vae_key_from_comfy(key: str, levels: int) -> str | None:
     """One LDM VAE key (without prefix) -> diffusers AutoencoderKL name."""
-    for side in ("encoder", "decoder"):
-        for plain in ("conv_in", "conv_out"):
-            if key.startswith(f"{side}.{plain}.") and key.count(".") == 2:
-                return key
-        if key.startswith(f"{side}.norm_out.") and key.count(".") == 2:
-            return f"{side}.conv_norm_out.{key.rsplit('.', 1)[1]}"
-    if key.count(".") == 1 and key.split(".")[0] in ("quant_conv", "post_quant_conv"):
-        return key
-    m = _CV_DOWN.match(key)
-    if m:
-        block, rest = int(m.group(1)), m.group(4)
-        if m.group(3) is not None:
-            res = _vae_resnet_from_comfy(rest)
-            return None if res is None else f"encoder.down_blocks.{block}.resnets.{m.group(3)}.{res}"
-        return f"encoder.down_blocks.{block}.downsamplers.0.{rest}" if rest.startswith("conv.") else None
-    m = _CV_UP.match(key)
-    if m:
-        block, rest = levels - 1 - int(m.group(1)), m.group(4)
-        if block < 0:
-            return None
-        if m.group(3) is not None:
-            res = _vae_resnet_from_comfy(rest)
-            return None if res is None else f"decoder.up_blocks.{block}.resnets.{m.group(3)}.{res}"
-        return f"decoder.up_blocks.{block}.upsamplers.0.{rest}" if rest.startswith("conv.") else None
-    m = _CV_MID.match(key)
-    if m:
-        side, part, rest = m.group(1), m.group(2), m.group(3)
-        if part in ("block_1", "block_2"):
-            res = _vae_resnet_from_comfy(rest)
-            return None if res is None else f"{side}.mid_block.resnets.{int(part[-1]) - 1}.{res}"
-        module, param = _split_param(rest)
-        return f"{side}.mid_block.attentions.0.{_VAE_ATTN_INV[module]}.{param}" if module in _VAE_ATTN_INV else None
-    return None
+    return _VAE_TABLE.rename(key, False, levels)
 
 
 def _is_vae_attn_proj_weight(comfy_key: str) -> bool:
