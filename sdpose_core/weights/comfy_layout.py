@@ -439,14 +439,7 @@ def comfy_to_diffusers(sd: Mapping[str, Tensor]) -> tuple[dict, dict, dict]:
 
     # U-Net
     layers = _comfy_layers_per_block(unet_c)
-    unet_sd, unet_names, bad = {}, {}, []
-    for key, value in unet_c.items():
-        new = _unet_key_from_comfy(key, layers)
-        if new is None or new in unet_sd:
-            bad.append(UNET_PREFIX + key)
-            continue
-        unet_sd[new] = value
-        unet_names[new] = UNET_PREFIX + key
+    unet_sd, unet_names, bad = _rename_all(unet_c, lambda key: _unet_key_from_comfy(key, layers), UNET_PREFIX)
     if bad:
         raise CheckpointError(f"{what}: {len(bad)} U-Net keys have no place in an SD U-Net with {layers} "
                               f"resnets per level: {listing(sorted(bad))}.")
@@ -457,26 +450,37 @@ def comfy_to_diffusers(sd: Mapping[str, Tensor]) -> tuple[dict, dict, dict]:
 
     # VAE
     levels = _vae_levels_comfy(vae_c)
-    vae_sd, vae_names, bad = {}, {}, []
-    for key, value in vae_c.items():
-        new = _vae_key_from_comfy(key, levels)
-        if new is None or new in vae_sd:
-            bad.append(VAE_PREFIX + key)
-            continue
-        if _is_vae_attn_proj_weight(key):
-            if value.ndim != 4 or tuple(value.shape[2:]) != (1, 1):
-                raise CheckpointError(f"{what}: '{VAE_PREFIX + key}' has shape {tuple(value.shape)}, expected a "
-                                      "1x1 convolution weight [C, C, 1, 1].")
-            value = value.reshape(value.shape[0], value.shape[1])
-        vae_sd[new] = value
-        vae_names[new] = VAE_PREFIX + key
+    vae_sd, vae_names, bad = _rename_all(vae_c, lambda key: _vae_key_from_comfy(key, levels), VAE_PREFIX)
     if bad:
         raise CheckpointError(f"{what}: {len(bad)} VAE keys have no place in an SD VAE: {listing(sorted(bad))}.")
+    for new, name in vae_names.items():
+        if _is_vae_attn_proj_weight(name):
+            value = vae_sd[new]
+            if value.ndim != 4 or tuple(value.shape[2:]) != (1, 1):
+                raise CheckpointError(f"{what}: '{name}' has shape {tuple(value.shape)}, expected a "
+                                      "1x1 convolution weight [C, C, 1, 1].")
+            vae_sd[new] = value.reshape(value.shape[0], value.shape[1])
     display = _vae_display(levels)
     vae_expected = _vae_expected(AutoencoderKL, vae_sd, display)
     _compare(vae_expected, vae_sd, f"{what}: the VAE ({VAE_PREFIX}*)",
              {**{k: display(k) for k in vae_expected}, **vae_names})
     return unet_sd, vae_sd, head_sd
+
+
+def _rename_all(part: Mapping[str, Tensor], rename: Callable[[str], str | None],
+                prefix: str) -> tuple[dict[str, Tensor], dict[str, str], list[str]]:
+    """(tensors by diffusers name, the file's name of each, file keys with no place or a place already taken)."""
+    renamed: dict[str, Tensor] = {}
+    names: dict[str, str] = {}
+    bad: list[str] = []
+    for key, value in part.items():
+        new = rename(key)
+        if new is None or new in renamed:
+            bad.append(prefix + key)
+            continue
+        renamed[new] = value
+        names[new] = prefix + key
+    return renamed, names, bad
 
 
 def _unet_display(unet_sd: Mapping[str, Tensor], layers: int) -> Callable[[str], str]:
