@@ -134,3 +134,15 @@ def test_project_code_uses_the_new_paths():
             if module.startswith("sdpose_core.") and any(module == o or module.startswith(o + ".") for o in old):
                 offenders.append(f"{path.relative_to(ROOT)}: {module}")
     assert not offenders, "\n".join(offenders)
+
+
+def test_the_command_line_and_the_light_modules_load_without_torch():
+    """`python -m sdpose_core --help` and the modules the nodes read defaults from stay light: no torch, no video
+    libraries until a command runs (importing torch alone takes seconds)."""
+    light = ("sdpose_core", "sdpose_core.cli", "sdpose_core.video.options", "sdpose_core.keypoints",
+             "sdpose_core.formats.openpose", "sdpose_core.motion.limits", "sdpose_core.sizes", "sdpose_core.choices")
+    code = (f"import sys\nfor m in {light!r}: __import__(m)\n"
+            "from sdpose_core.cli.main import build_parser\nbuild_parser()\n"
+            "print(sorted(m for m in ('torch', 'cv2', 'av', 'diffusers') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr

@@ -13,7 +13,6 @@ from typing import Any
 
 from ..choices import RETARGET_ANCHORS
 from ..errors import InputError
-from ..images import IMAGE_SUFFIXES
 from ..keypoints import DWPOSE_THRESHOLD
 from ..sizes import parse_size
 from .options import add_draw_options, draw_style
@@ -77,6 +76,7 @@ def _check_targets(args: argparse.Namespace) -> None:
 def command(args: argparse.Namespace) -> int:
     """Run the ``retarget`` subcommand."""
     from ..formats.openpose import save_pose_keypoint
+    from ..images import IMAGE_SUFFIXES
     from ..pose.render import render_frame
     from ..pose.retarget import retarget
     from ..video.io import VideoWriter

@@ -226,7 +226,7 @@ _VAE_ATTN_PROJ = {"q", "k", "v", "proj_out"}  # 1x1 convolutions in LDM, Linear 
 _NUMBER = "number"  # an index, the same on both sides
 _FLIPPED = "flipped"  # a decoder level: diffusers counts from the bottleneck, LDM from the image (levels - 1 - n)
 _NAME = "name"  # a parameter name (weight, bias), the same on both sides
-# Each field of the VAE name table: how its diffusers spelling reads in LDM (a dict: token -> token).
+# Each field of the VAE name table: a dict (diffusers token -> LDM token) or one of the three kinds above.
 _VAE_FIELDS: dict[str, object] = {
     "side": {"encoder": "encoder", "decoder": "decoder"},
     "level": _NUMBER,
