@@ -98,6 +98,18 @@ def test_bad_paths_and_models_give_clear_errors(tiny_body, cache, tmp_path, caps
         main(["estimate", str(bad), *_common(tiny_body, tmp_path / "o", cache), "--input-size", "big"])
 
 
+def test_a_model_that_cannot_load_fails_before_any_progress(images, tmp_path):
+    """Offline with an uninstalled hub model: one line naming the model and the remedy, exit 2, no progress bar."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "SDPOSE_CACHE": str(tmp_path / "cache")}
+    proc = subprocess.run([sys.executable, "-m", "sdpose_core", "estimate", str(images), "--model",
+                           "teemosliang/SDPose-Wholebody", "--out", str(tmp_path / "out"), "--detector", "none"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "teemosliang/SDPose-Wholebody" in line and "huggingface.co" in line, line
+    assert "SDPose:" not in proc.stderr
+
+
 def test_module_entry_point_runs(tiny_body, cache, images, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = tmp_path / "out"

@@ -71,6 +71,8 @@ def run_job(spec: JobSpec) -> int:
         total = sum(weights.values())
         video = any(v for _, v in spec.items)
         counts = Counts(skipped=len(skipped))
+        local = bool(units) and spec.engine != "ray"
+        estimator = _load_estimator(spec, state) if local else None  # a model that can't load fails before any bar
         bar = tqdm(total=total, initial=sum(weights[t.index] for t in skipped), desc="SDPose",
                    unit="frame" if video else "img", disable=total < 2, file=sys.stderr)
         try:
@@ -79,8 +81,8 @@ def run_job(spec: JobSpec) -> int:
                 from .ray_engine import run_ray
 
                 run_ray(spec, job, units, bar.update, handle)
-            elif units:
-                _run_local(spec, job, units, spec.device or default_device(state), bar.update, handle)
+            elif local:
+                _run_local(estimator, spec, job, units, bar.update, handle)
         finally:
             bar.close()
         if state is not None:
@@ -161,11 +163,16 @@ def _handler(job: Job, counts: Counts, bar) -> Callable[[Outcome], None]:
     return handle
 
 
-def _run_local(spec: JobSpec, job: Job, units: list[Unit], device: str, progress: Callable[[int], None],
-               handle: Callable[[Outcome], None]) -> None:
-    from .work import build_estimator, run_unit
+def _load_estimator(spec: JobSpec, state: Any) -> Any:
+    from .work import build_estimator
 
-    estimator = build_estimator(spec.settings, device)
+    return build_estimator(spec.settings, spec.device or default_device(state))
+
+
+def _run_local(estimator: Any, spec: JobSpec, job: Job, units: list[Unit], progress: Callable[[int], None],
+               handle: Callable[[Outcome], None]) -> None:
+    from .work import run_unit
+
     for unit in units:
         for outcome in run_unit(estimator, spec.settings, unit, job.stage, progress):
             handle(outcome)
