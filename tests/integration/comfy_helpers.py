@@ -283,6 +283,19 @@ for name in os.environ.get("{BLOCK_MODULES_ENV}", "").split(","):
 '''
 
 
+def comfy_folder(base: Path, extra_nodes: dict[str, str] | None = None) -> Path:
+    """Make ``base`` a ComfyUI base folder: this pack in custom_nodes (a link to the repository), ``extra_nodes``
+    (file name -> source) beside it, and the first-run tutorial marked done so the front-end opens on the graph."""
+    (base / "custom_nodes").mkdir(parents=True)
+    (base / "custom_nodes" / PACK_NAME).symlink_to(REPO, target_is_directory=True)
+    for name, source in (extra_nodes or {}).items():
+        (base / "custom_nodes" / name).write_text(source)
+    settings = base / "user" / "default" / "comfy.settings.json"
+    settings.parent.mkdir(parents=True)
+    settings.write_text(json.dumps({"Comfy.TutorialCompleted": True}))
+    return base
+
+
 def start_server(base: Path, block_modules: tuple[str, ...] = (), input_size: str = TINY_INPUT_SIZE,
                  extra_env: dict | None = None) -> ComfyServer:
     """Start ComfyUI on ``base``; ``block_modules`` are made unimportable in it (a missing-dependency test);

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
 
 import pytest
 
-from comfy_helpers import (HELPER_NODES, PACK_NAME, REPO, Frontend, browser_missing, comfyui_main, load_module,
+from comfy_helpers import (HELPER_NODES, REPO, Frontend, browser_missing, comfy_folder, comfyui_main, load_module,
                            skip_or_fail, start_server, stop_server, write_inputs, write_tiny_single_file)
 
 
@@ -18,13 +17,7 @@ def comfy_base(tmp_path_factory) -> Path:
     if comfyui_main() is None:
         skip_or_fail("ComfyUI is not installed (run .ci/install-comfyui.sh <venv>, or set COMFYUI_MAIN to a "
                     "ComfyUI main.py); the integration tests need a real ComfyUI server.")
-    base = tmp_path_factory.mktemp("comfy")
-    (base / "custom_nodes").mkdir()
-    (base / "custom_nodes" / PACK_NAME).symlink_to(REPO, target_is_directory=True)
-    (base / "custom_nodes" / "sdpose_test_helpers.py").write_text(HELPER_NODES)
-    settings = base / "user" / "default" / "comfy.settings.json"
-    settings.parent.mkdir(parents=True)
-    settings.write_text(json.dumps({"Comfy.TutorialCompleted": True}))
+    base = comfy_folder(tmp_path_factory.mktemp("comfy"), {"sdpose_test_helpers.py": HELPER_NODES})
 
     unit = load_module("sdpose_unit_conftest", REPO / "tests" / "conftest.py")
     sdpose = base / "models" / "sdpose"

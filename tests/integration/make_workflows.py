@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from comfy_helpers import (BUILD_GRAPH_JS, PACK_NAME, REPO, Frontend, browser_missing, comfyui_main,  # noqa: E402
+from comfy_helpers import (BUILD_GRAPH_JS, REPO, Frontend, browser_missing, comfy_folder, comfyui_main,  # noqa: E402
                            framed_view, layout_overlaps, start_server, stop_server)
 
 OUT = REPO / "workflows"
@@ -271,13 +271,7 @@ def main() -> None:
     why = browser_missing()
     if comfyui_main() is None or why:
         sys.exit(f"cannot generate workflows: {why or 'ComfyUI is not installed (.ci/install-comfyui.sh)'}")
-    base = Path(tempfile.mkdtemp(prefix="sdpose-workflows-"))
-    (base / "custom_nodes").mkdir()
-    (base / "custom_nodes" / PACK_NAME).symlink_to(REPO, target_is_directory=True)
-    (base / "custom_nodes" / "dwpose_stub.py").write_text(DWPOSE_STUB)
-    settings = base / "user" / "default" / "comfy.settings.json"
-    settings.parent.mkdir(parents=True)
-    settings.write_text(json.dumps({"Comfy.TutorialCompleted": True}))
+    base = comfy_folder(Path(tempfile.mkdtemp(prefix="sdpose-workflows-")), {"dwpose_stub.py": DWPOSE_STUB})
     server = start_server(base)
     frontend = None
     try:

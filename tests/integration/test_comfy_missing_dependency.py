@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from comfy_helpers import BODY, PACK_NAME, REPO, estimator, loader, start_server, stop_server
+from comfy_helpers import BODY, comfy_folder, estimator, loader, start_server, stop_server
 
 LOAD = {"class_type": "LoadImage", "inputs": {"image": "person.png"}}
 
 
 @pytest.fixture(scope="module")
 def bare_comfy(comfy_base, tmp_path_factory):
-    base = tmp_path_factory.mktemp("comfy-missing")
-    (base / "custom_nodes").mkdir()
-    (base / "custom_nodes" / PACK_NAME).symlink_to(REPO, target_is_directory=True)
+    base = comfy_folder(tmp_path_factory.mktemp("comfy-missing"))
     (base / "models" / "sdpose").mkdir(parents=True)
     (base / "models" / "sdpose" / BODY).symlink_to(comfy_base / "models" / "sdpose" / BODY)
     (base / "input").mkdir()

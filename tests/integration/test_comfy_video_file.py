@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from comfy_helpers import BODY, PACK_NAME, REPO, loader, start_server, stop_server, write_clip
+from comfy_helpers import BODY, comfy_folder, loader, start_server, stop_server, write_clip
 
 NODE = "SDPoseNodes.AnnotateVideoFile"
 LONG_FRAMES, LONG_W, LONG_H = 1000, 1280, 720
@@ -42,9 +42,7 @@ def long_comfy(comfy_base, tmp_path_factory):
     """A second server on the same tiny models with 64x64 crops (the model is then a small part of the time), and
     input/long/walk.mp4: 1,000 frames of 1280x720 (in a subfolder of input/, as users organise clips). Frames that
     large make one frame's worth (11 MB as float32) larger than the allocator's noise in RSS."""
-    base = tmp_path_factory.mktemp("comfy-long")
-    (base / "custom_nodes").mkdir()
-    (base / "custom_nodes" / PACK_NAME).symlink_to(REPO, target_is_directory=True)
+    base = comfy_folder(tmp_path_factory.mktemp("comfy-long"))
     (base / "models").mkdir()
     (base / "models" / "sdpose").symlink_to(comfy_base / "models" / "sdpose", target_is_directory=True)
     write_clip(base / "input" / "long" / "walk.mp4", LONG_FRAMES, LONG_W, LONG_H, fps=25)
