@@ -9,8 +9,8 @@ import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 import { BackgroundImages } from "./backgrounds.js";
 import {
-  BODY, FACE, LEFT_HAND, RIGHT_HAND, clone, drawPeople, drawnPoints, fitAll, personColor, pointName, points,
-  restoreBody, shown, shownKeys, templatePerson,
+  BODY, FACE, LEFT_HAND, RIGHT_HAND, clearedContext, clone, drawPeople, drawnPoints, fitAll, personColor, pointName,
+  points, restoreBody, shown, shownKeys, templatePerson,
 } from "./pose_model.js";
 import { el, ensureStyle, toggle } from "./style.js";
 
@@ -363,16 +363,8 @@ class PoseEditor {
     this.backdrop.dataset.frame = this.index;
     this.backdrop.dataset.people = frame.people.length;
 
-    const dpr = window.devicePixelRatio || 1;
     const w = this.stage.clientWidth, h = this.stage.clientHeight;
-    if (this.canvas.width !== Math.round(w * dpr) || this.canvas.height !== Math.round(h * dpr)) {
-      this.canvas.width = Math.round(w * dpr);
-      this.canvas.height = Math.round(h * dpr);
-    }
-    const ctx = this.canvas.getContext("2d");
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.fillStyle = "#111";
-    ctx.fillRect(0, 0, w, h);
+    const ctx = clearedContext(this.canvas, w, h, "#111");
     const v = this.currentView();
     const fw = frame.canvas_width * v.scale, fh = frame.canvas_height * v.scale;
     ctx.fillStyle = "#000";

@@ -7,8 +7,10 @@
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 import { BackgroundImages } from "./backgrounds.js";
-import { availableParts, drawPeople, fitView, framesFromOutput, getDrawThreshold, personColor, setDrawThreshold }
-  from "./pose_model.js";
+import {
+  availableParts, clearedContext, drawPeople, fitView, framesFromOutput, getDrawThreshold, personColor,
+  setDrawThreshold,
+} from "./pose_model.js";
 import { LOAD_NODE, ROUTE, currentEditor, openPoseEditor, refreshLoadNodes } from "./pose_editor.js";
 import { el, ensureStyle, toggle } from "./style.js";
 
@@ -156,15 +158,7 @@ class PosePreview {
   draw() {
     const w = this.box.clientWidth, h = this.box.clientHeight;
     if (!w || !h) return;
-    const dpr = window.devicePixelRatio || 1;
-    if (this.canvas.width !== Math.round(w * dpr) || this.canvas.height !== Math.round(h * dpr)) {
-      this.canvas.width = Math.round(w * dpr);
-      this.canvas.height = Math.round(h * dpr);
-    }
-    const ctx = this.canvas.getContext("2d");
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.fillStyle = "#000";
-    ctx.fillRect(0, 0, w, h);
+    const ctx = clearedContext(this.canvas, w, h, "#000");
     const frame = this.frames[this.index];
     if (!frame) return;
     const view = fitView(frame, w, h, 2);
