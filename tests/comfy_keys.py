@@ -1,7 +1,7 @@
 """Test-only: diffusers / head state dicts -> ComfyUI's single-file SDPose layout (LDM key names).
 
 The library only reads that layout (``sdpose_core.weights.comfy_layout.comfy_to_diffusers``); tests write tiny
-single files with this inverse, built from the library's per-key name maps so that both directions share them.
+single files with this inverse, read off the library's name tables so that both directions share them.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from torch import Tensor
 
 from sdpose_core.errors import CheckpointError
 from sdpose_core.weights.comfy_layout import (HEAD_PREFIX, UNET_PREFIX, VAE_PREFIX, _check_head,
-                                              _diffusers_layers_per_block, _indices, _is_vae_attn_proj_weight,
-                                              _unet_key_to_comfy, _vae_key_to_comfy, _vae_levels_diffusers)
+                                              _is_vae_attn_proj_weight, _unet_names_of_diffusers,
+                                              _vae_names_of_diffusers)
 from sdpose_core.weights.strict import listing
 
 
@@ -22,20 +22,19 @@ def diffusers_to_comfy(unet_sd: Mapping[str, Tensor], vae_sd: Mapping[str, Tenso
     """The exact inverse of ``comfy_to_diffusers``: the single-file layout ComfyUI's loader reads."""
     _check_head(head_sd, "Heatmap head")
     out: dict[str, Tensor] = {}
-    layers = _diffusers_layers_per_block(unet_sd)
-    up_attn = set(_indices(unet_sd, r"^up_blocks\.(\d+)\.attentions\."))
+    names = _unet_names_of_diffusers(unet_sd)
     bad = []
     for key, value in unet_sd.items():
-        new = _unet_key_to_comfy(key, layers, up_attn)
+        new = names.to_ldm(key)
         if new is None:
             bad.append(key)
         else:
             out[UNET_PREFIX + new] = value
     if bad:
         raise CheckpointError(f"U-Net: {len(bad)} keys have no LDM name: {listing(sorted(bad))}.")
-    levels = _vae_levels_diffusers(vae_sd)
+    names = _vae_names_of_diffusers(vae_sd)
     for key, value in vae_sd.items():
-        new = _vae_key_to_comfy(key, levels)
+        new = names.to_ldm(key)
         if new is None:
             bad.append(key)
             continue

@@ -377,20 +377,34 @@ def test_diffusers_to_comfy_rejects_unknown_keys(tiny):
         diffusers_to_comfy(unet.state_dict(), vae.state_dict(), {**head, "conv_layers.0.bias": torch.zeros(3)})
 
 
-def test_vae_name_table_is_one_bijection(sd2_meta):
-    """The VAE names are one table read both ways: every SD2 VAE key goes to a distinct LDM name and back, and a
-    name with no place in the layout (level out of range, a third mid resnet, an unknown part) has none either way."""
-    _, vae_sd, _ = sd2_meta
-    ldm = {key: cl._vae_key_to_comfy(key, 4) for key in vae_sd}
-    assert None not in ldm.values() and len(set(ldm.values())) == len(ldm)
-    assert all(cl._vae_key_from_comfy(name, 4) == key for key, name in ldm.items())
-    assert ldm["decoder.up_blocks.0.upsamplers.0.conv.weight"] == "decoder.up.3.upsample.conv.weight"  # flipped
-    assert ldm["encoder.mid_block.resnets.1.norm1.weight"] == "encoder.mid.block_2.norm1.weight"
-    assert ldm["encoder.mid_block.attentions.0.to_out.0.weight"] == "encoder.mid.attn_1.proj_out.weight"
+def test_name_tables_are_one_to_one_both_ways(sd2_meta):
+    """U-Net and VAE names are one table each, read both ways: every SD2 key goes to a distinct LDM name and back,
+    the table read off the LDM names is the one read off the diffusers names, and a name with no place in the
+    architecture (a level out of range, a third mid resnet, an unknown part) has none either way."""
+    unet_sd, vae_sd, _ = sd2_meta
+    for sd, of_diffusers, of_ldm in ((unet_sd, cl._unet_names_of_diffusers, lambda k: cl._unet_names_of_ldm(k, 2)),
+                                     (vae_sd, cl._vae_names_of_diffusers, cl._vae_names_of_ldm)):
+        names = of_diffusers(sd)
+        ldm = {key: names.to_ldm(key) for key in sd}
+        assert None not in ldm.values() and len(set(ldm.values())) == len(ldm)
+        assert of_ldm(ldm.values()) is names  # the same (cached) table from either side
+        assert all(names.from_ldm(name) == key for key, name in ldm.items())
+    vae = cl._vae_names(4, 2)
+    assert vae.to_ldm("decoder.up_blocks.0.upsamplers.0.conv.weight") == "decoder.up.3.upsample.conv.weight"
+    assert vae.to_ldm("encoder.mid_block.resnets.1.norm1.weight") == "encoder.mid.block_2.norm1.weight"
+    assert vae.to_ldm("encoder.mid_block.attentions.0.to_out.0.weight") == "encoder.mid.attn_1.proj_out.weight"
+    unet = cl._unet_names(4, 2, frozenset({1, 2, 3}))
+    assert unet.to_ldm("up_blocks.0.upsamplers.0.conv.weight") == "output_blocks.2.1.conv.weight"  # no attention
+    assert unet.to_ldm("up_blocks.1.upsamplers.0.conv.weight") == "output_blocks.5.2.conv.weight"  # after attention
+    assert unet.to_ldm("down_blocks.2.downsamplers.0.conv.bias") == "input_blocks.9.0.op.bias"
     for ldm_name in ("decoder.up.4.block.0.conv1.weight", "encoder.mid.block_3.norm1.weight",
-                     "encoder.down.0.block.0.conv3.weight", "encoder.conv_in.weight.extra",
-                     "encoder.mid.attn_1.to_q.weight"):
-        assert cl._vae_key_from_comfy(ldm_name, 4) is None, ldm_name
+                     "encoder.down.0.block.0.conv3.weight", "encoder.down.0.block.2.conv1.weight",
+                     "encoder.mid.attn_1.to_q.weight", "encoder.down.3.downsample.conv.weight"):
+        assert vae.from_ldm(ldm_name) is None, ldm_name
     for name in ("decoder.up_blocks.4.resnets.0.conv1.weight", "encoder.mid_block.resnets.2.norm1.weight",
                  "encoder.mid_block.attentions.0.q.weight"):
-        assert cl._vae_key_to_comfy(name, 4) is None, name
+        assert vae.to_ldm(name) is None, name
+    for ldm_name in ("input_blocks.12.0.in_layers.0.weight", "input_blocks.11.0.op.weight",
+                     "output_blocks.2.2.conv.weight", "output_blocks.0.1.proj_in.weight", "middle_block.3.foo.weight",
+                     "input_blocks.1.0.unknown.weight"):
+        assert unet.from_ldm(ldm_name) is None, ldm_name

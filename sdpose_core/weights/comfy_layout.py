@@ -16,10 +16,10 @@ task label itself, so neither is in the file.
 
 Everything here is a pure function over dicts of tensors; tensors are passed through (the VAE attention
 projections are reshaped views, [C, C, 1, 1] -> [C, C]), never copied or cast. Expected key sets are checked
-against diffusers models built on the meta device (no memory, no weights). The per-key name maps go both ways
-because errors name tensors as the file names them (missing ones included): the VAE's is one table of
-(diffusers, LDM) patterns read in either direction; writing whole single files is test-only
-(``tests/comfy_keys.py``).
+against diffusers models built on the meta device (no memory, no weights). Names are one table of module
+correspondences per architecture (levels, resnets per level, attention placement), read in either direction:
+loading reads LDM -> diffusers, and errors name tensors as the file names them (missing ones included) by reading
+it back; writing whole single files is test-only (``tests/comfy_keys.py``).
 
 Key name conventions were learnt from ComfyUI (``comfy/model_detection.py``, ``comfy/utils.py``
 ``unet_to_diffusers``, ``comfy/diffusers_convert.py``, ``comfy/ldm/modules/diffusionmodules/openaimodel.py``,
@@ -28,6 +28,7 @@ Key name conventions were learnt from ComfyUI (``comfy/model_detection.py``, ``c
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Callable, Iterable, Mapping
 
@@ -72,7 +73,35 @@ def unused_part(key: str) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# U-Net names
+# Names: one table of module correspondences per architecture, read both ways
+
+
+class _ModuleNames:
+    """Module names diffusers <-> LDM, one table read in either direction.
+
+    A key is renamed by the longest module prefix the table knows; the rest of the key (the parameter name, a
+    transformer's internals, which both layouts name alike) is kept. A key with no known module has no name (None).
+    """
+
+    def __init__(self, pairs: Iterable[tuple[str, str]]):
+        self._to_ldm = dict(pairs)
+        self._from_ldm = {ldm: diffusers for diffusers, ldm in self._to_ldm.items()}
+        assert len(self._from_ldm) == len(self._to_ldm), "module name tables are one-to-one"
+
+    def to_ldm(self, key: str) -> str | None:
+        return self._rename(key, self._to_ldm)
+
+    def from_ldm(self, key: str) -> str | None:
+        return self._rename(key, self._from_ldm)
+
+    @staticmethod
+    def _rename(key: str, table: Mapping[str, str]) -> str | None:
+        parts = key.split(".")
+        for n in range(len(parts) - 1, 0, -1):
+            module = table.get(".".join(parts[:n]))
+            if module is not None:
+                return ".".join((module, *parts[n:]))
+        return None
 
 
 _UNET_BASIC = {  # diffusers module -> LDM module
@@ -84,7 +113,6 @@ _UNET_BASIC = {  # diffusers module -> LDM module
     "conv_norm_out": "out.0",
     "conv_out": "out.2",
 }
-_UNET_BASIC_INV = {v: k for k, v in _UNET_BASIC.items()}
 _RESNET = {  # diffusers ResnetBlock2D module -> LDM ResBlock module
     "norm1": "in_layers.0",
     "conv1": "in_layers.2",
@@ -93,104 +121,92 @@ _RESNET = {  # diffusers ResnetBlock2D module -> LDM ResBlock module
     "conv2": "out_layers.3",
     "conv_shortcut": "skip_connection",
 }
-_RESNET_INV = {v: k for k, v in _RESNET.items()}
-
-_D_BLOCK = re.compile(r"^(down_blocks|up_blocks)\.(\d+)\.(resnets|attentions|downsamplers|upsamplers)\.(\d+)\.(.+)$")
-_D_MID = re.compile(r"^mid_block\.(resnets|attentions)\.(\d+)\.(.+)$")
-_C_BLOCK = re.compile(r"^(input_blocks|output_blocks)\.(\d+)\.(\d+)\.(.+)$")
-_C_MID = re.compile(r"^middle_block\.(\d+)\.(.+)$")
+_VAE_RESNET = {"norm1": "norm1", "conv1": "conv1", "norm2": "norm2", "conv2": "conv2", "conv_shortcut": "nin_shortcut"}
+_VAE_ATTN = {"group_norm": "norm", "to_q": "q", "to_k": "k", "to_v": "v", "to_out.0": "proj_out"}
+_VAE_ATTN_PROJ = {"q", "k", "v", "proj_out"}  # 1x1 convolutions in LDM, Linear layers in diffusers
 
 
-def _split_param(rest: str) -> tuple[str, str]:
-    module, _, param = rest.rpartition(".")
-    return module, param
+def _blocks(diffusers: str, ldm: str, parts: Mapping[str, str]) -> list[tuple[str, str]]:
+    return [(f"{diffusers}.{d}", f"{ldm}.{c}") for d, c in parts.items()]
 
 
-def _renamed(key: str, modules: Mapping[str, str]) -> str | None:
-    """``key`` with its module (all but the parameter name) renamed by ``modules``, or None if it has no entry."""
-    module, param = _split_param(key)
-    return f"{modules[module]}.{param}" if module in modules else None
+@functools.lru_cache(maxsize=8)
+def _unet_names(levels: int, layers: int, up_attention: frozenset[int]) -> _ModuleNames:
+    """The SD U-Net's names: ``levels`` levels of ``layers`` resnets (``layers + 1`` going up), each resnet followed
+    by its attention on the way down (a level without attention just has no such keys) and on the way up at the
+    levels in ``up_attention``. LDM numbers the blocks flat: ``input_blocks.{1 + (layers + 1) * level + i}``, the
+    downsampler last; ``output_blocks.{(layers + 1) * level + i}``, the upsampler in a level's last block after its
+    attention (slot 2) or, with no attention there, after its resnet (slot 1)."""
+    pairs = list(_UNET_BASIC.items())
+    for level in range(levels):
+        down, up = 1 + (layers + 1) * level, (layers + 1) * level  # the level's first input / output block
+        for i in range(layers):
+            pairs += _blocks(f"down_blocks.{level}.resnets.{i}", f"input_blocks.{down + i}.0", _RESNET)
+            pairs.append((f"down_blocks.{level}.attentions.{i}", f"input_blocks.{down + i}.1"))
+        for i in range(layers + 1):
+            pairs += _blocks(f"up_blocks.{level}.resnets.{i}", f"output_blocks.{up + i}.0", _RESNET)
+            if level in up_attention:
+                pairs.append((f"up_blocks.{level}.attentions.{i}", f"output_blocks.{up + i}.1"))
+        if level < levels - 1:  # the deepest level neither down- nor upsamples
+            pairs.append((f"down_blocks.{level}.downsamplers.0.conv", f"input_blocks.{down + layers}.0.op"))
+            slot = 2 if level in up_attention else 1
+            pairs.append((f"up_blocks.{level}.upsamplers.0.conv", f"output_blocks.{up + layers}.{slot}.conv"))
+    for i in (0, 1):
+        pairs += _blocks(f"mid_block.resnets.{i}", f"middle_block.{2 * i}", _RESNET)
+    pairs.append(("mid_block.attentions.0", "middle_block.1"))
+    return _ModuleNames(pairs)
 
 
-def _unet_key_to_comfy(key: str, layers: int, up_with_attention: set[int]) -> str | None:
-    """One diffusers U-Net key -> its LDM name (without prefix), or None when it has no place there."""
-    basic = _renamed(key, _UNET_BASIC)
-    if basic is not None:
-        return basic
-    m = _D_BLOCK.match(key)
-    if m:
-        side, block, kind, idx, rest = m.group(1), int(m.group(2)), m.group(3), int(m.group(4)), m.group(5)
-        if side == "down_blocks":
-            first = 1 + (layers + 1) * block
-            if kind == "resnets" and idx < layers:
-                res = _renamed(rest, _RESNET)
-                return None if res is None else f"input_blocks.{first + idx}.0.{res}"
-            if kind == "attentions" and idx < layers:
-                return f"input_blocks.{first + idx}.1.{rest}"
-            if kind == "downsamplers" and idx == 0 and rest.startswith("conv."):
-                return f"input_blocks.{first + layers}.0.op.{rest[len('conv.'):]}"
-            return None
-        first = (layers + 1) * block
-        if kind == "resnets" and idx <= layers:
-            res = _renamed(rest, _RESNET)
-            return None if res is None else f"output_blocks.{first + idx}.0.{res}"
-        if kind == "attentions" and idx <= layers:
-            return f"output_blocks.{first + idx}.1.{rest}"
-        if kind == "upsamplers" and idx == 0 and rest.startswith("conv."):
-            slot = 2 if block in up_with_attention else 1
-            return f"output_blocks.{first + layers}.{slot}.{rest}"
-        return None
-    m = _D_MID.match(key)
-    if m:
-        kind, idx, rest = m.group(1), int(m.group(2)), m.group(3)
-        if kind == "resnets" and idx in (0, 1):
-            res = _renamed(rest, _RESNET)
-            return None if res is None else f"middle_block.{2 * idx}.{res}"
-        if kind == "attentions" and idx == 0:
-            return f"middle_block.1.{rest}"
-    return None
+def _unet_names_of_diffusers(keys: Iterable[str]) -> _ModuleNames:
+    """The name table for a U-Net given in diffusers names."""
+    keys = list(keys)
+    layers = _diffusers_layers_per_block(keys)
+    levels = _indices(keys, r"^down_blocks\.(\d+)\.")[-1] + 1
+    return _unet_names(levels, layers, frozenset(_indices(keys, r"^up_blocks\.(\d+)\.attentions\.")))
 
 
-def _unet_key_from_comfy(key: str, layers: int) -> str | None:
-    """One LDM U-Net key (without prefix) -> its diffusers name, or None when it has no place there."""
-    basic = _renamed(key, _UNET_BASIC_INV)
-    if basic is not None:
-        return basic
-    m = _C_BLOCK.match(key)
-    if m:
-        side, n, slot, rest = m.group(1), int(m.group(2)), int(m.group(3)), m.group(4)
-        if side == "input_blocks":
-            if n == 0:
-                return None  # conv_in is input_blocks.0.0, handled as a basic key
-            block, idx = divmod(n - 1, layers + 1)
-            if idx == layers:
-                if slot == 0 and rest.startswith("op."):
-                    return f"down_blocks.{block}.downsamplers.0.conv.{rest[len('op.'):]}"
-                return None
-            if slot == 0:
-                res = _renamed(rest, _RESNET_INV)
-                return None if res is None else f"down_blocks.{block}.resnets.{idx}.{res}"
-            if slot == 1 and not rest.startswith("conv."):
-                return f"down_blocks.{block}.attentions.{idx}.{rest}"
-            return None
-        block, idx = divmod(n, layers + 1)
-        if slot == 0:
-            res = _renamed(rest, _RESNET_INV)
-            return None if res is None else f"up_blocks.{block}.resnets.{idx}.{res}"
-        if rest.startswith("conv."):
-            return f"up_blocks.{block}.upsamplers.0.{rest}" if idx == layers and slot in (1, 2) else None
-        if slot == 1:
-            return f"up_blocks.{block}.attentions.{idx}.{rest}"
-        return None
-    m = _C_MID.match(key)
-    if m:
-        slot, rest = int(m.group(1)), m.group(2)
-        if slot in (0, 2):
-            res = _renamed(rest, _RESNET_INV)
-            return None if res is None else f"mid_block.resnets.{slot // 2}.{res}"
-        if slot == 1:
-            return f"mid_block.attentions.0.{rest}"
-    return None
+def _unet_names_of_ldm(keys: Iterable[str], layers: int) -> _ModuleNames:
+    """The name table for a U-Net given in LDM names with ``layers`` resnets per level."""
+    keys = list(keys)
+    levels = _indices(keys, r"^input_blocks\.(\d+)\.")[-1] // (layers + 1) + 1
+    with_attention = _indices(keys, r"^output_blocks\.(\d+)\.1\.(?!conv\.)")  # slot 1 not an upsampler
+    return _unet_names(levels, layers, frozenset(n // (layers + 1) for n in with_attention))
+
+
+@functools.lru_cache(maxsize=8)
+def _vae_names(levels: int, layers: int) -> _ModuleNames:
+    """The SD VAE's names: ``levels`` levels of ``layers`` resnets in the encoder, ``layers + 1`` in the decoder.
+    LDM numbers the decoder's levels from the image (``decoder.up.0`` is the last), diffusers from the bottleneck."""
+    pairs = [("quant_conv", "quant_conv"), ("post_quant_conv", "post_quant_conv")]
+    for side in ("encoder", "decoder"):
+        pairs += [(f"{side}.conv_in", f"{side}.conv_in"), (f"{side}.conv_out", f"{side}.conv_out"),
+                  (f"{side}.conv_norm_out", f"{side}.norm_out")]
+        for i in (0, 1):
+            pairs += _blocks(f"{side}.mid_block.resnets.{i}", f"{side}.mid.block_{i + 1}", _VAE_RESNET)
+        pairs += _blocks(f"{side}.mid_block.attentions.0", f"{side}.mid.attn_1", _VAE_ATTN)
+    for level in range(levels):
+        up = levels - 1 - level
+        for i in range(layers):
+            pairs += _blocks(f"encoder.down_blocks.{level}.resnets.{i}", f"encoder.down.{level}.block.{i}", _VAE_RESNET)
+        for i in range(layers + 1):
+            pairs += _blocks(f"decoder.up_blocks.{level}.resnets.{i}", f"decoder.up.{up}.block.{i}", _VAE_RESNET)
+        if level < levels - 1:
+            pairs.append((f"encoder.down_blocks.{level}.downsamplers.0.conv", f"encoder.down.{level}.downsample.conv"))
+            pairs.append((f"decoder.up_blocks.{level}.upsamplers.0.conv", f"decoder.up.{up}.upsample.conv"))
+    return _ModuleNames(pairs)
+
+
+def _vae_names_of_diffusers(keys: Iterable[str]) -> _ModuleNames:
+    """The name table for a VAE given in diffusers names."""
+    keys = list(keys)
+    layers = _count_from_zero(_indices(keys, r"^encoder\.down_blocks\.0\.resnets\.(\d+)\."))
+    return _vae_names(_vae_levels_diffusers(keys), layers)
+
+
+def _vae_names_of_ldm(keys: Iterable[str]) -> _ModuleNames:
+    """The name table for a VAE given in LDM names."""
+    keys = list(keys)
+    return _vae_names(_vae_levels_comfy(keys), _count_from_zero(_indices(keys, r"^encoder\.down\.0\.block\.(\d+)\.")))
 
 
 def _indices(keys: Iterable[str], pattern: str) -> list[int]:
@@ -217,102 +233,8 @@ def _comfy_layers_per_block(keys: Iterable[str]) -> int:
     return blocks[-1]  # a single-level U-Net: no downsampler at all
 
 
-# ---------------------------------------------------------------------------------------------------------
-# VAE names
-
-_VAE_ATTN = {"group_norm": "norm", "to_q": "q", "to_k": "k", "to_v": "v", "to_out.0": "proj_out"}
-_VAE_ATTN_PROJ = {"q", "k", "v", "proj_out"}  # 1x1 convolutions in LDM, Linear layers in diffusers
-
-_NUMBER = "number"  # an index, the same on both sides
-_FLIPPED = "flipped"  # a decoder level: diffusers counts from the bottleneck, LDM from the image (levels - 1 - n)
-_NAME = "name"  # a parameter name (weight, bias), the same on both sides
-# Each field of the VAE name table: a dict (diffusers token -> LDM token) or one of the three kinds above.
-_VAE_FIELDS: dict[str, object] = {
-    "side": {"encoder": "encoder", "decoder": "decoder"},
-    "level": _NUMBER,
-    "up": _FLIPPED,
-    "i": _NUMBER,
-    "res": {"norm1": "norm1", "conv1": "conv1", "norm2": "norm2", "conv2": "conv2", "conv_shortcut": "nin_shortcut"},
-    "mid": {"0": "1", "1": "2"},
-    "attn": _VAE_ATTN,
-    "param": _NAME,
-}
-# One table, read both ways: every diffusers AutoencoderKL name pattern beside its LDM (ComfyUI) pattern.
-_VAE_NAMES = (
-    ("{side}.conv_in.{param}", "{side}.conv_in.{param}"),
-    ("{side}.conv_out.{param}", "{side}.conv_out.{param}"),
-    ("{side}.conv_norm_out.{param}", "{side}.norm_out.{param}"),
-    ("quant_conv.{param}", "quant_conv.{param}"),
-    ("post_quant_conv.{param}", "post_quant_conv.{param}"),
-    ("encoder.down_blocks.{level}.resnets.{i}.{res}.{param}", "encoder.down.{level}.block.{i}.{res}.{param}"),
-    ("encoder.down_blocks.{level}.downsamplers.0.conv.{param}", "encoder.down.{level}.downsample.conv.{param}"),
-    ("decoder.up_blocks.{up}.resnets.{i}.{res}.{param}", "decoder.up.{up}.block.{i}.{res}.{param}"),
-    ("decoder.up_blocks.{up}.upsamplers.0.conv.{param}", "decoder.up.{up}.upsample.conv.{param}"),
-    ("{side}.mid_block.resnets.{mid}.{res}.{param}", "{side}.mid.block_{mid}.{res}.{param}"),
-    ("{side}.mid_block.attentions.0.{attn}.{param}", "{side}.mid.attn_1.{attn}.{param}"),
-)
-
-
-class _NameTable:
-    """Pairs of (diffusers, LDM) name patterns read in either direction, so each correspondence is written once."""
-
-    def __init__(self, pairs: Iterable[tuple[str, str]], fields: Mapping[str, object]):
-        pairs = tuple(pairs)
-        self._ways = {}
-        for to_ldm in (True, False):
-            way = {name: spec if not isinstance(spec, dict) or to_ldm else {v: k for k, v in spec.items()}
-                   for name, spec in fields.items()}
-            rules = [(self._pattern(d if to_ldm else c, way), c if to_ldm else d) for d, c in pairs]
-            self._ways[to_ldm] = (way, rules)
-
-    @staticmethod
-    def _pattern(template: str, fields: Mapping[str, object]) -> re.Pattern:
-        """A template's regex: literal text escaped, each {field} a named group of the spellings it may take."""
-        parts = re.split(r"\{(\w+)\}", template)
-        for n in range(1, len(parts), 2):
-            spec = fields[parts[n]]
-            choice = ("|".join(map(re.escape, spec)) if isinstance(spec, dict)
-                      else r"[^.]+" if spec == _NAME else r"\d+")
-            parts[n] = f"(?P<{parts[n]}>{choice})"
-        return re.compile("".join(p if n % 2 else re.escape(p) for n, p in enumerate(parts)))
-
-    def rename(self, key: str, to_ldm: bool, levels: int) -> str | None:
-        """``key`` in the other layout, or None when no pattern fits (or a decoder level is out of range)."""
-        fields, rules = self._ways[to_ldm]
-        for pattern, target in rules:
-            m = pattern.fullmatch(key)
-            if m is None:
-                continue
-            values: dict[str, object] = {}
-            for field, value in m.groupdict().items():
-                spec = fields[field]
-                if isinstance(spec, dict):
-                    values[field] = spec[value]
-                elif spec == _FLIPPED:
-                    values[field] = levels - 1 - int(value)
-                    if values[field] < 0:
-                        return None
-                else:
-                    values[field] = int(value) if spec == _NUMBER else value
-            return target.format(**values)
-        return None
-
-
-_VAE_TABLE = _NameTable(_VAE_NAMES, _VAE_FIELDS)
-
-
-def _vae_key_to_comfy(key: str, levels: int) -> str | None:
-    """One diffusers AutoencoderKL key -> LDM name (without prefix); ``levels`` = number of blocks."""
-    return _VAE_TABLE.rename(key, True, levels)
-
-
-def _vae_key_from_comfy(key: str, levels: int) -> str | None:
-    """One LDM VAE key (without prefix) -> diffusers AutoencoderKL name."""
-    return _VAE_TABLE.rename(key, False, levels)
-
-
 def _is_vae_attn_proj_weight(comfy_key: str) -> bool:
-    module, param = _split_param(comfy_key)
+    module, _, param = comfy_key.rpartition(".")
     return param == "weight" and ".mid.attn_1." in comfy_key and module.rsplit(".", 1)[-1] in _VAE_ATTN_PROJ
 
 
@@ -439,18 +361,19 @@ def comfy_to_diffusers(sd: Mapping[str, Tensor]) -> tuple[dict, dict, dict]:
 
     # U-Net
     layers = _comfy_layers_per_block(unet_c)
-    unet_sd, unet_names, bad = _rename_all(unet_c, lambda key: _unet_key_from_comfy(key, layers), UNET_PREFIX)
+    names = _unet_names_of_ldm(unet_c, layers)
+    unet_sd, unet_names, bad = _rename_all(unet_c, names.from_ldm, UNET_PREFIX)
     if bad:
         raise CheckpointError(f"{what}: {len(bad)} U-Net keys have no place in an SD U-Net with {layers} "
                               f"resnets per level: {listing(sorted(bad))}.")
     unet_what = f"{what}: the U-Net ({UNET_PREFIX}*)"
-    display = _unet_display(unet_sd, layers)
+    display = _display(names, UNET_PREFIX)
     unet_expected = _meta_state(UNet2DConditionModel, infer_unet_config(unet_sd, display))
     _compare(unet_expected, unet_sd, unet_what, {**{k: display(k) for k in unet_expected}, **unet_names})
 
     # VAE
-    levels = _vae_levels_comfy(vae_c)
-    vae_sd, vae_names, bad = _rename_all(vae_c, lambda key: _vae_key_from_comfy(key, levels), VAE_PREFIX)
+    names = _vae_names_of_ldm(vae_c)
+    vae_sd, vae_names, bad = _rename_all(vae_c, names.from_ldm, VAE_PREFIX)
     if bad:
         raise CheckpointError(f"{what}: {len(bad)} VAE keys have no place in an SD VAE: {listing(sorted(bad))}.")
     for new, name in vae_names.items():
@@ -460,7 +383,7 @@ def comfy_to_diffusers(sd: Mapping[str, Tensor]) -> tuple[dict, dict, dict]:
                 raise CheckpointError(f"{what}: '{name}' has shape {tuple(value.shape)}, expected a "
                                       "1x1 convolution weight [C, C, 1, 1].")
             vae_sd[new] = value.reshape(value.shape[0], value.shape[1])
-    display = _vae_display(levels)
+    display = _display(names, VAE_PREFIX)
     vae_expected = _vae_expected(AutoencoderKL, vae_sd, display)
     _compare(vae_expected, vae_sd, f"{what}: the VAE ({VAE_PREFIX}*)",
              {**{k: display(k) for k in vae_expected}, **vae_names})
@@ -483,23 +406,12 @@ def _rename_all(part: Mapping[str, Tensor], rename: Callable[[str], str | None],
     return renamed, names, bad
 
 
-def _unet_display(unet_sd: Mapping[str, Tensor], layers: int) -> Callable[[str], str]:
-    """Diffusers U-Net key -> its name in the ComfyUI file, for error messages (missing keys included)."""
-    up_attn = set(_indices(unet_sd, r"^up_blocks\.(\d+)\.attentions\."))
+def _display(names: _ModuleNames, prefix: str) -> Callable[[str], str]:
+    """Diffusers key -> its name in the ComfyUI file, for error messages (missing keys included)."""
 
     def display(key: str) -> str:
-        comfy = _unet_key_to_comfy(key, layers, up_attn)
-        return UNET_PREFIX + comfy if comfy else key
-
-    return display
-
-
-def _vae_display(levels: int) -> Callable[[str], str]:
-    """Diffusers VAE key -> its name in the ComfyUI file."""
-
-    def display(key: str) -> str:
-        comfy = _vae_key_to_comfy(key, levels)
-        return VAE_PREFIX + comfy if comfy else key
+        ldm = names.to_ldm(key)
+        return prefix + ldm if ldm else key
 
     return display
 
