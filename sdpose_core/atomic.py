@@ -49,16 +49,16 @@ def remove(path: str | Path) -> None:
 
 def move_into_place(src: Path, dst: Path, *, replace: bool) -> None:
     """Rename ``src`` (file or folder) to ``dst``. Without ``replace`` an existing ``dst`` is never touched: files
-    are linked (which fails atomically when the name is taken), folders renamed only when the name is free."""
+    are linked (which fails atomically when the name is taken), folders renamed only when the name is free. With
+    ``replace`` a folder replaces a folder and a file a file; a file never replaces a folder (InputError)."""
     if replace:
-        if dst.is_dir() and not dst.is_symlink() and src.is_dir():
+        _check_kind(src, dst)
+        if dst.is_dir() and not dst.is_symlink():
             old = temp_path(dst.with_name(dst.name + ".old"))
             os.replace(dst, old)
             os.replace(src, dst)
             remove(old)
         else:
-            if dst.is_dir() and not dst.is_symlink():
-                remove(dst)
             os.replace(src, dst)
         return
     if src.is_dir():
@@ -68,6 +68,15 @@ def move_into_place(src: Path, dst: Path, *, replace: bool) -> None:
         return
     os.link(src, dst)
     src.unlink()
+
+
+def _check_kind(src: Path, dst: Path) -> None:
+    """A file must not replace a folder (that would delete everything in it), nor a folder a file."""
+    folder = dst.is_dir() and not dst.is_symlink()
+    if folder != src.is_dir() and (dst.exists() or dst.is_symlink()):
+        kind = "a folder" if folder else "a file"
+        raise InputError(f"'{dst}' is {kind}, so it cannot be replaced by what was written; it was left untouched "
+                         "(move it away, or choose another name).")
 
 
 def publish(tmp: str | Path, path: str | Path, *, replace: bool = True) -> Path:
@@ -104,7 +113,7 @@ def _create_exclusive(path: Path, binary: bool) -> tuple[Path, IO]:
     for _ in range(_TRIES):
         tmp = temp_path(path, unique=True)
         try:
-            fd = os.open(tmp, flags, 0o644)
+            fd = os.open(tmp, flags, 0o666)  # minus the umask, as open() would
         except FileExistsError:
             continue
         try:
@@ -136,6 +145,8 @@ def dumps_json(data: Any) -> str:
         return json.dumps(data, allow_nan=False)
     except ValueError as exc:
         raise InputError(f"refusing to write NaN or infinite numbers into JSON ({exc}).") from None
+    except RecursionError:
+        raise InputError("refusing to write JSON nested too deeply to be read back.") from None
 
 
 def write_text(path: str | Path, text: str, *, replace: bool = True) -> Path:
@@ -197,6 +208,9 @@ class OutputSet:
         if taken:
             raise InputError(f"'{Path(dest) / taken[0]}' already exists and was not written by this job; "
                              "it was left untouched (move it away and rerun).")
+        for name in names:
+            if name in replace:
+                _check_kind(self.path(name), Path(dest) / name)
         return names
 
     def discard(self) -> None:

@@ -54,8 +54,8 @@ MOVED_ATTRIBUTES: dict[str, dict[str, str]] = {
 class _Alias(importlib.abc.Loader):
     """Loads an old name as the module that now holds its code."""
 
-    def __init__(self, old: str, target: str) -> None:
-        self.old, self.target = old, target
+    def __init__(self, package: str, old: str) -> None:
+        self.package, self.old, self.target = package, old, f"{package}.{MOVED[old]}"
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
         module = importlib.import_module(self.target)
@@ -66,7 +66,7 @@ class _Alias(importlib.abc.Loader):
         module.__spec__ = self.spec  # the import system stamped the old name's spec on it: give the module its own back
         moved = MOVED_ATTRIBUTES.get(self.old, {})
         if moved and not hasattr(module, "__getattr__"):
-            package = self.target.split(".")[0]
+            package = self.package
 
             def forward(name: str) -> object:
                 if name in moved:
@@ -87,7 +87,7 @@ class MovedModuleFinder(importlib.abc.MetaPathFinder):
         parent, _, name = fullname.rpartition(".")
         if parent != self.package or name not in MOVED:
             return None
-        return importlib.machinery.ModuleSpec(fullname, _Alias(name, f"{self.package}.{MOVED[name]}"))
+        return importlib.machinery.ModuleSpec(fullname, _Alias(self.package, name))
 
 
 def install(package: str) -> None:

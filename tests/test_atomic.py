@@ -3,12 +3,14 @@ behind, nothing is written through a planted link, and a write that must not rep
 
 from __future__ import annotations
 
+import itertools
 import threading
 from pathlib import Path
 
 import pytest
 
-from sdpose_core.atomic import AlreadyExists, atomic_file, temp_path, write_atomic, write_json, write_text
+from sdpose_core.atomic import (AlreadyExists, OutputSet, atomic_file, dumps_json, temp_path, write_atomic, write_json,
+                                write_text)
 from sdpose_core.errors import InputError
 
 
@@ -48,11 +50,13 @@ def test_a_link_planted_at_a_temporary_name_is_never_written_through(tmp_path, m
     victim = tmp_path / "victim.txt"
     victim.write_text("safe")
     target = tmp_path / "out.json"
-    names = iter(range(3))
-    monkeypatch.setattr("sdpose_core.atomic._calls", names)
-    temp_path(target, unique=True).symlink_to(victim)  # takes name 0: the writer moves on to 1
+    monkeypatch.setattr("sdpose_core.atomic._calls", itertools.count())
+    planted = temp_path(target, unique=True)
+    planted.symlink_to(victim)
+    monkeypatch.setattr("sdpose_core.atomic._calls", itertools.count())  # the writer's first try is the planted name
     write_text(target, "data")
     assert victim.read_text() == "safe" and target.read_text() == "data" and not target.is_symlink()
+    assert planted.is_symlink()  # skipped, not followed nor removed
 
 
 def test_a_folder_is_written_and_replaced_whole(tmp_path):
@@ -81,3 +85,33 @@ def test_concurrent_writers_of_one_file_never_mix(tmp_path):
     for t in threads:
         t.join()
     assert target.read_text() in texts and [p.name for p in tmp_path.iterdir()] == ["shared.json"]
+
+
+def test_a_file_never_replaces_a_folder_nor_a_folder_a_file(tmp_path):
+    """Replacing is file-for-file and folder-for-folder: a save named like a folder must not delete the folder."""
+    folder = tmp_path / "out.json"
+    (folder / "precious").mkdir(parents=True)
+    (folder / "precious" / "data.txt").write_text("mine")
+    with pytest.raises(InputError, match="is a folder"):
+        write_text(folder, "{}")
+    plain = tmp_path / "plain"
+    plain.write_text("mine")
+    with pytest.raises(InputError, match="is a file"):
+        write_atomic(plain, lambda tmp: tmp.mkdir())
+    staged = OutputSet(tmp_path / ".stage")
+    staged.path("out.json").write_text("{}")
+    with pytest.raises(InputError, match="is a folder"):
+        staged.publish(tmp_path, replace={"out.json"})
+    assert (folder / "precious" / "data.txt").read_text() == "mine" and plain.read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".stage", "out.json", "plain"]
+
+
+def test_json_nested_too_deeply_is_refused(tmp_path):
+    deep: list = []
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(InputError, match="nested too deeply"):
+        dumps_json(deep)
+    with pytest.raises(InputError, match="nested too deeply"):
+        write_json(tmp_path / "deep.json", deep)
+    assert list(tmp_path.iterdir()) == []

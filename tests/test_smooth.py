@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from sdpose_core.errors import InputError
+from sdpose_core.motion.limits import check_detect_every, check_max_age
 from sdpose_core.motion.smooth import KeypointSmoother, OneEuroFilter, OneEuroSettings
+from sdpose_core.video.options import ClipOptions
 from test_track import figure, walk
 
 FPS = 30.0
@@ -103,3 +105,23 @@ def test_people_are_smoothed_separately_and_forgotten_after_max_age():
         KeypointSmoother(0.0)
     with pytest.raises(InputError):
         KeypointSmoother(FPS, OneEuroSettings(min_cutoff=-1.0))
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 0, 1.5, True, "2"])
+def test_detect_every_refuses_what_is_not_a_whole_number_from_1(value):
+    with pytest.raises(InputError, match="detect_every must be a whole number"):
+        check_detect_every(value)
+
+
+@pytest.mark.parametrize("value", [float("nan"), -1, "3"])
+def test_max_age_refuses_nan_and_negative(value):
+    with pytest.raises(InputError, match="max_age must be zero or positive"):
+        check_max_age(value)
+
+
+@pytest.mark.parametrize("threshold", [float("nan"), -0.1, 1.5])
+def test_the_smoothing_threshold_is_a_score(threshold):
+    with pytest.raises(InputError, match="threshold must be a score in 0..1"):
+        OneEuroSettings(threshold=threshold).check()
+    with pytest.raises(InputError, match="threshold must be a score in 0..1"):
+        ClipOptions(threshold=threshold).check()

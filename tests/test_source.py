@@ -105,3 +105,40 @@ def test_one_size_parser_for_the_command_lines(capsys):
     with pytest.raises(SystemExit):
         parser.parse_args(["--input-size", "big"])
     assert "argument --input-size: expected WxH such as 768x1024, got 'big'" in capsys.readouterr().err
+
+
+def test_a_finished_download_is_used_offline_even_without_a_head(tmp_path, monkeypatch):
+    """Training starts from SD2 (no heatmap head): once its download finished, an offline run uses that copy."""
+    calls = []
+
+    def download(repo, target, allow_patterns=None):  # the hub cannot be reached here: what a finished download leaves
+        calls.append(repo)
+        (Path(target) / "unet").mkdir(parents=True)
+        (Path(target) / "unet" / "config.json").write_text("{}")
+        return Path(target)
+
+    monkeypatch.setattr(source, "download_snapshot", download)
+    sd2 = "stabilityai/stable-diffusion-2"
+    first = source.resolve_source(sd2, tmp_path, ["unet/*"])
+    assert first == tmp_path / "models" / "stabilityai--stable-diffusion-2" and calls == [sd2]
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert source.resolve_source(sd2, tmp_path, ["unet/*"]) == first and len(calls) == 1
+    (first / source.DOWNLOADED).unlink()  # an interrupted download: not used, downloaded again
+    monkeypatch.setattr(source, "download_snapshot", lambda *a, **k: (_ for _ in ()).throw(DownloadError("offline")))
+    with pytest.raises(DownloadError):
+        source.resolve_source(sd2, tmp_path, ["unet/*"])
+
+
+@pytest.mark.parametrize("name", ["owner/name\n", "owner/" + "x" * 300, "owner/na\x00me", "/abs/../x", "a/b/c"])
+def test_names_that_are_neither_a_path_nor_a_hub_id_are_refused_clearly(tmp_path, name):
+    with pytest.raises(CheckpointError, match="not an existing file or folder, nor a hub id"):
+        source.resolve_source(name, tmp_path)
+    assert not (tmp_path / "models").exists()
+
+
+@pytest.mark.parametrize("text", ["[]", "1", "[" * 100_000 + "]" * 100_000, "{", ""])
+def test_a_config_that_is_not_a_json_object_is_named(tmp_path, text):
+    path = tmp_path / "config.json"
+    path.write_text(text)
+    with pytest.raises(CheckpointError, match="config.json"):
+        source.read_config(path)

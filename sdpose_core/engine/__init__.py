@@ -1,2 +1,3 @@
 """The SDPose engine: model (VAE -> fixed-t U-Net -> heatmap head), keypoint schemes, top-down crops, heatmap codec,
-person detector and the estimation pipeline that ties them together. Pure compute: no files, no formats."""
+person detector and the estimation pipeline that ties them together. Compute only: no files; results leave it as
+POSE_KEYPOINT frames (``formats``)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..errors import InputError
@@ -9,7 +10,8 @@ from ..errors import InputError
 
 def check_detect_every(every: Any, name: str = "detect_every") -> None:
     """The person detector runs on every ``every``-th frame: a whole number >= 1."""
-    if isinstance(every, bool) or not isinstance(every, (int, float)) or int(every) != every or every < 1:
+    if (isinstance(every, bool) or not isinstance(every, (int, float)) or not math.isfinite(every)
+            or int(every) != every or every < 1):
         raise InputError(f"{name} must be a whole number >= 1, got {every}.")
 
 

@@ -59,6 +59,8 @@ class OneEuroSettings:
             raise InputError(f"{name('d_cutoff', 'd_cutoff')} must be a positive frequency in Hz, got {self.d_cutoff}.")
         if not (math.isfinite(self.beta) and self.beta >= 0):
             raise InputError(f"{name('beta', 'beta')} must be zero or positive, got {self.beta}.")
+        if not (math.isfinite(self.threshold) and 0 <= self.threshold <= 1):
+            raise InputError(f"{name('threshold', 'threshold')} must be a score in 0..1, got {self.threshold}.")
         if not self.reset_after > 0:
             raise InputError(f"{name('reset_after', 'reset_after')} must be positive, got {self.reset_after}.")
 

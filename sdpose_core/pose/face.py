@@ -3,9 +3,9 @@
 A frame's face box is the extent of the person's face landmarks (the 68 points of ``face_keypoints_2d``; for
 body-only keypoints, the nose, eyes and ears), grown about its centre by ``scale`` and, with ``square``, made square
 on its longer side. Over a clip the boxes' corners are smoothed without lag (forward-backward One-Euro,
-:mod:`zero_lag`) so the face video does not shake; a frame where the face is not visible takes the box of the
-nearest frame where it is (the earlier one on a tie). Crops are cut with one affine warp per frame, so a box
-reaching past the image is padded with black instead of shrunk, and resized to the crop size. Writing the face
+:mod:`sdpose_core.motion.zero_lag`) so the face video does not shake; a frame where the face is not visible takes
+the box of the nearest frame where it is (the earlier one on a tie). Crops are cut with one affine warp per frame,
+so a box reaching past the image is padded with black instead of shrunk, and resized to the crop size. Writing the face
 video of a video file (decode, crop, encode) is :func:`sdpose_core.video.face_video.write_face_video`.
 """
 

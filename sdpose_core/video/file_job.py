@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from ..atomic import OutputSet, temp_path
-from ..engine.pipeline import PoseEstimator
+from ..engine.pipeline import PoseEstimator, pose_frame
 from ..errors import InputError
-from ..engine.pipeline import pose_frame
 from .clip import annotate_frames
 from .options import ClipOptions
 from .io import (DEFAULT_CRF, PREFETCH, WRITE_QUEUE, JsonListWriter, Sink, VideoWriter, prefetch, probe_video,
@@ -74,7 +73,7 @@ def annotate_video(estimator: PoseEstimator, path: str | Path, out_dir: str | Pa
         from tqdm.auto import tqdm
 
         bar = tqdm(total=info.frames, desc=path.name, unit="frame")
-    outputs = OutputSet(temp_path(out_dir / stem))
+    outputs = OutputSet(temp_path(out_dir / stem, unique=True))
     writer = VideoWriter(outputs.path(video_path.name), info.fps, crf=crf, backend=backend)
     poses = JsonListWriter(outputs.path(json_path.name))
     stage_frames = outputs.path(frames_dir.name) if frames_dir is not None else None

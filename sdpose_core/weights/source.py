@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 from typing import Sequence
 
+from ..atomic import write_json
 from ..errors import CheckpointError
 from ..hub import download_snapshot
 
@@ -22,7 +23,8 @@ from ..hub import download_snapshot
 HUB_MODELS = {"wholebody": "teemosliang/SDPose-Wholebody", "body": "teemosliang/SDPose-Body"}
 CACHE_ENV = "SDPOSE_CACHE"
 HEAD_FILE = "decoder/decoder.safetensors"  # the heatmap head in an official folder; a download is usable once here
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+DOWNLOADED = ".sdpose-download-complete"  # written after a finished download (SD2 folders for training have no head)
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}/[\w.-]{1,96}", re.ASCII)  # the Hub's names: 96 characters at most
 LOG = logging.getLogger("sdpose")
 
 
@@ -43,29 +45,35 @@ def hub_repo(source: str | Path) -> str:
     """A scheme name ('body', 'wholebody') or an 'owner/name' hub id -> the repository id; else a CheckpointError."""
     text = str(source)
     repo = HUB_MODELS.get(text, text)
-    if not _HUB_ID.match(repo):
+    if not _HUB_ID.fullmatch(repo):
         raise CheckpointError(f"Model '{source}' not found: not an existing file or folder, nor a hub id like "
                               f"'{HUB_MODELS['body']}'.")
     return repo
 
 
 def hub_snapshot(repo: str, roots: Sequence[Path], patterns: Sequence[str] | None = None) -> Path:
-    """A local copy of ``repo``: the first one under ``roots`` that holds the SDPose head, else a download (only
-    ``patterns``, or every file) into the first root. Offline, one DownloadError names the URL and that folder."""
+    """A local copy of ``repo``: the first one under ``roots`` that holds the SDPose head or a finished download,
+    else a download (only ``patterns``, or every file) into the first root, marked finished once it is. Offline, one
+    DownloadError names the URL and that folder."""
     for root in roots:
         local = hub_folder(repo, root)
-        if (local / HEAD_FILE).is_file():
+        if (local / HEAD_FILE).is_file() or (local / DOWNLOADED).is_file():
             return local
     target = hub_folder(repo, roots[0])
     LOG.info("SDPose: downloading %s to %s (first use)", repo, target)
-    return download_snapshot(repo, target, allow_patterns=list(patterns) if patterns is not None else None)
+    folder = download_snapshot(repo, target, allow_patterns=list(patterns) if patterns is not None else None)
+    write_json(folder / DOWNLOADED, {"repo": repo, "files": list(patterns) if patterns is not None else "all"})
+    return folder
 
 
 def resolve_source(source: str | Path, cache: Path, patterns: Sequence[str] | None = None) -> Path:
     """An existing local folder or file as given; otherwise a hub id, downloaded once into ``cache/models``."""
     path = Path(source).expanduser()
-    if path.exists():
-        return path
+    try:
+        if path.exists():
+            return path
+    except (OSError, ValueError):  # a name too long for the file system, or with a NUL: not a local path
+        pass
     return hub_snapshot(hub_repo(source), [cache / "models"], patterns)
 
 
@@ -75,9 +83,13 @@ def read_config(path: Path) -> dict:
         raise CheckpointError(f"Missing '{path}'. An SDPose folder holds unet/, vae/, decoder/decoder.safetensors, "
                               "scheduler/ (and tokenizer/, text_encoder/ for the first load).")
     try:
-        return json.loads(path.read_text())
-    except (ValueError, OSError) as exc:
-        raise CheckpointError(f"'{path}' is not valid JSON ({exc}).") from exc
+        config = json.loads(path.read_text())
+    except (ValueError, OSError, RecursionError) as exc:
+        raise CheckpointError(f"'{path}' is not valid JSON ({type(exc).__name__}: {exc}).") from exc
+    if not isinstance(config, dict):
+        raise CheckpointError(f"'{path}' holds a JSON {type(config).__name__}, not the object of settings a config "
+                              "is; is the file complete and the one the folder shipped with?")
+    return config
 
 
 def sdpose_unet_config(config: dict, where: str) -> dict:
