@@ -66,7 +66,7 @@ def plain_loop(estimator, paths: list[Path], out: Path) -> tuple[float, float]:
 def job_run(spec, estimator=None) -> tuple[float, float, list[float]]:
     """Run the real job; returns its wall time, its CPU time and the time of each publication."""
     import sdpose_core.cli.work as work
-    from sdpose_core.cli.main import batch
+    from sdpose_core.cli import batch
     from sdpose_core.cli.job import Job
 
     stamps: list[float] = []

@@ -27,7 +27,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from sdpose_core.atomic import write_text
+from sdpose_core.atomic import write_json
 from sdpose_core.errors import SDPoseError
 from sdpose_core.sizes import parse_size
 
@@ -160,7 +160,7 @@ def run_model(args: argparse.Namespace, gt: dict, accelerator, model=None) -> li
 
 def _write_json(path: Path, data) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_text(path, json.dumps(data))
+    write_json(path, data)  # refuses NaN, which --results could not read back
 
 
 def evaluate(args: argparse.Namespace, model=None) -> dict | None:

@@ -55,15 +55,25 @@ def hub_snapshot(repo: str, roots: Sequence[Path], patterns: Sequence[str] | Non
     """A local copy of ``repo``: the first one under ``roots`` that holds the SDPose head or a finished download,
     else a download (only ``patterns``, or every file) into the first root, marked finished once it is. Offline, one
     DownloadError names the URL and that folder."""
+    wanted = list(patterns) if patterns is not None else "all"
     for root in roots:
         local = hub_folder(repo, root)
-        if (local / HEAD_FILE).is_file() or (local / DOWNLOADED).is_file():
+        if (local / HEAD_FILE).is_file() or _downloaded(local, wanted):
             return local
     target = hub_folder(repo, roots[0])
     LOG.info("SDPose: downloading %s to %s (first use)", repo, target)
     folder = download_snapshot(repo, target, allow_patterns=list(patterns) if patterns is not None else None)
-    write_json(folder / DOWNLOADED, {"repo": repo, "files": list(patterns) if patterns is not None else "all"})
+    write_json(folder / DOWNLOADED, {"repo": repo, "files": wanted})
     return folder
+
+
+def _downloaded(local: Path, wanted: list[str] | str) -> bool:
+    """Whether a finished download in ``local`` fetched at least the files ``wanted`` (patterns, or "all")."""
+    try:
+        fetched = json.loads((local / DOWNLOADED).read_text()).get("files")
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return False
+    return fetched == "all" or (isinstance(fetched, list) and wanted != "all" and set(wanted) <= set(fetched))
 
 
 def resolve_source(source: str | Path, cache: Path, patterns: Sequence[str] | None = None) -> Path:
