@@ -35,6 +35,14 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _finite(value: Any) -> bool:
+    """A JSON number that is neither NaN, infinite, nor too large for a float (an integer of hundreds of digits)."""
+    try:
+        return _is_number(value) and math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def read_json_file(path: Path, what: str) -> Any:
     """The JSON data in ``path``, ``what`` naming the file in messages (e.g. "--results file")."""
     if not path.exists():
@@ -92,7 +100,7 @@ def _check_image(img: Any, i: int, path: Path, files: bool) -> None:
                         "to be posed with --model; pass the dataset's annotation file.")
 
 
-def _check_annotation(ann: Any, i: int, scheme: str, path: Path) -> bool:
+def _check_annotation(ann: Any, i: int, scheme: str, path: Path, image_ids: set, categories: set) -> bool:
     """Whether annotation ``i`` has keypoints for ``scheme``; EvalError when it cannot be evaluated."""
     if not isinstance(ann, dict):
         raise EvalError(f"--ann '{path}': annotation {i} is {_kind(ann)}, not an object; pass a COCO keypoint "
@@ -101,11 +109,20 @@ def _check_annotation(ann: Any, i: int, scheme: str, path: Path) -> bool:
     for key in ("id", "image_id"):
         if not _is_id(ann.get(key)):
             raise EvalError(f"{where} has {key} {_show(ann.get(key))}; every annotation needs an integer \"{key}\".")
+    if ann["image_id"] not in image_ids:
+        raise EvalError(f"{where} is on image {_show(ann['image_id'])}, which \"images\" does not list; the file is "
+                        "incomplete or edited: use the dataset's own annotation file.")
+    category = ann.get("category_id", 1)
+    if not _is_id(category) or category not in categories:
+        raise EvalError(f"{where} has category_id {_show(category)}, not one of the file's categories "
+                        f"{sorted(categories, key=str)}.")
+    if ann.get("iscrowd", 0) not in (0, 1) or isinstance(ann.get("iscrowd"), bool):
+        raise EvalError(f"{where} has iscrowd {_show(ann.get('iscrowd'))}; it must be 0 or 1 (or absent).")
     box = ann.get("bbox")
-    if not (isinstance(box, list) and len(box) == 4 and all(_is_number(v) and math.isfinite(v) for v in box)):
+    if not (isinstance(box, list) and len(box) == 4 and all(_finite(v) for v in box)):
         raise EvalError(f"{where} has bbox {_show(box)}; every person annotation needs a bbox [x, y, w, h] of four "
                         "finite numbers: fix or remove that annotation.")
-    if "area" in ann and not (_is_number(ann["area"]) and math.isfinite(ann["area"])):
+    if "area" in ann and not _finite(ann["area"]):
         raise EvalError(f"{where} has area {_show(ann['area'])}; it must be a finite number (or absent).")
     try:
         return _annotation_points(ann, scheme) is not None
@@ -126,7 +143,8 @@ def check_annotations(gt: Any, path: Path, scheme: str, files: bool = False) -> 
     categories = gt.get("categories", [])
     if not (isinstance(categories, list) and all(isinstance(c, dict) and _is_id(c.get("id")) for c in categories)):
         raise EvalError(f"--ann '{path}': \"categories\" must be a list of objects with an \"id\".")
-    usable = sum(_check_annotation(ann, i, scheme, path) for i, ann in enumerate(annotations))
+    image_ids, known = {img["id"] for img in images}, category_ids(gt)
+    usable = sum(_check_annotation(ann, i, scheme, path, image_ids, known) for i, ann in enumerate(annotations))
     if not usable:
         need = f"all of {_WHOLEBODY_FIELDS}" if scheme == "wholebody" else "\"keypoints\""
         other = "body" if scheme == "wholebody" else "wholebody"
@@ -168,11 +186,11 @@ def check_results(results: Any, path: Path, gt: dict, scheme: str) -> None:
                             "and annotations from the same split?")
         where += f" (image {_show(image_id)})"
         category = rec.get("category_id", 1)
-        if isinstance(category, bool) or category not in categories:
+        if not _is_id(category) or category not in categories:
             raise EvalError(f"{where} has category_id {_show(category)}; the annotation file's categories are "
                             f"{sorted(categories, key=str)}: keypoint results are for the person category.")
         score = rec.get("score")
-        if not (_is_number(score) and math.isfinite(score)):
+        if not _finite(score):
             raise EvalError(f"{where} has score {_show(score)}; every result needs a finite number as its score.")
         try:
             record_keypoints(rec, num_keypoints)
@@ -195,8 +213,8 @@ def check_detections(dets: Any, path: Path, image_ids: set) -> None:
             raise EvalError(f"{where} has image_id {_show(image_id)}, which is not an image of --ann; are "
                             "detections and annotations from the same split?")
         box = det.get("bbox")
-        if not (isinstance(box, list) and len(box) >= 4 and all(_is_number(v) and math.isfinite(v) for v in box[:4])):
+        if not (isinstance(box, list) and len(box) >= 4 and all(_finite(v) for v in box[:4])):
             raise EvalError(f"{where} has bbox {_show(box)}; it needs [x, y, w, h] as finite numbers.")
         score = det.get("score", 1.0)
-        if not (_is_number(score) and math.isfinite(score)):
+        if not _finite(score):
             raise EvalError(f"{where} has score {_show(score)}; it must be a finite number (or absent).")

@@ -125,8 +125,9 @@ def train(cfg: Config, resume: str = "auto", stop_after: int | None = None) -> d
             ds_config["train_micro_batch_size_per_gpu"] = cfg.train.batch_size
     model, optimizer = accelerator.prepare(model, optimizer)
     if accelerator.gradient_accumulation_steps != cfg.train.grad_accum:
-        raise ConfigError(f"The launcher's config sets gradient accumulation to {accelerator.gradient_accumulation_steps} "
-                          f"but train.grad_accum is {cfg.train.grad_accum}; leave it out of the accelerate config.")
+        raise ConfigError("The launcher's config sets gradient accumulation to "
+                          f"{accelerator.gradient_accumulation_steps} but train.grad_accum is {cfg.train.grad_accum}; "
+                          "leave it out of the accelerate config.")
     state = TrainState()
     accelerator.register_for_checkpointing(scheduler, state)  # stepped by us once per optimizer step
 

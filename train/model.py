@@ -92,8 +92,9 @@ def load_start(init: str, scheme: str | Scheme, *, reset_head: bool = False, see
     if kind == "sdpose" and not reset_head:
         head = build_head(read_weights(head_file), f"'{head_file}'").requires_grad_(True)
         if (head.in_channels, head.num_keypoints) != (channels, scheme.num_keypoints):
-            raise StartError(f"'{head_file}' is a head for {head.num_keypoints} keypoints on {head.in_channels}-channel "
-                             f"features; the {scheme.name} scheme needs {scheme.num_keypoints} on {channels}. "
+            raise StartError(f"'{head_file}' is a head for {head.num_keypoints} keypoints on "
+                             f"{head.in_channels}-channel features; the {scheme.name} scheme needs "
+                             f"{scheme.num_keypoints} on {channels}. "
                              "Set model.reset_head: true to start a new head.")
     else:
         torch.manual_seed(seed + 1)

@@ -33,15 +33,17 @@ def eval_args(cfg: Config) -> argparse.Namespace:
 
 
 def check_validation_set(args: argparse.Namespace) -> int:
-    """Fail before training, not at the first evaluation: the files must be readable and give person boxes.
-    Returns the number of boxes."""
-    from .data import DataError, read_json
+    """Fail before training, not at the first evaluation: the files must pass the checks ``train.evaluate`` makes
+    and give person boxes. Returns the number of boxes."""
+    from .eval_inputs import check_annotations, read_json_file
     from .evaluate import person_boxes
     from .metrics import EvalError
 
     try:
-        boxes = person_boxes(read_json(args.ann), args.scheme, args.boxes, args.box_thr)
-    except (DataError, EvalError, KeyError, TypeError) as exc:
+        gt = read_json_file(Path(args.ann), "val.ann annotation file")
+        check_annotations(gt, Path(args.ann), args.scheme, files=True)
+        boxes = person_boxes(gt, args.scheme, args.boxes, args.box_thr)
+    except EvalError as exc:
         raise ConfigError(f"Validation set (val.ann / val.boxes): {exc}") from exc
     if not boxes:
         raise ConfigError(f"Validation set '{args.ann}' gives no person boxes to evaluate; check val.ann and "

@@ -68,7 +68,10 @@ def _triples(values: Any, field: str, count: int) -> np.ndarray:
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         bad = next(v for v in values if not isinstance(v, (int, float)) or isinstance(v, bool))
         raise InputError(f"'{field}' holds {reprlib.repr(bad)}, which is not a number.")
-    arr = np.asarray(values, dtype=np.float64)
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except OverflowError:  # an integer with hundreds of digits
+        arr = np.array([np.inf])
     if not np.isfinite(arr).all():
         raise InputError(f"'{field}' holds NaN or infinite values.")
     return arr.reshape(count, 3)

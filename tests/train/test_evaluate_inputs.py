@@ -60,6 +60,13 @@ ANNOTATION_CASES = [
     ("image without id", lambda gt: {**gt, "images": [{"file_name": "a.jpg"}]}, ["image entry 0 has no"]),
     ("nested keypoints", lambda gt: _set_ann(gt, "keypoints", [[[[1.0]]]] * 51),
      ["'keypoints' holds [[[1.0]]], which is not a number"]),
+    ("huge bbox", lambda gt: _set_ann(gt, "bbox", [10 ** 400, 0, 5, 5]), ["has bbox", "finite numbers"]),
+    ("huge area", lambda gt: _set_ann(gt, "area", 10 ** 400), ["has area", "finite number"]),
+    ("huge keypoint", lambda gt: _set_ann(gt, "keypoints", [10 ** 400] * 51), ["NaN or infinite"]),
+    ("unknown image", lambda gt: _set_ann(gt, "image_id", 99), ["is on image 99, which \"images\" does not list"]),
+    ("unknown category", lambda gt: _set_ann(gt, "category_id", 5), ["has category_id 5, not one of"]),
+    ("list category", lambda gt: _set_ann(gt, "category_id", [1]), ["has category_id [1]"]),
+    ("string iscrowd", lambda gt: _set_ann(gt, "iscrowd", "x"), ["has iscrowd 'x'", "0 or 1"]),
     ("no keypoints at all", lambda gt: {**gt, "annotations": [{k: v for k, v in a.items() if k != "keypoints"}
                                                               for a in gt["annotations"]]},
      ["no person annotation with \"keypoints\"", "every AP would be -1"]),
@@ -97,7 +104,9 @@ RESULT_CASES = [
     ("unknown image", lambda r, gt: [{**r[0], "image_id": 99}], ["image_id 99, which is not an image of --ann"]),
     ("list image_id", lambda r, gt: [{**r[0], "image_id": [1]}], ["image_id [1]"]),
     ("category", lambda r, gt: [{**r[0], "category_id": 2}], ["category_id 2", "categories are [1]"]),
+    ("list category", lambda r, gt: [{**r[0], "category_id": [1]}], ["category_id [1]"]),
     ("NaN score", lambda r, gt: [{**r[0], "score": float("nan")}], ["score nan", "finite number"]),
+    ("huge score", lambda r, gt: [{**r[0], "score": 10 ** 400}], ["has score", "finite number"]),
     ("string score", lambda r, gt: [{**r[0], "score": "0.9"}], ["score '0.9'"]),
     ("NaN keypoint", lambda r, gt: [{**r[0], "keypoints": [float("nan")] + r[0]["keypoints"][1:]}],
      ["result 0 (image 1): 'keypoints' holds NaN or infinite values"]),
@@ -142,6 +151,7 @@ def test_missing_unreadable_and_hostile_files(body, capsys):
     assert code == 2
     _one_error_line(err, f"--ann annotation file '{missing}' does not exist")
     code, err = _run(capsys, ann, tmp)
+    assert code == 2
     _one_error_line(err, f"--results file '{tmp}' is a folder")
     latin = tmp / "latin.json"
     latin.write_bytes(json.dumps(results).encode()[:-1] + ', {"note": "caf\xe9"}]'.encode("latin-1"))
@@ -160,20 +170,26 @@ def test_missing_unreadable_and_hostile_files(body, capsys):
     _one_error_line(err, f"--results file '{cut}' is not valid JSON", "complete")
 
 
-def test_malformed_detections_file(body, capsys, tmp_path):
+DETECTION_CASES = [
+    ({"boxes": []}, "holds an object, not a COCO detection results list"),
+    (["box"], "detection 0 is a string"),
+    ([{"image_id": 7, "bbox": [0, 0, 5, 5]}], "image_id 7, which is not an image of --ann"),
+    ([{"image_id": 1, "bbox": None}], "bbox None"),
+    ([{"image_id": 1, "bbox": [0, 0, 5, 5], "score": float("nan")}], "score nan"),
+    ([{"image_id": 1, "bbox": [0, 0, 5, 10 ** 400]}], "needs [x, y, w, h] as finite numbers"),
+]
+
+
+@pytest.mark.parametrize("dets,needle", DETECTION_CASES, ids=[c[1][:20] for c in DETECTION_CASES])
+def test_malformed_detections_file(body, capsys, dets, needle):
     gt, _, tmp = body
     ann = _write(tmp / "ann.json", gt)
-    for dets, needle in (({"boxes": []}, "holds an object, not a COCO detection results list"),
-                         (["box"], "detection 0 is a string"),
-                         ([{"image_id": 7, "bbox": [0, 0, 5, 5]}], "image_id 7, which is not an image of --ann"),
-                         ([{"image_id": 1, "bbox": None}], "bbox None"),
-                         ([{"image_id": 1, "bbox": [0, 0, 5, 5], "score": float("nan")}], "score nan")):
-        boxes = tmp / "dets.json"
-        boxes.write_text(json.dumps(dets))
-        code = ev.main(["--ann", str(ann), "--scheme", "body", "--model", str(tmp / "absent"), "--images", str(tmp),
-                        "--boxes", str(boxes)])
-        assert code == 2
-        _one_error_line(capsys.readouterr().err, f"--boxes '{boxes}'", needle)
+    boxes = tmp / "dets.json"
+    boxes.write_text(json.dumps(dets))
+    code = ev.main(["--ann", str(ann), "--scheme", "body", "--model", str(tmp / "absent"), "--images", str(tmp),
+                    "--boxes", str(boxes)])
+    assert code == 2
+    _one_error_line(capsys.readouterr().err, f"--boxes '{boxes}'", needle)
 
 
 def test_model_run_needs_image_files_and_sizes(body, capsys):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -130,6 +131,14 @@ def test_validation_settings_are_checked_before_training(micro_body, synthetic_b
     cfg = _config(micro_body, synthetic_body, tmp_path / "y", **{"val.boxes": str(tmp_path / "missing.json")})
     with pytest.raises(ConfigError, match="Validation set"):
         train(cfg, resume="none")
+    gt = json.loads(Path(synthetic_body["val_ann"]).read_text())  # what train.evaluate would refuse at the first
+    del gt["annotations"][-1]["bbox"]  # evaluation is refused before the first step
+    bad = tmp_path / "val_no_bbox.json"
+    bad.write_text(json.dumps(gt))
+    cfg = _config(micro_body, synthetic_body, tmp_path / "z", **{"val.ann": str(bad)})
+    with pytest.raises(ConfigError, match="Validation set.*has bbox None"):
+        train(cfg, resume="none")
+    assert not (tmp_path / "z").exists() or not any((tmp_path / "z").glob("checkpoint-*"))
 
 
 def _rates(name: str, steps: int = 10, **kw) -> list[float]:
