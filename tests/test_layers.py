@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import importlib
 import subprocess
 import sys
@@ -146,3 +147,30 @@ def test_the_command_line_and_the_light_modules_load_without_torch():
             "print(sorted(m for m in ('torch', 'cv2', 'av', 'diffusers') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_every_public_name_of_the_old_modules_is_still_there():
+    """Each public name the modules defined before the regrouping (functions, classes, constants: listed in
+    tests/data/public_names_0.2.json) is an attribute of the module imported by its old path. Two were removed on
+    purpose: ``comfy_layout.diffusers_to_comfy`` (writing single files, test-only now) and the unused
+    ``images.find_images``."""
+    listed = json.loads((ROOT / "tests" / "data" / "public_names_0.2.json").read_text())["modules"]
+    missing = []
+    for old, names in listed.items():
+        module = importlib.import_module("sdpose_core" if old == "__init__" else f"sdpose_core.{old}")
+        missing += [f"sdpose_core.{old}.{name}" for name in names if not hasattr(module, name)]
+    assert not missing, missing
+
+
+def test_old_paths_and_moved_functions_inside_the_pack_as_comfyui_imports_it():
+    """ComfyUI imports the repository as a package, so the library is ``<pack>.sdpose_core``: old paths and the
+    functions forwarded from them resolve inside it, not in a top-level ``sdpose_core``."""
+    from pack import import_pack
+
+    name = import_pack().__name__
+    face = importlib.import_module(f"{name}.sdpose_core.face")
+    render = importlib.import_module(f"{name}.sdpose_core.render")
+    assert face.__name__ == f"{name}.sdpose_core.pose.face"
+    assert face.write_face_video is importlib.import_module(f"{name}.sdpose_core.video.face_video").write_face_video
+    assert render.draw_command is importlib.import_module(f"{name}.sdpose_core.cli.draw").draw_command
+    assert not hasattr(render, "no_such_function")

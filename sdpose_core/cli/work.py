@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from ..atomic import OutputSet, dumps_json, write_json
+from .job import FRAMES_OUTPUT, IMAGE_OUTPUTS, VIDEO_OUTPUTS  # noqa: F401  (their 0.2.0 home)
 from ..errors import InputError
 from ..video.options import DEFAULT_CRF
 from .job import FACE_OUTPUT, Task, output_names

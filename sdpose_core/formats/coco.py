@@ -21,6 +21,7 @@ from ..keypoints import NUM_WHOLEBODY, RESCORE_THRESHOLD, WHOLEBODY_PARTS
 
 PERSON_CATEGORY = 1
 _SPLIT_FIELDS = ", ".join(part.field for part in WHOLEBODY_PARTS[1:])
+KEYPOINT_SCORE_THRESHOLD = RESCORE_THRESHOLD  # this name up to 0.2.0, kept for users' imports
 
 
 def rescore(box_score: float, keypoint_scores: torch.Tensor, threshold: float = RESCORE_THRESHOLD) -> float:

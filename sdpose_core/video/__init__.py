@@ -15,10 +15,10 @@ _HOMES = {
     "pose_frame": "..engine.pipeline",
     "ClipOptions": ".options",
     "annotate_frames": ".clip",
-    "VideoOutput": ".file_job",
-    "annotate_video": ".file_job",
+    **{name: ".file_job" for name in ("VideoOutput", "annotate_video", "check_complete")},
     **{name: ".io" for name in ("DEFAULT_CRF", "DEFAULT_FPS", "VIDEO_SUFFIXES", "JsonListWriter", "VideoInfo",
-                                "VideoWriter", "count_frames", "is_video", "prefetch", "probe_video", "read_frames")},
+                                "VideoWriter", "count_frames", "is_video", "prefetch", "probe_video", "read_frames",
+                                "PREFETCH", "WRITE_QUEUE")},
 }
 
 __all__ = sorted(_HOMES)
