@@ -137,14 +137,20 @@ def test_project_code_uses_the_new_paths():
     assert not offenders, "\n".join(offenders)
 
 
-def test_the_command_line_and_the_light_modules_load_without_torch():
+LIGHT = ("sdpose_core", "sdpose_core.cli", "sdpose_core.video.options", "sdpose_core.formats.openpose",
+         "sdpose_core.motion.limits", "sdpose_core.sizes", "sdpose_core.choices")
+
+
+@pytest.mark.parametrize("modules,heavy", [
+    (LIGHT, ("torch", "cv2", "av", "diffusers")),
+    (("sdpose_core.keypoints",), ("numpy", "torch", "cv2")),  # the nodes import it at load time
+])
+def test_the_command_line_and_the_light_modules_load_without_heavy_libraries(modules, heavy):
     """`python -m sdpose_core --help` and the modules the nodes read defaults from stay light: no torch, no video
-    libraries until a command runs (importing torch alone takes seconds)."""
-    light = ("sdpose_core", "sdpose_core.cli", "sdpose_core.video.options", "sdpose_core.keypoints",
-             "sdpose_core.formats.openpose", "sdpose_core.motion.limits", "sdpose_core.sizes", "sdpose_core.choices")
-    code = (f"import sys\nfor m in {light!r}: __import__(m)\n"
-            "from sdpose_core.cli.main import build_parser\nbuild_parser()\n"
-            "print(sorted(m for m in ('torch', 'cv2', 'av', 'diffusers') if m in sys.modules))")
+    libraries until a command runs (importing torch alone takes seconds); the keypoint layout not even numpy."""
+    parser = "from sdpose_core.cli.main import build_parser\nbuild_parser()\n" if modules == LIGHT else ""
+    code = (f"import sys\nfor m in {modules!r}: __import__(m)\n{parser}"
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
 

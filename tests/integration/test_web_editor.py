@@ -328,31 +328,34 @@ def test_background_cache_stays_capped(frontend):
 
 
 CLEARED_CONTEXT_JS = """
-async ({pack, dpr}) => {
+async ({pack}) => {
   const { clearedContext } = await import(`/extensions/${pack}/pose_model.js`);
-  Object.defineProperty(window, 'devicePixelRatio', {value: dpr, configurable: true});
-  try {
-    const canvas = document.createElement('canvas');
-    const ctx = clearedContext(canvas, 30, 20, '#112233');
-    ctx.fillStyle = '#ff0000';
-    ctx.fillRect(10, 5, 1, 1);  // one CSS pixel
-    const px = (x, y) => [...canvas.getContext('2d').getImageData(x, y, 1, 1).data];
-    const red = [];
-    for (let y = 0; y < canvas.height; y++)
-      for (let x = 0; x < canvas.width; x++) if (px(x, y)[0] === 255) red.push([x, y]);
-    return { width: canvas.width, height: canvas.height, corner: px(canvas.width - 1, canvas.height - 1), red };
-  } finally {
-    delete window.devicePixelRatio;
-  }
+  const canvas = document.createElement('canvas');
+  const ctx = clearedContext(canvas, 30, 20, '#112233');
+  ctx.fillStyle = '#ff0000';
+  ctx.fillRect(10, 5, 1, 1);  // one CSS pixel
+  const px = (x, y) => [...canvas.getContext('2d').getImageData(x, y, 1, 1).data];
+  const red = [];
+  for (let y = 0; y < canvas.height; y++)
+    for (let x = 0; x < canvas.width; x++) if (px(x, y)[0] === 255) red.push([x, y]);
+  return { dpr: window.devicePixelRatio, width: canvas.width, height: canvas.height,
+           corner: px(canvas.width - 1, canvas.height - 1), red };
 }
 """
 
 
 @pytest.mark.parametrize("dpr", [1, 2])
-def test_canvases_draw_in_css_pixels_at_the_screens_density(frontend, dpr):
-    """pose_model.clearedContext, the one canvas set-up of the preview and the editor: the backing store has the
-    screen's pixel density (sharp on high-density screens), drawing stays in CSS pixels, the background is cleared."""
-    result = frontend.evaluate(CLEARED_CONTEXT_JS, {"pack": PACK_NAME, "dpr": dpr})
+def test_canvases_draw_in_css_pixels_at_the_screens_density(comfy, frontend, dpr):
+    """pose_model.clearedContext, the one canvas set-up of the preview and the editor, in a Chromium page whose
+    screen has that pixel density: the backing store has the density (sharp on high-density screens), drawing stays
+    in CSS pixels, the background is cleared."""
+    page = frontend.browser.new_page(device_scale_factor=dpr)
+    try:
+        page.goto(comfy.url + "/")
+        result = page.evaluate(CLEARED_CONTEXT_JS, {"pack": PACK_NAME})
+    finally:
+        page.close()
+    assert result["dpr"] == dpr
     assert (result["width"], result["height"]) == (30 * dpr, 20 * dpr)
     assert result["corner"] == [0x11, 0x22, 0x33, 255]
     assert result["red"] == [[10 * dpr + i, 5 * dpr + j] for j in range(dpr) for i in range(dpr)]
