@@ -11,9 +11,11 @@ so every ``finally`` cleans up) and :func:`critical` holds them back while a set
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import json
 import os
+import reprlib
 import shutil
 import signal
 import threading
@@ -24,6 +26,7 @@ from .errors import InputError
 
 _calls = itertools.count()  # makes temporary names unique between threads of one process
 _TRIES = 100
+_NAME_MAX = 255  # bytes in one file name (Linux, macOS, Windows file systems)
 
 
 class AlreadyExists(InputError):
@@ -32,10 +35,23 @@ class AlreadyExists(InputError):
 
 def temp_path(path: str | Path, unique: bool = False) -> Path:
     """The hidden temporary sibling of ``path`` for this process (keeps the suffix, so writers infer the format);
-    ``unique``: also distinct from every other call in this process (concurrent writers of one target)."""
+    ``unique``: also distinct from every other call in this process (concurrent writers of one target).
+
+    A target name the file system cannot hold (a NUL, over 255 bytes) is an InputError here, before anything is
+    written; a long but valid one gets a short temporary name (a digest of it), so the limit is the target's own.
+    """
     path = Path(path)
+    size = len(os.fsencode(path.name)) if "\x00" not in str(path) else -1
+    if not 0 <= size <= _NAME_MAX:
+        problem = "holds a NUL character" if size < 0 else f"is {size} bytes long (at most {_NAME_MAX})"
+        raise InputError(f"Cannot write '{reprlib.repr(str(path))}': the file name {problem}; choose another name.")
     tag = f"-{next(_calls)}" if unique else ""
-    return path.with_name(f".{path.name}.tmp{os.getpid()}{tag}{path.suffix}")
+    name = f".{path.name}.tmp{os.getpid()}{tag}{path.suffix}"
+    if len(os.fsencode(name)) > _NAME_MAX:
+        digest = hashlib.sha256(os.fsencode(path.name)).hexdigest()[:16]
+        suffix = path.suffix if len(os.fsencode(path.suffix)) <= 16 else ""
+        name = f".{digest}.tmp{os.getpid()}{tag}{suffix}"
+    return path.with_name(name)
 
 
 def remove(path: str | Path) -> None:
@@ -107,8 +123,10 @@ def write_atomic(path: str | Path, write: Callable[[Path], Any], *, replace: boo
     return path
 
 
-def _create_exclusive(path: Path, binary: bool) -> tuple[Path, IO]:
-    """A fresh temporary file for ``path``, created exclusively and never through a symbolic link."""
+def open_temporary(path: str | Path, binary: bool = False) -> tuple[Path, IO]:
+    """A fresh temporary file for ``path`` (its name, and the open file: text UTF-8, or ``binary``), created
+    exclusively and never through a symbolic link; :func:`publish` it when complete, :func:`remove` it if not."""
+    path = Path(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
     for _ in range(_TRIES):
         tmp = temp_path(path, unique=True)
@@ -130,7 +148,7 @@ def atomic_file(path: str | Path, *, replace: bool = True, binary: bool = False)
     """Stream into a temporary file (text UTF-8, or ``binary``) that becomes ``path`` when the block ends without
     an error; otherwise it is deleted. Without ``replace`` an existing ``path`` raises :class:`AlreadyExists`."""
     path = Path(path)
-    tmp, out = _create_exclusive(path, binary)
+    tmp, out = open_temporary(path, binary)
     try:
         with out:
             yield out

@@ -115,3 +115,14 @@ def test_json_nested_too_deeply_is_refused(tmp_path):
     with pytest.raises(InputError, match="nested too deeply"):
         write_json(tmp_path / "deep.json", deep)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_names_the_file_system_cannot_hold_are_refused_and_long_ones_work(tmp_path):
+    long_name = "p" * 245 + ".json"  # 250 bytes: valid, though its usual temporary name would not be
+    assert write_text(tmp_path / long_name, "{}").read_text() == "{}"
+    with atomic_file(tmp_path / ("q" * 250 + ".txt")) as out:
+        out.write("streamed")
+    for bad, problem in (("x" * 256, "256 bytes long"), ("é" * 128, "256 bytes long"), ("a\x00b.json", "NUL")):
+        with pytest.raises(InputError, match=problem):
+            write_text(tmp_path / bad, "{}")
+    assert sorted(len(p.name) for p in tmp_path.iterdir()) == [250, 254]

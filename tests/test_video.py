@@ -440,3 +440,21 @@ def test_a_thousand_frames_stream_in_bounded_memory(tmp_path, monkeypatch):
     growth = rss[n] - rss[100]
     print(f"RSS growth over frames 100..1000: {growth / 2**20:.1f} MiB; frames alive at most: {peak[0]}")
     assert growth < 25 * 2**20, f"RSS grew {growth / 2**20:.0f} MiB over 900 frames"  # holding them: 52 MiB
+
+
+def test_writers_that_must_not_replace_keep_an_existing_file(tmp_path):
+    """A video or keypoint file that appeared while we worked is kept; ours is dropped, no temporary left."""
+    from sdpose_core.atomic import AlreadyExists
+    from sdpose_core.formats.openpose import save_pose_keypoint
+    from sdpose_core.video.io import VideoWriter
+
+    video, poses = tmp_path / "pose.mp4", tmp_path / "pose.json"
+    video.write_bytes(b"theirs")
+    poses.write_text("theirs")
+    with pytest.raises(AlreadyExists, match="left untouched"):
+        with VideoWriter(video, 8, replace=False) as writer:
+            writer.write(np.zeros((16, 16, 3), np.uint8))
+    with pytest.raises(AlreadyExists):
+        save_pose_keypoint([{"people": [], "canvas_width": 16, "canvas_height": 16}], poses, replace=False)
+    assert video.read_bytes() == b"theirs" and poses.read_text() == "theirs"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pose.json", "pose.mp4"]

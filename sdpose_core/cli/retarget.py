@@ -88,12 +88,12 @@ def command(args: argparse.Namespace) -> int:
     if not frames:
         raise InputError(f"'{args.driving}' holds no frames; there is nothing to retarget.")
     if args.pose_video is not None:
-        with VideoWriter(args.pose_video, args.fps) as writer:
+        with VideoWriter(args.pose_video, args.fps, replace=False) as writer:  # checked above; and if one appeared
             for frame in frames:
                 writer.write(render_frame(frame, resolution=args.resolution, hands=args.hands, face=args.face,
                                           feet=args.feet, xinsr=args.xinsr, **draw_style(args)))
     try:
-        save_pose_keypoint(frames, args.out)
+        save_pose_keypoint(frames, args.out, replace=False)
     except BaseException:
         if args.pose_video is not None:
             args.pose_video.unlink(missing_ok=True)

@@ -342,9 +342,11 @@ def load_pose_keypoint(source: Any, canvas_size: tuple[int, int] | None = None) 
     return [_load_frame(frame, canvas_size, f"POSE_KEYPOINT frame {i}") for i, frame in enumerate(data)]
 
 
-def save_pose_keypoint(pose: dict | Sequence[dict], path: str | Path, *, indent: int | None = None) -> Path:
-    """Write POSE_KEYPOINT (one frame dict or a list) as JSON, atomically; returns the path written."""
+def save_pose_keypoint(pose: dict | Sequence[dict], path: str | Path, *, indent: int | None = None,
+                       replace: bool = True) -> Path:
+    """Write POSE_KEYPOINT (one frame dict or a list) as JSON, atomically; returns the path written. Without
+    ``replace`` an existing file is kept (:class:`~sdpose_core.atomic.AlreadyExists`)."""
     path = Path(path)
     text = dumps_pose_keypoint(pose if isinstance(pose, dict) else list(pose), indent=indent)  # before any write
     path.parent.mkdir(parents=True, exist_ok=True)
-    return write_text(path, text)
+    return write_text(path, text, replace=replace)

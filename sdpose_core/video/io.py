@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
-from ..atomic import dumps_json, publish, remove, temp_path
+from ..atomic import dumps_json, open_temporary, publish, remove, temp_path
 from ..errors import InputError
 from .options import DEFAULT_CRF
 
@@ -158,17 +158,21 @@ class VideoWriter:
     """Encode RGB uint8 frames to an MP4 one at a time; the file appears (atomically) on :meth:`close`.
 
     The size is taken from the first frame (odd sides padded to even with black); every frame must match it.
-    An exception inside ``with`` discards the partial file.
+    An exception inside ``with`` discards the partial file; without ``replace`` an existing ``path`` is kept
+    (:class:`~sdpose_core.atomic.AlreadyExists`, and the new file is dropped).
     """
 
-    def __init__(self, path: str | Path, fps: Any, *, crf: int = DEFAULT_CRF, backend: str | None = None):
+    def __init__(self, path: str | Path, fps: Any, *, crf: int = DEFAULT_CRF, backend: str | None = None,
+                 replace: bool = True):
         self.path = Path(path)
+        self.replace = replace
         self.fps = as_rate(fps)
         if self.fps is None:
             raise InputError(f"VideoWriter: frame rate must be positive, got {fps!r}.")
         self.crf = int(crf)
         self.backend = _backend(backend)
-        self.tmp = temp_path(self.path if self.path.suffix else self.path.with_name(self.path.name + ".mp4"))
+        named = self.path if self.path.suffix else self.path.with_name(self.path.name + ".mp4")  # the muxer's format
+        self.tmp = temp_path(named, unique=True)
         self.size: tuple[int, int] | None = None  # source frame width, height
         self.frames = 0
         self._container = self._stream = self._cv = None
@@ -231,7 +235,10 @@ class VideoWriter:
         elif self._cv is not None:
             self._cv.release()
             self._cv = None
-        return publish(self.tmp, self.path)
+        try:
+            return publish(self.tmp, self.path, replace=self.replace)
+        finally:
+            remove(self.tmp)
 
     def abort(self) -> None:
         """Drop the partial file."""
@@ -260,9 +267,8 @@ class JsonListWriter:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.tmp = temp_path(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.tmp, "w", encoding="utf-8")
+        self.tmp, self._file = open_temporary(self.path)
         self._file.write("[")
         self.count = 0
 
