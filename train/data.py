@@ -23,6 +23,8 @@ import torch
 from sdpose_core.engine.codec import UDPHeatmap
 from sdpose_core.engine.crop import apply_affine, boxes_to_center_scale, fix_aspect_ratio, warp_crops, warp_matrix
 from sdpose_core.engine.schemes import Scheme, get_scheme
+from sdpose_core.errors import InputError
+from sdpose_core.formats.coco import record_keypoints
 from sdpose_core.keypoints import BODY, BODY_NAMES, FOOT, NUM_BODY, NUM_WHOLEBODY, WHOLEBODY_PARTS
 
 from .augment import photometric_distortion, pixel_augment, random_bbox_jitter, random_half_body
@@ -68,22 +70,15 @@ def read_json(path: str | Path) -> dict:
 
 
 def flat_keypoints(ann: dict, scheme: Scheme) -> np.ndarray | None:
-    """An annotation's keypoints as (K, 3): body ``keypoints``, or the five COCO-WholeBody fields joined."""
-    if scheme.name == "body":
-        raw = ann.get("keypoints")
-    else:
-        if not all(f in ann for f in PART_FIELDS):
-            return None
-        raw = [v for f in PART_FIELDS for v in ann[f]]
-    if raw is None:
+    """An annotation's keypoints as (K, 3) for ``scheme``: body ``keypoints`` (the body points of a flat 133-point
+    list), or the five COCO-WholeBody fields joined; None when it has none for the scheme. Read by the one COCO
+    record parser (:func:`sdpose_core.formats.coco.record_keypoints`): an InputError says what does not parse."""
+    if "keypoints" not in ann or (scheme.name == "wholebody" and not all(f in ann for f in PART_FIELDS)):
         return None
-    arr = np.asarray(raw, dtype=np.float64).reshape(-1, 3)
-    if arr.shape[0] != scheme.num_keypoints:
-        if scheme.name == "body" and arr.shape[0] == NUM_WHOLEBODY:
-            return arr[BODY.points]
-        raise DataError(f"annotation {ann.get('id')} has {arr.shape[0]} keypoints; the {scheme.name} scheme needs "
-                        f"{scheme.num_keypoints}.")
-    return arr
+    raw = ann["keypoints"]
+    full = scheme.name == "wholebody" or (isinstance(raw, list) and len(raw) == 3 * NUM_WHOLEBODY)
+    arr = record_keypoints(ann, NUM_WHOLEBODY if full else NUM_BODY)
+    return arr[BODY.points] if full and scheme.name == "body" else arr
 
 
 def clipped_box(bbox: Sequence[float], width: int, height: int) -> np.ndarray:
@@ -105,7 +100,10 @@ def parse_instances(coco: dict, scheme: str | Scheme) -> list[Instance]:
         for ann in by_image.get(image_id, []):
             if "bbox" not in ann:
                 continue
-            kp = flat_keypoints(ann, scheme)
+            try:
+                kp = flat_keypoints(ann, scheme)
+            except InputError as exc:
+                raise DataError(f"annotation {ann.get('id')}: {exc}") from None
             if kp is None:
                 continue
             vis = np.minimum(1.0, kp[:, 2]) if scheme.name == "body" else (kp[:, 2] > 0).astype(np.float64)

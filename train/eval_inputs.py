@@ -9,8 +9,7 @@ import reprlib
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from sdpose_core.engine.schemes import get_scheme
 from sdpose_core.errors import InputError
 from sdpose_core.formats.coco import record_keypoints
 from sdpose_core.keypoints import NUM_BODY, NUM_WHOLEBODY, WHOLEBODY_PARTS
@@ -75,16 +74,6 @@ def _list_field(data: dict, key: str, path: Path) -> list:
     return value
 
 
-def _annotation_points(ann: dict, scheme: str) -> np.ndarray | None:
-    """An annotation's points as the metric reads them; None for one it skips (no keypoint fields for the scheme)."""
-    if scheme == "wholebody" and not all(part.field in ann for part in WHOLEBODY_PARTS):
-        return None
-    if "keypoints" not in ann:
-        return None
-    flat = isinstance(ann["keypoints"], list) and len(ann["keypoints"]) == 3 * NUM_WHOLEBODY
-    return record_keypoints(ann, NUM_WHOLEBODY if scheme == "wholebody" or flat else NUM_BODY)
-
-
 def _is_id(value: Any) -> bool:
     """COCO ids are integers (strings pass too: a stem-named --coco-json file uses them)."""
     return isinstance(value, (int, str)) and not isinstance(value, bool)
@@ -125,7 +114,9 @@ def _check_annotation(ann: Any, i: int, scheme: str, path: Path, image_ids: set,
     if "area" in ann and not _finite(ann["area"]):
         raise EvalError(f"{where} has area {_show(ann['area'])}; it must be a finite number (or absent).")
     try:
-        return _annotation_points(ann, scheme) is not None
+        from .data import flat_keypoints  # the parser training and the metric use
+
+        return flat_keypoints(ann, get_scheme(scheme)) is not None
     except InputError as exc:
         raise EvalError(f"{where}: {exc} Fix the annotation, or choose the --scheme the file is for.") from None
 

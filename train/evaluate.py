@@ -199,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         report = evaluate(args)
-    except (EvalError, ValueError, SDPoseError) as exc:
+    except (ValueError, SDPoseError) as exc:  # EvalError is a ValueError
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if report is not None:

@@ -28,8 +28,6 @@ from sdpose_core.keypoints import BODY, NUM_WHOLEBODY, RESCORE_THRESHOLD, WHOLEB
 STAT_NAMES = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
 OKS_NMS_THRESHOLD = 0.9
 WHOLEBODY_REPORT = ("body", "foot", "face", "lefthand", "righthand", "hand", "whole")
-# The parts as (field, first point, end, sigmas) by name: the view the metric tests build ground truth from.
-PARTS = {part.name: (part.field, part.start, part.stop, part.sigmas) for part in WHOLEBODY_PARTS}
 
 
 class EvalError(ValueError):

@@ -9,9 +9,9 @@ import math
 import numpy as np
 import pytest
 
-from sdpose_core.keypoints import BODY_SIGMAS, FACE_SIGMAS, WHOLEBODY_SIGMAS
+from sdpose_core.keypoints import BODY_SIGMAS, FACE_SIGMAS, WHOLEBODY_PARTS, WHOLEBODY_SIGMAS
 from train import evaluate as ev
-from train.metrics import PARTS, STAT_NAMES, evaluate_results, oks_nms, rescore_and_nms
+from train.metrics import STAT_NAMES, evaluate_results, oks_nms, rescore_and_nms
 
 THRESHOLDS = np.linspace(0.5, 0.95, 10)
 
@@ -36,8 +36,8 @@ def make_gt(scheme: str, seed: int = 0):
         if scheme == "body":
             ann["keypoints"], ann["num_keypoints"] = flat, k
         else:
-            for field, lo, hi, _ in PARTS.values():
-                ann[field] = p["kp"][lo:hi].reshape(-1).tolist()
+            for part in WHOLEBODY_PARTS:
+                ann[part.field] = p["kp"][part.start:part.stop].reshape(-1).tolist()
             ann["num_keypoints"] = 17
         anns.append(ann)
     images = [{"id": i, "file_name": f"{i:06d}.jpg", "width": 640, "height": 480} for i in range(1, 5)]
@@ -131,8 +131,8 @@ def _split(results):
     for rec in results:
         kp = np.asarray(rec["keypoints"]).reshape(-1, 3)
         r = {k: v for k, v in rec.items() if k != "keypoints"}
-        for field, lo, hi, _ in PARTS.values():
-            r[field] = kp[lo:hi].reshape(-1).tolist()
+        for part in WHOLEBODY_PARTS:
+            r[part.field] = kp[part.start:part.stop].reshape(-1).tolist()
         out.append(r)
     return out
 
