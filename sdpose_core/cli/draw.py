@@ -10,18 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from ..atomic import write_atomic
 from ..errors import InputError
 from ..formats.openpose import load_pose_keypoint, read_pose_json
 from ..pose.render import output_size, render_frame
-
-
-def _write_png(image: np.ndarray, path: Path, replace: bool) -> None:
-    from PIL import Image
-
-    write_atomic(path, lambda tmp: Image.fromarray(image).save(tmp, format="PNG"), replace=replace)
+from ..video.io import write_png
 
 
 def _targets(pose_path: Path, out: Path, frames: int, single: bool) -> list[Path]:
@@ -56,5 +50,5 @@ def draw_command(pose_path: str | Path, out: str | Path, resolution: int | None 
     targets[0].parent.mkdir(parents=True, exist_ok=True)
     for frame, target in zip(frames, targets):
         image = render_frame(frame, resolution=resolution, hands=hands, face=face, feet=feet, xinsr=xinsr, **style)
-        _write_png(image, target, overwrite)
+        write_atomic(target, lambda tmp: write_png(image, tmp), replace=overwrite)
     return targets
