@@ -134,6 +134,29 @@ def test_rerun_resumes_redoes_changed_inputs_and_coco_covers_skipped(tiny_body, 
     assert len(_strict_json(coco)) == 3
 
 
+def test_damaged_job_records_give_one_clear_error_or_a_redo(tiny_body, cache, tmp_path, capsys):
+    """A hand-edited record whose COCO result lost its score: one line naming the record file and the remedy; a
+    record that is not a JSON object: that input is posed again."""
+    folder = _images(tmp_path / "in", 2, ext="bmp")
+    out, coco = tmp_path / "out", tmp_path / "coco.json"
+    args = ["estimate", str(folder), *_fast(tiny_body, out, cache), "--coco-json", str(coco)]
+    assert main(args) == 0
+    capsys.readouterr()
+    first = _strict_json(coco)
+    records = out / ".sdpose-job" / "records"
+    damaged = json.loads((records / "img00.json").read_text())
+    del damaged["coco"][0]["score"]
+    (records / "img00.json").write_text(json.dumps(damaged))
+    (records / "img01.json").write_text("[]")
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"({records / 'img00.json'}) holds a COCO result that cannot be read" in err and "delete that record" in err
+    assert "Traceback" not in err and _strict_json(coco) == first  # the earlier file is kept whole
+    (records / "img00.json").unlink()  # img01 (no record object) was posed again by the run that stopped
+    assert main(args) == 0
+    assert "1 done, 1 skipped, 0 failed" in capsys.readouterr().out and len(_strict_json(coco)) == 2
+
+
 def test_changed_settings_redo_and_replace_only_this_jobs_outputs(tiny_body, cache, tmp_path, capsys):
     folder = _images(tmp_path / "in", 1)
     out = tmp_path / "out"

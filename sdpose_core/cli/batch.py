@@ -205,7 +205,12 @@ def _write_coco(job: Job, spec: JobSpec, tasks: list[Task], world: int, state: A
     for task in tasks:
         record = job.record(task.stem) or {}
         if record.get("state") == "done" and record.get("input") == str(task.path):
-            records += [current_record(r) for r in record.get("coco", [])]
+            try:
+                records += [current_record(r) for r in record.get("coco", [])]
+            except (InputError, KeyError, TypeError, AttributeError) as exc:
+                raise InputError(f"The job record of '{task.path}' ({job.records / (task.stem + '.json')}) holds a "
+                                 f"COCO result that cannot be read ({exc!r}); delete that record file (the input is "
+                                 "then posed again) and rerun.") from None
     path = Path(spec.coco_json)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json(path, records, replace=spec.overwrite or job.wrote(path))

@@ -150,16 +150,19 @@ class Job:
         found = {}
         for p in self.records.glob("*.json"):
             try:
-                found[p.stem] = json.loads(p.read_text())
-            except (OSError, ValueError):
+                record = json.loads(p.read_text())
+            except (OSError, ValueError, RecursionError):
                 continue  # unreadable record: its name stays unused until removed
+            found[p.stem] = record if isinstance(record, dict) else {}  # not a record: nothing in it counts
         return found
 
     def _read_record(self, stem: str) -> dict | None:
+        """The record of ``stem``; None when there is none or it is unreadable (that input is then redone)."""
         try:
-            return json.loads((self.records / f"{stem}.json").read_text())
-        except (OSError, ValueError):
+            record = json.loads((self.records / f"{stem}.json").read_text())
+        except (OSError, ValueError, RecursionError):
             return None
+        return record if isinstance(record, dict) else None
 
     def _write_record(self, stem: str, record: dict) -> None:
         write_json(self.records / f"{stem}.json", record)
