@@ -10,11 +10,8 @@ over ``--repeat`` warm runs, one crop per call, on the CPU with the torch thread
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -22,17 +19,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_render import timed  # noqa: E402  (median and min of warm runs, as every bench here)
 from sdpose_core.engine.crop import crop_center_scale, warp_crop, warp_matrix  # noqa: E402
-
-
-def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
-    fn()  # warm: first calls carry one-time set-up
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times), min(times)
 
 
 def main() -> None:
