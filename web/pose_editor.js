@@ -3,7 +3,9 @@
 // redo, then save the edited POSE_KEYPOINT as JSON into ComfyUI's input folder (POST /sdpose/keypoints), where the
 // "SDPose Load Pose Keypoints" node lists it. "Save & use in graph" does that and puts the file in the graph in the
 // same click: a Load Pose Keypoints node (added once per source node, reused after) takes over the consumers of the
-// source's POSE_KEYPOINT (for Draw Pose: feeds its own pose_keypoint input).
+// source's POSE_KEYPOINT (for Draw Pose: feeds its own pose_keypoint input), and the consumers of an Estimator's pose
+// IMAGE (a ControlNet, a preview) get a Draw Pose fed by it, drawing with the Estimator's settings. The edit shows in
+// the graph as the nodes it goes through; the Estimator keeps DWPose's inputs and outputs unchanged.
 
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";

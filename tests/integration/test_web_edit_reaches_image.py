@@ -16,8 +16,8 @@ DRAW = '[data-sdpose-preview="SDPoseNodes.DrawPose"]'
 EDITOR = '[data-sdpose="editor"]'
 WORKFLOW = REPO / "workflows" / "sdpose_controlnet_openpose.json"
 # Estimator drawing settings unlike Draw Pose's defaults: a Draw Pose that did not take them draws another image.
-SETTINGS = {"detect_hand": "disable", "detect_face": "disable", "resolution": 128, "draw_feet": True, "stick_width": 6, "point_size": 3,
-            "bbox_detector": "None", "flip_test": False, "score_threshold": 0.0}
+SETTINGS = {"detect_hand": "disable", "detect_face": "disable", "resolution": 128, "draw_feet": True, "stick_width": 6,
+            "point_size": 3, "bbox_detector": "None", "flip_test": False, "score_threshold": 0.0}
 # The same settings as sdpose_core.pose.render keywords, written out here (not taken from the nodes).
 RENDER = {"resolution": 128, "body": True, "hands": False, "face": False, "feet": True, "xinsr": False,
           "stick_width": 6, "point_size": 3}
@@ -42,8 +42,8 @@ async ({workflow, settings, model}) => {
 }
 """
 
-LINKS_JS = "const link = (input) => input.link == null ? null : (app.graph.links.get ? app.graph.links.get(input.link)" \
-           " : app.graph.links[input.link]);"
+LINKS_JS = ("const link = (input) => input.link == null ? null : "
+            "(app.graph.links.get ? app.graph.links.get(input.link) : app.graph.links[input.link]);")
 
 # Where the ControlNet's image and the other consumers now come from.
 WIRING_JS = """
@@ -239,3 +239,33 @@ def test_the_extension_patches_nothing_of_comfyuis(comfy, frontend, query, hooks
                                              "extension": True}
     finally:
         page.close()
+
+
+def test_the_draw_pose_takes_the_estimators_settings_and_their_links(comfy, frontend):
+    """Save & use in graph from an Estimator whose resolution comes from a Primitive node: the Draw Pose put in front
+    of the Estimator's IMAGE consumers takes the same link, and the Estimator's other drawing settings as values."""
+    page = frontend.page
+    frontend.evaluate(BUILD_GRAPH_JS, {
+        "nodes": [{"id": 1, "type": "PrimitiveInt", "pos": [60, 150], "widgets": {"value": 192}},
+                  {"id": 2, "type": "SDPoseNodes.Estimator", "pos": [400, 150], "size": [330, 640],
+                   "widgets": {"detect_face": "disable", "draw_feet": True, "stick_width": 7, "draw_head": False}},
+                  {"id": 3, "type": "PreviewImage", "pos": [800, 150]}],
+        "links": [[1, 0, 2, "resolution"], [2, "IMAGE", 3, "images"]]})
+    frontend.evaluate("(frame) => window.SDPose.openPoseEditor({frames: [frame], node: app.graph.getNodeById(2),"
+                      " filename: 'sdpose/settings_check.json'})", FEET)
+    page.click(f"{EDITOR} [data-action=save-use]")
+    page.wait_for_selector(f"{EDITOR}[data-draw-node]")
+    draw_id = int(page.get_attribute(EDITOR, "data-draw-node"))
+    page.keyboard.press("Escape")
+    page.wait_for_selector(EDITOR, state="detached")
+    draw = frontend.evaluate("""(id) => {
+      LINKS
+      const draw = app.graph.getNodeById(id);
+      const values = Object.fromEntries(draw.widgets.map((w) => [w.name, w.value]));
+      const from = (n, name) => { const l = link(n.inputs[n.findInputSlot(name)]); return l && l.origin_id; };
+      return {values, resolution: from(draw, "resolution"), preview: from(app.graph.getNodeById(3), "images")};
+    }""".replace("LINKS", LINKS_JS), draw_id)
+    assert draw["resolution"] == 1 and draw["preview"] == draw_id
+    values = draw["values"]
+    assert (values["draw_face"], values["draw_body"], values["draw_hands"]) == (False, True, True)
+    assert (values["draw_feet"], values["stick_width"], values["draw_head"]) == (True, 7, False)
