@@ -1,7 +1,7 @@
 """The backend of the pack's front-end extension (web/): read and save POSE_KEYPOINT JSON for the keypoint editor,
 and tell the extension the library's constants it must draw by.
 
-Three routes, registered the ComfyUI way by nodes/routes.py (on ``PromptServer.instance.routes``, so ComfyUI also
+Four routes, registered the ComfyUI way by nodes/routes.py (on ``PromptServer.instance.routes``, so ComfyUI also
 serves them under ``/api``):
 
 ``GET /sdpose/keypoints?file=NAME``
@@ -15,6 +15,11 @@ serves them under ``/api``):
     "people": [...], "overwritten": bool}``; 400 invalid name or POSE_KEYPOINT (the message says what is wrong);
     409 the file exists and ``overwrite`` is not true (``"suggestion"``: a free name); 413 body too large;
     415 not JSON.
+
+``GET /sdpose/keypoints/free?filename=NAME``
+    A name the editor offers: 200 ``{"filename": NAME}`` (checked, '.json' appended) when no file in ComfyUI's input
+    folder has it, else the next free one next to it (as a refused save suggests), so a second edit saves at the
+    first click. 400 invalid name.
 
 ``GET /sdpose/constants``
     200 ``{"draw_threshold": t}``: DWPose's keypoint threshold (``sdpose_core.keypoints.DWPOSE_THRESHOLD``), below
@@ -43,6 +48,7 @@ from ..sdpose_core.keypoints import DWPOSE_THRESHOLD
 from . import common
 
 ROUTE = "/sdpose/keypoints"
+FREE_NAME_ROUTE = "/sdpose/keypoints/free"
 CONSTANTS_ROUTE = "/sdpose/constants"
 MAX_BODY_BYTES = 64 * 1024 * 1024  # a long video of several whole-body people is a few MB per thousand frames
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -102,6 +108,15 @@ def free_name(root: Path, name: str) -> str:
         if not root.joinpath(*full.split("/")).exists():
             return full
     raise RouteError(f"no free name next to '{name}'.")
+
+
+def offer_name(root: Path, name: Any) -> dict:
+    """The free-name route's answer: ``name`` (checked) when nothing in ``root`` has it, else free_name's."""
+    name = check_save_name(name)
+    root = Path(os.path.realpath(root))
+    path = root.joinpath(*name.split("/"))
+    taken = path.exists() or path.is_symlink()
+    return {"filename": free_name(root, name) if taken else name}
 
 
 def check_pose(pose: Any) -> list[dict]:
@@ -257,6 +272,14 @@ def add_routes(routes, input_dir: Callable[[], str | Path], output_dir: Callable
         except OSError as exc:
             return answer(RouteError(f"could not save the file ({exc.strerror or exc}).", 500))
         common.LOG.info("SDPose: saved edited pose keypoints to input/%s", result["file"])
+        return web.json_response(result)
+
+    @routes.get(FREE_NAME_ROUTE)
+    async def get_free_name(request):
+        try:
+            result = await asyncio.to_thread(offer_name, Path(input_dir()), request.rel_url.query.get("filename"))
+        except common.InputError as exc:
+            return answer(exc if isinstance(exc, RouteError) else RouteError(str(exc)))
         return web.json_response(result)
 
     @routes.get(CONSTANTS_ROUTE)

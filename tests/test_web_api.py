@@ -238,6 +238,26 @@ def test_http_save_and_read(dirs):
     assert s4 == 400 and "error" in b4
 
 
+def test_http_free_name_offers_the_name_until_it_is_taken(dirs):
+    """The editor's first offer: the name itself while no file has it, then the name a refused save would suggest."""
+    async def calls(client):
+        answers = []
+        for step in ("offer", "save", "offer", "bad"):
+            if step == "save":
+                await client.post("/sdpose/keypoints", json={"filename": "sdpose/e.json", "pose_keypoint": [FRAME]})
+                continue
+            name = "../e.json" if step == "bad" else "sdpose/e"
+            response = await client.get("/sdpose/keypoints/free", params={"filename": name})
+            answers.append((response.status, await response.json()))
+        return answers
+
+    (s1, b1), (s2, b2), (s3, b3) = http(dirs, calls)
+    assert (s1, b1) == (200, {"filename": "sdpose/e.json"})
+    assert (s2, b2) == (200, {"filename": "sdpose/e_2.json"})
+    assert not (dirs[0] / "sdpose" / "e_2.json").exists()
+    assert s3 == 400 and "'..'" in b3["error"]
+
+
 def test_http_constants_are_the_library_ones(dirs):
     """The front end draws by the library's threshold: the route serves sdpose_core.keypoints' value, not a copy."""
     from sdpose_core.keypoints import DWPOSE_THRESHOLD

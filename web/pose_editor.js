@@ -3,7 +3,9 @@
 // redo, then save the edited POSE_KEYPOINT as JSON into ComfyUI's input folder (POST /sdpose/keypoints), where the
 // "SDPose Load Pose Keypoints" node lists it. "Save & use in graph" does that and puts the file in the graph in the
 // same click: a Load Pose Keypoints node (added once per source node, reused after) takes over the consumers of the
-// source's POSE_KEYPOINT (for Draw Pose: feeds its own pose_keypoint input).
+// source's POSE_KEYPOINT (for Draw Pose: feeds its own pose_keypoint input), and the consumers of an Estimator's pose
+// IMAGE (a ControlNet, a preview) get a Draw Pose fed by it, drawing with the Estimator's settings. The edit shows in
+// the graph as the nodes it goes through; the Estimator keeps DWPose's inputs and outputs unchanged.
 
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
@@ -15,7 +17,13 @@ import {
 import { el, ensureStyle, toggle } from "./style.js";
 
 export const ROUTE = "/sdpose/keypoints";
+const FREE_NAME_ROUTE = "/sdpose/keypoints/free"; // nodes/web_api.py
 export const LOAD_NODE = "SDPoseNodes.LoadPoseKeypoints";
+const ESTIMATOR = "SDPoseNodes.Estimator";
+const DRAW_NODE = "SDPoseNodes.DrawPose";
+// Draw Pose's inputs that take an Estimator choice of another name (DWPose's enable/disable; Draw Pose's booleans).
+const DRAW_FROM_ESTIMATOR = { draw_body: "detect_body", draw_hands: "detect_hand", draw_face: "detect_face" };
+const DEFAULT_NAME = "sdpose/edited_pose.json";
 const HIT_RADIUS = 9; // screen pixels
 const UNDO_LIMIT = 200;
 
@@ -55,6 +63,57 @@ export async function refreshLoadNodes(select) {
   app.graph.setDirtyCanvas(true, true);
 }
 
+function linkById(graph, id) {
+  return graph.links.get ? graph.links.get(id) : graph.links[id];
+}
+
+/** Where output `slot` of `node` goes: [{node, slot}] (input slots of the nodes it feeds). */
+function consumers(graph, node, slot) {
+  return [...((node.outputs[slot] && node.outputs[slot].links) || [])].map((id) => linkById(graph, id))
+    .map((link) => link && { node: graph.getNodeById(link.target_id), slot: link.target_slot })
+    .filter((c) => c && c.node);
+}
+
+/** The node of `type` an earlier "Save & use in graph" added for `source` (marked by properties[mark]), or null. */
+function editNode(graph, type, mark, source) {
+  return graph.nodes.find((n) => n.type === type && n.properties && n.properties[mark] === source.id) || null;
+}
+
+/** Give the consumers of the Estimator's pose IMAGE a Draw Pose fed by `load`: the one added by an earlier edit, or a
+ * new one drawing with the Estimator's settings (its widgets copied, detect_* as draw_*; a setting fed by a link is
+ * fed by the same link). Returns the Draw Pose, or null when nothing takes the pose IMAGE. */
+function drawInPlaceOf(graph, estimator, load) {
+  const output = estimator.findOutputSlot("IMAGE");
+  const targets = output >= 0 ? consumers(graph, estimator, output) : [];
+  let draw = editNode(graph, DRAW_NODE, "sdpose_draw_of", estimator);
+  if (!targets.length && !draw) return null;
+  if (!draw) {
+    draw = window.LiteGraph.createNode(DRAW_NODE);
+    if (!draw) return null;
+    draw.pos = [load.pos[0] + load.size[0] + 40, load.pos[1]];
+    graph.add(draw);
+    draw.properties = { ...(draw.properties || {}), sdpose_draw_of: estimator.id };
+    copyDrawingSettings(graph, estimator, draw);
+  }
+  load.connect(0, draw, draw.findInputSlot("pose_keypoint"));
+  for (const { node, slot } of targets) draw.connect(0, node, slot);
+  return draw;
+}
+
+function copyDrawingSettings(graph, estimator, draw) {
+  for (const widget of draw.widgets || []) {
+    const name = DRAW_FROM_ESTIMATOR[widget.name] || widget.name;
+    const from = (estimator.widgets || []).find((w) => w.name === name);
+    if (!from) continue;
+    widget.value = name === widget.name ? from.value : from.value === "enable";
+    const input = (estimator.inputs || []).find((i) => i.name === name && i.link != null);
+    const link = input && name === widget.name && linkById(graph, input.link);
+    const origin = link && graph.getNodeById(link.origin_id);
+    const slot = draw.findInputSlot(widget.name);
+    if (origin && slot >= 0) origin.connect(link.origin_slot, draw, slot);
+  }
+}
+
 class PoseEditor {
   constructor({ frames, frame = 0, backgrounds = [], filename, title, node, onSaved }) {
     ensureStyle();
@@ -64,7 +123,8 @@ class PoseEditor {
     this.backgrounds = backgrounds;
     this.node = node || null;
     this.onSaved = onSaved;
-    this.parts = { body: true, hands: true, face: true, feet: true, image: true };
+    // No image behind the pose (a file from Load Pose Keypoints, Draw Pose on black): the image toggle starts off.
+    this.parts = { body: true, hands: true, face: true, feet: true, image: backgrounds.some(Boolean) };
     this.selected = null; // {person, key?, index?}
     this.hover = null;
     this.undoStack = [];
@@ -74,7 +134,8 @@ class PoseEditor {
     this.saved = null;
     this.closeArmed = false;
     this.images = new BackgroundImages(() => this.draw());
-    this.build(title || "SDPose keypoint editor", filename || "sdpose/edited_pose.json");
+    this.build(title || "SDPose keypoint editor", filename || DEFAULT_NAME);
+    this.nameReady = this.offerFreeName(this.nameInput.value);
     this.suppressGraphKeys(true);
     this.showFrame(this.index);
     this.backdrop.focus();
@@ -539,7 +600,22 @@ class PoseEditor {
   }
 
   // ------------------------------------------------------------------------------------------------ save
+  /** Put a free name in the file field: `name` when no file has it yet, else the server's next free one, so a second
+   * edit saves at the first click. A name typed meanwhile is kept. Save waits for this. */
+  async offerFreeName(name) {
+    try {
+      const response = await api.fetchApi(`${FREE_NAME_ROUTE}?${new URLSearchParams({ filename: name })}`);
+      const result = await response.json();
+      if (response.ok && result.filename && this.nameInput.value === name) this.nameInput.value = result.filename;
+    } catch (err) {
+      console.warn("SDPose: could not ask for a free file name", err);
+    } finally {
+      this.backdrop.dataset.nameReady = "";
+    }
+  }
+
   async save() {
+    await this.nameReady;
     const filename = this.nameInput.value.trim();
     const pose = this.onlyFrameBox.checked ? [this.frame] : this.frames;
     this.saveButton.disabled = true;
@@ -592,14 +668,13 @@ class PoseEditor {
   }
 
   /** Put the saved file in the graph: update the Load node it came from, or add (once per source node) a Load node
-   * that takes over the consumers of the source's POSE_KEYPOINT output; for Draw Pose, it feeds its input. */
+   * that takes over the consumers of the source's POSE_KEYPOINT output; for Draw Pose, it feeds its input. The
+   * consumers of an Estimator's pose IMAGE get a Draw Pose (added once, drawing as the Estimator does) fed by it. */
   async useInGraph(result) {
     const graph = app.graph;
     const source = this.node && graph.getNodeById(this.node.id) === this.node ? this.node : null;
     let load = source && source.type === LOAD_NODE ? source : null;
-    if (!load && source) {
-      load = graph.nodes.find((n) => n.type === LOAD_NODE && n.properties && n.properties.sdpose_edit_of === source.id);
-    }
+    if (!load && source) load = editNode(graph, LOAD_NODE, "sdpose_edit_of", source);
     if (!load) {
       load = window.LiteGraph.createNode(LOAD_NODE);
       if (!load) return this.setStatus("SDPose Load Pose Keypoints is not available.", "error");
@@ -611,26 +686,27 @@ class PoseEditor {
     await refreshLoadNodes({ node: load, file: result.file });
     const widget = (load.widgets || []).find((w) => w.name === "file");
     if (widget) widget.value = result.file;
+    let draw = null;
     if (source && source !== load) {
       const output = source.findOutputSlot("POSE_KEYPOINT");
       if (output >= 0) {
-        for (const id of [...(source.outputs[output].links || [])]) {
-          const link = graph.links.get ? graph.links.get(id) : graph.links[id];
-          const target = link && graph.getNodeById(link.target_id);
-          if (target) load.connect(0, target, link.target_slot);
-        }
+        for (const { node, slot } of consumers(graph, source, output)) load.connect(0, node, slot);
       } else {
         const input = source.findInputSlot("pose_keypoint");
         if (input >= 0) load.connect(0, source, input);
       }
+      if (source.type === ESTIMATOR) draw = drawInPlaceOf(graph, source, load);
     }
     graph.setDirtyCanvas(true, true);
     this.backdrop.dataset.loadNode = load.id;
-    const feeds = (load.outputs[0].links || []).map((id) => graph.links.get ? graph.links.get(id) : graph.links[id])
-      .map((link) => link && graph.getNodeById(link.target_id)).filter((n, i, all) => n && all.indexOf(n) === i);
-    const names = feeds.map((n) => `${n.title || n.type} #${n.id}`).join(", ");
+    if (draw) this.backdrop.dataset.drawNode = draw.id;
+    const names = (node) => consumers(graph, node, 0).map((c) => c.node)
+      .filter((n, i, all) => all.indexOf(n) === i).map((n) => `${n.title || n.type} #${n.id}`).join(", ");
+    const feeds = names(load);
+    const drawn = draw && names(draw);
     this.setStatus(`Saved input/${result.file}; SDPose Load Pose Keypoints #${load.id} loads it` +
-      (names ? ` and feeds ${names}.` : " (connect its POSE_KEYPOINT where you need it)."), "ok");
+      (feeds ? ` and feeds ${feeds}.` : " (connect its POSE_KEYPOINT where you need it).") +
+      (drawn ? ` ${draw.title || draw.type} #${draw.id} draws it for ${drawn}.` : ""), "ok");
     return load;
   }
 

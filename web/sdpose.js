@@ -20,11 +20,17 @@ const MAX_PERSON_CHIPS = 16;
 const PACK_PREFIX = "SDPoseNodes.";
 const DISPLAY_NAMES = new Map(); // node class id -> display name, for error dialogs
 const CONSTANTS_ROUTE = "/sdpose/constants"; // nodes/web_api.py: the library's constants the drawing follows
+const TEST_HOOKS_FLAG = "sdpose_test_hooks";
 
 function viewURL(ref) {
   if (!ref || !ref.filename) return null;
   const query = new URLSearchParams({ filename: ref.filename, subfolder: ref.subfolder || "", type: ref.type || "temp" });
   return api.apiURL(`/view?${query}`);
+}
+
+function widgetValue(node, name) {
+  const widget = (node.widgets || []).find((w) => w.name === name);
+  return widget ? widget.value : undefined;
 }
 
 function noSerialize(widget) {
@@ -54,8 +60,8 @@ class PosePreview {
     this.edit = button("edit", "✎ edit", () => this.openEditor(), "Open this frame in the keypoint editor");
     this.people = el("span", { class: "sdpose-row", "data-sdpose": "people" });
     this.toggles = Object.fromEntries(["body", "hands", "face", "feet", "image"].map((part) =>
-      [part, toggle(part, true, (on) => { this.parts[part] = on; this.draw(); }, part).label]));
-    const toggles = Object.values(this.toggles);
+      [part, toggle(part, true, (on) => { this.parts[part] = on; this.draw(); }, part)]));
+    const toggles = Object.values(this.toggles).map((t) => t.label);
     this.warning = el("div", { class: "sdpose-warning", "data-sdpose": "warning" });
     this.warning.style.display = "none";
     this.canvas = el("canvas", { "data-sdpose": "preview-canvas" });
@@ -93,9 +99,13 @@ class PosePreview {
     this.backgrounds = ((output && output.sdpose_backgrounds) || []).map(viewURL);
     // Parts the model cannot predict (a body-17 model has no hands or face) get no toggle: it would do nothing.
     const parts = availableParts(frames, output && output.sdpose_parts);
-    for (const [part, label] of Object.entries(this.toggles)) {
+    for (const [part, { label }] of Object.entries(this.toggles)) {
       if (part !== "image") label.style.display = parts.has(part) ? "" : "none";
     }
+    // The feet show as the node drew them in its IMAGE: ticked only when its draw_feet is on (DWPose never draws
+    // feet). The widget holds the value the run used: a change re-runs the node and sends a new output.
+    const drawFeet = widgetValue(this.node, "draw_feet");
+    if (typeof drawFeet === "boolean") this.showPart("feet", drawFeet);
     const warnings = (output && output.sdpose_warnings) || [];
     this.warning.textContent = warnings.join(" ");
     this.warning.style.display = warnings.length ? "" : "none";
@@ -103,6 +113,11 @@ class PosePreview {
     if ((this.frames[this.index] || { people: [] }).people.length !== peopleBefore) this.hidden.clear();
     this.update();
     this.fitNode();
+  }
+
+  showPart(part, on) {
+    this.parts[part] = on;
+    this.toggles[part].input.checked = on;
   }
 
   /** Make the node tall enough for the preview once there is something to show. */
@@ -192,8 +207,7 @@ function notify(detail, severity = "error") {
 }
 
 async function editLoadedFile(node) {
-  const widget = (node.widgets || []).find((w) => w.name === "file");
-  const file = widget && widget.value;
+  const file = widgetValue(node, "file");
   if (!file) return notify("Pick a pose keypoint file first (put .json files in ComfyUI's input folder).");
   const response = await api.fetchApi(`${ROUTE}?${new URLSearchParams({ file })}`);
   let result = {};
@@ -221,31 +235,14 @@ function upgradeLegacyToggles(node, names) {
   }
 }
 
-/** Error dialogs name the pack's nodes as users see them ("SDPose Estimator"), not by class id: the front-end titles
- * its execution-error dialog with the message's node_type, and lists a refused prompt's node errors by their
- * class_type, so both are renamed before the front-end shows them. */
-function nameNodesInErrors() {
-  if (api.sdposeNamesErrors) return;
-  api.sdposeNamesErrors = true;
-  const dispatch = api.dispatchCustomEvent.bind(api);
-  api.dispatchCustomEvent = (type, detail) => {
-    if (type === "execution_error" && detail && DISPLAY_NAMES.has(detail.node_type)) {
-      detail = { ...detail, node_type: DISPLAY_NAMES.get(detail.node_type) };
-    }
-    return dispatch(type, detail);
-  };
-  const queuePrompt = api.queuePrompt.bind(api);
-  api.queuePrompt = async (...args) => {
-    try {
-      return await queuePrompt(...args);
-    } catch (error) {
-      for (const entry of Object.values(error?.response?.node_errors ?? {})) {
-        if (DISPLAY_NAMES.has(entry.class_type)) entry.class_type = DISPLAY_NAMES.get(entry.class_type);
-      }
-      throw error;
-    }
-  };
-}
+/** Execution-error dialogs name the pack's nodes as users see them ("SDPose Draw Pose"), not by class id. The
+ * front-end titles that dialog with the event's node_type, read by its own execution_error listener. This listener is
+ * added while ComfyUI loads the extension modules, before the app adds its listeners (they share the event's detail),
+ * and renames only the pack's own node types. (A prompt the server refuses before running has no event to listen
+ * to: its dialog keeps the class id, as for every pack.) */
+api.addEventListener("execution_error", ({ detail }) => {
+  if (detail && DISPLAY_NAMES.has(detail.node_type)) detail.node_type = DISPLAY_NAMES.get(detail.node_type);
+});
 
 /** DWPose's keypoint threshold from the pack's Python definition. Without it the preview and the editor still work,
  * showing every point with a positive score (pose_model.js), and the console says why. */
@@ -265,10 +262,6 @@ app.registerExtension({
 
   async init() {
     await loadConstants(); // before the nodes are registered, so before any preview draws
-  },
-
-  setup() {
-    nameNodesInErrors();
   },
 
   async beforeRegisterNodeDef(nodeType, nodeData) {
@@ -312,5 +305,7 @@ app.registerExtension({
   },
 });
 
-// For debugging from the browser console and for the browser test (tests/integration/test_web_editor.py).
-window.SDPose = { openPoseEditor, currentEditor, refreshLoadNodes, drawThreshold: getDrawThreshold };
+// For the browser tests only (tests/integration/), when the page is opened with ?sdpose_test_hooks in its address.
+if (new URLSearchParams(window.location.search).has(TEST_HOOKS_FLAG)) {
+  window.SDPose = { openPoseEditor, currentEditor, refreshLoadNodes, drawThreshold: getDrawThreshold };
+}

@@ -381,6 +381,10 @@ def browser_missing() -> str | None:
     return None
 
 
+# web/sdpose.js exposes its test hooks (window.SDPose) only on a page opened with this query.
+TEST_HOOKS = "/?sdpose_test_hooks"
+
+
 class Frontend:
     """The ComfyUI web app in headless Chromium; ``evaluate`` runs JavaScript with ``app`` and ``LiteGraph``."""
 
@@ -392,7 +396,7 @@ class Frontend:
         self.page = self.browser.new_page(viewport={"width": 1600, "height": 1000})
         self.errors: list[str] = []
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        self.page.goto(server.url + "/")
+        self.page.goto(server.url + TEST_HOOKS)
         self.page.wait_for_function("() => window.app && window.app.graph && window.LiteGraph", timeout=90_000)
 
     def evaluate(self, script: str, arg=None):

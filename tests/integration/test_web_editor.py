@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from comfy_helpers import BUILD_GRAPH_JS, PACK_NAME, REPO, WHOLEBODY
+from comfy_helpers import BUILD_GRAPH_JS, PACK_NAME, REPO, TEST_HOOKS, WHOLEBODY
 
 BODY = "pose_keypoints_2d"
 SAVED = "sdpose/web_edit.json"
@@ -351,7 +351,7 @@ def test_canvases_draw_in_css_pixels_at_the_screens_density(comfy, frontend, dpr
     in CSS pixels, the background is cleared."""
     page = frontend.browser.new_page(device_scale_factor=dpr)
     try:
-        page.goto(comfy.url + "/")
+        page.goto(comfy.url + TEST_HOOKS)
         result = page.evaluate(CLEARED_CONTEXT_JS, {"pack": PACK_NAME})
     finally:
         page.close()
@@ -426,7 +426,7 @@ def test_preview_without_the_constants_route_shows_every_scored_point(comfy, fro
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.route("**/sdpose/constants", lambda route: route.abort())
     try:
-        page.goto(comfy.url + "/")
+        page.goto(comfy.url + TEST_HOOKS)
         page.wait_for_function(EXTENSION_READY_JS, timeout=90_000)
         assert page.evaluate("() => window.SDPose.drawThreshold()") == 0
         assert any("SDPose: could not read /sdpose/constants" in w for w in warnings), warnings
