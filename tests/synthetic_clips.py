@@ -10,9 +10,9 @@ lowest ankle on the ground line.
 
 The motion: a walk towards the camera (legs and arms swinging in depth), arms raised overhead, a 65 degree torso
 turn, the right arm pointed at the camera, a squat; with dropouts of elbows, knees, the left hand, an ear (while
-the head is turned) and a shoulder (the OpenPose neck goes with it). The ideal keeps the driving frame's neck
-height change scaled by the body ratio and the lowest ankle on the reference's ground line, and moves the neck
-sideways by the driving displacement times the body ratio (both anchors place this path by a constant shift).
+the head is turned) and a shoulder (the OpenPose neck goes with it). The ideal keeps the lowest ankle on the
+reference's ground line and moves the neck sideways by the driving displacement times the body ratio; the anchors
+place this path by a constant shift. :func:`evaluate` measures a retargeted clip against it.
 """
 
 from __future__ import annotations
@@ -324,3 +324,68 @@ def ideal_clip(clip: Clip, anchor: str, reference: dict, build: Build = REFERENC
     else:
         raise ValueError(anchor)
     return [{name: value + shift for name, value in joints.items()} for joints in frames]
+
+
+# ----------------------------------------------------------------------------------------------- measuring
+FORESHORTENED = 0.9  # a bone counts as foreshortened in a frame when its image length is below this share
+
+
+def _body(person: dict) -> np.ndarray:
+    return np.asarray(person[BODY_KEY], dtype=np.float64).reshape(-1, 3)
+
+
+def _part(person: dict, key: str) -> np.ndarray:
+    return np.asarray(person[key], dtype=np.float64).reshape(-1, 3)
+
+
+def _spread(xy: np.ndarray) -> float:
+    return float(np.sqrt(((xy - xy.mean(axis=0)) ** 2).sum(axis=1).mean()))
+
+
+def height_of(reference: dict) -> float:
+    body = _body(reference["people"][0])
+    return float(body[:, 1].max() - body[:, 1].min())
+
+
+def evaluate(out: list, ideal: list, driving: list, reference: dict) -> dict:
+    """Errors of a retargeted clip against the ideal (pixels of the reference canvas; shares of its height)."""
+    height = height_of(reference)
+    groups = {"arms": ARMS, "legs": LEGS, "trunk": TRUNK}
+    bone_err = {name: [] for name in groups}
+    rel, worst, ankle, hands, faces = [], 0.0, 0.0, [], []
+    for o, i, d in zip(out, ideal, driving):
+        ob, db, ib = _body(o["people"][0]), _body(d["people"][0]), i["body"][:, :2]
+        seen = ob[:, 2] > 0
+        for name, bones in groups.items():
+            for a, b in bones:
+                if not (seen[a] and seen[b]):
+                    continue
+                full = DRIVER.bone(a, b)
+                if np.linalg.norm(db[b, :2] - db[a, :2]) < FORESHORTENED * full:
+                    bone_err[name].append(abs(np.linalg.norm(ob[b, :2] - ob[a, :2]) /
+                                              np.linalg.norm(ib[b] - ib[a]) - 1))
+        root_o = ob[1, :2] if seen[1] else ob[seen, :2].mean(axis=0)
+        root_i = ib[1] if seen[1] else ib[seen].mean(axis=0)
+        rel.append(np.linalg.norm((ob[seen, :2] - root_o) - (ib[seen] - root_i), axis=1).mean() / height)
+        worst = max(worst, float(np.linalg.norm(ob[seen, :2] - ib[seen], axis=1).max()) / height)
+        low = max((10, 13), key=lambda j: ib[j, 1])
+        if seen[low]:
+            ankle = max(ankle, float(np.linalg.norm(ob[low, :2] - ib[low])))
+        for key, side in ((RIGHT_KEY, 0), (LEFT_KEY, 1)):
+            part = _part(o["people"][0], key)
+            if (part[:, 2] > 0).all():
+                hands.append(_spread(part[:, :2]) / _spread(i["hands"][side][:, :2]) - 1)
+        face = _part(o["people"][0], FACE_KEY)[:68]
+        faces.append(_spread(face[:, :2]) / _spread(i["face"][:68, :2]) - 1)
+    return {"bones": {k: (100 * float(np.mean(v)), 100 * float(np.max(v))) for k, v in bone_err.items() if v},
+            "pose": 100 * float(np.mean(rel)), "worst": 100 * worst, "ankle": ankle,
+            "hand": 100 * float(np.max(np.abs(hands))), "face": 100 * float(np.max(np.abs(faces)))}
+
+
+def cases() -> list[tuple[str, Clip, Pose | None]]:
+    """(name, driving clip, reference pose) of every benchmark case (None: the reference standing straight)."""
+    at_camera = Pose(arm_abd=(20.0, 20.0), elbow=(0.0, 80.0))
+    return [("standard", standard_clip(), None),
+            ("forearms at the camera first", standard_clip(forearms_first=True), None),
+            ("reference forearm at the camera", standard_clip(), at_camera),
+            ("reference hands as fists", standard_clip(), Pose(arm_abd=(20.0, 20.0), elbow=(0.0, 0.0), fist=True))]
