@@ -372,14 +372,16 @@ def evaluate(out: list, ideal: list, driving: list, reference: dict) -> dict:
         if seen[low]:
             ankle = max(ankle, float(np.linalg.norm(ob[low, :2] - ib[low])))
         for key, side in ((RIGHT_KEY, 0), (LEFT_KEY, 1)):
-            part = _part(o["people"][0], key)
-            if (part[:, 2] > 0).all():
+            part = _part(o["people"][0], key) if o["people"][0].get(key) else None
+            if part is not None and (part[:, 2] > 0).all():
                 hands.append(_spread(part[:, :2]) / _spread(i["hands"][side][:, :2]) - 1)
-        face = _part(o["people"][0], FACE_KEY)[:68]
-        faces.append(_spread(face[:, :2]) / _spread(i["face"][:68, :2]) - 1)
+        if o["people"][0].get(FACE_KEY):  # Wan2.2 retargets no face
+            face = _part(o["people"][0], FACE_KEY)[:68]
+            faces.append(_spread(face[:, :2]) / _spread(i["face"][:68, :2]) - 1)
     return {"bones": {k: (100 * float(np.mean(v)), 100 * float(np.max(v))) for k, v in bone_err.items() if v},
             "pose": 100 * float(np.mean(rel)), "worst": 100 * worst, "ankle": ankle,
-            "hand": 100 * float(np.max(np.abs(hands))), "face": 100 * float(np.max(np.abs(faces)))}
+            "hand": 100 * float(np.max(np.abs(hands))) if hands else float("nan"),
+            "face": 100 * float(np.max(np.abs(faces))) if faces else float("nan")}
 
 
 def cases() -> list[tuple[str, Clip, Pose | None]]:
