@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from sdpose_core.formats.openpose import BODY_KEY, LEFT_KEY, RIGHT_KEY  # noqa: E402
+from sdpose_core.formats.openpose import BODY_KEY, FACE_KEY, LEFT_KEY, RIGHT_KEY  # noqa: E402
 from sdpose_core.pose.retarget import retarget  # noqa: E402
 from synthetic_clips import (REFERENCE, body_ratio, cases, driving_clip, evaluate, height_of,  # noqa: E402
                              ideal_clip, reference_pose, standard_clip)
@@ -103,6 +103,113 @@ def run_wan(retarget_pose, driving: list, reference: dict) -> list:
     return frames
 
 
+MUSEPOSE_FILES = ("pose_align.py", "pose/script/util.py")
+
+
+def load_musepose(peers: Path | None, workdir: Path):
+    """MusePose's ``align_img`` (its per-frame alignment), imported from ``pose_align.py`` written from the fetched
+    copy into ``workdir``; its detector and video writer modules are left out (stand-ins that are never called).
+    None (with a message) when the copy is absent."""
+    import importlib
+    import subprocess
+    import types
+
+    git = _git_dir(peers, "TMElyralab+MusePose") if peers else None
+    if git is None:
+        print("MusePose: no fetched copy (pass --peers DIR holding TMElyralab+MusePose); skipped")
+        return None
+    root = workdir / "musepose"
+    for name in MUSEPOSE_FILES:
+        text = subprocess.run(["git", "--git-dir", str(git), "show", f"HEAD:{name}"], capture_output=True,
+                              text=True, check=True).stdout
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    for package in ("pose", "pose/script"):
+        (root / package / "__init__.py").write_text("")
+    (root / "pose/script/dwpose.py").write_text("DWposeDetector = draw_pose = None  # the detector is not run\n")
+    for name in ("moviepy", "moviepy.video", "moviepy.video.io", "moviepy.video.io.ImageSequenceClip"):
+        sys.modules.setdefault(name, types.ModuleType(name))
+    sys.path.insert(0, str(root))
+    return importlib.import_module("pose_align").align_img
+
+
+def _muse_pose(person: dict, width: int, height: int) -> dict:
+    """One of our people as DWPose's pose dict (normalized coordinates, -1 where missing; hands left, right)."""
+    def part(key: str, n: int) -> np.ndarray:
+        pts = np.asarray(person[key], dtype=np.float64).reshape(-1, 3)[:n]
+        xy = pts[:, :2] / np.array([width, height])
+        xy[pts[:, 2] <= 0] = -1.0
+        return xy
+
+    return {"bodies": {"candidate": part(BODY_KEY, 18), "subset": np.arange(18.0)[None]},
+            "hands": np.stack([part(LEFT_KEY, 21), part(RIGHT_KEY, 21)]), "faces": part(FACE_KEY, 68)[None]}
+
+
+def _dist(points: np.ndarray, a: int, b: int) -> float:
+    return float(np.linalg.norm(points[a] - points[b]))
+
+
+def musepose_scales(ref: dict, first: dict) -> dict:
+    """MusePose's scale parameters as its ``pose_align.py`` measures them on the first driving frame (rule
+    restated here, since it is inline in its video loop): reference over frame-0 distances in height-normalized
+    coordinates, left/right averaged, the hand the mean of its wrist-to-finger ratios and both arm ratios."""
+    b_ref, b_1st = ref["bodies"]["candidate"], first["bodies"]["candidate"]
+    h_ref, h_1st = ref["hands"], first["hands"]
+
+    def ratio(a: int, b: int) -> float:
+        return _dist(b_ref, a, b) / _dist(b_1st, a, b)
+
+    scales = {"scale_neck": ratio(0, 1), "scale_face": ratio(16, 17), "scale_shoulder": ratio(2, 5),
+              "scale_arm_upper": (ratio(2, 3) + ratio(5, 6)) / 2, "scale_arm_lower": (ratio(3, 4) + ratio(6, 7)) / 2,
+              "scale_leg_upper": (ratio(8, 9) + ratio(11, 12)) / 2, "scale_leg_lower": (ratio(9, 10) + ratio(12, 13)) / 2}
+    mid_ref, mid_1st = (b_ref[8] + b_ref[11]) / 2, (b_1st[8] + b_1st[11]) / 2
+    scales["scale_body_len"] = float(np.linalg.norm(b_ref[1] - mid_ref) / np.linalg.norm(b_1st[1] - mid_1st))
+    hands = [_dist(h_ref[s], 0, k) / _dist(h_1st[s], 0, k) for s in (0, 1) for k in (1, 5, 9, 13, 17)
+             if _dist(h_1st[s], 0, k) != 0]
+    arms = scales["scale_arm_upper"] + scales["scale_arm_lower"]
+    scales["scale_hand"] = (np.mean(hands) + arms) / 3 if hands else arms / 2
+    return {k: (1.0 if np.isnan(v) else float(v)) for k, v in scales.items()}
+
+
+def run_musepose(align_img, driving: list, reference: dict) -> list:
+    """MusePose's alignment of our clip (frame 0 calibrates; the neck offset of frame 0 moves every frame), back as
+    POSE_KEYPOINT frames on the reference canvas."""
+    import contextlib
+    import io
+
+    w, h = driving[0]["canvas_width"], driving[0]["canvas_height"]
+    rw, rh = reference["canvas_width"], reference["canvas_height"]
+
+    def widen(pose: dict, aspect: float) -> dict:  # x in units of the height, as pose_align.py works
+        out = {"bodies": {"candidate": pose["bodies"]["candidate"].copy(), "subset": pose["bodies"]["subset"]},
+               "hands": pose["hands"].copy(), "faces": pose["faces"].copy()}
+        out["bodies"]["candidate"][:, 0] *= aspect
+        out["hands"][..., 0] *= aspect
+        out["faces"][..., 0] *= aspect
+        return out
+
+    ref = widen(_muse_pose(reference["people"][0], rw, rh), rw / rh)
+    poses = [_muse_pose(f["people"][0], w, h) for f in driving]
+    first = widen(poses[0], w / h)
+    scales = musepose_scales(ref, first)
+    offset = ref["bodies"]["candidate"][1] - first["bodies"]["candidate"][1]
+    image = np.zeros((h, w, 3), dtype=np.uint8)
+    frames = []
+    for pose, d in zip(poses, driving):
+        with contextlib.redirect_stdout(io.StringIO()):
+            aligned = align_img(image, pose, scales, 512, 512)
+        person = {}
+        for key, xy, n in ((BODY_KEY, aligned["bodies"]["candidate"], 18), (LEFT_KEY, aligned["hands"][0], 21),
+                           (RIGHT_KEY, aligned["hands"][1], 21), (FACE_KEY, aligned["faces"][0], 68)):
+            seen = np.asarray(d["people"][0][key]).reshape(-1, 3)[:n, 2] > 0
+            pts = np.zeros((n, 3))
+            pts[seen, :2] = (xy[seen] + offset) / np.array([rw / rh, 1.0]) * np.array([rw, rh])
+            pts[seen, 2] = 1.0
+            person[key] = pts.reshape(-1).tolist()
+        frames.append({"people": [person], "canvas_width": rw, "canvas_height": rh})
+    return frames
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peers", type=Path, default=None, help="folder holding fetched peer repositories")
@@ -110,6 +217,7 @@ def main() -> None:
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="sdpose-bench-retarget-"))
     wan = load_wan(args.peers, workdir) if args.peers else None
+    muse = load_musepose(args.peers, workdir) if args.peers else None
     print(f"reference height {height_of(reference_pose()):.0f} px, true body ratio {body_ratio():.3f}")
     for name, clip, ref_pose in cases():
         reference = reference_pose(REFERENCE, ref_pose)
@@ -122,6 +230,9 @@ def main() -> None:
         if wan is not None:
             report("Wan2.2 retarget_pose", evaluate(run_wan(wan, driving, reference),
                                                     ideal_clip(clip, "feet", reference), driving, reference))
+        if muse is not None:
+            report("MusePose pose_align", evaluate(run_musepose(muse, driving, reference),
+                                                   ideal_clip(clip, "neck", reference), driving, reference))
     driving, reference = driving_clip(standard_clip()), reference_pose()
     times = []
     for _ in range(args.repeat):
