@@ -161,7 +161,8 @@ def musepose_scales(ref: dict, first: dict) -> dict:
 
     scales = {"scale_neck": ratio(0, 1), "scale_face": ratio(16, 17), "scale_shoulder": ratio(2, 5),
               "scale_arm_upper": (ratio(2, 3) + ratio(5, 6)) / 2, "scale_arm_lower": (ratio(3, 4) + ratio(6, 7)) / 2,
-              "scale_leg_upper": (ratio(8, 9) + ratio(11, 12)) / 2, "scale_leg_lower": (ratio(9, 10) + ratio(12, 13)) / 2}
+              "scale_leg_upper": (ratio(8, 9) + ratio(11, 12)) / 2,
+              "scale_leg_lower": (ratio(9, 10) + ratio(12, 13)) / 2}
     mid_ref, mid_1st = (b_ref[8] + b_ref[11]) / 2, (b_1st[8] + b_1st[11]) / 2
     scales["scale_body_len"] = float(np.linalg.norm(b_ref[1] - mid_ref) / np.linalg.norm(b_1st[1] - mid_1st))
     hands = [_dist(h_ref[s], 0, k) / _dist(h_1st[s], 0, k) for s in (0, 1) for k in (1, 5, 9, 13, 17)

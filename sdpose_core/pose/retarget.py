@@ -51,7 +51,7 @@ from ..choices import RETARGET_ANCHORS
 from ..errors import InputError
 from ..formats.openpose import (BODY_KEY, FACE_KEY, FACE_LANDMARKS, FOOT_KEY, ID_KEY, LEFT_KEY, OPENPOSE_EYES,
                                 RIGHT_KEY, load_pose_keypoint)
-from ..keypoints import DWPOSE_THRESHOLD, FOOT
+from ..keypoints import DWPOSE_THRESHOLD, FOOT, LEFT_HAND
 from .render import LIMBS
 
 ANCHORS = RETARGET_ANCHORS
@@ -102,7 +102,7 @@ def _spread(part: np.ndarray, mask: np.ndarray) -> float:
 
 def palm_size(hand: np.ndarray | None, threshold: float) -> float | None:
     """Mean distance from the wrist to the seen finger bases (at least two): a hand size that finger curl keeps."""
-    if hand is None or len(hand) != 21:
+    if hand is None or len(hand) != LEFT_HAND.size:
         return None
     seen = _seen(hand, threshold)
     bases = [k for k in PALM_BASES if seen[k]]
@@ -274,7 +274,7 @@ class Retargeter:
                 appearances.setdefault(_key(person, i), []).append((t, person))
         tracks = {key: measure_track(people, self.threshold) for key, people in appearances.items()}
         first = primary[first_t]
-        ratio = self.body_ratio(tracks[self.primary_key(frames, first)])
+        ratio = self.body_ratio(tracks[_key(first, self.primary_index(frames[first_t], first))])
         plan = RetargetPlan(ratio, _array(first[BODY_KEY])[NECK, :2].copy(), self.ref_body[NECK, :2].copy(), tracks)
         plan.lift = self.ground_correction(frames, primary, plan, first_t)
         if anchor == "feet":
@@ -287,11 +287,8 @@ class Retargeter:
 
     @staticmethod
     def primary_index(frame: dict, person: dict) -> int:
+        """The place of ``person`` (one of the frame's own dicts) in the frame."""
         return next(i for i, p in enumerate(frame["people"]) if p is person)
-
-    def primary_key(self, frames: list[dict], person: dict) -> Any:
-        frame = next(f for f in frames if any(p is person for p in f["people"]))
-        return _key(person, self.primary_index(frame, person))
 
     def ground_correction(self, frames: list[dict], primary: list[dict | None], plan: RetargetPlan,
                           anchor_t: int) -> np.ndarray:
