@@ -244,3 +244,33 @@ def test_people_without_a_body_part_do_not_break_the_plan():
     check_bones(arr(out[1], BODY_KEY), TALL, arr(drv["people"][1], BODY_KEY))
     with pytest.raises(InputError, match="neck"):
         retarget([drv], frame(person(None, hands=(hand((50, 50), 10, 0), None))))
+
+
+def test_reference_left_right_pairs_keep_a_small_asymmetry_and_repair_a_foreshortened_side():
+    drv = frame(person(body(SHORT, POSE)))
+    for factor, expected in ((0.97, 0.97), (0.6, 1.0)):  # a right forearm 3 % shorter is real; 40 % is foreshortened
+        lengths = list(TALL)
+        lengths[LIMBS.index((3, 4))] *= factor
+        out = arr(retarget([drv], frame(person(body(tuple(lengths), POSE))))[0]["people"][0], BODY_KEY)
+        right, left = (np.linalg.norm(out[b, :2] - out[a, :2]) for a, b in ((3, 4), (6, 7)))
+        assert right == pytest.approx(expected * TALL[LIMBS.index((3, 4))])
+        assert left == pytest.approx(TALL[LIMBS.index((6, 7))])
+
+
+def test_hand_size_comes_from_the_palm_over_the_clip():
+    """A curled reference hand keeps its palm; a driving hand foreshortened in the first frames does not set the
+    size: each frame's hand is the driving hand scaled by reference palm / full driving palm."""
+    ref_body = body(TALL, POSE)
+    fist = hand(ref_body[7, :2], 30, 60)
+    for base in (1, 5, 9, 13, 17):  # every finger folded onto its base
+        fist[base + 1:base + 4, :2] = fist[base, :2]
+    ref = frame(person(ref_body, hands=(fist, None)))
+    driving = []
+    for t in range(12):
+        b = body(SHORT, POSE, neck=(200 + t, 150))
+        size = 4 if t < 3 else 10  # foreshortened to 40 % in the first frames
+        driving.append(frame(person(b, hands=(hand(b[7, :2], size, 60), hand(b[4, :2], size, 100)), pid=1)))
+    out = retarget(driving, ref)
+    for o, d in zip(out, driving):
+        for key in (LEFT_KEY, RIGHT_KEY):
+            hand_shape_check(arr(o["people"][0], key), arr(d["people"][0], key), 3.0)  # palm 30 over 10
