@@ -36,9 +36,10 @@ class SDPoseRetargetPose(io.ComfyNode):
             node_id="SDPoseNodes.RetargetPose",
             display_name="SDPose Retarget Pose",
             description="Retargets a driving pose clip to the reference character's body: every bone takes the "
-                        "reference's length and the driving direction, hands and face the reference's size, and "
-                        "the clip is placed on the reference's neck (or ground). For AnimateAnyone, MimicMotion, "
-                        "UniAnimate, MusePose and Wan-Animate pose inputs.",
+                        "reference's length, foreshortened as the driving bone is, and the driving direction; "
+                        "hands and face the reference's size; the clip is placed on the reference's neck (or "
+                        "ground) with the feet kept on the ground. Short dropouts are filled first. For "
+                        "AnimateAnyone, MimicMotion, UniAnimate, MusePose and Wan-Animate pose inputs.",
             inputs=[
                 v3.PoseKeypoint.Input("driving_pose", tooltip="POSE_KEYPOINT of the driving clip (SDPose Estimator "
                                    "with SDPose Video Options, DWPose, OpenPose JSON)."),
