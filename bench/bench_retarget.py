@@ -8,7 +8,8 @@ forearm at the camera or a fist. With ``--peers DIR``, Wan2.2's ``retarget_pose.
 Wan-Video/Wan2.2) runs on the same clips from a temporary folder; a missing copy is skipped with a message.
 
     python bench/bench_retarget.py
-    python bench/bench_retarget.py --peers /work/.mirror
+    python bench/bench_retarget.py --peers /work/.mirror     # folders from the fetch tool: <owner>+<name>/repo
+    python bench/bench_retarget.py --noise 2
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from sdpose_core.formats.openpose import BODY_KEY, FACE_KEY, LEFT_KEY, RIGHT_KEY  # noqa: E402
 from sdpose_core.pose.retarget import retarget  # noqa: E402
+from sdpose_core.pose.retarget_clip import RetargetOptions, retarget_clip  # noqa: E402
 from synthetic_clips import (REFERENCE, body_ratio, cases, driving_clip, evaluate, height_of,  # noqa: E402
                              ideal_clip, reference_pose, standard_clip)
 
@@ -211,10 +213,30 @@ def run_musepose(align_img, driving: list, reference: dict) -> list:
     return frames
 
 
+def with_noise(frames: list, sigma: float, seed: int = 0) -> list:
+    """The clip with Gaussian noise of ``sigma`` pixels on every seen point (a detector's jitter)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for frame in frames:
+        people = []
+        for person in frame["people"]:
+            noisy = dict(person)
+            for key, values in person.items():
+                pts = np.asarray(values, dtype=np.float64).reshape(-1, 3)
+                seen = pts[:, 2] > 0
+                pts[seen, :2] += rng.normal(0.0, sigma, (int(seen.sum()), 2))
+                noisy[key] = pts.reshape(-1).tolist()
+            people.append(noisy)
+        out.append({**frame, "people": people})
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peers", type=Path, default=None, help="folder holding fetched peer repositories")
     parser.add_argument("--repeat", type=int, default=5, help="timing runs (the median is reported)")
+    parser.add_argument("--noise", type=float, default=0.0, metavar="PX", help="Gaussian noise on the driving "
+                        "keypoints, in pixels of the driving canvas (the actor is about 400 px tall)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="sdpose-bench-retarget-"))
     wan = load_wan(args.peers, workdir) if args.peers else None
@@ -222,8 +244,8 @@ def main() -> None:
     print(f"reference height {height_of(reference_pose()):.0f} px, true body ratio {body_ratio():.3f}")
     for name, clip, ref_pose in cases():
         reference = reference_pose(REFERENCE, ref_pose)
-        driving = driving_clip(clip)
-        print(f"{name} ({len(driving)} frames):")
+        driving = with_noise(driving_clip(clip), args.noise) if args.noise else driving_clip(clip)
+        print(f"{name} ({len(driving)} frames{f', noise {args.noise:g} px' if args.noise else ''}):")
         for anchor in ("neck", "feet"):
             out = retarget(driving, reference, anchor=anchor)
             report(f"SDPose, anchor {anchor}", evaluate(out, ideal_clip(clip, anchor, reference), driving,
@@ -235,12 +257,16 @@ def main() -> None:
             report("MusePose pose_align", evaluate(run_musepose(muse, driving, reference),
                                                    ideal_clip(clip, "neck", reference), driving, reference))
     driving, reference = driving_clip(standard_clip()), reference_pose()
-    times = []
-    for _ in range(args.repeat):
-        start = time.perf_counter()
-        retarget(driving, reference)
-        times.append(time.perf_counter() - start)
-    print(f"cost: {1000 * np.median(times) / len(driving):.3f} ms per frame (median of {args.repeat})")
+    for name, run in (("retargeting", lambda: retarget(driving, reference)),
+                      ("pipeline without drawing (gap filling, retargeting)",
+                       lambda: retarget_clip(driving, reference, RetargetOptions()))):
+        times = []
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - start)
+        print(f"cost, {name}: {1000 * np.median(times) / len(driving):.3f} ms per frame (median of {args.repeat}, "
+              f"{len(driving)} frames with hands and face)")
 
 
 if __name__ == "__main__":

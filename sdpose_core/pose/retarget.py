@@ -6,9 +6,10 @@ head and hand size) moving as the driving person does, or the generated characte
 Semantics (all in pixels of the reference canvas, which is the output canvas):
 
 * Clip measurements, per driving person (``person_id``, else their place in the frame): every bone's *full* length,
-  the ``FULL_PERCENTILE`` percentile of its length over the frames where both its joints are seen, a left/right
-  pair sharing the longer of the two; the same for the palm (wrist to the finger bases) and the face (spread of
-  the landmarks). No single frame calibrates the clip: a first frame with a limb pointing at the camera changes
+  the ``FULL_PERCENTILE`` percentile of its length over the frames where both its joints are seen (after a running
+  median over ``FULL_WINDOW`` of them, so detector jitter does not inflate it), a left/right pair further apart
+  than ``PAIR_TOLERANCE`` taking the longer of the two; the same for the palm (wrist to the finger bases) and the
+  face (spread of the landmarks). No single frame calibrates the clip: a first frame with a limb pointing at the camera changes
   nothing.
 * Reference lengths: each bone as the reference shows it; a left/right pair whose sides differ by more than
   ``PAIR_TOLERANCE`` takes the longer side for both (the shorter one is foreshortened), a side the reference lacks
@@ -69,8 +70,9 @@ PARENT = {b: a for a, b in LIMBS}
 _PAIRS = (((1, 2), (1, 5)), ((2, 3), (5, 6)), ((3, 4), (6, 7)), ((1, 8), (1, 11)), ((8, 9), (11, 12)),
           ((9, 10), (12, 13)), ((0, 14), (0, 15)), ((14, 16), (15, 17)))
 MIRROR = {**dict(_PAIRS), **{b: a for a, b in _PAIRS}}
-FULL_PERCENTILE = 95.0  # a part's full (facing the camera) size over the clip: this percentile of its sizes
-PAIR_TOLERANCE = 0.05  # reference left/right bones further apart than this: the shorter one is foreshortened
+FULL_PERCENTILE = 90.0  # a part's full (facing the camera) size over the clip: this percentile of its sizes
+FULL_WINDOW = 7  # ... after a running median over this many measurements
+PAIR_TOLERANCE = 0.05  # left/right bones further apart than this: the shorter one is foreshortened
 FACE_SEEN = 0.75  # share of the 68 landmarks a face needs for its size to be measured
 NECK_GAP = 15  # frames over which a missing neck is interpolated from the frames around it
 
@@ -124,19 +126,28 @@ def face_size(face: np.ndarray | None, threshold: float) -> float | None:
 
 
 def _full(values: list[float]) -> float | None:
-    """A size's full value over the clip (``FULL_PERCENTILE``), None without measurements."""
-    return float(np.percentile(values, FULL_PERCENTILE)) if values else None
+    """A size's full value over the clip: the ``FULL_PERCENTILE`` percentile of the sizes after a running median
+    over ``FULL_WINDOW`` measurements (detector jitter would otherwise push a high percentile up), None without
+    measurements."""
+    if not values:
+        return None
+    series = np.asarray(values, dtype=np.float64)
+    if len(series) >= FULL_WINDOW:
+        half = FULL_WINDOW // 2
+        padded = np.pad(series, half, mode="edge")
+        series = np.median(np.lib.stride_tricks.sliding_window_view(padded, FULL_WINDOW), axis=1)
+    return float(np.percentile(series, FULL_PERCENTILE))
 
 
-def _share_pairs(lengths: dict[tuple[int, int], float], tolerance: float | None) -> dict[tuple[int, int], float]:
-    """Left/right bones: a missing side takes the other; sides further apart than ``tolerance`` (None: any
-    difference) both take the longer one."""
+def _share_pairs(lengths: dict[tuple[int, int], float], tolerance: float) -> dict[tuple[int, int], float]:
+    """Left/right bones: a missing side takes the other; sides further apart than ``tolerance`` (a share of the
+    longer) both take the longer one."""
     out = dict(lengths)
     for bone, mirror in MIRROR.items():
         own, other = lengths.get(bone), lengths.get(mirror)
         if other is None:
             continue
-        if own is None or (other > own and (tolerance is None or own < (1 - tolerance) * other)):
+        if own is None or own < (1 - tolerance) * other:
             out[bone] = other
     return out
 
@@ -212,7 +223,7 @@ def measure_track(people: list[tuple[int, dict]], threshold: float) -> Track:
         size = face_size(_array(person.get(FACE_KEY)), threshold)
         if size is not None:
             faces.append(size)
-    full = _share_pairs({bone: _full(values) for bone, values in bones.items()}, None)
+    full = _share_pairs({bone: _full(values) for bone, values in bones.items()}, PAIR_TOLERANCE)
     return Track(full, _full(palms), _full(faces), np.array(neck_frames, dtype=np.int64),
                  np.array(necks, dtype=np.float64).reshape(-1, 2))
 
