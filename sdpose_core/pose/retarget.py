@@ -43,6 +43,7 @@ Semantics (all in pixels of the reference canvas, which is the output canvas):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -66,6 +67,7 @@ PALM_BASES = (5, 9, 13, 17)  # 21-point hand: the bases of the four fingers (the
 # The foot part's left foot (COCO-WholeBody 17-19) then right foot (20-22), with the ankle each hangs from.
 FOOT_ANKLES = ((slice(0, FOOT.size // 2), L_ANKLE), (slice(FOOT.size // 2, FOOT.size), R_ANKLE))
 PARENT = {b: a for a, b in LIMBS}
+_LIMB_A, _LIMB_B = (np.array(ends) for ends in zip(*LIMBS))
 # Each bone and its left/right mirror (both directions).
 _PAIRS = (((1, 2), (1, 5)), ((2, 3), (5, 6)), ((3, 4), (6, 7)), ((1, 8), (1, 11)), ((8, 9), (11, 12)),
           ((9, 10), (12, 13)), ((0, 14), (0, 15)), ((14, 16), (15, 17)))
@@ -92,8 +94,12 @@ def _lengths(body: np.ndarray | None, threshold: float) -> dict[tuple[int, int],
     """Length of every limb whose two joints are seen."""
     if body is None:
         return {}
+    if len(body) < 18:
+        return {}
     seen = _seen(body, threshold)
-    return {(a, b): float(np.linalg.norm(body[b, :2] - body[a, :2])) for a, b in LIMBS if seen[a] and seen[b]}
+    both = seen[_LIMB_A] & seen[_LIMB_B]
+    lengths = np.hypot(*(body[_LIMB_B, :2] - body[_LIMB_A, :2]).T)
+    return {LIMBS[i]: float(lengths[i]) for i in np.flatnonzero(both)}
 
 
 def _spread(part: np.ndarray, mask: np.ndarray) -> float:
@@ -362,7 +368,7 @@ class Retargeter:
                 continue
             if placed[a]:
                 vec = src[b] - src[a]
-                norm = float(np.linalg.norm(vec))
+                norm = math.hypot(vec[0], vec[1])
                 full, ref = track.bones.get((a, b)), self._ref_length((a, b), track, plan)
                 length = ref * min(1.0, norm / full) if full and ref is not None else norm * plan.ratio
                 pos[b] = pos[a] + (length / norm * vec if norm > 0 else 0.0)
