@@ -9,8 +9,8 @@ Semantics (all in pixels of the reference canvas, which is the output canvas):
   the ``FULL_PERCENTILE`` percentile of its length over the frames where both its joints are seen (after a running
   median over ``FULL_WINDOW`` of them, so detector jitter does not inflate it), a left/right pair further apart
   than ``PAIR_TOLERANCE`` taking the longer of the two; the same for the palm (wrist to the finger bases) and the
-  face (spread of the landmarks). No single frame calibrates the clip: a first frame with a limb pointing at the camera changes
-  nothing.
+  face (spread of the landmarks). No single frame calibrates the clip: a first frame with a limb pointing at the
+  camera changes nothing.
 * Reference lengths: each bone as the reference shows it; a left/right pair whose sides differ by more than
   ``PAIR_TOLERANCE`` takes the longer side for both (the shorter one is foreshortened), a side the reference lacks
   takes the other side; a bone missing on both sides takes the driving full length times the body ratio.
