@@ -4,8 +4,10 @@ on foreshortened frames, root-relative pose error, the lowest ankle, hand and fa
 The ideal is the reference character's bones doing the same 3D motion, projected the same way. Clips: the standard
 motion (walk towards the camera, arms overhead, 65 degree torso turn, an arm at the camera, a squat; dropouts of
 elbows, knees, a hand, an ear, a shoulder), the same opening with both forearms at the camera, and references with a
-forearm at the camera or a fist. With ``--peers DIR``, Wan2.2's ``retarget_pose.py`` (DIR/Wan2.2, a fetched copy of
-Wan-Video/Wan2.2) runs on the same clips from a temporary folder; a missing copy is skipped with a message.
+forearm at the camera or a fist. With ``--peers DIR`` (fetched repositories, ``DIR/<owner>+<name>/repo`` as the
+fetch tool leaves them), Wan2.2's ``retarget_pose.py`` (Wan-Video/Wan2.2) and MusePose's ``pose_align.py``
+(TMElyralab/MusePose) run on the same clips from a temporary folder; a missing copy is skipped with a message.
+``--noise PX`` adds detector-like jitter to the driving keypoints.
 
     python bench/bench_retarget.py
     python bench/bench_retarget.py --peers /work/.mirror     # folders from the fetch tool: <owner>+<name>/repo
@@ -30,6 +32,7 @@ from sdpose_core.pose.retarget import retarget  # noqa: E402
 from sdpose_core.pose.retarget_clip import RetargetOptions, retarget_clip  # noqa: E402
 from synthetic_clips import (REFERENCE, body_ratio, cases, driving_clip, evaluate, height_of,  # noqa: E402
                              ideal_clip, reference_pose, standard_clip)
+
 
 def report(name: str, e: dict) -> None:
     bones = ", ".join(f"{k} {m:.2f} % (max {x:.2f})" for k, (m, x) in e["bones"].items())

@@ -330,10 +330,6 @@ def ideal_clip(clip: Clip, anchor: str, reference: dict, build: Build = REFERENC
 FORESHORTENED = 0.9  # a bone counts as foreshortened in a frame when its image length is below this share
 
 
-def _body(person: dict) -> np.ndarray:
-    return np.asarray(person[BODY_KEY], dtype=np.float64).reshape(-1, 3)
-
-
 def _part(person: dict, key: str) -> np.ndarray:
     return np.asarray(person[key], dtype=np.float64).reshape(-1, 3)
 
@@ -343,7 +339,7 @@ def _spread(xy: np.ndarray) -> float:
 
 
 def height_of(reference: dict) -> float:
-    body = _body(reference["people"][0])
+    body = _part(reference["people"][0], BODY_KEY)
     return float(body[:, 1].max() - body[:, 1].min())
 
 
@@ -354,7 +350,7 @@ def evaluate(out: list, ideal: list, driving: list, reference: dict) -> dict:
     bone_err = {name: [] for name in groups}
     rel, worst, ankle, hands, faces = [], 0.0, 0.0, [], []
     for o, i, d in zip(out, ideal, driving):
-        ob, db, ib = _body(o["people"][0]), _body(d["people"][0]), i["body"][:, :2]
+        ob, db, ib = _part(o["people"][0], BODY_KEY), _part(d["people"][0], BODY_KEY), i["body"][:, :2]
         seen = ob[:, 2] > 0
         for name, bones in groups.items():
             for a, b in bones:
