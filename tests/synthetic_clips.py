@@ -311,7 +311,8 @@ def body_ratio(reference: Build = REFERENCE, driver: Build = DRIVER) -> float:
 def ideal_clip(clip: Clip, anchor: str, reference: dict, build: Build = REFERENCE, driver: Build = DRIVER) -> list:
     """The ideal retargeting (module docstring): the reference build doing each 3D pose, its lowest ankle on the
     reference's ground line, the neck moving sideways by the driving travel times the body ratio, and the whole path
-    shifted so frame 0's neck lies on the reference's neck (``anchor="neck"``) or only sideways (``"feet"``)."""
+    shifted so frame 0's neck lies on the reference's neck (``anchor="neck"``) or the lowest ankle on the
+    reference's own lowest ankle (``"feet"``)."""
     ratio = body_ratio(build, driver)
     ref_body = np.asarray(reference["people"][0][BODY_KEY]).reshape(18, 3)
     frames = [grounded(build, pose, REFERENCE_GROUND, REFERENCE_NECK_X + ratio * (pose.x - clip.poses[0].x))
