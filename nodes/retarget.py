@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ..sdpose_core.choices import FACE_RADIUS, JOINT_RADIUS, RETARGET_ANCHORS, STICK_WIDTH
+from ..sdpose_core.choices import (FACE_RADIUS, JOINT_RADIUS, RETARGET_ANCHORS, RETARGET_FILL_GAPS,
+                                   RETARGET_MAX_FILL_GAPS, RETARGET_SMOOTH, STICK_WIDTH)
 from ..sdpose_core.keypoints import DWPOSE_THRESHOLD
 from . import common, v3
 
@@ -35,19 +36,21 @@ class SDPoseRetargetPose(io.ComfyNode):
             node_id="SDPoseNodes.RetargetPose",
             display_name="SDPose Retarget Pose",
             description="Retargets a driving pose clip to the reference character's body: every bone takes the "
-                        "reference's length and the driving direction, hands and face the reference's size, and "
-                        "the clip is placed on the reference's neck (or ground). For AnimateAnyone, MimicMotion, "
-                        "UniAnimate, MusePose and Wan-Animate pose inputs.",
+                        "reference's length, foreshortened as the driving bone is, and the driving direction; "
+                        "hands and face the reference's size; the clip is placed on the reference's neck (or "
+                        "ground) with the feet kept on the ground. Short dropouts are filled first. For "
+                        "AnimateAnyone, MimicMotion, UniAnimate, MusePose and Wan-Animate pose inputs.",
             inputs=[
                 v3.PoseKeypoint.Input("driving_pose", tooltip="POSE_KEYPOINT of the driving clip (SDPose Estimator "
                                    "with SDPose Video Options, DWPose, OpenPose JSON)."),
                 io.Combo.Input("anchor", options=list(RETARGET_ANCHORS), default=RETARGET_ANCHORS[0], tooltip=(
                     "neck: frame 0's neck on the reference's neck; feet: the feet on the reference's ground line.")),
                 io.Int.Input("reference_person", default=0, min=0, max=1000),
-                io.Int.Input("fill_gaps", default=5, min=0, max=300, tooltip="Fill keypoint and person dropouts of "
-                             "up to this many frames (tracked clips) before retargeting; 0 = off."),
-                io.Boolean.Input("zero_lag_smoothing", default=False, tooltip="Smooth the driving clip with the "
-                                 "offline forward-backward One-Euro filter (no lag) before retargeting."),
+                io.Int.Input("fill_gaps", default=RETARGET_FILL_GAPS, min=0, max=RETARGET_MAX_FILL_GAPS,
+                             tooltip="Fill keypoint and person dropouts of up to this many frames (tracked clips) "
+                             "before retargeting; 0 = off."),
+                io.Boolean.Input("zero_lag_smoothing", default=RETARGET_SMOOTH, tooltip="Smooth the driving clip "
+                                 "with the offline forward-backward One-Euro filter (no lag) before retargeting."),
                 io.Float.Input("frame_rate", default=30.0, min=1.0, max=240.0, step=0.5),
                 io.Int.Input("resolution", default=512, min=0, max=16384, step=64, tooltip="Short side of the "
                              "drawn IMAGE; 0 = the reference's size."),
@@ -77,18 +80,16 @@ class SDPoseRetargetPose(io.ComfyNode):
         return v3.choice_problem(cls, anchor=anchor, bbox_detector=bbox_detector)
 
     @classmethod
-    def execute(cls, driving_pose, anchor="neck", reference_person=0, fill_gaps=5, zero_lag_smoothing=False,
-                frame_rate=30.0, resolution=512, stick_width=4, point_size=4, face_point_size=3, draw_head=True,
-                draw_feet=False, scale_strokes=False, reference_pose=None, reference_image=None, sdpose_model=None,
-                bbox_detector=common.DETECTOR_FILE, score_threshold=DWPOSE_THRESHOLD) -> io.NodeOutput:
+    def execute(cls, driving_pose, anchor="neck", reference_person=0, fill_gaps=RETARGET_FILL_GAPS,
+                zero_lag_smoothing=RETARGET_SMOOTH, frame_rate=30.0, resolution=512, stick_width=4, point_size=4,
+                face_point_size=3, draw_head=True, draw_feet=False, scale_strokes=False, reference_pose=None,
+                reference_image=None, sdpose_model=None, bbox_detector=common.DETECTOR_FILE,
+                score_threshold=DWPOSE_THRESHOLD) -> io.NodeOutput:
         common.require(common.DRAW_PACKAGES)
         import numpy as np
         import torch
 
-        from ..sdpose_core.motion.gaps import fill_gaps as fill
-        from ..sdpose_core.pose.render import render_frame
-        from ..sdpose_core.pose.retarget import retarget
-        from ..sdpose_core.motion.zero_lag import smooth_clip
+        from ..sdpose_core.pose.retarget_clip import RetargetOptions, retarget_clip
 
         if (reference_pose is None) == (reference_image is None):
             raise common.InputError("Connect either reference_pose (a POSE_KEYPOINT) or reference_image (with "
@@ -98,16 +99,15 @@ class SDPoseRetargetPose(io.ComfyNode):
                 raise common.InputError("reference_image needs sdpose_model (SDPose Model Loader) to pose it.")
             common.require(common.CORE_PACKAGES)
             reference_pose = _pose_reference_image(reference_image, sdpose_model, bbox_detector, score_threshold)
-        driving = fill(driving_pose, fill_gaps) if fill_gaps else driving_pose
-        if zero_lag_smoothing:
-            driving = smooth_clip(driving, frame_rate)
-        frames = retarget(driving, reference_pose, anchor=anchor, reference_person_index=reference_person)
+        options = RetargetOptions(anchor=anchor, reference_person=reference_person, fill_gaps=fill_gaps,
+                                  smooth=zero_lag_smoothing, frame_rate=frame_rate)
+        draw = dict(resolution=resolution or None, feet=draw_feet, stick_width=stick_width, point_size=point_size,
+                    face_point_size=face_point_size, head=draw_head, scale_strokes=scale_strokes)
+        frames, drawings = retarget_clip(driving_pose, reference_pose, options, draw)
         if not frames:
             raise common.InputError("driving_pose holds no frames; there is nothing to retarget.")
-        style = dict(stick_width=stick_width, point_size=point_size, face_point_size=face_point_size,
-                     head=draw_head, scale_strokes=scale_strokes)
-        drawn = [render_frame(f, resolution=resolution or None, feet=draw_feet, **style) for f in frames]
-        return io.NodeOutput(frames, torch.from_numpy(np.stack(drawn).astype(np.float32) / 255.0))
+        drawn = np.stack(list(drawings))
+        return io.NodeOutput(frames, torch.from_numpy(drawn.astype(np.float32) / 255.0))
 
 
 NODES = [SDPoseRetargetPose]

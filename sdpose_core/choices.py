@@ -16,3 +16,6 @@ SELECT_MODES = PEOPLE_ORDERS[:3] + ("index", "track_id")
 
 # Where retargeting puts the clip: frame 0's neck on the reference's neck, or the feet on its ground line.
 RETARGET_ANCHORS = ("neck", "feet")
+# The retarget pipeline (node and command): dropouts of up to this many frames filled first (0 = off; at most
+# RETARGET_MAX_FILL_GAPS), and zero-lag smoothing before retargeting (off).
+RETARGET_FILL_GAPS, RETARGET_MAX_FILL_GAPS, RETARGET_SMOOTH = 5, 300, False

@@ -107,8 +107,13 @@ def test_body_bones_take_reference_lengths_and_driving_directions():
         assert (o["canvas_width"], o["canvas_height"]) == (800, 900)
         ob, db = arr(o["people"][0], BODY_KEY), arr(d["people"][0], BODY_KEY)
         check_bones(ob, TALL, db)
-        # The root: frame 0 on the reference's neck, then the driving displacement times the body ratio.
-        np.testing.assert_allclose(ob[1, :2], np.array([400, 150]) + ratio * np.array([5 * t, t]), atol=1e-9)
+        # The root: frame 0 on the reference's neck, then sideways by the driving displacement times the body
+        # ratio; vertically the lowest ankle moves by the driving lowest ankle's displacement times the ratio.
+        assert ob[1, 0] == pytest.approx(400 + ratio * 5 * t)
+        low, low0 = (max((10, 13), key=lambda j: b[j, 1]) for b in (db, arr(driving[0]["people"][0], BODY_KEY)))
+        ob0 = arr(out[0]["people"][0], BODY_KEY)
+        assert ob[low, 1] - ob0[low0, 1] == pytest.approx(ratio * (db[low, 1] - arr(driving[0]["people"][0],
+                                                                                    BODY_KEY)[low0, 1]))
         np.testing.assert_array_equal(ob[:, 2], db[:, 2])
 
 
@@ -153,24 +158,25 @@ def test_multi_person_keeps_ids_and_each_gets_the_reference_build():
         drv_by_id = {p[ID_KEY][0]: arr(p, BODY_KEY) for p in d["people"]}
         np.testing.assert_allclose(by_id[3][1, :2] - by_id[7][1, :2],
                                    ratio * (drv_by_id[3][1, :2] - drv_by_id[7][1, :2]), atol=1e-9)
-        np.testing.assert_allclose(by_id[7][1, :2], np.array([320, 100]) + ratio * np.array([3 * t, 0]), atol=1e-9)
+        assert by_id[7][1, 0] == pytest.approx(320 + ratio * 3 * t)
 
 
-def test_missing_joints_stay_missing_and_missing_reference_bones_scale_the_driving_length():
-    ref_body = body(TALL, POSE, missing=(3, 4))  # the reference's right forearm and hand are not visible
+def test_missing_joints_stay_missing_and_missing_reference_bones_take_the_other_side_then_the_driving_length():
+    ref_body = body(TALL, POSE, missing=(3, 4, 16))  # the reference's right forearm, hand and right ear are hidden
     ref = frame(person(ref_body))
     drv_body = body(SHORT, walk_angles(2), missing=(6,))  # the driving left elbow is hidden
     out = arr(retarget([frame(person(drv_body))], ref)[0]["people"][0], BODY_KEY)
     assert (out[6] == 0).all()  # missing stays missing
-    assert (out[[7], 2] == 1).all()  # the left wrist is still placed, by the root transform
+    assert out[7, 2] == 1  # the left wrist still hangs from the shoulder, the arm's reference over driving length
+    arm = lambda lengths: lengths[LIMBS.index((5, 6))] + lengths[LIMBS.index((6, 7))]  # noqa: E731
+    np.testing.assert_allclose(out[7, :2] - out[5, :2], arm(TALL) / arm(SHORT) * (drv_body[7, :2] - drv_body[5, :2]),
+                               atol=1e-9)
+    check_bones(out, TALL, drv_body)  # the reference's missing right arm takes its left arm's lengths
+    only_ears = body(TALL, POSE, missing=(16, 17))  # no ear on either side: driving length x body ratio
+    out = arr(retarget([frame(person(drv_body))], frame(person(only_ears)))[0]["people"][0], BODY_KEY)
     ratio = sum(TALL[LIMBS.index(b)] for b in SIZE_LIMBS) / sum(SHORT[LIMBS.index(b)] for b in SIZE_LIMBS)
-    np.testing.assert_allclose(out[7, :2] - out[1, :2], ratio * (drv_body[7, :2] - drv_body[1, :2]), atol=1e-9)
-    for (a, b) in ((2, 3), (3, 4)):  # bones missing in the reference: driving length x body ratio
-        i = LIMBS.index((a, b))
-        assert abs(np.linalg.norm(out[b, :2] - out[a, :2]) / (SHORT[i] * ratio) - 1) < 1e-3
-    lengths = list(TALL)
-    lengths[2], lengths[3] = SHORT[2] * ratio, SHORT[3] * ratio
-    check_bones(out, lengths, drv_body)
+    i = LIMBS.index((14, 16))
+    assert np.linalg.norm(out[16, :2] - out[14, :2]) == pytest.approx(SHORT[i] * ratio)
 
 
 def test_body17_reference_and_driving_and_a_body_only_reference_for_wholebody_driving():
@@ -181,8 +187,8 @@ def test_body17_reference_and_driving_and_a_body_only_reference_for_wholebody_dr
     check_bones(arr(o, BODY_KEY), TALL, arr(drv["people"][0], BODY_KEY))
     drv_wb = frame(wholebody(body(SHORT, walk_angles(1)), 10, 16))
     o = retarget([drv_wb], ref)[0]["people"][0]
-    ratio = sum(TALL[LIMBS.index(b)] for b in SIZE_LIMBS) / sum(SHORT[LIMBS.index(b)] for b in SIZE_LIMBS)
-    hand_shape_check(arr(o, LEFT_KEY), arr(drv_wb["people"][0], LEFT_KEY), ratio)  # no reference hand: body ratio
+    forearm = TALL[LIMBS.index((6, 7))] / SHORT[LIMBS.index((6, 7))]  # no reference hand: the forearm ratio
+    hand_shape_check(arr(o, LEFT_KEY), arr(drv_wb["people"][0], LEFT_KEY), forearm)
     np.testing.assert_allclose(arr(o, LEFT_KEY)[0, :2], arr(o, BODY_KEY)[7, :2], atol=1e-9)
 
 
@@ -201,14 +207,17 @@ def test_anchor_feet_puts_the_feet_on_the_reference_ground_and_feet_follow_ankle
     assert ob[1, 0] == pytest.approx(300)  # horizontally still on the reference's neck
 
 
-def test_ratio_comes_from_the_first_complete_frame_and_untracked_people_follow_their_place():
+def test_ratio_comes_from_the_clip_full_lengths_and_untracked_people_follow_their_place():
     ref = frame(person(body(TALL, POSE)))
-    partial = body(SHORT, POSE, missing=(9, 10))  # frame 0 lacks the right leg: not complete
-    bigger = body(tuple(2 * v for v in SHORT), POSE)
-    ratio = sum(TALL[LIMBS.index(b)] for b in SIZE_LIMBS) / (2 * sum(SHORT[LIMBS.index(b)] for b in SIZE_LIMBS))
+    partial = body(SHORT, POSE, missing=(9, 10))  # frame 0 lacks the right leg
+    shortened = body(tuple(0.5 * v for v in SHORT), POSE)  # frame 1: everything foreshortened to half
+    ratio = sum(TALL[LIMBS.index(b)] for b in SIZE_LIMBS) / sum(SHORT[LIMBS.index(b)] for b in SIZE_LIMBS)
     only_neck = body(SHORT, POSE, neck=(310, 200), missing=tuple(range(2, 18)) + (0,))
-    out = retarget([frame(person(partial)), frame(person(bigger)), frame(person(only_neck))], ref)
-    np.testing.assert_allclose(arr(out[2]["people"][0], BODY_KEY)[1, :2], np.array([300 + 10 * ratio, 200]),
+    frames = [frame(person(partial)), frame(person(shortened))] + [frame(person(body(SHORT, POSE)))] * 30
+    out = retarget(frames + [frame(person(only_neck))], ref)
+    check_bones(arr(out[0]["people"][0], BODY_KEY), TALL, partial)
+    check_bones(arr(out[1]["people"][0], BODY_KEY), tuple(0.5 * v for v in TALL), shortened)  # kept foreshortened
+    np.testing.assert_allclose(arr(out[-1]["people"][0], BODY_KEY)[1, :2], np.array([300 + 10 * ratio, 200]),
                                atol=1e-9)
 
 
@@ -235,3 +244,33 @@ def test_people_without_a_body_part_do_not_break_the_plan():
     check_bones(arr(out[1], BODY_KEY), TALL, arr(drv["people"][1], BODY_KEY))
     with pytest.raises(InputError, match="neck"):
         retarget([drv], frame(person(None, hands=(hand((50, 50), 10, 0), None))))
+
+
+def test_reference_left_right_pairs_keep_a_small_asymmetry_and_repair_a_foreshortened_side():
+    drv = frame(person(body(SHORT, POSE)))
+    for factor, expected in ((0.97, 0.97), (0.6, 1.0)):  # a right forearm 3 % shorter is real; 40 % is foreshortened
+        lengths = list(TALL)
+        lengths[LIMBS.index((3, 4))] *= factor
+        out = arr(retarget([drv], frame(person(body(tuple(lengths), POSE))))[0]["people"][0], BODY_KEY)
+        right, left = (np.linalg.norm(out[b, :2] - out[a, :2]) for a, b in ((3, 4), (6, 7)))
+        assert right == pytest.approx(expected * TALL[LIMBS.index((3, 4))])
+        assert left == pytest.approx(TALL[LIMBS.index((6, 7))])
+
+
+def test_hand_size_comes_from_the_palm_over_the_clip():
+    """A curled reference hand keeps its palm; a driving hand foreshortened in the first frames does not set the
+    size: each frame's hand is the driving hand scaled by reference palm / full driving palm."""
+    ref_body = body(TALL, POSE)
+    fist = hand(ref_body[7, :2], 30, 60)
+    for base in (1, 5, 9, 13, 17):  # every finger folded onto its base
+        fist[base + 1:base + 4, :2] = fist[base, :2]
+    ref = frame(person(ref_body, hands=(fist, None)))
+    driving = []
+    for t in range(12):
+        b = body(SHORT, POSE, neck=(200 + t, 150))
+        size = 4 if t < 3 else 10  # foreshortened to 40 % in the first frames
+        driving.append(frame(person(b, hands=(hand(b[7, :2], size, 60), hand(b[4, :2], size, 100)), pid=1)))
+    out = retarget(driving, ref)
+    for o, d in zip(out, driving):
+        for key in (LEFT_KEY, RIGHT_KEY):
+            hand_shape_check(arr(o["people"][0], key), arr(d["people"][0], key), 3.0)  # palm 30 over 10

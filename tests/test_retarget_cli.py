@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from sdpose_core.cli.main import main
-from sdpose_core.formats.openpose import BODY_KEY
+from sdpose_core.formats.openpose import BODY_KEY, LEFT_KEY
 from sdpose_core.pose.render import LIMBS
+from sdpose_core.pose.retarget import retarget
+from sdpose_core.pose.retarget_clip import RetargetOptions, retarget_clip
 from sdpose_core.video.io import count_frames
-from test_retarget import POSE, SHORT, TALL, body, frame, person, walk_angles
+from test_retarget import POSE, SHORT, TALL, body, frame, person, walk_angles, wholebody
 
 
 def write(path, data):
@@ -54,3 +57,50 @@ def test_image_reference_is_posed_like_estimate(tiny_body, cache, tmp_path, caps
     assert main(["retarget", str(driving), "--reference", str(tmp_path / "ref.png"),
                  "--out", str(tmp_path / "d.json")]) == 2
     assert "pass --model" in capsys.readouterr().err
+
+
+def wrist_dropout_clip() -> list:
+    """A tracked walk whose left body wrist is missing in frame 3 (the hand itself is seen)."""
+    clip = [frame(wholebody(body(SHORT, walk_angles(t), neck=(200 + 3 * t, 150)), 10, 16, pid=1)) for t in range(8)]
+    b = np.asarray(clip[3]["people"][0][BODY_KEY]).reshape(18, 3)
+    b[7] = 0.0
+    clip[3]["people"][0][BODY_KEY] = b.reshape(-1).tolist()
+    return clip
+
+
+def test_the_command_runs_the_node_pipeline_gap_filling_first(tmp_path, capsys):
+    """A hand whose wrist is missing for a frame lands where the library pipeline (the node's) puts it: on the
+    arm, as without the dropout; without gap filling it is placed by the root transform, far off."""
+    clip = wrist_dropout_clip()
+    long_arms = tuple(v * (1.6 if i in (2, 3, 4, 5) else 1) for i, v in enumerate(TALL))
+    reference = frame(wholebody(body(long_arms, POSE, neck=(320, 120)), 30, 40), w=640, h=600)
+    driving, ref = write(tmp_path / "drive.json", clip), write(tmp_path / "ref.json", reference)
+    base = ["retarget", str(driving), "--reference", str(ref)]
+    assert main([*base, "--out", str(tmp_path / "a.json")]) == 0
+    assert main([*base, "--out", str(tmp_path / "b.json"), "--fill-gaps", "0"]) == 0
+    out = json.loads((tmp_path / "a.json").read_text())
+    frames, _ = retarget_clip(clip, reference, RetargetOptions())
+    assert json.loads(json.dumps(frames)) == out
+    intact = [frame(wholebody(body(SHORT, walk_angles(t), neck=(200 + 3 * t, 150)), 10, 16, pid=1)) for t in range(8)]
+    truth = retarget(intact, reference)[3]["people"][0][LEFT_KEY][:2]
+    filled = out[3]["people"][0][LEFT_KEY][:2]
+    unfilled = json.loads((tmp_path / "b.json").read_text())[3]["people"][0][LEFT_KEY][:2]
+    assert np.linalg.norm(np.subtract(filled, truth)) < 5.0  # linear interpolation of a swinging wrist
+    assert np.linalg.norm(np.subtract(unfilled, truth)) > 25.0
+    assert main([*base, "--out", str(tmp_path / "c.json"), "--smooth", "--fps", "24"]) == 0
+    smoothed, _ = retarget_clip(clip, reference, RetargetOptions(smooth=True, frame_rate=24.0))
+    assert json.loads((tmp_path / "c.json").read_text()) == json.loads(json.dumps(smoothed))
+    assert smoothed != frames
+
+
+@pytest.mark.parametrize("flags,message", [(["--fill-gaps", "-1"], "--fill-gaps must be a whole number"),
+                                           (["--fill-gaps", "301"], "--fill-gaps must be a whole number"),
+                                           (["--smooth"], "--smooth needs --fps"),
+                                           (["--smooth", "--fps", "nan"], "--smooth needs --fps")])
+def test_bad_pipeline_flags_get_one_error_line(tmp_path, capsys, flags, message):
+    driving = write(tmp_path / "drive.json", [frame(person(body(SHORT, walk_angles(t)))) for t in range(3)])
+    ref = write(tmp_path / "ref.json", [frame(person(body(TALL, POSE)))])
+    out = tmp_path / "out.json"
+    assert main(["retarget", str(driving), "--reference", str(ref), "--out", str(out), *flags]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("error:") == 1 and not out.exists()

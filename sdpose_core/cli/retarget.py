@@ -1,6 +1,7 @@
 """``python -m sdpose_core retarget DRIVING.json --reference REF.json|REF.png --out OUT.json``.
 
-Writes the driving clip retargeted to the reference body (:mod:`retarget`) as a POSE_KEYPOINT list, and with
+Runs the retarget pipeline of the Retarget Pose node (:mod:`~sdpose_core.pose.retarget_clip`: gap filling,
+optional zero-lag smoothing, retargeting, drawing) and writes the clip as a POSE_KEYPOINT list, and with
 ``--pose-video`` the drawn pose video at ``--fps``. A reference image is posed first with ``--model``. Outputs
 appear whole or not at all, and existing files are never replaced.
 """
@@ -8,14 +9,18 @@ appear whole or not at all, and existing files are never replaced.
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..choices import RETARGET_ANCHORS
+from ..choices import RETARGET_ANCHORS, RETARGET_FILL_GAPS, RETARGET_MAX_FILL_GAPS, RETARGET_SMOOTH
 from ..errors import InputError
 from ..keypoints import DWPOSE_THRESHOLD
 from ..sizes import parse_size
 from .options import add_draw_options, draw_style
+
+if TYPE_CHECKING:
+    from ..pose.retarget_clip import RetargetOptions
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -27,9 +32,16 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    "its first frame) or a reference image (posed with --model)")
     p.add_argument("--out", required=True, type=Path, help="output POSE_KEYPOINT JSON (never overwritten)")
     p.add_argument("--pose-video", type=Path, help="also draw the retargeted poses into this MP4")
-    p.add_argument("--fps", type=float, default=None, help="frame rate of --pose-video (required with it)")
+    p.add_argument("--fps", type=float, default=None, help="the driving clip's frame rate (required with "
+                   "--pose-video and --smooth)")
     p.add_argument("--anchor", choices=RETARGET_ANCHORS, default="neck", help="frame 0's neck on the reference's "
                    "neck (default), or the feet on the reference's ground line")
+    p.add_argument("--fill-gaps", type=int, default=RETARGET_FILL_GAPS, metavar="N", help="fill keypoint and "
+                   "person dropouts of up to N frames (tracked clips) before retargeting, 0 = off (default "
+                   f"%(default)s, as the node; at most {RETARGET_MAX_FILL_GAPS})")
+    p.add_argument("--smooth", action=argparse.BooleanOptionalAction, default=RETARGET_SMOOTH, help="smooth the "
+                   "driving clip with the offline forward-backward One-Euro filter (no lag) before retargeting; "
+                   "needs --fps (default off, as the node)")
     p.add_argument("--reference-person", type=int, default=0, metavar="I", help="which person of the reference "
                    "(default 0, the first)")
     p.add_argument("--model", help="SDPose model for a reference image (folder, .safetensors or hub id)")
@@ -67,31 +79,45 @@ def _check_targets(args: argparse.Namespace) -> None:
     for path in (args.out, args.pose_video):
         if path is not None and path.exists():
             raise InputError(f"'{path}' already exists; choose another output name (nothing is overwritten).")
-    if args.pose_video is not None and (args.fps is None or not args.fps > 0):
-        raise InputError("--pose-video needs --fps F (the driving clip's frame rate), a positive number.")
+    if (args.pose_video is not None or args.smooth) and (args.fps is None or not math.isfinite(args.fps)
+                                                         or not args.fps > 0):
+        flag = "--pose-video" if args.pose_video is not None else "--smooth"
+        raise InputError(f"{flag} needs --fps F (the driving clip's frame rate), a positive number.")
+    retarget_options(args).check(CLI_NAMES)
     if args.out.suffix.lower() != ".json":
         raise InputError(f"--out '{args.out}' should be a .json file (POSE_KEYPOINT).")
+
+
+CLI_NAMES = {"fill_gaps": "--fill-gaps", "smooth": "--smooth", "frame_rate": "--fps"}
+
+
+def retarget_options(args: argparse.Namespace) -> RetargetOptions:
+    """The pipeline's options from the command line."""
+    from ..pose.retarget_clip import RetargetOptions
+
+    return RetargetOptions(anchor=args.anchor, reference_person=args.reference_person, fill_gaps=args.fill_gaps,
+                           smooth=args.smooth, frame_rate=args.fps)
 
 
 def command(args: argparse.Namespace) -> int:
     """Run the ``retarget`` subcommand."""
     from ..formats.openpose import save_pose_keypoint
     from ..images import IMAGE_SUFFIXES
-    from ..pose.render import render_frame
-    from ..pose.retarget import retarget
+    from ..pose.retarget_clip import retarget_clip
     from ..video.io import VideoWriter
 
     _check_targets(args)
     image = args.reference.suffix.lower() in IMAGE_SUFFIXES
     reference = _pose_reference_image(args) if image else args.reference
-    frames = retarget(args.driving, reference, anchor=args.anchor, reference_person_index=args.reference_person)
+    draw = dict(resolution=args.resolution, hands=args.hands, face=args.face, feet=args.feet, xinsr=args.xinsr,
+                **draw_style(args))
+    frames, drawings = retarget_clip(args.driving, reference, retarget_options(args), draw)
     if not frames:
         raise InputError(f"'{args.driving}' holds no frames; there is nothing to retarget.")
     if args.pose_video is not None:
         with VideoWriter(args.pose_video, args.fps, replace=False) as writer:  # checked above; and if one appeared
-            for frame in frames:
-                writer.write(render_frame(frame, resolution=args.resolution, hands=args.hands, face=args.face,
-                                          feet=args.feet, xinsr=args.xinsr, **draw_style(args)))
+            for image in drawings:
+                writer.write(image)
     try:
         save_pose_keypoint(frames, args.out, replace=False)
     except BaseException:

@@ -89,6 +89,23 @@ def test_retarget_with_a_reference_pose_matches_the_library(comfy):
     assert len(images) == 4 and Image.open(images[0]).size == (600, 700) and np.asarray(Image.open(images[0])).any()
 
 
+def test_the_node_and_the_command_land_a_hand_with_a_missing_wrist_the_same(comfy, tmp_path):
+    from sdpose_core.cli.main import main
+    from test_retarget_cli import wrist_dropout_clip
+
+    driving = wrist_dropout_clip()
+    reference = frame(wholebody(body(TALL, POSE, neck=(300, 120)), 30, 40), w=600, h=700)
+    prompt = {"1": load_pose(put_input(comfy, "retarget_wrist.json", driving)),
+              "2": load_pose(put_input(comfy, "retarget_wrist_ref.json", reference)),
+              "3": retarget_node(["1", 0], reference_pose=["2", 0]), "4": save_pose(["3", 0], "retarget_wrist/pose")}
+    node = saved_pose(comfy, comfy.run_ok(prompt), "4")
+    (tmp_path / "d.json").write_text(json.dumps(driving))
+    (tmp_path / "r.json").write_text(json.dumps(reference))
+    assert main(["retarget", str(tmp_path / "d.json"), "--reference", str(tmp_path / "r.json"),
+                 "--out", str(tmp_path / "o.json")]) == 0
+    close(node, json.loads((tmp_path / "o.json").read_text()))
+
+
 def test_retarget_with_a_reference_image_poses_it_like_the_estimator(comfy):
     driving = [frame(wholebody(body(SHORT, walk_angles(t)), 10, 16)) for t in range(2)]
     load = {"class_type": "LoadImage", "inputs": {"image": "person.png", "upload": "image"}}
