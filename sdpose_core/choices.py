@@ -16,3 +16,7 @@ SELECT_MODES = PEOPLE_ORDERS[:3] + ("index", "track_id")
 
 # Where retargeting puts the clip: frame 0's neck on the reference's neck, or the feet on its ground line.
 RETARGET_ANCHORS = ("neck", "feet")
+
+# What a pose image is drawn like (sdpose_core.pose.render.STYLES): DWPose's pixels, UniAnimate's / MusePose's
+# training poses (body and hands, no face), Wan-Animate's (Wan2.2's drawing: toes, strokes scaled, no face).
+DRAW_STYLES = ("dwpose", "unianimate", "wan_animate")
