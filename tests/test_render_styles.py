@@ -10,6 +10,8 @@ import pytest
 from PIL import Image
 
 from sdpose_core.choices import DRAW_STYLES
+from sdpose_core.cli.main import build_parser, main
+from sdpose_core.cli.options import draw_style
 from sdpose_core.errors import InputError
 from sdpose_core.pose.render import STYLES, render_frame, render_pose_keypoint
 
@@ -86,3 +88,23 @@ def test_styles_table_matches_choices():
 def test_unknown_style_names_the_choices():
     with pytest.raises(InputError, match="dwpose, unianimate, wan_animate"):
         render_frame(pose("wan_animate_single"), style="openpose")
+
+
+def test_draw_command_style_matches_wan22(tmp_path):
+    assert main(["draw", str(GOLDEN / "wan_animate_three.pose.json"), "--out", str(tmp_path), "--style",
+                 "wan_animate", "--feet"]) == 0
+    drawn = Image.open(tmp_path / "wan_animate_three.pose_00000.png").convert("RGB")
+    assert np.array_equal(np.asarray(drawn), png("wan_animate_three"))
+
+
+def test_retarget_command_has_the_toggles_and_style():
+    args = build_parser().parse_args(["retarget", "d.json", "--reference", "r.json", "--out", "o.json",
+                                      "--style", "unianimate", "--no-body", "--no-face", "--feet"])
+    drawing = draw_style(args)
+    assert (drawing["style"], drawing["body"], args.face, args.feet) == ("unianimate", False, False, True)
+
+
+def test_command_refuses_an_unknown_style(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["draw", str(GOLDEN / "wan_animate_three.pose.json"), "--out", "x.png", "--style", "openpose"])
+    assert exc.value.code == 2 and "wan_animate" in capsys.readouterr().err
