@@ -20,3 +20,9 @@ RETARGET_ANCHORS = ("neck", "feet")
 # What a pose image is drawn like (sdpose_core.pose.render.STYLES): DWPose's pixels, UniAnimate's / MusePose's
 # training poses (body and hands, no face), Wan-Animate's (Wan2.2's drawing: toes, strokes scaled, no face).
 DRAW_STYLES = ("dwpose", "unianimate", "wan_animate")
+
+# How a face crop is framed (sdpose_core.pose.face): the landmark box grown about its centre (side x scale), or as
+# Wan2.2 frames Wan-Animate's face video (area x scale, most of the added height above the face, clipped).
+FACE_FRAMINGS = ("centered", "wan_animate")
+# How a face box reaches the crop size: stretched to it, or its aspect kept with black bars (ComfyUI native's names).
+KEEP_ASPECT = ("stretch", "pad")
