@@ -26,3 +26,9 @@ DRAW_STYLES = ("dwpose", "unianimate", "wan_animate")
 FACE_FRAMINGS = ("centered", "wan_animate")
 # How a face box reaches the crop size: stretched to it, or its aspect kept with black bars (ComfyUI native's names).
 KEEP_ASPECT = ("stretch", "pad")
+
+# How a 25-point POSE_KEYPOINT body is read (sdpose_core.formats.openpose): told from its points, CMU OpenPose
+# BODY_25, or OpenPose-18 + left and right toe + five zero pads (ComfyUI-ProportionChanger, Wan-Animate's 20 points).
+BODY_LAYOUTS = ("auto", "body_25", "openpose_18_toes")
+# How a missing face, hand or foot part is written: null (DWPose) or zero points (ComfyUI-native SDPoseDrawKeypoints).
+MISSING_PARTS = ("null", "zeros")
