@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ..sdpose_core.choices import DRAW_STYLES
+from ..sdpose_core.choices import BODY_LAYOUTS, DRAW_STYLES
 from . import common, preview, v3
+from .keypoints_io import body_layout_input
 
 
 def style_input(default: str = DRAW_STYLES[0]) -> io.Combo.Input:
@@ -45,18 +46,20 @@ class SDPoseDrawPose(io.ComfyNode):
                 io.Float.Input("overlay_opacity", default=1.0, min=0.0, max=1.0, step=0.05, optional=True),
                 *v3.drawing_inputs(),
                 style_input(),
+                body_layout_input(),
             ],
             outputs=[io.Image.Output(display_name="IMAGE")],
         )
 
     @classmethod
-    def validate_inputs(cls, scale_stick_for_xinsr_cn=None, style=None) -> bool | str:
-        return v3.choice_problem(cls, scale_stick_for_xinsr_cn=v3.legacy_toggle(scale_stick_for_xinsr_cn), style=style)
+    def validate_inputs(cls, scale_stick_for_xinsr_cn=None, style=None, body_layout=None) -> bool | str:
+        return v3.choice_problem(cls, scale_stick_for_xinsr_cn=v3.legacy_toggle(scale_stick_for_xinsr_cn), style=style,
+                                 body_layout=body_layout)
 
     @classmethod
     def execute(cls, pose_keypoint, draw_body=True, draw_hands=True, draw_face=True, draw_feet=False, resolution=512,
                 scale_stick_for_xinsr_cn="disable", image=None, overlay_opacity=1.0, style=DRAW_STYLES[0],
-                **controls) -> io.NodeOutput:
+                body_layout=BODY_LAYOUTS[0], **controls) -> io.NodeOutput:
         common.require(common.DRAW_PACKAGES)
         import numpy as np
         import torch
@@ -64,7 +67,7 @@ class SDPoseDrawPose(io.ComfyNode):
         from ..sdpose_core.formats.openpose import load_pose_keypoint
         from ..sdpose_core.pose.render import check_batch, render_frame
 
-        frames = load_pose_keypoint(pose_keypoint)
+        frames = load_pose_keypoint(pose_keypoint, body_layout=body_layout)
         if not frames:
             raise common.InputError("pose_keypoint holds no frames; there is nothing to draw.")
         check_batch([(f["canvas_width"], f["canvas_height"]) for f in frames], resolution or None)  # before drawing

@@ -411,3 +411,33 @@ def test_missing_parts_as_zeros_for_comfyui_native_draw():
     assert np.array_equal(render_frame(full), render_frame(to_pose_keypoint(kp, 600, 450)))  # we read both alike
     with pytest.raises(InputError, match="null, zeros"):
         to_pose_keypoint(body_only, 300, 200, missing_parts="empty")
+
+
+def test_draw_command_reads_proportion_changer_bodies_with_body_layout(tmp_path, capsys):
+    from sdpose_core.cli.main import main
+
+    path = tmp_path / "pc.json"
+    path.write_text(json.dumps(pc_frame(proportion_changer_body(hidden=(8, 0)))))
+    assert main(["draw", str(path), "--out", str(tmp_path / "a.png")]) == 2
+    assert "--body-layout" in capsys.readouterr().err
+    assert main(["draw", str(path), "--out", str(tmp_path / "b.png"), "--body-layout", "openpose_18_toes"]) == 0
+    assert (tmp_path / "b.png").is_file()
+
+
+def test_estimate_command_writes_missing_parts_as_zeros(tiny_body, cache, tmp_path):
+    """A body model sees no face or hands: null by default (DWPose), zero points with --missing-parts zeros."""
+    from PIL import Image
+
+    from sdpose_core.cli.main import main
+
+    image = tmp_path / "person.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (120, 90, 3), dtype=np.uint8)).save(image)
+    common = ["--model", str(tiny_body), "--input-size", "192x256", "--no-flip", "--detector", "none",
+              "--cache-dir", str(cache), "--device", "cpu"]
+    assert main(["estimate", str(image), "--out", str(tmp_path / "null"), *common]) == 0
+    assert main(["estimate", str(image), "--out", str(tmp_path / "zeros"), *common, "--missing-parts", "zeros"]) == 0
+    (null,) = json.loads((tmp_path / "null" / "person.json").read_text())["people"]
+    (zeros,) = json.loads((tmp_path / "zeros" / "person.json").read_text())["people"]
+    assert null["face_keypoints_2d"] is None and null["hand_left_keypoints_2d"] is None
+    native_draw_parse(zeros)
+    assert zeros["face_keypoints_2d"] == [0.0] * 210 and zeros["pose_keypoints_2d"] == null["pose_keypoints_2d"]

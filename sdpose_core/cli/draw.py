@@ -30,15 +30,16 @@ def _targets(pose_path: Path, out: Path, frames: int, single: bool) -> list[Path
 
 def draw_command(pose_path: str | Path, out: str | Path, resolution: int | None = None, hands: bool = True,
                  face: bool = True, feet: bool = True, xinsr: bool = False, overwrite: bool = False,
-                 **drawing: Any) -> list[Path]:
+                 body_layout: str = "auto", **drawing: Any) -> list[Path]:
     """Render a POSE_KEYPOINT file: one dict -> the PNG ``out``; a list -> ``out/<stem>_00000.png`` per frame.
 
-    ``drawing``: the other ``render_frame`` keywords (``style``, ``body``, drawing controls).
+    ``drawing``: the other ``render_frame`` keywords (``style``, ``body``, drawing controls); ``body_layout``: how
+    25-point bodies are read (``formats.openpose.load_pose_keypoint``).
     Existing files are never replaced unless ``overwrite``; nothing is written when any target exists.
     """
     pose_path, out = Path(pose_path), Path(out)
     data = read_pose_json(pose_path)
-    frames = load_pose_keypoint(data)
+    frames = load_pose_keypoint(data, body_layout=body_layout)
     if not frames:
         raise InputError(f"'{pose_path}' holds an empty POSE_KEYPOINT list; there is nothing to draw.")
     for frame in frames:
