@@ -102,10 +102,13 @@ def test_wan_animate_framing_is_within_2_percent_of_wan22(seed):
     assert (np.abs(ours - [x1, x2, y1, y2]) <= np.maximum(tolerance, 1.0)).all()
 
 
-def test_wan_animate_framing_puts_the_face_centre_at_054_of_the_crop():
+def test_wan_animate_framing_puts_the_face_centre_above_the_crop_centre():
+    """Three quarters of the added height go above the face: centre at (0.75 g + h / 2) / (h + g), g = h (1.3^0.5 - 1),
+    0.531 of the crop height (the issue's ~0.54)."""
     landmarks = np.array([[100.0, 100.0], [180.0, 200.0]] * 34)
     x, y, bw, bh = face_box(face_of(landmarks), 1.3, square=False, framing="wan_animate", canvas=(640, 480))
-    assert abs((150.0 - y) / bh - 0.54) < 0.01
+    grown = 100.0 * (1.3 ** 0.5 - 1)
+    assert abs((150.0 - y) / bh - (0.75 * grown + 50.0) / (100.0 + grown)) < 1e-9
     assert abs((bw * bh) / (80 * 100) - 1.3) < 1e-6 and abs(bw / bh - 0.8) < 1e-6  # area x1.3, aspect kept
     padded = face_box(face_of(landmarks), 1.3, square=False, framing="wan_animate", canvas=(640, 480), padding=10)
     np.testing.assert_allclose(padded, [x - 10, y - 10, bw + 20, bh + 20])

@@ -6,7 +6,7 @@ for body-only keypoints, the nose, eyes and ears) and is framed one of two ways 
 * ``centered``: each side x ``scale`` (linear) about the centre, and the box stays centred on the face;
 * ``wan_animate``: as Wan2.2 frames Wan-Animate's face video (``get_face_bboxes`` of its preprocessing): the box's
   area x ``scale`` (Wan2.2: 1.3) with its aspect kept, the added width split evenly, three quarters of the added
-  height above the face and one quarter below (so the face centre sits at about 0.54 of the crop height), clipped
+  height above the face and one quarter below (so the face centre sits at 0.53 of the crop height), clipped
   at the image edge; Wan2.2 resizes that box to 512x512 (``keep_aspect="stretch"``).
 
 Then ``padding`` pixels are added on every side (clipped again for ``wan_animate``) and, with ``square``, the box is
@@ -15,13 +15,14 @@ made square on its longer side. Over a clip the boxes' corners are smoothed with
 the box of the nearest frame where it is (the earlier one on a tie). Crops are cut with one affine warp per frame,
 so a box reaching past the image is padded with black instead of shrunk, and resized to the crop size: stretched,
 or with ``keep_aspect="pad"`` scaled to fit with black bars. :func:`all_face_boxes` gives every person's boxes
-(one crop stream per person). Writing the face
-video of a video file (decode, crop, encode) is :func:`sdpose_core.video.face_video.write_face_video`.
+(one crop stream per person). Writing the face video of a video file (decode, crop, encode) is
+:func:`sdpose_core.video.face_video.write_face_video`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import cv2
 import numpy as np
