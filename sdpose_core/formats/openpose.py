@@ -319,12 +319,13 @@ def body25_layout(frames: Sequence[Any], body_layout: str = "auto") -> str | Non
     told from their points, and an InputError naming the ``body_layout`` choice when they are ambiguous."""
     if body_layout not in BODY_LAYOUTS:
         raise InputError(f"body_layout must be one of {', '.join(BODY_LAYOUTS)}, got {body_layout!r}.")
-    bodies = [p.get(BODY_KEY) for f in frames if isinstance(f, dict) and isinstance(f.get("people"), (list, tuple))
-              for p in f["people"] if isinstance(p, dict)]
-    bodies = [b for b in bodies if isinstance(b, (list, tuple)) and len(b) == 75]
+    bodies = {f"POSE_KEYPOINT frame {i}, person {j}: '{BODY_KEY}'": p.get(BODY_KEY)
+              for i, f in enumerate(frames) if isinstance(f, dict) and isinstance(f.get("people"), (list, tuple))
+              for j, p in enumerate(f["people"]) if isinstance(p, dict)}
+    bodies = {where: b for where, b in bodies.items() if isinstance(b, (list, tuple)) and len(b) == 75}
     if not bodies or body_layout != "auto":
         return body_layout if bodies else None
-    votes = {_body25_layout(_numbers(b, f"POSE_KEYPOINT '{BODY_KEY}'")) for b in bodies} - {None}
+    votes = {_body25_layout(_numbers(b, where)) for where, b in bodies.items()} - {None}
     if len(votes) == 1:
         return votes.pop()
     why = "some look like one and some like the other" if votes else "their points do not tell which"
