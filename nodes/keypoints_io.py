@@ -92,8 +92,8 @@ def missing_parts_input() -> io.Combo.Input:
     """How a missing face, hand or feet part is written (``sdpose_core.formats.openpose``, ``MISSING_PARTS``)."""
     return io.Combo.Input("missing_parts", options=list(MISSING_PARTS), default=MISSING_PARTS[0], optional=True,
                           tooltip=("How a face or hand that is not seen is written. null: as DWPose (ComfyUI's "
-                                   "native SDPose Face Bounding Boxes needs this). zeros: zero points (ComfyUI's native "
-                                   "SDPose Draw Keypoints fails on null). This pack's nodes read both."))
+                                   "native SDPose Face Bounding Boxes needs this). zeros: zero points (ComfyUI's "
+                                   "native SDPose Draw Keypoints fails on null). This pack's nodes read both."))
 
 
 def body_layout_input() -> io.Combo.Input:
