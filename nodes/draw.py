@@ -1,10 +1,21 @@
-"""SDPose Draw Pose: POSE_KEYPOINT -> IMAGE in DWPose's look, on black or over the original frames."""
+"""SDPose Draw Pose: POSE_KEYPOINT -> IMAGE in DWPose's look (or another model's style), on black or over frames."""
 
 from __future__ import annotations
 
 from comfy_api.latest import io
 
+from ..sdpose_core.choices import BODY_LAYOUTS, DRAW_STYLES
 from . import common, preview, v3
+from .keypoints_io import body_layout_input
+
+
+def style_input(default: str = DRAW_STYLES[0]) -> io.Combo.Input:
+    """The ``style`` choice of every node that draws poses (``sdpose_core.pose.render.STYLES``)."""
+    return io.Combo.Input("style", options=list(DRAW_STYLES), default=default, optional=True, tooltip=(
+        "What the pose image looks like, for the model it feeds. dwpose: DWPose's pixels (OpenPose ControlNets, "
+        "AnimateAnyone, MimicMotion). unianimate: body and hands, no face (UniAnimate, MusePose were trained "
+        "without face dots). wan_animate: Wan2.2's own drawing for Wan-Animate (toes, strokes scaled with the "
+        "image, no face; the size controls do not apply). The part toggles can only remove parts."))
 
 
 class SDPoseDrawPose(io.ComfyNode):
@@ -34,17 +45,21 @@ class SDPoseDrawPose(io.ComfyNode):
                     "Draw over these frames instead of black (same size as the canvas).")),
                 io.Float.Input("overlay_opacity", default=1.0, min=0.0, max=1.0, step=0.05, optional=True),
                 *v3.drawing_inputs(),
+                style_input(),
+                body_layout_input(),
             ],
             outputs=[io.Image.Output(display_name="IMAGE")],
         )
 
     @classmethod
-    def validate_inputs(cls, scale_stick_for_xinsr_cn=None) -> bool | str:
-        return v3.choice_problem(cls, scale_stick_for_xinsr_cn=v3.legacy_toggle(scale_stick_for_xinsr_cn))
+    def validate_inputs(cls, scale_stick_for_xinsr_cn=None, style=None, body_layout=None) -> bool | str:
+        return v3.choice_problem(cls, scale_stick_for_xinsr_cn=v3.legacy_toggle(scale_stick_for_xinsr_cn), style=style,
+                                 body_layout=body_layout)
 
     @classmethod
     def execute(cls, pose_keypoint, draw_body=True, draw_hands=True, draw_face=True, draw_feet=False, resolution=512,
-                scale_stick_for_xinsr_cn="disable", image=None, overlay_opacity=1.0, **style) -> io.NodeOutput:
+                scale_stick_for_xinsr_cn="disable", image=None, overlay_opacity=1.0, style=DRAW_STYLES[0],
+                body_layout=BODY_LAYOUTS[0], **controls) -> io.NodeOutput:
         common.require(common.DRAW_PACKAGES)
         import numpy as np
         import torch
@@ -52,7 +67,7 @@ class SDPoseDrawPose(io.ComfyNode):
         from ..sdpose_core.formats.openpose import load_pose_keypoint
         from ..sdpose_core.pose.render import check_batch, render_frame
 
-        frames = load_pose_keypoint(pose_keypoint)
+        frames = load_pose_keypoint(pose_keypoint, body_layout=body_layout)
         if not frames:
             raise common.InputError("pose_keypoint holds no frames; there is nothing to draw.")
         check_batch([(f["canvas_width"], f["canvas_height"]) for f in frames], resolution or None)  # before drawing
@@ -68,7 +83,7 @@ class SDPoseDrawPose(io.ComfyNode):
         for i, (frame, background) in enumerate(zip(frames, backgrounds)):
             out = render_frame(frame, resolution=resolution or None, body=draw_body, hands=draw_hands,
                                face=draw_face, feet=draw_feet, xinsr=xinsr,
-                               image=background, alpha=overlay_opacity, **v3.drawing_style(**style))
+                               image=background, alpha=overlay_opacity, style=style, **v3.drawing_style(**controls))
             if drawn and out.shape != drawn[0].shape:
                 raise common.InputError(
                     f"pose frame {i} draws at {out.shape[1]}x{out.shape[0]} but frame 0 at "

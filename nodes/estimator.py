@@ -16,6 +16,7 @@ from comfy_api.latest import io
 
 from ..sdpose_core.keypoints import DWPOSE_THRESHOLD
 from . import common, preview, v3
+from .keypoints_io import missing_parts_input
 from .video_options import VideoOptionsIO
 
 _DETECTORS: dict[str, object] = {}
@@ -139,6 +140,7 @@ class SDPoseEstimator(io.ComfyNode):
                 VideoOptionsIO.Input("video_options", optional=True, tooltip=(
                     "From SDPose Video Options: pose the IMAGE batch as a video clip (tracking, smoothing, detection "
                     "every N frames). Unconnected: every frame on its own.")),
+                missing_parts_input(),
             ],
             outputs=[
                 io.Image.Output(display_name="IMAGE",
@@ -150,17 +152,19 @@ class SDPoseEstimator(io.ComfyNode):
 
     @classmethod
     def validate_inputs(cls, detect_hand=None, detect_body=None, detect_face=None, bbox_detector=None,
-                        scale_stick_for_xinsr_cn=None, crop_mode=None, people_order=None) -> bool | str:
+                        scale_stick_for_xinsr_cn=None, crop_mode=None, people_order=None,
+                        missing_parts=None) -> bool | str:
         problem = option_problem(cls, detect_hand, detect_body, detect_face, bbox_detector, scale_stick_for_xinsr_cn,
                                  crop_mode)
-        return problem if problem is not True else v3.choice_problem(cls, people_order=people_order)
+        return problem if problem is not True else v3.choice_problem(cls, people_order=people_order,
+                                                                      missing_parts=missing_parts)
 
     @classmethod
     def execute(cls, image, sdpose_model, detect_hand="enable", detect_body="enable", detect_face="enable",
                 resolution=512, bbox_detector=common.DETECTOR_FILE, scale_stick_for_xinsr_cn="disable",
                 flip_test=True, crop_mode="topdown", score_threshold=DWPOSE_THRESHOLD, batch_size=4, max_people=0,
                 people_order="largest", draw_feet=False, bounding_box=None, video_options=None,
-                **style) -> io.NodeOutput:
+                missing_parts="null", **style) -> io.NodeOutput:
         common.require(common.CORE_PACKAGES, common.DRAW_PACKAGES)
         import numpy as np
         import torch
@@ -191,6 +195,10 @@ class SDPoseEstimator(io.ComfyNode):
 
             poses = limit_people(poses, max_people, people_order, threshold=score_threshold)
         drawn = [render_frame(frame, **draw) for frame in poses]
+        if missing_parts == "zeros":
+            from ..sdpose_core.formats.openpose import zero_missing_parts
+
+            poses = zero_missing_parts(poses)
         pose_image = torch.from_numpy(np.stack(drawn).astype(np.float32) / 255.0)
         ui = {"openpose_json": [json.dumps(poses, indent=4)], **preview.background_ui(image),  # web/ preview
               **preview.model_ui(sdpose_model.scheme.num_keypoints, detect_hand, detect_face)}

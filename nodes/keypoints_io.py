@@ -14,6 +14,7 @@ from pathlib import Path
 from comfy_api.latest import io
 
 from ..sdpose_core.atomic import AlreadyExists, write_text
+from ..sdpose_core.choices import BODY_LAYOUTS, MISSING_PARTS
 from . import common, v3
 
 PER_FRAME, ONE_FILE = "one file per frame", "one file (all frames)"
@@ -87,6 +88,22 @@ def save_pose_files(pose_keypoint, filename_prefix: str, layout: str, root: Path
     return saved
 
 
+def missing_parts_input() -> io.Combo.Input:
+    """How a missing face, hand or feet part is written (``sdpose_core.formats.openpose``, ``MISSING_PARTS``)."""
+    return io.Combo.Input("missing_parts", options=list(MISSING_PARTS), default=MISSING_PARTS[0], optional=True,
+                          tooltip=("How a face or hand that is not seen is written. null: as DWPose (ComfyUI's "
+                                   "native SDPose Face Bounding Boxes needs this). zeros: zero points (ComfyUI's "
+                                   "native SDPose Draw Keypoints fails on null). This pack's nodes read both."))
+
+
+def body_layout_input() -> io.Combo.Input:
+    """How 25-point bodies are read (``sdpose_core.formats.openpose``, ``BODY_LAYOUTS``)."""
+    return io.Combo.Input("body_layout", options=list(BODY_LAYOUTS), default=BODY_LAYOUTS[0], optional=True,
+                          tooltip=("25-point bodies: auto tells CMU OpenPose BODY_25 from ComfyUI-ProportionChanger's "
+                                   "OpenPose-18 + toes by their points (and stops when it cannot); body_25 or "
+                                   "openpose_18_toes says which."))
+
+
 class SDPoseSavePoseKeypoints(io.ComfyNode):
     """POSE_KEYPOINT -> numbered JSON files in output/ (never overwriting)."""
 
@@ -102,17 +119,23 @@ class SDPoseSavePoseKeypoints(io.ComfyNode):
                 io.String.Input("filename_prefix", default="sdpose/pose", tooltip=(
                     "Relative to the output folder; files are named <prefix>_00001_.json, _00002_, ...")),
                 io.Combo.Input("layout", options=[PER_FRAME, ONE_FILE], default=PER_FRAME),
+                missing_parts_input(),
             ],
             outputs=[],
             is_output_node=True,
         )
 
     @classmethod
-    def validate_inputs(cls, layout=None) -> bool | str:
-        return v3.choice_problem(cls, layout=layout)
+    def validate_inputs(cls, layout=None, missing_parts=None) -> bool | str:
+        return v3.choice_problem(cls, layout=layout, missing_parts=missing_parts)
 
     @classmethod
-    def execute(cls, pose_keypoint, filename_prefix="sdpose/pose", layout=PER_FRAME) -> io.NodeOutput:
+    def execute(cls, pose_keypoint, filename_prefix="sdpose/pose", layout=PER_FRAME,
+                missing_parts=MISSING_PARTS[0]) -> io.NodeOutput:
+        if missing_parts == "zeros":
+            from ..sdpose_core.formats.openpose import zero_missing_parts
+
+            pose_keypoint = zero_missing_parts(pose_keypoint)
         saved = save_pose_files(pose_keypoint, filename_prefix, layout, _output_dir().resolve())
         return io.NodeOutput(ui={"pose_keypoint_files": saved})
 
@@ -175,16 +198,17 @@ class SDPoseLoadPoseKeypoints(io.ComfyNode):
                 io.Boolean.Input("sequence", default=False, tooltip=(
                     "Load every file of the numbered series this file belongs to (<prefix>_00001_.json, _00002_, "
                     "...) as one sequence.")),
+                body_layout_input(),
             ],
             outputs=[v3.PoseKeypoint.Output(display_name="POSE_KEYPOINT")],
         )
 
     @classmethod
-    def validate_inputs(cls, file=None) -> bool | str:
-        return v3.choice_problem(cls, file=file)
+    def validate_inputs(cls, file=None, body_layout=None) -> bool | str:
+        return v3.choice_problem(cls, file=file, body_layout=body_layout)
 
     @classmethod
-    def fingerprint_inputs(cls, file, sequence=False):
+    def fingerprint_inputs(cls, file, sequence=False, body_layout=None):
         try:
             paths = sequence_files(resolve_pose_file(file)) if sequence else [resolve_pose_file(file)]
             return ";".join(f"{p.name}:{p.stat().st_mtime_ns}:{p.stat().st_size}" for p in paths)
@@ -192,14 +216,14 @@ class SDPoseLoadPoseKeypoints(io.ComfyNode):
             return float("nan")  # let the run itself report the problem
 
     @classmethod
-    def execute(cls, file, sequence=False) -> io.NodeOutput:
+    def execute(cls, file, sequence=False, body_layout=BODY_LAYOUTS[0]) -> io.NodeOutput:
         from ..sdpose_core.formats.openpose import load_pose_keypoint
 
         path = resolve_pose_file(file)
         paths = sequence_files(path) if sequence else [path]
         frames = []
         for p in paths:
-            frames += load_pose_keypoint(p)
+            frames += load_pose_keypoint(p, body_layout=body_layout)
         return io.NodeOutput(frames)
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ..sdpose_core.choices import (FACE_RADIUS, JOINT_RADIUS, RETARGET_ANCHORS, RETARGET_FILL_GAPS,
+from ..sdpose_core.choices import (DRAW_STYLES, FACE_RADIUS, JOINT_RADIUS, RETARGET_ANCHORS, RETARGET_FILL_GAPS,
                                    RETARGET_MAX_FILL_GAPS, RETARGET_SMOOTH, STICK_WIDTH)
 from ..sdpose_core.keypoints import DWPOSE_THRESHOLD
 from . import common, v3
+from .draw import style_input
 
 
 def _pose_reference_image(image, sdpose_model, bbox_detector: str, threshold: float) -> dict:
@@ -71,20 +72,25 @@ class SDPoseRetargetPose(io.ComfyNode):
                 io.Float.Input("score_threshold", default=DWPOSE_THRESHOLD, min=0.0, max=1.0, step=0.01,
                                optional=True, tooltip="Keypoints of reference_image scoring below this are left out "
                                                       f"(DWPose: {DWPOSE_THRESHOLD})."),
+                io.Boolean.Input("draw_body", default=True, optional=True),
+                io.Boolean.Input("draw_hands", default=True, optional=True),
+                io.Boolean.Input("draw_face", default=True, optional=True),
+                style_input(),
             ],
             outputs=[v3.PoseKeypoint.Output(display_name="POSE_KEYPOINT"), io.Image.Output(display_name="IMAGE")],
         )
 
     @classmethod
-    def validate_inputs(cls, anchor=None, bbox_detector=None) -> bool | str:
-        return v3.choice_problem(cls, anchor=anchor, bbox_detector=bbox_detector)
+    def validate_inputs(cls, anchor=None, bbox_detector=None, style=None) -> bool | str:
+        return v3.choice_problem(cls, anchor=anchor, bbox_detector=bbox_detector, style=style)
 
     @classmethod
     def execute(cls, driving_pose, anchor="neck", reference_person=0, fill_gaps=RETARGET_FILL_GAPS,
                 zero_lag_smoothing=RETARGET_SMOOTH, frame_rate=30.0, resolution=512, stick_width=4, point_size=4,
                 face_point_size=3, draw_head=True, draw_feet=False, scale_strokes=False, reference_pose=None,
                 reference_image=None, sdpose_model=None, bbox_detector=common.DETECTOR_FILE,
-                score_threshold=DWPOSE_THRESHOLD) -> io.NodeOutput:
+                score_threshold=DWPOSE_THRESHOLD, draw_body=True, draw_hands=True, draw_face=True,
+                style=DRAW_STYLES[0]) -> io.NodeOutput:
         common.require(common.DRAW_PACKAGES)
         import numpy as np
         import torch
@@ -101,8 +107,9 @@ class SDPoseRetargetPose(io.ComfyNode):
             reference_pose = _pose_reference_image(reference_image, sdpose_model, bbox_detector, score_threshold)
         options = RetargetOptions(anchor=anchor, reference_person=reference_person, fill_gaps=fill_gaps,
                                   smooth=zero_lag_smoothing, frame_rate=frame_rate)
-        draw = dict(resolution=resolution or None, feet=draw_feet, stick_width=stick_width, point_size=point_size,
-                    face_point_size=face_point_size, head=draw_head, scale_strokes=scale_strokes)
+        draw = dict(resolution=resolution or None, stick_width=stick_width, point_size=point_size,
+                    face_point_size=face_point_size, head=draw_head, scale_strokes=scale_strokes, style=style,
+                    body=draw_body, hands=draw_hands, face=draw_face, feet=draw_feet)
         frames, drawings = retarget_clip(driving_pose, reference_pose, options, draw)
         if not frames:
             raise common.InputError("driving_pose holds no frames; there is nothing to retarget.")

@@ -19,3 +19,19 @@ RETARGET_ANCHORS = ("neck", "feet")
 # The retarget pipeline (node and command): dropouts of up to this many frames filled first (0 = off; at most
 # RETARGET_MAX_FILL_GAPS), and zero-lag smoothing before retargeting (off).
 RETARGET_FILL_GAPS, RETARGET_MAX_FILL_GAPS, RETARGET_SMOOTH = 5, 300, False
+
+# What a pose image is drawn like (sdpose_core.pose.render.STYLES): DWPose's pixels, UniAnimate's / MusePose's
+# training poses (body and hands, no face), Wan-Animate's (Wan2.2's drawing: toes, strokes scaled, no face).
+DRAW_STYLES = ("dwpose", "unianimate", "wan_animate")
+
+# How a face crop is framed (sdpose_core.pose.face): the landmark box grown about its centre (side x scale), or as
+# Wan2.2 frames Wan-Animate's face video (area x scale, most of the added height above the face, clipped).
+FACE_FRAMINGS = ("centered", "wan_animate")
+# How a face box reaches the crop size: stretched to it, or its aspect kept with black bars (ComfyUI native's names).
+KEEP_ASPECT = ("stretch", "pad")
+
+# How a 25-point POSE_KEYPOINT body is read (sdpose_core.formats.openpose): told from its points, CMU OpenPose
+# BODY_25, or OpenPose-18 + left and right toe + five zero pads (ComfyUI-ProportionChanger, Wan-Animate's 20 points).
+BODY_LAYOUTS = ("auto", "body_25", "openpose_18_toes")
+# How a missing face, hand or foot part is written: null (DWPose) or zero points (ComfyUI-native SDPoseDrawKeypoints).
+MISSING_PARTS = ("null", "zeros")

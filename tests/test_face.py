@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sdpose_core.errors import InputError
-from sdpose_core.pose.face import bounding_boxes, crop_faces, face_box, face_boxes
+from sdpose_core.pose.face import all_face_boxes, bounding_boxes, crop, crop_faces, face_box, face_boxes
 from sdpose_core.formats.openpose import BODY_KEY, FACE_KEY, ID_KEY
 from test_smooth import jitter
 
@@ -68,6 +68,87 @@ def test_no_face_anywhere_is_one_clear_error():
         face_boxes([frame(), frame()])
     with pytest.raises(InputError, match="images for 2 face boxes"):
         crop_faces([np.zeros((4, 4, 3))] * 3, np.ones((2, 4)))
+
+
+def wan22_face_box(landmarks: np.ndarray, scale: float, image_shape: tuple[int, int]) -> list[int]:
+    """Wan2.2's face box rule, transcribed here from reading ``get_face_bboxes`` in
+    wan/modules/animate/preprocess/utils.py (commit 42bf4cfa): x1, x2, y1, y2 in whole pixels."""
+    h, w = image_shape
+    min_x, min_y = landmarks.min(axis=0)
+    max_x, max_y = landmarks.max(axis=0)
+    width, height = max_x - min_x, max_y - min_y
+    area = width * height * scale
+    new_width, new_height = np.sqrt(area * width / height), np.sqrt(area * height / width)
+    dw, dh = (new_width - width) / 2, (new_height - height) / 4
+    return [int(max(min_x - dw, 0)), int(min(max_x + dw, w)), int(max(min_y - 3 * dh, 0)), int(min(max_y + dh, h))]
+
+
+def face_of(landmarks: np.ndarray) -> dict:
+    face = np.concatenate([landmarks, np.ones((68, 1))], axis=1)
+    return {BODY_KEY: [0.0] * 54, FACE_KEY: face.reshape(-1).tolist()}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_wan_animate_framing_is_within_2_percent_of_wan22(seed):
+    """Random faces of every size and aspect, some reaching past the image edge (clipped there)."""
+    rng = np.random.default_rng(seed)
+    w, h = 640, 480
+    size = rng.uniform(30, 200, 2)
+    landmarks = rng.uniform(-0.5, 0.5, (68, 2)) * size + rng.uniform([0, 0], [w, h])
+    x1, x2, y1, y2 = wan22_face_box(landmarks, 1.3, (h, w))
+    x, y, bw, bh = face_box(face_of(landmarks), 1.3, square=False, framing="wan_animate", canvas=(w, h))
+    ours = np.array([x, x + bw, y, y + bh])
+    tolerance = 0.02 * np.array([x2 - x1, x2 - x1, y2 - y1, y2 - y1])
+    assert (np.abs(ours - [x1, x2, y1, y2]) <= np.maximum(tolerance, 1.0)).all()
+
+
+def test_wan_animate_framing_puts_the_face_centre_above_the_crop_centre():
+    """Three quarters of the added height go above the face: centre at (0.75 g + h / 2) / (h + g), g = h (1.3^0.5 - 1),
+    0.531 of the crop height (the issue's ~0.54)."""
+    landmarks = np.array([[100.0, 100.0], [180.0, 200.0]] * 34)
+    x, y, bw, bh = face_box(face_of(landmarks), 1.3, square=False, framing="wan_animate", canvas=(640, 480))
+    grown = 100.0 * (1.3 ** 0.5 - 1)
+    assert abs((150.0 - y) / bh - (0.75 * grown + 50.0) / (100.0 + grown)) < 1e-9
+    assert abs((bw * bh) / (80 * 100) - 1.3) < 1e-6 and abs(bw / bh - 0.8) < 1e-6  # area x1.3, aspect kept
+    padded = face_box(face_of(landmarks), 1.3, square=False, framing="wan_animate", canvas=(640, 480), padding=10)
+    np.testing.assert_allclose(padded, [x - 10, y - 10, bw + 20, bh + 20])
+
+
+def test_centered_framing_scale_is_linear_and_padding_adds_pixels():
+    landmarks = np.array([[100.0, 100.0], [180.0, 200.0]] * 34)
+    np.testing.assert_allclose(face_box(face_of(landmarks), 1.5, square=False, padding=5), [75, 70, 130, 160])
+
+
+def test_keep_aspect_pad_letterboxes_and_stretch_fills():
+    image = np.full((240, 320, 3), 200, dtype=np.uint8)
+    box = np.array([100.0, 50.0, 100.0, 50.0])  # 2:1 box into a square crop
+    padded = crop(image, box, (64, 64), keep_aspect="pad")
+    assert (padded[:15] == 0).all() and (padded[-15:] == 0).all() and (padded[17:47] == 200).all()
+    assert (crop(image, box, (64, 64), keep_aspect="stretch") == 200).all()
+    with pytest.raises(InputError, match="stretch, pad"):
+        crop(image, box, (64, 64), keep_aspect="fit")
+
+
+def test_all_people_get_one_box_stream_each():
+    clip = [frame(face_person(60, 60, pid=4), face_person(200, 120, pid=7)) for _ in range(5)]
+    clip[2] = frame(face_person(200, 120, pid=7))  # track 4 missing for a frame: the nearest box
+    by_id = all_face_boxes(clip, by_track_id=True, smooth=False)
+    assert list(by_id) == [4, 7]
+    np.testing.assert_allclose(by_id[4][2], by_id[4][1])
+    np.testing.assert_allclose(by_id[7][0], face_boxes(clip, person=7, by_track_id=True, smooth=False)[0])
+    by_place = all_face_boxes(clip, smooth=False)
+    assert list(by_place) == [0, 1]
+    listed = bounding_boxes(list(by_id.values()))
+    assert len(listed) == 5 and [len(f) for f in listed] == [2] * 5
+    with pytest.raises(InputError, match="No face is visible"):
+        all_face_boxes([frame(), frame()])
+
+
+def test_framing_choices_are_checked():
+    with pytest.raises(InputError, match="centered, wan_animate"):
+        face_boxes([frame(face_person(60, 60))], framing="wan")
+    with pytest.raises(InputError, match="padding"):
+        face_boxes([frame(face_person(60, 60))], padding=-1)
 
 
 def test_estimate_face_crops_writes_the_face_video(tiny_wholebody, cache, tmp_path):

@@ -317,3 +317,127 @@ def test_save_refuses_nan_and_non_pose_keypoint_before_writing(tmp_path):
             save_pose_keypoint(bad, tmp_path / "x.json") if match == "JSON" else pose_keypoint_frames(bad)
     assert not list(tmp_path.iterdir())
     assert pose_keypoint_frames(SMALL) == [SMALL]
+
+
+# A standing person in OpenPose-18 order (x, y): nose, neck, right arm, left arm, right leg, left leg, eyes, ears.
+STANDING = [(200, 80), (200, 120), (170, 120), (160, 170), (155, 220), (230, 120), (240, 170), (245, 220),
+            (180, 220), (178, 300), (176, 380), (220, 220), (222, 300), (224, 380), (194, 74), (206, 74),
+            (186, 78), (214, 78)]
+LEFT_TOE, RIGHT_TOE = (232, 396), (168, 396)
+
+
+def proportion_changer_body(points=STANDING, hidden=()) -> list:
+    """A body as ComfyUI-ProportionChanger writes it (PoseDataToPoseKeypoint, read from its source): the 20 points
+    of Wan-Animate's pose meta (OpenPose-18, left toe, right toe) padded with zeros to 25."""
+    body = [[x, y, 0.0 if i in hidden else 1.0] for i, (x, y) in enumerate([*points, LEFT_TOE, RIGHT_TOE])]
+    body = [[0.0, 0.0, 0.0] if c == 0 else [x, y, c] for x, y, c in body]
+    return [v for p in body + [[0.0, 0.0, 0.0]] * 5 for v in p]
+
+
+def pc_frame(*bodies) -> dict:
+    return {"version": "1.0", "canvas_width": 400, "canvas_height": 420,
+            "people": [{"pose_keypoints_2d": b, "face_keypoints_2d": [0.0] * 210, "hand_left_keypoints_2d": [0.0] * 63,
+                        "hand_right_keypoints_2d": [0.0] * 63} for b in bodies]}
+
+
+def test_proportion_changer_bodies_are_openpose_18_and_toes():
+    (frame,) = load_pose_keypoint(pc_frame(proportion_changer_body()))
+    person = frame["people"][0]
+    assert triples(person["pose_keypoints_2d"])[:, :2].tolist() == [list(p) for p in STANDING]
+    feet = triples(person["foot_keypoints_2d"])
+    assert feet[0].tolist() == [*LEFT_TOE, 1.0] and feet[3].tolist() == [*RIGHT_TOE, 1.0]
+    assert feet[[1, 2, 4, 5], 2].tolist() == [0, 0, 0, 0]
+
+
+def test_proportion_changer_told_by_the_toe_when_a_hip_is_hidden():
+    (frame,) = load_pose_keypoint(pc_frame(proportion_changer_body(hidden=(8,))))
+    assert triples(frame["people"][0]["pose_keypoints_2d"])[13, :2].tolist() == list(STANDING[13])
+
+
+def test_body25_with_zero_last_points_is_still_body25():
+    """CMU BODY_25 whose feet after the left big toe are missing: the mid-hip between the hips says BODY_25."""
+    person, body25 = body25_person()
+    body25[8, :2] = (body25[9, :2] + body25[12, :2]) / 2
+    body25[20:] = 0
+    person["pose_keypoints_2d"] = body25.reshape(-1).tolist()
+    (frame,) = load_pose_keypoint({"people": [person], "canvas_width": 400, "canvas_height": 300})
+    assert triples(frame["people"][0]["pose_keypoints_2d"])[8].tolist() == body25[9].tolist()
+
+
+def test_ambiguous_25_point_bodies_are_an_error_naming_the_choice():
+    unclear = proportion_changer_body(hidden=(8, 0))
+    with pytest.raises(InputError, match="body_layout 'body_25' or 'openpose_18_toes'"):
+        load_pose_keypoint(pc_frame(unclear))
+    mixed = [pc_frame(proportion_changer_body()), {"people": [body25_person()[0]], "canvas_width": 400,
+                                                   "canvas_height": 420}]
+    with pytest.raises(InputError, match="some look like one"):
+        load_pose_keypoint(mixed)
+    (frame,) = load_pose_keypoint(pc_frame(unclear), body_layout="openpose_18_toes")
+    assert triples(frame["people"][0]["pose_keypoints_2d"])[13, :2].tolist() == list(STANDING[13])
+    (frame,) = load_pose_keypoint(pc_frame(unclear), body_layout="body_25")
+    assert triples(frame["people"][0]["pose_keypoints_2d"])[8, :2].tolist() == list(STANDING[9])
+    with pytest.raises(InputError, match="auto, body_25, openpose_18_toes"):
+        load_pose_keypoint(pc_frame(unclear), body_layout="coco")
+
+
+def native_draw_parse(person: dict) -> None:
+    """What ComfyUI-native's SDPoseDrawKeypoints does with a person (comfy_extras/nodes_sdpose.py, read from its
+    source): reshape body (18), face (70) and both hands (21) to (n, 3); a null part raises there."""
+    for key, n in (("pose_keypoints_2d", 18), ("face_keypoints_2d", 70), ("hand_right_keypoints_2d", 21),
+                   ("hand_left_keypoints_2d", 21)):
+        np.array(person[key], dtype=np.float32).reshape(n, 3)
+
+
+def test_missing_parts_as_zeros_for_comfyui_native_draw():
+    from sdpose_core.formats.openpose import zero_missing_parts
+
+    body_only = np.zeros((1, 17, 3)) + [100.0, 100.0, 0.9]
+    null = to_pose_keypoint(body_only, 300, 200)
+    with pytest.raises(Exception):
+        native_draw_parse(null["people"][0])
+    zeros = to_pose_keypoint(body_only, 300, 200, missing_parts="zeros")
+    native_draw_parse(zeros["people"][0])
+    assert "foot_keypoints_2d" not in zeros["people"][0]
+    assert to_pose_keypoint(body_only, 300, 200, feet=True, missing_parts="zeros")["people"][0][
+        "foot_keypoints_2d"] == [0.0] * 18
+    kp = wholebody()[None]
+    kp[0, 91:112, 2] = 0.1  # the left hand below the threshold: null, or 21 zero points
+    full = to_pose_keypoint(kp, 600, 450, missing_parts="zeros")
+    assert full["people"][0]["hand_left_keypoints_2d"] == [0.0] * 63
+    assert full["people"][0]["face_keypoints_2d"] == to_pose_keypoint(kp, 600, 450)["people"][0]["face_keypoints_2d"]
+    assert zero_missing_parts([null]) == [zeros]
+    from sdpose_core.pose.render import render_frame
+
+    assert np.array_equal(render_frame(full), render_frame(to_pose_keypoint(kp, 600, 450)))  # we read both alike
+    with pytest.raises(InputError, match="null, zeros"):
+        to_pose_keypoint(body_only, 300, 200, missing_parts="empty")
+
+
+def test_draw_command_reads_proportion_changer_bodies_with_body_layout(tmp_path, capsys):
+    from sdpose_core.cli.main import main
+
+    path = tmp_path / "pc.json"
+    path.write_text(json.dumps(pc_frame(proportion_changer_body(hidden=(8, 0)))))
+    assert main(["draw", str(path), "--out", str(tmp_path / "a.png")]) == 2
+    assert "--body-layout" in capsys.readouterr().err
+    assert main(["draw", str(path), "--out", str(tmp_path / "b.png"), "--body-layout", "openpose_18_toes"]) == 0
+    assert (tmp_path / "b.png").is_file()
+
+
+def test_estimate_command_writes_missing_parts_as_zeros(tiny_body, cache, tmp_path):
+    """A body model sees no face or hands: null by default (DWPose), zero points with --missing-parts zeros."""
+    from PIL import Image
+
+    from sdpose_core.cli.main import main
+
+    image = tmp_path / "person.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (120, 90, 3), dtype=np.uint8)).save(image)
+    common = ["--model", str(tiny_body), "--input-size", "192x256", "--no-flip", "--detector", "none",
+              "--cache-dir", str(cache), "--device", "cpu"]
+    assert main(["estimate", str(image), "--out", str(tmp_path / "null"), *common]) == 0
+    assert main(["estimate", str(image), "--out", str(tmp_path / "zeros"), *common, "--missing-parts", "zeros"]) == 0
+    (null,) = json.loads((tmp_path / "null" / "person.json").read_text())["people"]
+    (zeros,) = json.loads((tmp_path / "zeros" / "person.json").read_text())["people"]
+    assert null["face_keypoints_2d"] is None and null["hand_left_keypoints_2d"] is None
+    native_draw_parse(zeros)
+    assert zeros["face_keypoints_2d"] == [0.0] * 210 and zeros["pose_keypoints_2d"] == null["pose_keypoints_2d"]

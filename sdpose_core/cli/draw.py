@@ -1,4 +1,4 @@
-"""``python -m sdpose_core draw POSE.json --out OUT``: a POSE_KEYPOINT file drawn to PNG in the DWPose look.
+"""``python -m sdpose_core draw POSE.json --out OUT``: a POSE_KEYPOINT file drawn to PNG (DWPose look or ``--style``).
 
 One frame (a dict) becomes the PNG ``OUT`` (or ``OUT/<stem>.png`` when ``OUT`` is a folder); a list becomes
 ``OUT/<stem>_00000.png`` per frame. Each PNG appears whole or not at all, and nothing is written when any target
@@ -30,14 +30,16 @@ def _targets(pose_path: Path, out: Path, frames: int, single: bool) -> list[Path
 
 def draw_command(pose_path: str | Path, out: str | Path, resolution: int | None = None, hands: bool = True,
                  face: bool = True, feet: bool = True, xinsr: bool = False, overwrite: bool = False,
-                 **style: Any) -> list[Path]:
+                 body_layout: str = "auto", **drawing: Any) -> list[Path]:
     """Render a POSE_KEYPOINT file: one dict -> the PNG ``out``; a list -> ``out/<stem>_00000.png`` per frame.
 
+    ``drawing``: the other ``render_frame`` keywords (``style``, ``body``, drawing controls); ``body_layout``: how
+    25-point bodies are read (``formats.openpose.load_pose_keypoint``).
     Existing files are never replaced unless ``overwrite``; nothing is written when any target exists.
     """
     pose_path, out = Path(pose_path), Path(out)
     data = read_pose_json(pose_path)
-    frames = load_pose_keypoint(data)
+    frames = load_pose_keypoint(data, body_layout=body_layout)
     if not frames:
         raise InputError(f"'{pose_path}' holds an empty POSE_KEYPOINT list; there is nothing to draw.")
     for frame in frames:
@@ -49,6 +51,7 @@ def draw_command(pose_path: str | Path, out: str | Path, resolution: int | None 
                          "choose another output or allow overwriting.")
     targets[0].parent.mkdir(parents=True, exist_ok=True)
     for frame, target in zip(frames, targets):
-        image = render_frame(frame, resolution=resolution, hands=hands, face=face, feet=feet, xinsr=xinsr, **style)
+        image = render_frame(frame, resolution=resolution, hands=hands, face=face, feet=feet, xinsr=xinsr,
+                             **drawing)
         write_atomic(target, lambda tmp: write_png(image, tmp), replace=overwrite)
     return targets

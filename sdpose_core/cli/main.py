@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from . import retarget as retarget_cli
 from .options import add_draw_options, draw_style
-from ..choices import PEOPLE_ORDERS
+from ..choices import BODY_LAYOUTS, MISSING_PARTS, PEOPLE_ORDERS
 from ..errors import InputError, SDPoseError
 from ..keypoints import DWPOSE_THRESHOLD
 from ..sizes import parse_size
@@ -79,6 +79,9 @@ def _add_estimate(sub) -> None:
     est.add_argument("--raw-scores", action="store_true", help="keep the model's scores instead of DWPose's 1.0")
     est.add_argument("--swap-hands", action="store_true", help="ComfyUI-native's convention: the person's left "
                      "hand in hand_right_keypoints_2d (default: by side, as DWPose)")
+    est.add_argument("--missing-parts", choices=MISSING_PARTS, default=MISSING_PARTS[0], help="how a face or hand "
+                     "that is not seen is written: null (DWPose's; ComfyUI-native SDPoseFaceBBoxes needs it) or zeros "
+                     "(ComfyUI-native SDPoseDrawKeypoints fails on null)")
     est.add_argument("--overlay", action="store_true", help="draw the skeleton over the image instead of black")
     add_draw_options(est)
     video = est.add_argument_group("video", "for video inputs: DIR/<stem>.json (POSE_KEYPOINT, one dict per frame) "
@@ -118,6 +121,8 @@ def _add_draw(sub) -> None:
     draw.add_argument("pose", type=Path, help="POSE_KEYPOINT JSON: one frame (dict) or a list of frames")
     draw.add_argument("--out", required=True, type=Path, help="PNG path for one frame; a folder for a list")
     draw.add_argument("--overwrite", action="store_true", help="replace existing PNGs")
+    draw.add_argument("--body-layout", choices=BODY_LAYOUTS, default=BODY_LAYOUTS[0], help="25-point bodies: auto "
+                      "(told from the points), body_25 (CMU OpenPose) or openpose_18_toes (ComfyUI-ProportionChanger)")
     add_draw_options(draw)
 
 
@@ -289,7 +294,7 @@ def work_settings(args: argparse.Namespace) -> WorkSettings:
         seed=args.seed, detector=None if args.boxes or args.detector == "none" else args.detector,
         cache=str(args.cache_dir) if args.cache_dir else None,
         pose_options=dict(threshold=args.threshold, hands=args.hands, face=args.face, feet=args.feet,
-                          raw_scores=args.raw_scores, swap_hands=args.swap_hands),
+                          raw_scores=args.raw_scores, swap_hands=args.swap_hands, missing_parts=args.missing_parts),
         draw_options=dict(resolution=args.resolution, hands=args.hands, face=args.face, feet=args.feet,
                           xinsr=args.xinsr, **draw_style(args)),
         overlay=args.overlay,
@@ -328,7 +333,8 @@ def draw_command(args: argparse.Namespace) -> int:
     from .draw import draw_command as render_file
 
     written = render_file(args.pose, args.out, resolution=args.resolution, hands=args.hands, face=args.face,
-                          feet=args.feet, xinsr=args.xinsr, overwrite=args.overwrite, **draw_style(args))
+                          feet=args.feet, xinsr=args.xinsr, overwrite=args.overwrite, body_layout=args.body_layout,
+                          **draw_style(args))
     print(f"Wrote {len(written)} image(s): {written[0]}{' ...' if len(written) > 1 else ''}")
     return 0
 

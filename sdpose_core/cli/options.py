@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from ..choices import FACE_RADIUS, JOINT_RADIUS, STICK_WIDTH, STROKE_REFERENCE_SIDE
+from ..choices import DRAW_STYLES, FACE_RADIUS, JOINT_RADIUS, STICK_WIDTH, STROKE_REFERENCE_SIDE
 
 
 def add_draw_options(parser: argparse.ArgumentParser) -> None:
     """The drawing flags of ``estimate``, ``draw`` and ``retarget``."""
     parser.add_argument("--resolution", type=int, default=None, help="short side of the drawn image, as "
                         "DWPreprocessor's resolution (default: the image's own size)")
+    parser.add_argument("--style", choices=DRAW_STYLES, default=DRAW_STYLES[0], help="what the pose image is drawn "
+                        "like: dwpose (DWPose's pixels, default), unianimate (body and hands, no face: UniAnimate, "
+                        "MusePose), wan_animate (Wan2.2's drawing: toes, strokes scaled with the image, no face)")
+    parser.add_argument("--body", action=argparse.BooleanOptionalAction, default=True, help="draw the body")
     parser.add_argument("--hands", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--face", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--feet", action=argparse.BooleanOptionalAction, default=False,
@@ -31,6 +35,6 @@ def add_draw_options(parser: argparse.ArgumentParser) -> None:
 
 
 def draw_style(args: argparse.Namespace) -> dict:
-    """The drawing controls of ``add_draw_options`` as ``render`` keywords."""
+    """The drawing controls of ``add_draw_options`` (with the style and the body toggle) as ``render`` keywords."""
     return dict(stick_width=args.stick_width, point_size=args.point_size, face_point_size=args.face_point_size,
-                head=args.head, scale_strokes=args.scale_strokes)
+                head=args.head, scale_strokes=args.scale_strokes, style=args.style, body=args.body)

@@ -14,7 +14,20 @@ One frame is ``{"people": [person, ...], "canvas_height": H, "canvas_width": W}`
 Options beyond DWPose: ``raw_scores`` keeps the model's score as ``c`` for kept points (the neck gets the smaller
 shoulder score, as ComfyUI-native SDPose writes); ``feet`` adds ``foot_keypoints_2d`` (COCO-WholeBody 17-22, six
 points, as ComfyUI-native writes; the key is absent when off, exactly like DWPose); ``swap_hands`` follows
-ComfyUI-native SDPose, which writes the left hand (91-111) to ``hand_right_keypoints_2d``.
+ComfyUI-native SDPose, which writes the left hand (91-111) to ``hand_right_keypoints_2d``; ``missing_parts="zeros"``
+writes a missing face, hand or feet part as zero points instead of ``None``.
+
+Which consumer needs which (``MISSING_PARTS``): ``null`` (default) is what DWPose writes and what ComfyUI-native's
+``SDPoseFaceBBoxes`` needs (it skips a null face but frames a zeroed one at the image corner); ``zeros`` is what
+ComfyUI-native's ``SDPoseDrawKeypoints`` needs (it fails on a null face or hand). Our own nodes read both.
+
+Reading 25-point bodies (``BODY_LAYOUTS``): CMU OpenPose's BODY_25 (mid-hip at 8, feet at 19-24) and the
+OpenPose-18 body followed by the left and right toe and five zero pads that ComfyUI-ProportionChanger writes (Wan-
+Animate's 20-point body) have the same length. ``auto`` tells them apart from the points: non-zero points in the
+last five, a mid-hip between the hips, or point 18 nearer the nose than the ankle say BODY_25; zero pads with point 18
+at an ankle or point 8 away from the hips' middle say OpenPose-18 + toes. A file whose 25-point bodies say nothing
+either way, or both, is refused with an error naming the ``body_layout`` choice. Toes become the big toes of
+``foot_keypoints_2d`` (COCO-WholeBody order).
 """
 
 from __future__ import annotations
@@ -30,6 +43,7 @@ import numpy as np
 
 from .. import keypoints as layout
 from ..atomic import write_text
+from ..choices import BODY_LAYOUTS, MISSING_PARTS
 from ..errors import InputError
 from ..keypoints import DWPOSE_THRESHOLD
 
@@ -37,6 +51,8 @@ NECK = -1
 OPENPOSE_FROM_COCO = (0, NECK, 6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13, 15, 2, 1, 4, 3)
 BODY25_TO_OPENPOSE18 = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18)
 BODY25_FEET = slice(19, 25)
+TOES_PADS = slice(20, 25)  # OpenPose-18 + toes (ComfyUI-ProportionChanger): 18 left toe, 19 right toe, 20-24 zero
+TOES_FEET = (18, None, None, 19, None, None)  # its toes as foot_keypoints_2d rows (big toes; others missing)
 # Rows of a 133-point array (sdpose_core.keypoints' parts).
 FEET, FACE, LEFT_HAND, RIGHT_HAND = (layout.FOOT.points, layout.FACE.points, layout.LEFT_HAND.points,
                                      layout.RIGHT_HAND.points)
@@ -49,6 +65,8 @@ LEFT_KEY, RIGHT_KEY = "hand_left_keypoints_2d", "hand_right_keypoints_2d"
 PART_POINTS = {BODY_KEY: (18, 25), FACE_KEY: (FACE_LANDMARKS + len(OPENPOSE_EYES), FACE_LANDMARKS),
                LEFT_KEY: (layout.LEFT_HAND.size,), RIGHT_KEY: (layout.RIGHT_HAND.size,), FOOT_KEY: (layout.FOOT.size,)}
 PERSON_KEYS = (BODY_KEY, FACE_KEY, LEFT_KEY, RIGHT_KEY)
+ZERO_PARTS = {FACE_KEY: PART_POINTS[FACE_KEY][0], LEFT_KEY: layout.LEFT_HAND.size, RIGHT_KEY: layout.RIGHT_HAND.size,
+              FOOT_KEY: layout.FOOT.size}  # the point counts of a part written as zeros
 # One canvas bound for every reader, writer and drawer of POSE_KEYPOINT: the longest side DWPreprocessor's
 # resolution allows, and a pixel budget that keeps one drawn frame (uint8 canvas, cubic resize) within a few GB.
 MAX_CANVAS_SIDE = 16384
@@ -192,16 +210,43 @@ def dumps_pose_keypoint(data: Any, indent: int | None = None) -> str:
 
 def to_pose_keypoint(keypoints: Any, width: int, height: int, *, threshold: float = DWPOSE_THRESHOLD,
                      body: bool = True, hands: bool = True, face: bool = True, feet: bool = False,
-                     raw_scores: bool = False, swap_hands: bool = False) -> dict[str, Any]:
+                     raw_scores: bool = False, swap_hands: bool = False, missing_parts: str = "null") -> dict[str, Any]:
     """One frame's POSE_KEYPOINT dict from (N, 17|133, 3) keypoints in pixels of a ``width`` x ``height`` image.
 
     Defaults reproduce DWPose's ``encode_poses_as_dict`` output; see the module docstring for the options.
-    Body-17 keypoints fill the body only (face and hands None, feet None when asked for).
+    Body-17 keypoints fill the body only (face and hands None, feet None when asked for; zeros with
+    ``missing_parts="zeros"``).
     """
+    _check_missing(missing_parts)
     kp = _as_keypoints(keypoints)
     w, h = _canvas(width, height, "to_pose_keypoint")
     people = [_person(p, float(threshold), body, hands, face, feet, raw_scores, swap_hands) for p in kp]
-    return {"people": people, "canvas_height": h, "canvas_width": w}
+    frame = {"people": people, "canvas_height": h, "canvas_width": w}
+    return zero_missing_parts(frame) if missing_parts == "zeros" else frame
+
+
+def _check_missing(missing_parts: str) -> None:
+    if missing_parts not in MISSING_PARTS:
+        raise InputError(f"missing_parts must be one of {', '.join(MISSING_PARTS)}, got {missing_parts!r}.")
+
+
+def zero_missing_parts(pose: Any) -> Any:
+    """POSE_KEYPOINT (a frame or a list, as given) with every null or empty face and hand, and feet where the key is
+    present, written as zero points (ComfyUI-native ``SDPoseDrawKeypoints`` fails on null); a new object."""
+    if isinstance(pose, dict):
+        return _zero_frame(pose)
+    return [_zero_frame(frame) for frame in pose_keypoint_frames(pose)]
+
+
+def _zero_frame(frame: dict) -> dict:
+    people = []
+    for person in frame.get("people") or []:
+        person = dict(person)
+        for key, points in ZERO_PARTS.items():
+            if (key in person or key != FOOT_KEY) and not person.get(key):
+                person[key] = [0.0] * (3 * points)
+        people.append(person)
+    return {**frame, "people": people}
 
 
 def to_pose_keypoints(frames: Iterable[tuple[Any, int, int]], **options: Any) -> list[dict[str, Any]]:
@@ -253,16 +298,56 @@ def _flat(arr: np.ndarray | None) -> list[float] | None:
     return None if arr is None else arr.reshape(-1).tolist()
 
 
-def _load_person(person: Any, width: int, height: int, where: str) -> dict[str, list[float] | None]:
+def _body25_layout(raw: np.ndarray) -> str | None:
+    """What one 25-point body (pixels or 0-1) says about its layout: ``body_25``, ``openpose_18_toes`` or None."""
+    shown = raw[:, 2] > 0
+    if np.any(raw[TOES_PADS] != 0):
+        return "body_25"  # ProportionChanger's pads are exact zeros
+    if shown[[8, 9, 12]].all():  # BODY_25: 8 mid-hip between the hips 9, 12; else right hip and the two knees
+        span = np.linalg.norm(raw[9, :2] - raw[12, :2])
+        off = np.linalg.norm(raw[8, :2] - (raw[9, :2] + raw[12, :2]) / 2)
+        if span > 0:
+            return "body_25" if off <= 0.25 * span else "openpose_18_toes"
+    if shown[[0, 13, 18]].all():  # BODY_25: 18 left ear, 13 left knee; else left toe, 13 left ankle
+        near_nose = np.linalg.norm(raw[18, :2] - raw[0, :2]) < np.linalg.norm(raw[18, :2] - raw[13, :2])
+        return "body_25" if near_nose else "openpose_18_toes"
+    return None
+
+
+def body25_layout(frames: Sequence[Any], body_layout: str = "auto") -> str | None:
+    """The layout of the 25-point bodies in raw POSE_KEYPOINT ``frames`` (None when there are none); with ``auto``
+    told from their points, and an InputError naming the ``body_layout`` choice when they are ambiguous."""
+    if body_layout not in BODY_LAYOUTS:
+        raise InputError(f"body_layout must be one of {', '.join(BODY_LAYOUTS)}, got {body_layout!r}.")
+    bodies = {f"POSE_KEYPOINT frame {i}, person {j}: '{BODY_KEY}'": p.get(BODY_KEY)
+              for i, f in enumerate(frames) if isinstance(f, dict) and isinstance(f.get("people"), (list, tuple))
+              for j, p in enumerate(f["people"]) if isinstance(p, dict)}
+    bodies = {where: b for where, b in bodies.items() if isinstance(b, (list, tuple)) and len(b) == 75}
+    if not bodies or body_layout != "auto":
+        return body_layout if bodies else None
+    votes = {_body25_layout(_numbers(b, where)) for where, b in bodies.items()} - {None}
+    if len(votes) == 1:
+        return votes.pop()
+    why = "some look like one and some like the other" if votes else "their points do not tell which"
+    raise InputError(f"POSE_KEYPOINT has 25-point bodies that could be CMU OpenPose BODY_25 or OpenPose-18 + two toes "
+                     f"+ five zero pads (ComfyUI-ProportionChanger); {why}. Choose body_layout 'body_25' or "
+                     "'openpose_18_toes' (node input body_layout; command line --body-layout).")
+
+
+def _load_person(person: Any, width: int, height: int, where: str,
+                 layout25: str | None = None) -> dict[str, list[float] | None]:
     """A person in canonical form: OpenPose-18 body, pixel coordinates, the four DWPose keys (+ feet if given)."""
     if not isinstance(person, dict):
         raise InputError(f"{where}: expected an object with 'pose_keypoints_2d' etc., got {type(person).__name__}.")
     parts = {key: _load_part(person, key, width, height, where) for key in PART_POINTS}
     body, has_feet = parts[BODY_KEY], FOOT_KEY in person
     if body is not None and len(body) == 25:
-        parts[BODY_KEY] = body[list(BODY25_TO_OPENPOSE18)]
+        toes = layout25 == "openpose_18_toes"
+        parts[BODY_KEY] = body[:18] if toes else body[list(BODY25_TO_OPENPOSE18)]
         if parts[FOOT_KEY] is None:
-            parts[FOOT_KEY], has_feet = body[BODY25_FEET], True
+            feet = (np.stack([body[i] if i is not None else np.zeros(3) for i in TOES_FEET]) if toes
+                    else body[BODY25_FEET])
+            parts[FOOT_KEY], has_feet = feet, True
     out = {key: _flat(parts[key]) for key in PERSON_KEYS}
     if has_feet:
         out[FOOT_KEY] = _flat(parts[FOOT_KEY])
@@ -291,7 +376,8 @@ def _frame_canvas(frame: dict, canvas_size: tuple[int, int] | None, where: str) 
     return _canvas(canvas_size[0], canvas_size[1], where)
 
 
-def _load_frame(frame: Any, canvas_size: tuple[int, int] | None, where: str) -> dict[str, Any]:
+def _load_frame(frame: Any, canvas_size: tuple[int, int] | None, where: str,
+                layout25: str | None = None) -> dict[str, Any]:
     if not isinstance(frame, dict):
         raise InputError(f"{where}: expected an object with 'people', got {type(frame).__name__}.")
     if "people" not in frame:
@@ -302,7 +388,7 @@ def _load_frame(frame: Any, canvas_size: tuple[int, int] | None, where: str) -> 
     if not isinstance(people, (list, tuple)):
         raise InputError(f"{where}: 'people' must be a list, got {type(people).__name__}.")
     width, height = _frame_canvas(frame, canvas_size, where)
-    loaded = [_load_person(p, width, height, f"{where}, person {i}") for i, p in enumerate(people)]
+    loaded = [_load_person(p, width, height, f"{where}, person {i}", layout25) for i, p in enumerate(people)]
     return {"people": loaded, "canvas_height": height, "canvas_width": width}
 
 
@@ -325,12 +411,14 @@ def read_pose_json(source: Any) -> Any:
     return parse_json(text, f"'{path.name}'")
 
 
-def load_pose_keypoint(source: Any, canvas_size: tuple[int, int] | None = None) -> list[dict[str, Any]]:
+def load_pose_keypoint(source: Any, canvas_size: tuple[int, int] | None = None,
+                       body_layout: str = "auto") -> list[dict[str, Any]]:
     """Any accepted POSE_KEYPOINT -> a checked list of frames in canonical DWPose form (pixels, OpenPose-18).
 
     ``source``: a frame dict, a list of frames, JSON text or a file path. Accepted: DWPose (comfyui_controlnet_aux),
     ComfyUI-native SDPose (``foot_keypoints_2d``, raw scores), OpenPose editor files and CMU OpenPose JSON
-    (BODY_25 bodies become OpenPose-18 plus feet; no canvas in the file -> ``canvas_size`` is required).
+    (BODY_25 bodies become OpenPose-18 plus feet; no canvas in the file -> ``canvas_size`` is required) and
+    ComfyUI-ProportionChanger's 25-point bodies (``body_layout``: see the module docstring).
     Parts whose present points all lie within 0..1 are taken as normalized and scaled by the canvas.
     Malformed input raises :class:`InputError` naming the frame, person and key at fault.
     """
@@ -339,7 +427,8 @@ def load_pose_keypoint(source: Any, canvas_size: tuple[int, int] | None = None) 
         data = [data]
     if not isinstance(data, (list, tuple)):
         raise InputError(f"POSE_KEYPOINT: expected a frame object or a list of them, got {type(data).__name__}.")
-    return [_load_frame(frame, canvas_size, f"POSE_KEYPOINT frame {i}") for i, frame in enumerate(data)]
+    layout25 = body25_layout(data, body_layout)
+    return [_load_frame(frame, canvas_size, f"POSE_KEYPOINT frame {i}", layout25) for i, frame in enumerate(data)]
 
 
 def save_pose_keypoint(pose: dict | Sequence[dict], path: str | Path, *, indent: int | None = None,

@@ -11,6 +11,13 @@ Drawing controls (ComfyUI-native's, defaults = DWPose's pixels): ``stick_width``
 the nose, eyes and ears and their limbs) and ``scale_strokes``: every size is for a 512-pixel short side and scales
 with the canvas, so strokes keep their proportion at any resolution.
 
+Styles (``STYLES``, one table for every node and command that draws): ``dwpose`` is the above; ``unianimate``
+draws DWPose's body and hands without face or feet (UniAnimate's and MusePose's training poses); ``wan_animate``
+draws as Wan2.2's Wan-Animate preprocessing (``draw_aapose_by_meta_new``): body limbs and joints plus each foot's
+toe (mean of the big and small toe) joined to the ankle, hands with strokes that scale with the canvas' short side,
+no face dots. A part is drawn when the style draws it and its toggle is on; ``wan_animate`` sets its own stroke
+sizes (the drawing controls other than ``head`` apply to the other styles).
+
 ``resolution`` follows DWPreprocessor: the pose is drawn at the canvas size, then resized so its short side is
 ``resolution`` (each side ``round(side * resolution / short side)``; cubic when enlarging, area otherwise).
 ``None`` keeps the canvas size.
@@ -29,8 +36,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from ..choices import (FACE_RADIUS, HAND_THICKNESS, JOINT_RADIUS, STICK_WIDTH,
-                      STROKE_REFERENCE_SIDE)
+from ..choices import DRAW_STYLES, FACE_RADIUS, HAND_THICKNESS, JOINT_RADIUS, STICK_WIDTH, STROKE_REFERENCE_SIDE
 from ..errors import InputError
 from ..formats.openpose import BODY_KEY, FACE_KEY, FOOT_KEY, LEFT_KEY, RIGHT_KEY, check_pixels, load_pose_keypoint
 from ..keypoints import DWPOSE_THRESHOLD
@@ -56,6 +62,14 @@ HAND_DOT, FACE_DOT = (0, 0, 255), (255, 255, 255)
 HEAD_JOINTS = frozenset((0, 14, 15, 16, 17))  # OpenPose-18 nose, eyes, ears
 
 
+# Wan2.2's toe limbs (ankle -> toe, its points 18 and 19) and the colours of its two toe joints.
+TOE_LIMBS = ((13, 18), (10, 19))
+TOE_LIMB_COLORS = tuple(tuple(int(float(c) * 0.6) for c in color) for color in ((255, 0, 85), (200, 200, 0)))
+TOE_COLORS = ((200, 200, 0), (100, 100, 0))
+TOE_PAIRS = ((0, 1), (3, 4))  # foot_keypoints_2d rows of the left and right big and small toes (COCO-WholeBody)
+WAN_STROKE_DIVISOR = 200  # Wan2.2: stroke = short side // 200, less one (v2), at least 1; hands half of that
+
+
 @dataclass(frozen=True)
 class Strokes:
     """Stroke sizes in pixels of the canvas drawn on, and whether the head is drawn."""
@@ -65,6 +79,37 @@ class Strokes:
     face_point_size: int = FACE_RADIUS
     hand_thickness: int = HAND_THICKNESS
     head: bool = True
+    hand_point_size: int = JOINT_RADIUS
+
+
+@dataclass(frozen=True)
+class Style:
+    """What one pose-guided model was trained on: the parts drawn, toe limbs, and Wan2.2's stroke sizes."""
+
+    parts: frozenset
+    toe_limbs: bool = False
+    wan_strokes: bool = False
+
+
+STYLES = dict(zip(DRAW_STYLES, (  # in the order of choices.DRAW_STYLES: dwpose, unianimate, wan_animate
+    Style(frozenset({"body", "hands", "face", "feet"})),
+    Style(frozenset({"body", "hands"})),
+    Style(frozenset({"body", "hands", "feet"}), toe_limbs=True, wan_strokes=True),
+)))
+
+
+def style_of(name: str) -> Style:
+    """The :data:`STYLES` entry ``name``; an InputError naming the choices otherwise."""
+    if name not in STYLES:
+        raise InputError(f"style must be one of {', '.join(STYLES)}, got {name!r}.")
+    return STYLES[name]
+
+
+def wan_strokes(width: int, height: int, head: bool = True) -> Strokes:
+    """Wan2.2's stroke sizes for a canvas: limbs, joints = short side // 200 - 1 (>= 1); hand lines, dots half."""
+    body = max(min(width, height) // WAN_STROKE_DIVISOR - 1, 1)
+    hand = max(body // 2, 1)
+    return Strokes(body, body, FACE_RADIUS, hand, bool(head), hand)
 
 
 def strokes(width: int, height: int, *, stick_width: int = STICK_WIDTH, point_size: int = JOINT_RADIUS,
@@ -76,7 +121,8 @@ def strokes(width: int, height: int, *, stick_width: int = STICK_WIDTH, point_si
             raise InputError(f"{name} must be a whole number of pixels >= 1, got {value!r}.")
     factor = min(width, height) / STROKE_REFERENCE_SIDE if scale_strokes else 1.0
     size = (lambda v: max(1, int(round(v * factor)))) if scale_strokes else int
-    return Strokes(size(stick_width), size(point_size), size(face_point_size), size(HAND_THICKNESS), bool(head))
+    return Strokes(size(stick_width), size(point_size), size(face_point_size), size(HAND_THICKNESS), bool(head),
+                   size(point_size))
 
 
 def stick_scale(width: int, height: int, xinsr: bool) -> int:
@@ -94,16 +140,31 @@ def _points(flat: Sequence[float] | None, threshold: float) -> tuple[list[tuple[
     return [(x, y) for x, y in arr[:, :2].tolist()], shown.tolist()
 
 
+def toe_points(flat: Sequence[float] | None, threshold: float) -> list[list[float]]:
+    """Wan2.2's two toes [x, y, c] (left, right) from ``foot_keypoints_2d``: the mean of the big and small toe that
+    are shown (c = 1), or [0, 0, 0] when neither is."""
+    xy, shown = _points(flat, threshold)
+    toes = []
+    for pair in TOE_PAIRS:
+        seen = [xy[i] for i in pair if i < len(xy) and shown[i]]
+        toes.append([*np.mean(seen, axis=0).tolist(), 1.0] if seen else [0.0, 0.0, 0.0])
+    return toes
+
+
 def draw_body(canvas: np.ndarray, flat: Sequence[float] | None, threshold: float, scale: int,
-              style: Strokes = Strokes()) -> None:
-    """OpenPose-18 limbs at 60 % colour, then the joints, in place."""
+              sizes: Strokes = Strokes(), toes: Sequence[Sequence[float]] = ()) -> None:
+    """OpenPose-18 limbs at 60 % colour (and Wan2.2's ankle-toe limbs with ``toes``), then the joints, in place."""
     xy, shown = _points(flat, threshold)
     if len(xy) < 18:
         return
-    if not style.head:
+    xy, shown = xy[:18], shown[:18]
+    if not sizes.head:
         shown = [ok and i not in HEAD_JOINTS for i, ok in enumerate(shown)]
-    half_width = style.stick_width * scale
-    for (a, b), color in zip(LIMBS, LIMB_COLORS):
+    for x, y, c in toes:
+        xy.append((x, y))
+        shown.append(c > 0)
+    half_width = sizes.stick_width * scale
+    for (a, b), color in zip(LIMBS + TOE_LIMBS[:len(toes)], LIMB_COLORS + TOE_LIMB_COLORS):
         if not (shown[a] and shown[b]):
             continue
         (xa, ya), (xb, yb) = xy[a], xy[b]
@@ -112,22 +173,22 @@ def draw_body(canvas: np.ndarray, flat: Sequence[float] | None, threshold: float
         center = (int((xa + xb) / 2), int((ya + yb) / 2))
         polygon = cv2.ellipse2Poly(center, (int(length / 2), half_width), int(angle), 0, 360, 1)
         cv2.fillConvexPoly(canvas, polygon, color)
-    for (x, y), ok, color in zip(xy, shown, BODY_COLORS):
+    for (x, y), ok, color in zip(xy, shown, BODY_COLORS + TOE_COLORS):
         if ok:
-            cv2.circle(canvas, (int(x), int(y)), style.point_size, color, thickness=-1)
+            cv2.circle(canvas, (int(x), int(y)), sizes.point_size, color, thickness=-1)
 
 
-def draw_feet(canvas: np.ndarray, flat: Sequence[float] | None, threshold: float, style: Strokes = Strokes()) -> None:
+def draw_feet(canvas: np.ndarray, flat: Sequence[float] | None, threshold: float, sizes: Strokes = Strokes()) -> None:
     """Six foot points as dots in the first six joint colours (ComfyUI-native's look), in place."""
     height, width = canvas.shape[:2]
     xy, shown = _points(flat, threshold)
     for (x, y), ok, color in zip(xy, shown, BODY_COLORS):
         x, y = int(x), int(y)
         if ok and 0 <= x < width and 0 <= y < height:
-            cv2.circle(canvas, (x, y), style.point_size, color, thickness=-1)
+            cv2.circle(canvas, (x, y), sizes.point_size, color, thickness=-1)
 
 
-def draw_hand(canvas: np.ndarray, flat: Sequence[float] | None, threshold: float, style: Strokes = Strokes()) -> None:
+def draw_hand(canvas: np.ndarray, flat: Sequence[float] | None, threshold: float, sizes: Strokes = Strokes()) -> None:
     """21 hand points: rainbow bones, then blue dots; points on row/column 0 are skipped (DWPose), in place."""
     xy, shown = _points(flat, threshold)
     if len(xy) < 21:
@@ -136,34 +197,41 @@ def draw_hand(canvas: np.ndarray, flat: Sequence[float] | None, threshold: float
     inside = [ok and x > 0 and y > 0 for (x, y), ok in zip(ixy, shown)]
     for (a, b), color in zip(HAND_EDGES, HAND_COLORS):
         if inside[a] and inside[b]:
-            cv2.line(canvas, ixy[a], ixy[b], color, thickness=style.hand_thickness)
+            cv2.line(canvas, ixy[a], ixy[b], color, thickness=sizes.hand_thickness)
     for p, ok in zip(ixy, inside):
         if ok:
-            cv2.circle(canvas, p, style.point_size, HAND_DOT, thickness=-1)
+            cv2.circle(canvas, p, sizes.hand_point_size, HAND_DOT, thickness=-1)
 
 
-def draw_face(canvas: np.ndarray, flat: Sequence[float] | None, threshold: float, style: Strokes = Strokes()) -> None:
+def draw_face(canvas: np.ndarray, flat: Sequence[float] | None, threshold: float, sizes: Strokes = Strokes()) -> None:
     """Face points as white dots; points on row/column 0 are skipped (DWPose), in place."""
     xy, shown = _points(flat, threshold)
     for (x, y), ok in zip(xy, shown):
         x, y = int(x), int(y)
         if ok and x > 0 and y > 0:
-            cv2.circle(canvas, (x, y), style.face_point_size, FACE_DOT, thickness=-1)
+            cv2.circle(canvas, (x, y), sizes.face_point_size, FACE_DOT, thickness=-1)
 
 
 def draw_people(people: Sequence[dict], width: int, height: int, *, body: bool = True, hands: bool = True,
                 face: bool = True, feet: bool = True, xinsr: bool = False,
-                threshold: float = DWPOSE_THRESHOLD, **style: Any) -> np.ndarray:
+                threshold: float = DWPOSE_THRESHOLD, style: str = "dwpose", **controls: Any) -> np.ndarray:
     """Canonical people (pixels, OpenPose-18) on a black ``height`` x ``width`` RGB uint8 canvas.
 
-    ``style``: the drawing controls of :func:`strokes` (module docstring); none given = DWPose's pixels."""
+    ``style``: a :data:`STYLES` name; ``controls``: the drawing controls of :func:`strokes` (module docstring);
+    none given = DWPose's pixels."""
+    look = style_of(style)
     canvas = np.zeros((height, width, 3), dtype=np.uint8)
-    scale = stick_scale(width, height, xinsr)
-    sizes = strokes(width, height, **style)
+    sizes = strokes(width, height, **controls)
+    if look.wan_strokes:
+        sizes = wan_strokes(width, height, sizes.head)
+    scale = 1 if look.wan_strokes else stick_scale(width, height, xinsr)
+    body, hands, face, feet = (on and part in look.parts for on, part in
+                               ((body, "body"), (hands, "hands"), (face, "face"), (feet, "feet")))
     for person in people:
+        toes = toe_points(person.get(FOOT_KEY), threshold) if feet and look.toe_limbs else ()
         if body:
-            draw_body(canvas, person.get(BODY_KEY), threshold, scale, sizes)
-        if feet:
+            draw_body(canvas, person.get(BODY_KEY), threshold, scale, sizes, toes)
+        if feet and not look.toe_limbs:
             draw_feet(canvas, person.get(FOOT_KEY), threshold, sizes)
         if hands:
             draw_hand(canvas, person.get(LEFT_KEY), threshold, sizes)
@@ -253,14 +321,14 @@ def overlay(image: np.ndarray, pose: np.ndarray, alpha: float = 1.0) -> np.ndarr
 
 def render_frame(frame: Any, *, resolution: int | None = None, body: bool = True, hands: bool = True,
                  face: bool = True, feet: bool = True, xinsr: bool = False, threshold: float = DWPOSE_THRESHOLD,
-                 image: Any = None, alpha: float = 1.0, **style: Any) -> np.ndarray:
+                 image: Any = None, alpha: float = 1.0, style: str = "dwpose", **controls: Any) -> np.ndarray:
     """One POSE_KEYPOINT frame (any accepted variant) -> HxWx3 uint8 RGB, on black or over ``image``
-    (``style``: drawing controls, see :func:`strokes`)."""
+    (``style``: a :data:`STYLES` name; ``controls``: drawing controls, see :func:`strokes`)."""
     frames = load_pose_keypoint(frame)
     if len(frames) != 1:
         raise InputError(f"render_frame draws one frame, got {len(frames)}; use render_pose_keypoint for a list.")
     return _render(frames[0], resolution=resolution, body=body, hands=hands, face=face, feet=feet, xinsr=xinsr,
-                   threshold=threshold, image=image, alpha=alpha, **style)
+                   threshold=threshold, image=image, alpha=alpha, style=style, **controls)
 
 
 def _render(frame: dict, *, resolution: int | None, image: Any, alpha: float, **draw: Any) -> np.ndarray:
@@ -275,9 +343,10 @@ def _render(frame: dict, *, resolution: int | None, image: Any, alpha: float, **
 
 def render_pose_keypoint(pose: Any, *, resolution: int | None = None, body: bool = True, hands: bool = True,
                          face: bool = True, feet: bool = True, xinsr: bool = False,
-                         threshold: float = DWPOSE_THRESHOLD, **style: Any) -> list[np.ndarray]:
+                         threshold: float = DWPOSE_THRESHOLD, style: str = "dwpose",
+                         **controls: Any) -> list[np.ndarray]:
     """Every frame of a POSE_KEYPOINT (dict, list, JSON text or path) on black, as :func:`render_frame` draws it."""
     frames = load_pose_keypoint(pose)
     check_batch([(f["canvas_width"], f["canvas_height"]) for f in frames], resolution)
     return [_render(frame, resolution=resolution, body=body, hands=hands, face=face, feet=feet, xinsr=xinsr,
-                    threshold=threshold, image=None, alpha=1.0, **style) for frame in frames]
+                    threshold=threshold, image=None, alpha=1.0, style=style, **controls) for frame in frames]

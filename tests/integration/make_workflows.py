@@ -83,10 +83,17 @@ DRIVING_NODES = [
     node(6, "LoadImage", [400, 1030], {"image": IMAGE}, size=[300, 330], title="Reference image"),
     node(7, "SDPoseNodes.SelectPeople", [400, 1420], {"mode": "largest", "count": 1}, size=[340, 130]),
     node(8, "SDPoseNodes.RetargetPose", [780, 80], {"resolution": 0, "fill_gaps": 5, "zero_lag_smoothing": True},
-         size=[340, 620]),
+         size=[340, 760]),
     node(9, "SDPoseNodes.SavePoseKeypoints", [400, 1610], {"filename_prefix": "sdpose/retarget/pose"},
          size=[340, 110]),
 ]
+
+
+def driving_nodes(style: str) -> list:
+    """DRIVING_NODES with the retarget drawn in ``style``, the pose images its animation model was trained on."""
+    return [{**n, "widgets": {**n["widgets"], "style": style}} if n["id"] == 8 else n for n in DRIVING_NODES]
+
+
 DRIVING_LINKS = [
     (1, 0, 2, "video"), (2, 0, 5, "image"), (3, 0, 5, "sdpose_model"), (2, 2, 4, "frame_rate"),
     (4, 0, 5, "video_options"), (5, 1, 7, "pose_keypoint"), (7, 0, 8, "driving_pose"), (6, 0, 8, "reference_image"),
@@ -190,7 +197,7 @@ WORKFLOWS = {
     },
     # (d) reference image + driving video -> retargeted pose video (UniAnimate / MimicMotion / AnimateAnyone style)
     "sdpose_retarget_pose_video": {
-        "nodes": DRIVING_NODES + [
+        "nodes": driving_nodes("unianimate") + [
             node(10, "SaveImage", [1160, 80], {"filename_prefix": "sdpose/retarget/pose"}, size=[320, 330],
                  title="Retargeted pose frames"),
             node(11, "CreateVideo", [1160, 460], {"fps": 30.0}, size=[260, 80]),
@@ -199,7 +206,9 @@ WORKFLOWS = {
             node(13, "Note", [1540, 80], {"text": "The driving video's poses with the reference character's body: "
                                           "every bone gets the reference's length, hands and face its size, and the "
                                           "clip stands on the reference's neck. Connect the retargeted IMAGE batch "
-                                          "to the pose input of UniAnimate / MimicMotion / AnimateAnyone. SDPose "
+                                          "to the pose input of UniAnimate / MimicMotion / AnimateAnyone (drawn in "
+                                          "the unianimate style, body and hands without face dots, as UniAnimate and "
+                                          "MusePose were trained; dwpose draws the face too). SDPose "
                                           "Select People keeps the largest dancer; short dropouts are filled and "
                                           "the clip is smoothed without lag. " + NOTE_MODELS}, size=[420, 300]),
         ],
@@ -208,19 +217,21 @@ WORKFLOWS = {
     },
     # (e) Wan-Animate preprocessing: the retargeted pose video and the face video of the driving clip
     "sdpose_wan_animate_preprocess": {
-        "nodes": DRIVING_NODES + [
+        "nodes": driving_nodes("wan_animate") + [
             node(10, "CreateVideo", [1160, 80], {"fps": 30.0}, size=[260, 80], title="Pose video"),
             node(11, "SaveVideo", [1160, 220], {"filename_prefix": "sdpose/wan/pose_video", "format": "auto",
                                                 "codec": "auto"}, size=[330, 380]),
-            node(12, "SDPoseNodes.FaceCrops", [780, 870], {"width": 512, "height": 512}, size=[340, 330]),
+            node(12, "SDPoseNodes.FaceCrops", [780, 870], {"width": 512, "height": 512, "framing": "wan_animate",
+                                                           "scale": 1.3, "square": False}, size=[340, 450]),
             node(13, "CreateVideo", [1160, 660], {"fps": 30.0}, size=[260, 80], title="Face video"),
             node(14, "SaveVideo", [1160, 800], {"filename_prefix": "sdpose/wan/face_video", "format": "auto",
                                                 "codec": "auto"}, size=[330, 380]),
             node(15, "SaveImage", [1540, 80], {"filename_prefix": "sdpose/wan/face"}, size=[320, 330],
                  title="Face crops"),
             node(16, "Note", [1540, 470], {"text": "Wan-Animate preprocessing: the pose video (the driving poses "
-                                           "retargeted to the reference character) goes to pose_images, the face "
-                                           "video (512x512 face crops of the driving clip, steadied over time) to "
+                                           "retargeted to the reference character, drawn as Wan2.2 draws them) goes "
+                                           "to pose_images, the face video (512x512 face crops of the driving clip "
+                                           "framed as Wan2.2 frames them, steadied over time) to "
                                            "face_images, the reference image to the reference input. " +
                                            NOTE_MODELS}, size=[420, 300]),
         ],
