@@ -53,10 +53,10 @@ def pytest_sessionfinish(session, exitstatus):
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if not require_every_test() or reporter is None:
         return
-    left = [r for r in reporter.stats.get("skipped", []) if not hasattr(r, "wasxfail") and r.nodeid not in EXPECTED_SKIPS]
+    left = [r.nodeid or str(r.fspath) for r in reporter.stats.get("skipped", [])
+            if not hasattr(r, "wasxfail") and r.nodeid not in EXPECTED_SKIPS]
     if left:
-        reporter.write_line(f"{len(left)} unexpected skip(s) in CI: {', '.join(r.nodeid or str(r.fspath) for r in left)}",
-                            red=True)
+        reporter.write_line(f"{len(left)} unexpected skip(s) in CI: {', '.join(left)}", red=True)
         if session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
