@@ -78,6 +78,68 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "sdpose_core", "estimate", *args]
 
 
+# A test seam for the subprocess tests: every Python process started with ``_pausing_env`` (the CLI, Ray's workers)
+# wraps one function of sdpose_core when its module is imported; the Nth call in a process writes ``paused-<pid>``
+# into the pause folder and waits for ``go`` there before it goes on. Tests synchronise on these files, not on time.
+PAUSE_SITE = """
+import importlib.abc, importlib.util, os, sys, time
+from pathlib import Path
+
+_module, _, _name = os.environ["SDPOSE_TEST_PAUSE"].partition(":")
+_folder, _call = Path(os.environ["SDPOSE_TEST_PAUSE_DIR"]), int(os.environ["SDPOSE_TEST_PAUSE_CALL"])
+
+
+def _wrap(module):
+    owner, _, attr = _name.rpartition(".")
+    holder = getattr(module, owner) if owner else module
+    original, calls = getattr(holder, attr), [0]
+
+    def paused(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == _call:
+            (_folder / f"paused-{os.getpid()}").write_text(str(calls[0]))
+            while not (_folder / "go").exists():
+                time.sleep(0.005)
+        return original(*args, **kwargs)
+
+    setattr(holder, attr, paused)
+
+
+class _Finder(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname, path, target=None):
+        if fullname != _module:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            _wrap(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+sys.meta_path.insert(0, _Finder())
+"""
+
+
+def _pausing_env(folder: Path, target: str, call: int) -> dict:
+    """``_env()`` for a subprocess whose ``target`` ('module:qualified.name') pauses at its ``call``-th call."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(PAUSE_SITE)
+    env = _env()
+    env.update(PYTHONPATH=os.pathsep.join([str(folder), env["PYTHONPATH"]]), SDPOSE_TEST_PAUSE=target,
+               SDPOSE_TEST_PAUSE_DIR=str(folder), SDPOSE_TEST_PAUSE_CALL=str(call))
+    return env
+
+
+def _paused(folder: Path) -> list[int]:
+    """Process ids paused at the seam now."""
+    return sorted(int(p.name.split("-")[1]) for p in folder.glob("paused-*"))
+
+
 # ---------------------------------------------------------------------------------------------------- pieces
 def test_output_set_moves_all_or_nothing_and_json_is_always_valid(tmp_path):
     dest = tmp_path / "dest"
@@ -312,9 +374,15 @@ def test_engine_ray_without_ray_says_how_to_install(tmp_path):
 
 # ---------------------------------------------------------------------------------------------------- signals
 def _wait_for(predicate, proc, timeout=240.0) -> None:
+    _wait_for_all(predicate, [proc], timeout)
+
+
+def _wait_for_all(predicate, procs, timeout=240.0) -> None:
+    """Poll ``predicate`` (an event: a file appeared) while every process is still running."""
     end = time.monotonic() + timeout
     while not predicate():
-        assert proc.poll() is None, proc.communicate()
+        for proc in procs:
+            assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < end, "timed out"
         time.sleep(0.02)
 
@@ -325,10 +393,14 @@ def test_signals_leave_whole_sets_and_a_rerun_finishes(sig, tiny_body, cache, tm
     folder = _images(tmp_path / "in", n)
     out, coco = tmp_path / "out", tmp_path / "coco.json"
     cmd = _cli(str(folder), *_fast(tiny_body, out, cache), "--batch-size", "1", "--coco-json", str(coco))
-    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pause = tmp_path / "pause"  # the third input's outputs staged, not yet published: the run is mid-way for sure
+    proc = subprocess.Popen(cmd, env=_pausing_env(pause, "sdpose_core.cli.job:Job.publish", 3),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     staging = out / STATE_DIR / "staging"
-    _wait_for(lambda: len(list(out.glob("*.json"))) >= 2 and any(p.iterdir() for p in staging.iterdir()), proc)
+    _wait_for(lambda: _paused(pause), proc)
+    assert len(list(out.glob("*.json"))) == 2 and any(p.iterdir() for p in staging.iterdir())
     proc.send_signal(sig)
+    (pause / "go").touch()
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == (-signal.SIGKILL if sig == signal.SIGKILL else 128 + sig), err
     done = {p.stem for p in out.glob("*.json")}
@@ -372,8 +444,12 @@ def test_two_runs_at_once_same_inputs_one_set_other_inputs_other_names(tiny_body
     same = _images(tmp_path / "same", 4)
     out = tmp_path / "out"
     args = _fast(tiny_body, out, cache)
-    procs = [subprocess.Popen(_cli(str(same), *args, "--batch-size", "1"), env=_env(), stdout=subprocess.PIPE,
+    pause = tmp_path / "pause-plan"  # both runs planning at the same moment: they overlap from there on
+    env = _pausing_env(pause, "sdpose_core.cli.job:Job.plan", 1)
+    procs = [subprocess.Popen(_cli(str(same), *args, "--batch-size", "1"), env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    _wait_for_all(lambda: _paused(pause) == sorted(p.pid for p in procs), procs)
+    (pause / "go").touch()
     results = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], results
     _assert_whole(out, {f"img{i:02d}" for i in range(4)})  # one set, no numbered copies
@@ -382,8 +458,12 @@ def test_two_runs_at_once_same_inputs_one_set_other_inputs_other_names(tiny_body
                                                                                   size=(50, 70))
     out2 = tmp_path / "out2"
     args = _fast(tiny_body, out2, cache)
-    procs = [subprocess.Popen(_cli(str(f), *args, "--batch-size", "1"), env=_env(), stdout=subprocess.PIPE,
+    pause = tmp_path / "pause-publish"  # both runs with a staged set at the same moment, publishing after it
+    env = _pausing_env(pause, "sdpose_core.cli.job:Job.publish", 1)
+    procs = [subprocess.Popen(_cli(str(f), *args, "--batch-size", "1"), env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for f in (other_a, other_b)]
+    _wait_for_all(lambda: _paused(pause) == sorted(p.pid for p in procs), procs)
+    (pause / "go").touch()
     results = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], results
     _assert_whole(out2, {"img00", "img01", "img00-1", "img01-1"})

@@ -52,6 +52,7 @@ def test_crops_from_a_file_are_the_official_bytes(scene, tiny_body, cache):
 
     boxes = torch.tensor(BOXES, dtype=torch.float64)
     ours = warp_crops(to_rgb_uint8(load_image(scene)), warp_matrix(*crop_center_scale(boxes, SIZE), SIZE), SIZE)
+    assert len(captured) == len(ours) == len(BOXES)
     for mine, theirs in zip(ours.numpy(), captured):
         assert np.array_equal(mine, theirs[..., ::-1])  # official crops are BGR
 
@@ -71,5 +72,8 @@ def test_keypoints_from_a_file_equal_the_official_path(scene, request, cache, wh
     assert ours.shape == theirs.shape == (3, model.scheme.num_keypoints, 3)
     distance = np.linalg.norm(ours[..., :2] - theirs[..., :2], axis=-1)
     print(f"{which} flip={flip}: max distance {distance.max():.2e} px over {distance.size} keypoints")
-    assert distance.max() < 0.01
+    # Float noise only: the engine encodes one crop per VAE call, the official loop the batch, so heatmaps differ by
+    # ~3e-5 (test_model); through DARK's Newton step that is at most 1.02e-4 px measured here (wholebody, flip) on
+    # this 2-core CPU. A real difference (a crop one grey level off, a constant, a flip pair) moves points by pixels.
+    assert distance.max() < 3e-4
     np.testing.assert_allclose(ours[..., 2], theirs[..., 2], rtol=1e-4, atol=1e-5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 
 import pytest
 
@@ -44,3 +45,39 @@ def test_unreachable_hub_is_found_by_the_probe(tmp_path, monkeypatch):
         server.listen()
         monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.getsockname()[1]}")
         assert hub.offline_reason() is None
+
+
+def test_a_hub_that_never_answers_is_given_up_on(tmp_path, monkeypatch):
+    """A host that takes the connection attempt and never completes it: the probe gives up after its timeout and the
+    download is not attempted. (A listening socket with a full accept queue drops further SYNs, so connecting hangs.)"""
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    for proxy in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
+    with socket.socket() as server, socket.socket() as queued:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        queued.connect(server.getsockname())  # fills the queue: never accepted
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.getsockname()[1]}")
+        assert hub.offline_reason(timeout=0.3) == "no connection to 127.0.0.1: timed out"
+        with pytest.raises(DownloadError, match=r"no connection to 127\.0\.0\.1: timed out.*/yolox_l\.onnx"):
+            hub.download_file("yzd-v/DWPose", "yolox_l.onnx", tmp_path)
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_probe_that_hangs_past_its_timeout_is_abandoned(monkeypatch):
+    """A name lookup that never returns (socket's timeout does not cover it): the caller goes on without it."""
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    for proxy in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "https://hub.example")
+    release = threading.Event()
+
+    def hanging_lookup(*_args, **_kwargs):
+        release.wait()
+        raise OSError("released by the test")
+
+    monkeypatch.setattr(hub.socket, "create_connection", hanging_lookup)
+    try:
+        assert hub.offline_reason(timeout=0.2) == "no connection to hub.example within 0.2 s"
+    finally:
+        release.set()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 import pkgutil
 from pathlib import Path
 
@@ -16,6 +17,39 @@ from sdpose_core.keypoints import (BODY, DWPOSE_THRESHOLD, FACE, FOOT, LEFT_HAND
                                    WHOLEBODY_PARTS, WHOLEBODY_SIGMAS)
 
 REPO = Path(__file__).resolve().parents[1]
+# mmpose's COCO-WholeBody metainfo (names, swap pairs, sigmas), kept as data with its source and commit
+METAINFO = json.loads((REPO / "tests" / "data" / "coco_wholebody_metainfo.json").read_text())
+
+
+def test_body_sigmas_are_pycocotools_coco_sigmas():
+    """COCO's 17 OKS sigmas as the COCO evaluation itself defines them (pycocotools' keypoint Params)."""
+    cocoeval = pytest.importorskip("pycocotools.cocoeval")
+    coco = cocoeval.Params(iouType="keypoints").kpt_oks_sigmas
+    assert len(coco) == len(keypoints.BODY_SIGMAS) == 17
+    assert [round(float(s), 6) for s in coco] == list(keypoints.BODY_SIGMAS)
+
+
+def test_wholebody_sigmas_are_the_published_list():
+    """All 133 sigmas, literally, against COCO-WholeBody's list as mmpose's metainfo publishes it."""
+    assert list(WHOLEBODY_SIGMAS) == METAINFO["sigmas"]
+    assert METAINFO["sigmas"][:17] == list(keypoints.BODY_SIGMAS)  # the body part keeps COCO's sigmas
+
+
+def test_names_are_the_metainfos():
+    assert list(keypoints.BODY_NAMES + keypoints.FOOT_NAMES) == METAINFO["names"][:FOOT.stop]
+
+
+@pytest.mark.parametrize("name", ["body", "wholebody"])
+def test_flip_pairs_are_the_metainfos(name):
+    """Every left/right pair of the flip test, literally, from the metainfo's swap names (the body's are COCO's)."""
+    from sdpose_core.engine.schemes import get_scheme
+
+    scheme = get_scheme(name)
+    pairs = {tuple(p) for p in METAINFO["flip_pairs"] if p[1] < scheme.num_keypoints}
+    assert len(pairs) == {"body": 8, "wholebody": 61}[name]
+    ours = {(i, j) for i, j in enumerate(scheme.flip_indices) if i < j}
+    assert ours == pairs
+    assert all(scheme.flip_indices[i] == i for i in range(scheme.num_keypoints) if not any(i in p for p in pairs))
 
 
 def test_parts_are_contiguous_and_cover_the_133_points():

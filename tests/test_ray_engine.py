@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ import torch
 
 from sdpose_core.cli.main import main
 from sdpose_core.cli.job import STATE_DIR
-from test_batch import _assert_whole, _cli, _env, _fast, _images, _strict_json
+from test_batch import _assert_whole, _cli, _fast, _images, _paused, _pausing_env, _strict_json, _wait_for
 
 ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
 
@@ -46,34 +45,19 @@ def test_two_ray_workers_give_the_bytes_of_one_process_and_resume(tiny_body, cac
     assert not ray.is_initialized()
 
 
-def _busy_workers() -> list[int]:
-    """Process ids of Ray workers running PoseWorker.run now (Ray titles its worker processes so)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if proc.name.isdigit() and cmd.startswith("ray::PoseWorker.run"):
-            found.append(int(proc.name))
-    return found
-
-
 def test_a_worker_killed_mid_run_is_replaced_and_every_output_is_written_once(tiny_body, cache, tmp_path):
     folder = _images(tmp_path / "in", 12)
     out = tmp_path / "out"
     cmd = _cli(str(folder), *_fast(tiny_body, out, cache)[:-2], "--batch-size", "1", "--engine", "ray",
                "--num-workers", "2")
-    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    victim, end = None, time.monotonic() + 240
-    while victim is None:
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < end, "no Ray worker seen at work"
-        busy = _busy_workers() if len(list(out.glob("*.json"))) >= 2 else []
-        if busy:
-            victim = busy[0]
-            os.kill(victim, signal.SIGKILL)
-        time.sleep(0.02)
+    pause = tmp_path / "pause"  # each worker's second unit waits, inside PoseWorker.run, until the test says go
+    proc = subprocess.Popen(cmd, env=_pausing_env(pause, "sdpose_core.cli.ray_engine:run_unit", 2),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(lambda: _paused(pause), proc)
+    victim = _paused(pause)[0]
+    assert Path(f"/proc/{victim}/cmdline").read_bytes().startswith(b"ray::PoseWorker")  # a worker, busy posing
+    os.kill(victim, signal.SIGKILL)
+    (pause / "go").touch()
     stdout, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0, stderr[-3000:]
     assert "a Ray worker died while posing" in stderr and "trying again" in stderr

@@ -26,31 +26,31 @@ OUT = REPO / "workflows"
 MODEL = "teemosliang/SDPose-Wholebody [hub]"
 IMAGE = "example.png"  # ComfyUI's input/ ships it
 
-DWPOSE_STUB = '''
+DWPREPROCESSOR = REPO / "tests" / "data" / "controlnet_aux_dwpreprocessor.json"  # its real inputs, with the commit
+
+
+def dwpose_stub() -> str:
+    """A generation-time stand-in for comfyui_controlnet_aux's DWPreprocessor (never shipped), built from the
+    inputs read once from its source (tests/data/controlnet_aux_dwpreprocessor.json)."""
+    spec = json.loads(DWPREPROCESSOR.read_text())
+    return f'''
+import json
+
+
 class DWPreprocessor:
-    """Generation-time stand-in with comfyui_controlnet_aux's DWPreprocessor inputs (never shipped)."""
+    """Stand-in with comfyui_controlnet_aux's DWPreprocessor inputs ({spec["source"]["commit"][:12]})."""
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {"image": ("IMAGE",)}, "optional": {
-            "detect_hand": (["enable", "disable"], {"default": "enable"}),
-            "detect_body": (["enable", "disable"], {"default": "enable"}),
-            "detect_face": (["enable", "disable"], {"default": "enable"}),
-            "resolution": ("INT", {"default": 512, "min": 64, "max": 16384, "step": 64}),
-            "bbox_detector": (["None", "yolox_l.torchscript.pt", "yolox_l.onnx", "yolo_nas_l_fp16.onnx",
-                               "yolo_nas_m_fp16.onnx", "yolo_nas_s_fp16.onnx"], {"default": "yolox_l.onnx"}),
-            "pose_estimator": (["dw-ll_ucoco_384_bs5.torchscript.pt", "dw-ll_ucoco_384.onnx", "dw-ll_ucoco.onnx"],
-                               {"default": "dw-ll_ucoco_384_bs5.torchscript.pt"}),
-            "scale_stick_for_xinsr_cn": (["disable", "enable"], {"default": "disable"}),
-        }}
+        return json.loads({json.dumps(json.dumps(spec["input"]))})
 
-    RETURN_TYPES = ("IMAGE", "POSE_KEYPOINT")
-    FUNCTION = "estimate_pose"
-    CATEGORY = "ControlNet Preprocessors/Faces and Poses Estimators"
+    RETURN_TYPES = {tuple(spec["output"])!r}
+    FUNCTION = {spec["function"]!r}
+    CATEGORY = {spec["category"]!r}
 
 
-NODE_CLASS_MAPPINGS = {"DWPreprocessor": DWPreprocessor}
-NODE_DISPLAY_NAME_MAPPINGS = {"DWPreprocessor": "DWPose Estimator"}
+NODE_CLASS_MAPPINGS = {{{spec["node_id"]!r}: DWPreprocessor}}
+NODE_DISPLAY_NAME_MAPPINGS = {{{spec["node_id"]!r}: {spec["display_name"]!r}}}
 '''
 
 
@@ -282,7 +282,7 @@ def main() -> None:
     why = browser_missing()
     if comfyui_main() is None or why:
         sys.exit(f"cannot generate workflows: {why or 'ComfyUI is not installed (.ci/install-comfyui.sh)'}")
-    base = comfy_folder(Path(tempfile.mkdtemp(prefix="sdpose-workflows-")), {"dwpose_stub.py": DWPOSE_STUB})
+    base = comfy_folder(Path(tempfile.mkdtemp(prefix="sdpose-workflows-")), {"dwpose_stub.py": dwpose_stub()})
     server = start_server(base)
     frontend = None
     try:

@@ -74,20 +74,21 @@ def check_dwpose_frame(frame: dict, width: int, height: int, wholebody: bool) ->
 # ---------------------------------------------------------------------------------------------------- start-up
 
 
-def test_pack_imports_fast_and_registers_its_nodes(comfy):
+def test_pack_loads_and_registers_its_nodes(comfy):
+    """No model loading and no model library at start-up is checked by what is imported, not by time:
+    test_pack_import counts the model libraries the pack adds as ComfyUI loads it (none), and
+    test_comfy_missing_dependency starts a server with diffusers and onnxruntime unimportable (the pack loads).
+    The import time ComfyUI logs is printed as a figure only."""
     log = comfy.log.read_text(errors="replace")
     assert "SDPose nodes could not be loaded" not in log
     timing = re.search(r"^\s*([\d.]+) seconds(?: \(IMPORT FAILED\))?: .*sdpose-nodes\s*$", log, re.M)
     assert timing and "IMPORT FAILED" not in timing.group(0), log[-3000:]
-    assert float(timing.group(1)) < 1.0  # no model loading, no heavy imports at start-up
     info = comfy.get("/object_info")
     for node_id, display in OUR_NODES.items():
         assert info[node_id]["display_name"] == display
         assert node_id not in KNOWN_IDS
     assert not [n for n in info if n.startswith("SDPose") and n not in OUR_NODES and not n.startswith("SDPoseTest.")]
     print(f"\nComfyUI answered {comfy.start_seconds:.1f} s after start; pack import {timing.group(1)} s")
-
-
 
 
 def test_estimator_has_dwpreprocessor_inputs_and_outputs(comfy):

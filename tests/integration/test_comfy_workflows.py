@@ -171,3 +171,35 @@ def test_workflows_saved_with_0_1_0_load_with_the_same_settings(comfy, frontend,
         for name in set(now["inputs"]) - set(old["inputs"]):
             kind, options = (spec.get("required", {}) | spec.get("optional", {}))[name][:2]
             assert now["inputs"][name] == options.get("default"), (node_id, name)
+
+
+DWPREPROCESSOR = json.loads((REPO / "tests" / "data" / "controlnet_aux_dwpreprocessor.json").read_text())
+
+
+def test_controlnet_aux_workflow_fits_the_real_dwpreprocessor(comfy):
+    """The DWPose Estimator node of *_with_controlnet_aux.json against comfyui_controlnet_aux's own DWPreprocessor
+    inputs (read from its source once, kept with the commit): every widget value is one it accepts, its slots are its
+    slots, and its detect_*, resolution and bbox_detector are the SDPose Estimator's, as the workflow's note says."""
+    [path] = [p for p in UI_FILES if "controlnet_aux" in p.stem]
+    workflow = json.loads(path.read_text())
+    [dwpose] = [n for n in workflow["nodes"] if n["type"] == DWPREPROCESSOR["node_id"]]
+    [ours] = [n for n in workflow["nodes"] if n["type"] == "SDPoseNodes.Estimator"]
+    named = widget_values(dwpose, DWPREPROCESSOR)
+    inputs = DWPREPROCESSOR["input"]["optional"]
+    assert set(named) == set(inputs)
+    for name, value in named.items():
+        kind, options = inputs[name]
+        if isinstance(kind, list):
+            assert value in kind, (name, value)
+        else:
+            assert kind == "INT" and options["min"] <= value <= options["max"], (name, value)
+            assert (value - options["min"]) % options["step"] == 0, (name, value)
+    assert [s["name"] for s in dwpose["inputs"] if s.get("link") is not None] == ["image"]
+    assert [o["type"] for o in dwpose["outputs"]] == DWPREPROCESSOR["output"]
+    sdpose = widget_values(ours, comfy.get("/object_info/SDPoseNodes.Estimator")["SDPoseNodes.Estimator"])
+    shared = ("detect_hand", "detect_body", "detect_face", "resolution", "bbox_detector")
+    assert {k: named[k] for k in shared} == {k: sdpose[k] for k in shared}
+    links = {link[0]: link for link in workflow["links"]}
+    image_link = next(s["link"] for s in dwpose["inputs"] if s["name"] == "image")
+    ours_link = next(s["link"] for s in ours["inputs"] if s["name"] == "image")
+    assert links[image_link][1:3] == links[ours_link][1:3]  # the same image into both

@@ -35,6 +35,14 @@ def graph(model: str) -> dict:
     }
 
 
+# The front-end keeps the open workflow in localStorage["workflow"] (app.graph.serialize()) and restores it on reload.
+STORED_IS_THE_GRAPH_JS = """() => {
+  const shape = (g) => JSON.stringify([g.nodes.map((n) => [n.id, n.type]).sort(), (g.links || []).length]);
+  try { return shape(JSON.parse(localStorage.getItem('workflow'))) === shape(app.graph.serialize()); }
+  catch (e) { return false; }
+}"""
+
+
 def queue(frontend) -> None:
     frontend.evaluate("async () => { await app.queuePrompt(0, 1); }")
 
@@ -59,7 +67,7 @@ def test_preview_survives_a_reload_and_a_cached_run_with_body_only_notes(comfy, 
     assert not page.locator(f'{DRAW} [data-sdpose="warning"]').is_visible()
     frames = frontend.evaluate("() => app.graph.getNodeById(3).sdposePreview.frames")
 
-    page.wait_for_timeout(1500)  # the front-end stores the open workflow; a reload restores it, outputs gone
+    page.wait_for_function(STORED_IS_THE_GRAPH_JS, timeout=60_000)  # what a reload restores; outputs are gone
     page.reload()
     page.wait_for_function("() => window.SDPose && window.app && app.graph && app.graph.getNodeById(3)",
                            timeout=90_000)
