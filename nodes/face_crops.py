@@ -17,22 +17,33 @@ class SDPoseFaceCrops(io.ComfyNode):
             description="Face boxes from the face keypoints of one person, smoothed over time so the face video "
                         "does not shake (frames without a visible face reuse the nearest box), and the face crops.",
             inputs=[
-                v3.PoseKeypoint.Input("pose_keypoint"),
+                v3.PoseKeypoint.Input("pose_keypoint", tooltip="Poses with face keypoints (a WholeBody model)."),
                 io.Image.Input("image", tooltip="The frames the keypoints were estimated on (any size: boxes are "
                                "scaled from the pose canvas)."),
-                io.Int.Input("person", default=0, min=0, max=100000, tooltip="The person's place in each frame, or "
-                             "their track id with by_track_id."),
-                io.Boolean.Input("by_track_id", default=False),
+                io.Int.Input("person", default=0, min=0, max=100000, tooltip="The person's place in each frame "
+                             "(0 = first), or their track id with by_track_id."),
+                io.Boolean.Input("by_track_id", default=False, tooltip=(
+                    "On: 'person' is a track id (OpenPose person_id, from a tracked clip). Off: a place in the "
+                    "frame's list of people (0 = first).")),
                 io.Float.Input("scale", default=1.5, min=0.1, max=10.0, step=0.05, tooltip="Box size over the "
-                               "extent of the face landmarks."),
-                io.Boolean.Input("square", default=True),
+                               "extent of the face landmarks (a factor: 1.5 = half as large again)."),
+                io.Boolean.Input("square", default=True, tooltip=(
+                    "Make each box square (the longer side); off: the box keeps the landmarks' aspect, and the crop "
+                    "is stretched to width x height.")),
                 io.Boolean.Input("smooth", default=True, tooltip="Zero-lag smoothing of the box over time."),
-                io.Float.Input("frame_rate", default=30.0, min=1.0, max=240.0, step=0.5),
-                io.Int.Input("width", default=512, min=16, max=4096, step=8),
-                io.Int.Input("height", default=512, min=16, max=4096, step=8),
+                io.Float.Input("frame_rate", default=30.0, min=1.0, max=240.0, step=0.5, tooltip=(
+                    "Frames per second of the clip; times the smoothing (frames per second).")),
+                io.Int.Input("width", default=512, min=16, max=4096, step=8,
+                             tooltip="Width of each face crop in pixels."),
+                io.Int.Input("height", default=512, min=16, max=4096, step=8,
+                             tooltip="Height of each face crop in pixels."),
             ],
             outputs=[io.Image.Output(display_name="face_images"), v3.BoundingBox.Output(display_name="face_boxes")],
         )
+
+    @classmethod
+    def validate_inputs(cls, scale=None, frame_rate=None) -> bool | str:
+        return v3.number_problem(cls, scale=scale, frame_rate=frame_rate)
 
     @classmethod
     def execute(cls, pose_keypoint, image, person=0, by_track_id=False, scale=1.5, square=True, smooth=True,

@@ -39,6 +39,12 @@ def save_target(prefix: str, root: Path) -> tuple[Path, str]:
         path = common.path_in(root, prefix, "filename_prefix", "ComfyUI's output folder", creating=True)
     except common.InputError as exc:
         raise common.InputError(f"{exc} It names files inside ComfyUI's output folder, e.g. 'sdpose/pose'.") from None
+    folder = path.parent
+    while folder != root:  # a folder of the prefix that is a file: mkdir would fail with a bare FileExistsError
+        if folder.exists() and not folder.is_dir():
+            raise common.InputError(f"filename_prefix '{prefix}': '{folder.relative_to(root).as_posix()}' is a file "
+                                    "in ComfyUI's output folder, not a folder; choose another prefix.")
+        folder = folder.parent
     return path.parent, path.name
 
 
@@ -98,18 +104,16 @@ class SDPoseSavePoseKeypoints(io.ComfyNode):
             description=("Saves POSE_KEYPOINT as OpenPose JSON in ComfyUI's output folder, one file per frame (or one "
                          "file holding the list of frames). Existing files are never overwritten."),
             inputs=[
-                v3.PoseKeypoint.Input("pose_keypoint"),
+                v3.PoseKeypoint.Input("pose_keypoint", tooltip="The poses to save."),
                 io.String.Input("filename_prefix", default="sdpose/pose", tooltip=(
                     "Relative to the output folder; files are named <prefix>_00001_.json, _00002_, ...")),
-                io.Combo.Input("layout", options=[PER_FRAME, ONE_FILE], default=PER_FRAME),
+                v3.Choice("layout", options=[PER_FRAME, ONE_FILE], default=PER_FRAME, tooltip=(
+                    "One JSON file per frame (a numbered series Load Pose Keypoints reads back with 'sequence'), or "
+                    "one file holding the list of all frames.")),
             ],
             outputs=[],
             is_output_node=True,
         )
-
-    @classmethod
-    def validate_inputs(cls, layout=None) -> bool | str:
-        return v3.choice_problem(cls, layout=layout)
 
     @classmethod
     def execute(cls, pose_keypoint, filename_prefix="sdpose/pose", layout=PER_FRAME) -> io.NodeOutput:
@@ -170,7 +174,7 @@ class SDPoseLoadPoseKeypoints(io.ComfyNode):
                          "' [output]'): DWPose / SDPose / ComfyUI-native / OpenPose JSON, one frame or a list of "
                          "frames."),
             inputs=[
-                io.Combo.Input("file", options=list_pose_files() or [""], tooltip=(
+                v3.Choice("file", options=list_pose_files() or [""], tooltip=(
                     "A .json file in ComfyUI's input folder, or one this pack saved (' [output]').")),
                 io.Boolean.Input("sequence", default=False, tooltip=(
                     "Load every file of the numbered series this file belongs to (<prefix>_00001_.json, _00002_, "
@@ -178,10 +182,6 @@ class SDPoseLoadPoseKeypoints(io.ComfyNode):
             ],
             outputs=[v3.PoseKeypoint.Output(display_name="POSE_KEYPOINT")],
         )
-
-    @classmethod
-    def validate_inputs(cls, file=None) -> bool | str:
-        return v3.choice_problem(cls, file=file)
 
     @classmethod
     def fingerprint_inputs(cls, file, sequence=False):

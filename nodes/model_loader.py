@@ -89,20 +89,16 @@ class SDPoseModelLoader(io.ComfyNode):
                          "sdpose_wholebody_fp16.safetensors may stay in models/checkpoints/; '[hub]' entries download "
                          "the official weights into models/sdpose/ on first use."),
             inputs=[
-                io.Combo.Input("model_name", options=common.list_models(), tooltip=(
+                v3.Choice("model_name", options=common.list_models(), tooltip=(
                     f"Body ({NUM_BODY} keypoints) or WholeBody ({NUM_WHOLEBODY}: body, feet, face, hands) SDPose "
                     "checkpoint.")),
-                io.Combo.Input("dtype", options=list(DTYPE_CHOICES), default="auto", tooltip=(
+                v3.Choice("dtype", options=list(DTYPE_CHOICES), default="auto", tooltip=(
                     "auto: what ComfyUI picks for this device (bf16 or fp16 on GPUs, fp32 on CPU)." + bf16)),
             ],
             outputs=[v3.SDPoseModel.Output(display_name="sdpose_model", tooltip=(
                 "The SDPose model, managed by ComfyUI (moved to the GPU when used, offloaded when other models need "
                 "the memory)."))],
         )
-
-    @classmethod
-    def validate_inputs(cls, model_name=None, dtype=None) -> bool | str:
-        return v3.choice_problem(cls, model_name=model_name, dtype=dtype)
 
     @classmethod
     def execute(cls, model_name: str, dtype: str = "auto") -> io.NodeOutput:

@@ -41,29 +41,36 @@ class SDPoseRetargetPose(io.ComfyNode):
             inputs=[
                 v3.PoseKeypoint.Input("driving_pose", tooltip="POSE_KEYPOINT of the driving clip (SDPose Estimator "
                                    "with SDPose Video Options, DWPose, OpenPose JSON)."),
-                io.Combo.Input("anchor", options=list(RETARGET_ANCHORS), default=RETARGET_ANCHORS[0], tooltip=(
+                v3.Choice("anchor", options=list(RETARGET_ANCHORS), default=RETARGET_ANCHORS[0], tooltip=(
                     "neck: frame 0's neck on the reference's neck; feet: the feet on the reference's ground line.")),
-                io.Int.Input("reference_person", default=0, min=0, max=1000),
+                io.Int.Input("reference_person", default=0, min=0, max=1000, tooltip=(
+                    "Which person of the reference pose gives the body: their place in its list (0 = first).")),
                 io.Int.Input("fill_gaps", default=5, min=0, max=300, tooltip="Fill keypoint and person dropouts of "
                              "up to this many frames (tracked clips) before retargeting; 0 = off."),
                 io.Boolean.Input("zero_lag_smoothing", default=False, tooltip="Smooth the driving clip with the "
                                  "offline forward-backward One-Euro filter (no lag) before retargeting."),
-                io.Float.Input("frame_rate", default=30.0, min=1.0, max=240.0, step=0.5),
+                io.Float.Input("frame_rate", default=30.0, min=1.0, max=240.0, step=0.5, tooltip=(
+                    "Frames per second of the driving clip; times zero_lag_smoothing.")),
                 io.Int.Input("resolution", default=512, min=0, max=16384, step=64, tooltip="Short side of the "
                              "drawn IMAGE; 0 = the reference's size."),
-                io.Int.Input("stick_width", default=STICK_WIDTH, min=1, max=64),
-                io.Int.Input("point_size", default=JOINT_RADIUS, min=1, max=64),
-                io.Int.Input("face_point_size", default=FACE_RADIUS, min=1, max=64),
-                io.Boolean.Input("draw_head", default=True),
-                io.Boolean.Input("draw_feet", default=False),
+                io.Int.Input("stick_width", default=STICK_WIDTH, min=1, max=64,
+                             tooltip=f"Limb half-width in pixels (DWPose: {STICK_WIDTH})."),
+                io.Int.Input("point_size", default=JOINT_RADIUS, min=1, max=64,
+                             tooltip=f"Joint and hand dot radius in pixels (DWPose: {JOINT_RADIUS})."),
+                io.Int.Input("face_point_size", default=FACE_RADIUS, min=1, max=64,
+                             tooltip=f"Face dot radius in pixels (DWPose: {FACE_RADIUS})."),
+                io.Boolean.Input("draw_head", default=True, tooltip=(
+                    "Nose, eyes and ears and their limbs (off: a faceless body, e.g. for Wan-Animate).")),
+                io.Boolean.Input("draw_feet", default=False, tooltip="Also draw the foot points, where present."),
                 io.Boolean.Input("scale_strokes", default=False, tooltip="Sizes are for a 512 px short side and "
                                  "scale with the image."),
                 v3.PoseKeypoint.Input("reference_pose", optional=True, tooltip="The reference's POSE_KEYPOINT (first "
                                    "frame). Or connect reference_image and sdpose_model instead."),
                 io.Image.Input("reference_image", optional=True, tooltip="The reference character (first image), "
                                "posed with sdpose_model."),
-                v3.SDPoseModel.Input("sdpose_model", optional=True),
-                io.Combo.Input("bbox_detector", options=common.list_detectors(), default=common.DETECTOR_FILE,
+                v3.SDPoseModel.Input("sdpose_model", optional=True,
+                                     tooltip="From SDPose Model Loader; poses reference_image."),
+                v3.Choice("bbox_detector", options=common.list_detectors(), default=common.DETECTOR_FILE,
                                optional=True, tooltip="Person detector for reference_image (None: the whole image)."),
                 io.Float.Input("score_threshold", default=DWPOSE_THRESHOLD, min=0.0, max=1.0, step=0.01,
                                optional=True, tooltip="Keypoints of reference_image scoring below this are left out "
@@ -73,8 +80,8 @@ class SDPoseRetargetPose(io.ComfyNode):
         )
 
     @classmethod
-    def validate_inputs(cls, anchor=None, bbox_detector=None) -> bool | str:
-        return v3.choice_problem(cls, anchor=anchor, bbox_detector=bbox_detector)
+    def validate_inputs(cls, frame_rate=None, score_threshold=None) -> bool | str:
+        return v3.number_problem(cls, frame_rate=frame_rate, score_threshold=score_threshold)
 
     @classmethod
     def execute(cls, driving_pose, anchor="neck", reference_person=0, fill_gaps=5, zero_lag_smoothing=False,

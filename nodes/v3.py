@@ -6,6 +6,8 @@ Imported only inside ComfyUI (``comfy_api`` is ComfyUI's); nothing here loads a 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
 from typing import Any
 
 from comfy_api.latest import io
@@ -71,7 +73,7 @@ def people_inputs() -> list:
         io.Int.Input("max_people", default=0, min=0, max=1000, optional=True, tooltip=(
             "Keep at most this many people per frame (0: everyone). In a tracked clip the choice is made per person "
             "over the whole clip, so it does not flip between frames.")),
-        io.Combo.Input("people_order", options=list(PEOPLE_ORDERS), default=PEOPLE_ORDERS[0], optional=True, tooltip=(
+        Choice("people_order", options=list(PEOPLE_ORDERS), default=PEOPLE_ORDERS[0], optional=True, tooltip=(
             "Which people come first and are kept: largest, most_central, left_to_right or track_id (tracked "
             "clips).")),
     ]
@@ -96,18 +98,50 @@ def legacy_toggle(value: Any) -> Any:
     return value
 
 
-def choice_problem(node: type[io.ComfyNode], **values: Any) -> bool | str:
-    """True, or one message naming every value that is not among its input's choices.
+class Choice(io.Combo.Input):
+    """A dropdown that ComfyUI itself checks: its V1 type is the list of its options (V1's dropdown form), so a
+    value that is not among them is refused before running, once, on this input. (0.3.x checks no V3 "COMBO"
+    value; a choice checked in ``validate_inputs`` would be reported against every input that function takes.)"""
 
-    ComfyUI 0.3.x does not check V3 dropdown values before running (newer versions do); nodes call this from
-    ``validate_inputs`` so that a prompt with an unknown choice is refused up front there too. ``None`` is a
-    linked input, checked when it runs.
+    def get_io_type(self):
+        return list(self.options)
+
+
+def choice_problem(name: str, value: Any, options: list) -> bool | str:
+    """True, or a message saying that ``value`` is not among ``options`` (for the few dropdowns that accept more
+    than their list and so are not a :class:`Choice`). ``None`` is a linked input, checked when it runs."""
+    if value is None or value in options:
+        return True
+    shown = ", ".join(map(repr, options[:8])) + (f", ... ({len(options)} in all)" if len(options) > 8 else "")
+    return f"{name}: {value!r} is not one of {shown}"
+
+
+@functools.cache
+def _number_ranges(node: type[io.ComfyNode]) -> dict[str, tuple[float | None, float | None]]:
+    """(min, max) of every FLOAT and INT input of ``node``, read once per process (they never change)."""
+    ranges = {}
+    for item in node.define_schema().inputs:
+        if isinstance(item, (io.Float.Input, io.Int.Input)):
+            ranges[item.id] = (item.min, item.max)
+    return ranges
+
+
+def number_problem(node: type[io.ComfyNode], **values: Any) -> bool | str:
+    """True, or one message naming each number that is NaN, infinite or outside its input's range.
+
+    ComfyUI's range check lets NaN through (every comparison with NaN is false), and it skips inputs that
+    ``validate_inputs`` takes, so this checks the range too. ``None`` is a linked input (or absent).
     """
-    inputs = {i.id: i for i in node.define_schema().inputs}
     problems = []
     for name, value in values.items():
-        options = list(inputs[name].options or [])
-        if value is not None and value not in options:
-            shown = ", ".join(map(repr, options[:8])) + (f", ... ({len(options)} in all)" if len(options) > 8 else "")
-            problems.append(f"{name}: {value!r} is not one of {shown}")
-    return "; ".join(problems) if problems else True
+        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        low, high = _number_ranges(node)[name]
+        if not math.isfinite(value):
+            problems.append(f"{name}: {value} is not a number; give a finite value"
+                            + (f" from {low} to {high}." if low is not None and high is not None else "."))
+        elif low is not None and value < low:
+            problems.append(f"{name}: {value} is smaller than the minimum {low}.")
+        elif high is not None and value > high:
+            problems.append(f"{name}: {value} is larger than the maximum {high}.")
+    return " ".join(problems) if problems else True

@@ -120,7 +120,7 @@ class SDPoseAnnotateVideoFile(io.ComfyNode):
                          "folder. For long clips that an IMAGE batch cannot hold."),
             inputs=[
                 v3.SDPoseModel.Input("sdpose_model", tooltip="From SDPose Model Loader."),
-                io.Combo.Input("file", options=list_videos(), upload=io.UploadType.video, tooltip=(
+                v3.Choice("file", options=list_videos(), upload=io.UploadType.video, tooltip=(
                     "A video in ComfyUI's input folder (subfolders too).")),
                 io.String.Input("filename_prefix", default="sdpose/video", tooltip=(
                     "Relative to the output folder: writes <prefix>_00001.json, <prefix>_00001_pose.mp4 "
@@ -139,15 +139,9 @@ class SDPoseAnnotateVideoFile(io.ComfyNode):
         )
 
     @classmethod
-    def validate_inputs(cls, file=None, detect_hand=None, detect_body=None, detect_face=None, bbox_detector=None,
-                        scale_stick_for_xinsr_cn=None, crop_mode=None) -> bool | str:
-        if file is not None:  # any video under input/, listed or not (a path typed into an API prompt)
-            try:
-                resolve_video(file)
-            except common.InputError as exc:
-                return str(exc)
-        return estimator.option_problem(cls, detect_hand, detect_body, detect_face, bbox_detector,
-                                        scale_stick_for_xinsr_cn, crop_mode)
+    def validate_inputs(cls, score_threshold=None, smooth_min_cutoff=None, smooth_beta=None) -> bool | str:
+        return v3.number_problem(cls, score_threshold=score_threshold, smooth_min_cutoff=smooth_min_cutoff,
+                                 smooth_beta=smooth_beta)
 
     @classmethod
     def fingerprint_inputs(cls, file, **_options):
