@@ -57,7 +57,7 @@ def option_inputs() -> list:
         v3.Choice("bbox_detector", options=common.list_detectors(), default=common.DETECTOR_FILE, optional=True,
                        tooltip="Person detector. yolox_l.onnx is DWPose's (taken from models/sdpose/ or "
                                "comfyui_controlnet_aux, else downloaded); None poses the whole image as one person. "
-                               "Ignored when bounding_box is connected."),
+                               "Ignored when bounding_box, mask or segs is connected."),
         v3.Choice("scale_stick_for_xinsr_cn", options=v3.XINSR, default="disable", optional=True,
                        tooltip="Thicker limbs for xinsir's SDXL OpenPose ControlNet."),
         io.Boolean.Input("flip_test", default=True, optional=True,
@@ -132,6 +132,7 @@ class SDPoseEstimator(io.ComfyNode):
                 VideoOptionsIO.Input("video_options", optional=True, tooltip=(
                     "From SDPose Video Options: pose the IMAGE batch as a video clip (tracking, smoothing, detection "
                     "every N frames). Unconnected: every frame on its own.")),
+                *v3.box_inputs(),
             ],
             outputs=[
                 io.Image.Output(display_name="IMAGE",
@@ -149,8 +150,8 @@ class SDPoseEstimator(io.ComfyNode):
     def execute(cls, image, sdpose_model, detect_hand="enable", detect_body="enable", detect_face="enable",
                 resolution=512, bbox_detector=common.DETECTOR_FILE, scale_stick_for_xinsr_cn="disable",
                 flip_test=True, crop_mode="topdown", score_threshold=DWPOSE_THRESHOLD, batch_size=4, max_people=0,
-                people_order="largest", draw_feet=False, bounding_box=None, video_options=None,
-                **style) -> io.NodeOutput:
+                people_order="largest", draw_feet=False, bounding_box=None, video_options=None, mask=None,
+                segs=None, min_mask_area=64, segs_labels="person", **style) -> io.NodeOutput:
         common.require(common.CORE_PACKAGES, common.DRAW_PACKAGES)
         import numpy as np
         import torch
@@ -160,11 +161,11 @@ class SDPoseEstimator(io.ComfyNode):
 
         from ..sdpose_core.pose.render import check_batch, render_frame
         from ..sdpose_core.engine.pipeline import pose_frame
-        from .boxes import boxes_per_frame
+        from .boxes import person_boxes
 
         frames = int(image.shape[0])
         check_batch([(int(image.shape[2]), int(image.shape[1]))] * frames, resolution)  # before any work
-        boxes = None if bounding_box is None else boxes_per_frame(bounding_box, frames)
+        boxes = person_boxes(frames, bounding_box, mask, segs, min_mask_area, segs_labels)
         estimator = pose_estimator(sdpose_model, bbox_detector, flip_test, crop_mode, batch_size,
                                    use_detector=boxes is None)
         progress = comfy.utils.ProgressBar(frames)

@@ -18,6 +18,7 @@ from . import common
 SDPoseModel = io.Custom(common.MODEL_TYPE)
 PoseKeypoint = io.Custom("POSE_KEYPOINT")  # DWPose's type: a list of OpenPose frame dicts
 BoundingBox = io.Custom("BOUNDING_BOX")  # ComfyUI's RT-DETR node, YOLO helper packs
+Segs = io.Custom("SEGS")  # the Impact Pack's detections ((height, width), [SEG, ...])
 
 ENABLE = ["enable", "disable"]  # DWPose's detect_* toggles
 XINSR = ["disable", "enable"]  # DWPose's scale_stick_for_xinsr_cn, in its order
@@ -65,6 +66,23 @@ def drawing_style(stick_width: int | None = None, point_size: int | None = None,
     """:func:`drawing_inputs` values as ``sdpose_core.pose.render`` keywords (None: DWPose's size)."""
     sizes = dict(stick_width=stick_width, point_size=point_size, face_point_size=face_point_size)
     return {**{k: v for k, v in sizes.items() if v is not None}, "head": draw_head, "scale_strokes": scale_strokes}
+
+
+def box_inputs() -> list:
+    """Person boxes from other detector nodes (``nodes/boxes.py``); added after older inputs so saved workflows load.
+    At most one of bounding_box, mask, segs is connected; with none, bbox_detector finds the people."""
+    return [
+        io.Mask.Input("mask", optional=True, tooltip=(
+            "Person masks per frame from a segmentation node (SAM, a person segmenter, a painted mask): each separate "
+            "region is one person. Replaces bbox_detector.")),
+        Segs.Input("segs", optional=True, tooltip=(
+            "The Impact Pack's SEGS (e.g. from a BBOX or SEGM detector): each SEG's box is one person. Replaces "
+            "bbox_detector.")),
+        io.Int.Input("min_mask_area", default=64, min=1, max=1 << 24, optional=True, tooltip=(
+            "With mask: regions smaller than this many pixels are speckles, not people, and are left out.")),
+        io.String.Input("segs_labels", default="person", optional=True, tooltip=(
+            "With segs: keep the SEGs with these labels (comma-separated; empty or 'all': every SEG).")),
+    ]
 
 
 def people_inputs() -> list:

@@ -34,6 +34,13 @@ START_TIMEOUT = 120.0
 
 HELPER_NODES = '''
 import json
+from collections import namedtuple
+
+import numpy as np
+
+# The Impact Pack's SEG, field for field (impact/core.py); SEGS is ((height, width), [SEG, ...]).
+SEG = namedtuple("SEG", ["cropped_image", "cropped_mask", "confidence", "crop_region", "bbox", "label",
+                         "control_net_wrapper"], defaults=[None])
 
 
 class SDPoseTestBoxes:
@@ -67,7 +74,37 @@ class SDPoseTestPose:
         return (json.loads(pose_json) if parse else pose_json,)
 
 
-NODE_CLASS_MAPPINGS = {"SDPoseTest.Boxes": SDPoseTestBoxes, "SDPoseTest.Pose": SDPoseTestPose}
+class SDPoseTestSegs:
+    """Test helper: SEGS built as the Impact Pack's detectors build them: per detection the bbox [x1, y1, x2, y2],
+    a crop region enlarged by crop_factor (clipped to the image), the cropped image and mask, label, confidence."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"image": ("IMAGE",), "detections_json": ("STRING", {"default": "[]", "multiline": True}),
+                             "crop_factor": ("FLOAT", {"default": 3.0})}}
+
+    RETURN_TYPES = ("SEGS",)
+    FUNCTION = "make"
+    CATEGORY = "testing"
+
+    def make(self, image, detections_json, crop_factor=3.0):
+        h, w = int(image.shape[1]), int(image.shape[2])
+        items = []
+        for d in json.loads(detections_json):
+            x1, y1, x2, y2 = d["bbox"]
+            cx, cy, bw, bh = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) * crop_factor, (y2 - y1) * crop_factor
+            crop = [max(0, int(cx - bw / 2)), max(0, int(cy - bh / 2)), min(w, int(cx + bw / 2)),
+                    min(h, int(cy + bh / 2))]
+            cropped = image[:, crop[1]:crop[3], crop[0]:crop[2], :].numpy()
+            mask = np.zeros((crop[3] - crop[1], crop[2] - crop[0]), np.float32)
+            mask[int(y1) - crop[1]:int(y2) - crop[1], int(x1) - crop[0]:int(x2) - crop[0]] = 1.0
+            items.append(SEG(cropped, mask, np.float32(d.get("confidence", 0.9)), crop, np.array([x1, y1, x2, y2]),
+                             d.get("label", "person")))
+        return (((h, w), items),)
+
+
+NODE_CLASS_MAPPINGS = {"SDPoseTest.Boxes": SDPoseTestBoxes, "SDPoseTest.Pose": SDPoseTestPose,
+                       "SDPoseTest.Segs": SDPoseTestSegs}
 '''
 
 
