@@ -125,15 +125,7 @@ def list_pose_files() -> list[str]:
     """.json files under input/ (as is) and output/ (tagged ' [output]'), relative, sorted."""
     names: list[str] = []
     for root, tag in ((_input_dir(), ""), (_output_dir(), common.OUTPUT_TAG)):
-        if not root.is_dir():
-            continue
-        found = []
-        for current, dirs, files in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for f in files:
-                if f.lower().endswith(".json") and not f.startswith("."):
-                    found.append((Path(current) / f).relative_to(root).as_posix())
-        names += [n + tag for n in sorted(found)]
+        names += [n + tag for n in sorted(name for name, _ in common.listing(root) if name.lower().endswith(".json"))]
     return names
 
 

@@ -89,7 +89,7 @@ class SDPoseModelLoader(io.ComfyNode):
                          "sdpose_wholebody_fp16.safetensors may stay in models/checkpoints/; '[hub]' entries download "
                          "the official weights into models/sdpose/ on first use."),
             inputs=[
-                v3.Choice("model_name", options=common.list_models(), tooltip=(
+                io.Combo.Input("model_name", options=common.list_models(), tooltip=(
                     f"Body ({NUM_BODY} keypoints) or WholeBody ({NUM_WHOLEBODY}: body, feet, face, hands) SDPose "
                     "checkpoint.")),
                 v3.Choice("dtype", options=list(DTYPE_CHOICES), default="auto", tooltip=(
@@ -99,6 +99,12 @@ class SDPoseModelLoader(io.ComfyNode):
                 "The SDPose model, managed by ComfyUI (moved to the GPU when used, offloaded when other models need "
                 "the memory)."))],
         )
+
+    @classmethod
+    def validate_inputs(cls, model_name=None) -> bool | str:
+        """A listed model, or the folder name of a hub copy (listed as its ' [hub]' entry; saved workflows may name
+        the folder)."""
+        return v3.choice_problem("model_name", model_name, [*common.list_models(), *common.hub_folder_names()])
 
     @classmethod
     def execute(cls, model_name: str, dtype: str = "auto") -> io.NodeOutput:

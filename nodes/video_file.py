@@ -29,13 +29,7 @@ def list_videos() -> list[str]:
     """Video files under ComfyUI's input folder, as relative names (subfolders included), sorted."""
     from ..sdpose_core.video.io import is_video
 
-    root = keypoints_io._input_dir()
-    found = []
-    for current, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found += [(Path(current) / f).relative_to(root).as_posix() for f in files
-                  if is_video(f) and not f.startswith(".")]
-    return sorted(found)
+    return sorted(name for name, _ in common.listing(keypoints_io._input_dir()) if is_video(name))
 
 
 def resolve_video(name: str) -> Path:
