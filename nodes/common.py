@@ -283,6 +283,12 @@ def list_detectors() -> list[str]:
 _AUX_PACKS: dict[str, tuple[int | None, list[Path]]] = {}
 
 
+def default_detector() -> str:
+    """What a new node starts with: the first installed detector (DWPose's yolox_l.onnx when present), else None (the
+    whole image), so a first run never waits for a download; yolox_l.onnx stays one choice away (downloaded then)."""
+    return list_detectors()[0]
+
+
 def _controlnet_aux_detector() -> Path | None:
     """DWPose's own copy, when comfyui_controlnet_aux already downloaded it (no second download). The custom_nodes
     folders are listed again only when they change (their modification times)."""

@@ -54,9 +54,10 @@ def option_inputs() -> list:
                        tooltip="Draw the face (WholeBody models)."),
         io.Int.Input("resolution", default=512, min=64, max=16384, step=64, optional=True,
                      tooltip="Short side of the output IMAGE in pixels, as in DWPose."),
-        v3.Choice("bbox_detector", options=common.list_detectors(), default=common.DETECTOR_FILE, optional=True,
+        v3.Choice("bbox_detector", options=common.list_detectors(), default=common.default_detector(), optional=True,
                        tooltip="Person detector. yolox_l.onnx is DWPose's (taken from models/sdpose/ or "
-                               "comfyui_controlnet_aux, else downloaded); None poses the whole image as one person. "
+                               "comfyui_controlnet_aux, else downloaded when chosen); None poses the whole image as "
+                               "one person (the default until a detector is installed). "
                                "Ignored when bounding_box, mask or segs is connected."),
         v3.Choice("scale_stick_for_xinsr_cn", options=v3.XINSR, default="disable", optional=True,
                        tooltip="Thicker limbs for xinsir's SDXL OpenPose ControlNet."),

@@ -7,67 +7,14 @@ re-checks that the resolved path (symlinks included) stays inside that folder.
 
 from __future__ import annotations
 
-import os
-import re
 from pathlib import Path
 
 from comfy_api.latest import io
 
-from ..sdpose_core.atomic import AlreadyExists, write_text
-from . import common, v3
+from . import common, files, v3
+from .files import save_target
 
 PER_FRAME, ONE_FILE = "one file per frame", "one file (all frames)"
-_NUMBERED = re.compile(r"^(?P<stem>.*)_(?P<n>\d{5,})_\.json$")
-
-
-def _output_dir() -> Path:
-    import folder_paths
-
-    return Path(folder_paths.get_output_directory())
-
-
-def _input_dir() -> Path:
-    import folder_paths
-
-    return Path(folder_paths.get_input_directory())
-
-
-def save_target(prefix: str, root: Path) -> tuple[Path, str]:
-    """(folder, file stem) for ``prefix`` inside ``root``; an InputError for anything that would leave it or is not
-    a portable file name (the pack's one path check, common.path_in)."""
-    try:
-        path = common.path_in(root, prefix, "filename_prefix", "ComfyUI's output folder", creating=True)
-    except common.InputError as exc:
-        raise common.InputError(f"{exc} It names files inside ComfyUI's output folder, e.g. 'sdpose/pose'.") from None
-    folder = path.parent
-    while folder != root:  # a folder of the prefix that is a file: mkdir would fail with a bare FileExistsError
-        if folder.exists() and not folder.is_dir():
-            raise common.InputError(f"filename_prefix '{prefix}': '{folder.relative_to(root).as_posix()}' is a file "
-                                    "in ComfyUI's output folder, not a folder; choose another prefix.")
-        folder = folder.parent
-    return path.parent, path.name
-
-
-def _next_counter(folder: Path, stem: str) -> int:
-    """One more than the highest ``<stem>_NNNNN_`` number already in ``folder`` (SaveImage's numbering)."""
-    highest = 0
-    if folder.is_dir():
-        for entry in os.listdir(folder):
-            match = _NUMBERED.match(entry)
-            if match and match.group("stem") == stem:
-                highest = max(highest, int(match.group("n")))
-    return highest + 1
-
-
-def _create_exclusive(folder: Path, stem: str, counter: int, text: str = "") -> tuple[Path, int]:
-    """Write ``text`` to the first free numbered name from ``counter``, whole or not at all, never replacing a
-    file (a name taken meanwhile moves on to the next number)."""
-    while True:
-        path = folder / f"{stem}_{counter:05d}_.json"
-        try:
-            return write_text(path, text, replace=False), counter
-        except AlreadyExists:
-            counter += 1
 
 
 def save_pose_files(pose_keypoint, filename_prefix: str, layout: str, root: Path) -> list[dict]:
@@ -84,9 +31,9 @@ def save_pose_files(pose_keypoint, filename_prefix: str, layout: str, root: Path
     folder.mkdir(parents=True, exist_ok=True)
     if not common.inside(folder, root):  # a symlinked subfolder created meanwhile
         raise common.InputError(f"filename_prefix '{filename_prefix}' leads outside ComfyUI's output folder.")
-    counter, saved = _next_counter(folder, stem), []
+    counter, saved = files.first_free(folder, stem), []
     for text in texts:
-        path, counter = _create_exclusive(folder, stem, counter, text)
+        path, counter = files.create_numbered(folder, stem, counter, ".json", text)
         counter += 1
         saved.append({"filename": path.name, "subfolder": folder.relative_to(root).as_posix()
                       if folder != root else "", "type": "output"})
@@ -117,41 +64,21 @@ class SDPoseSavePoseKeypoints(io.ComfyNode):
 
     @classmethod
     def execute(cls, pose_keypoint, filename_prefix="sdpose/pose", layout=PER_FRAME) -> io.NodeOutput:
-        saved = save_pose_files(pose_keypoint, filename_prefix, layout, _output_dir().resolve())
+        saved = save_pose_files(pose_keypoint, filename_prefix, layout, files.output_dir().resolve())
         return io.NodeOutput(ui={"pose_keypoint_files": saved})
 
 
 def list_pose_files() -> list[str]:
     """.json files under input/ (as is) and output/ (tagged ' [output]'), relative, sorted."""
     names: list[str] = []
-    for root, tag in ((_input_dir(), ""), (_output_dir(), common.OUTPUT_TAG)):
+    for root, tag in ((files.input_dir(), ""), (files.output_dir(), common.OUTPUT_TAG)):
         names += [n + tag for n in sorted(name for name, _ in common.listing(root) if name.lower().endswith(".json"))]
     return names
 
 
 def resolve_pose_file(name: str) -> Path:
     """A listed name -> its path, checked to lie inside input/ (or output/ for ' [output]')."""
-    root = _output_dir() if name.endswith(common.OUTPUT_TAG) else _input_dir()
-    rel = name[: -len(common.OUTPUT_TAG)] if name.endswith(common.OUTPUT_TAG) else name
-    path = common.path_in(root, rel, "Pose keypoint file",
-                          f"ComfyUI's {'output' if root == _output_dir() else 'input'} folder")
-    if path.suffix.lower() != ".json" or not path.is_file():
-        raise common.InputError(f"Pose keypoint file '{name}' not found (a .json file in ComfyUI's "
-                                f"{'output' if root == _output_dir() else 'input'} folder).")
-    return path
-
-
-def sequence_files(path: Path) -> list[Path]:
-    """Every file of the numbered series ``path`` belongs to (``<stem>_00001_.json`` ...), in order."""
-    match = _NUMBERED.match(path.name)
-    if not match:
-        return [path]
-    series = []
-    for entry in path.parent.iterdir():
-        other = _NUMBERED.match(entry.name)
-        if other and other.group("stem") == match.group("stem") and entry.is_file():
-            series.append((int(other.group("n")), entry))
-    return [p for _, p in sorted(series)]
+    return files.resolve_listed(name, "Pose keypoint file", "pose keypoint file", (".json",))
 
 
 class SDPoseLoadPoseKeypoints(io.ComfyNode):
@@ -178,7 +105,7 @@ class SDPoseLoadPoseKeypoints(io.ComfyNode):
     @classmethod
     def fingerprint_inputs(cls, file, sequence=False):
         try:
-            paths = sequence_files(resolve_pose_file(file)) if sequence else [resolve_pose_file(file)]
+            paths = files.series(resolve_pose_file(file)) if sequence else [resolve_pose_file(file)]
             return ";".join(f"{p.name}:{p.stat().st_mtime_ns}:{p.stat().st_size}" for p in paths)
         except Exception:
             return float("nan")  # let the run itself report the problem
@@ -188,7 +115,7 @@ class SDPoseLoadPoseKeypoints(io.ComfyNode):
         from ..sdpose_core.formats.openpose import load_pose_keypoint
 
         path = resolve_pose_file(file)
-        paths = sequence_files(path) if sequence else [path]
+        paths = files.series(path) if sequence else [path]
         frames = []
         for p in paths:
             frames += load_pose_keypoint(p)

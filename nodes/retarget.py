@@ -70,7 +70,7 @@ class SDPoseRetargetPose(io.ComfyNode):
                                "posed with sdpose_model."),
                 v3.SDPoseModel.Input("sdpose_model", optional=True,
                                      tooltip="From SDPose Model Loader; poses reference_image."),
-                v3.Choice("bbox_detector", options=common.list_detectors(), default=common.DETECTOR_FILE,
+                v3.Choice("bbox_detector", options=common.list_detectors(), default=common.default_detector(),
                                optional=True, tooltip="Person detector for reference_image (None: the whole image)."),
                 io.Float.Input("score_threshold", default=DWPOSE_THRESHOLD, min=0.0, max=1.0, step=0.01,
                                optional=True, tooltip="Keypoints of reference_image scoring below this are left out "

@@ -51,10 +51,11 @@ def clip_inputs() -> list:
             "Smooth keypoints over time (One-Euro filter): steadier skeletons, less flicker. Implies tracking. Off: "
             "every frame is exactly the model's.")),
         io.Float.Input("smooth_min_cutoff", default=default.min_cutoff, min=0.01, max=100.0, step=0.01, tooltip=(
-            "The filter's cut-off at rest, in Hz. Lower: steadier when people hold still, with more lag on slow moves.")),
+            "The filter's cut-off at rest, in Hz. Lower: steadier when people hold still, with more lag on slow "
+            "moves.")),
         io.Float.Input("smooth_beta", default=default.beta, min=0.0, max=1000.0, step=0.1,
-                       tooltip="How fast the cut-off rises with speed (One-Euro beta, no unit). Higher: less lag in fast "
-                               "motion, a little more jitter."),
+                       tooltip="How fast the cut-off rises with speed (One-Euro beta, no unit). Higher: less lag in "
+                               "fast motion, a little more jitter."),
         io.Int.Input("detect_every", default=default.detect_every, min=1, max=1000, tooltip=(
             "Run the person detector on every Nth frame only and carry each person's box between (faster). Ignored "
             "when the estimator gets bounding_box or has no detector.")),

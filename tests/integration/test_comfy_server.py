@@ -103,7 +103,7 @@ def test_estimator_has_dwpreprocessor_inputs_and_outputs(comfy):
     assert resolution[0] == "INT" and {k: resolution[1][k] for k in ("default", "min", "max", "step")} == {
         "default": 512, "min": 64, "max": 16384, "step": 64}
     assert choices(optional["bbox_detector"])[:2] == ["None", "yolox_l.onnx"]
-    assert optional["bbox_detector"][1]["default"] == "yolox_l.onnx"
+    assert optional["bbox_detector"][1]["default"] == "None"  # nothing installed: no download on a first run
     assert choices(optional["scale_stick_for_xinsr_cn"]) == ["disable", "enable"]
     assert optional["bounding_box"][0] == "BOUNDING_BOX"
 
