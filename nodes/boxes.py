@@ -78,8 +78,11 @@ def boxes_per_frame(bboxes: Any, frames: int) -> list[list[list[float]]]:
     return out
 
 
-def mask_boxes_per_frame(mask: Any, frames: int, min_area: int) -> list[list[list[float]]]:
-    """Person boxes for each of ``frames`` frames from a MASK: one box per region of at least ``min_area`` pixels."""
+def mask_boxes_per_frame(mask: Any, frames: int, min_area: int,
+                         size: tuple[int, int] | None = None) -> list[list[list[float]]]:
+    """Person boxes for each of ``frames`` frames from a MASK: one box per region of at least ``min_area`` pixels.
+    ``size``: the images' (height, width), which a mask with regions must have (an empty mask, such as Load Image's
+    64x64 one for a picture without alpha, has nobody in it whatever its size)."""
     from ..sdpose_core.engine.regions import mask_boxes
 
     shape = tuple(getattr(mask, "shape", ()))
@@ -92,6 +95,9 @@ def mask_boxes_per_frame(mask: Any, frames: int, min_area: int) -> list[list[lis
         raise InputError(f"mask holds {len(masks)} frames but the image batch has {frames}; give one mask per frame "
                          "(or one mask for all frames).")
     boxes = [mask_boxes(m, min_area=min_area) for m in masks]
+    if size is not None and tuple(masks.shape[1:]) != tuple(size) and any(boxes):
+        raise InputError(f"mask is {masks.shape[2]}x{masks.shape[1]} but the image is {size[1]}x{size[0]}; give a "
+                         "mask of the image's size.")
     return boxes * frames if len(boxes) == 1 else boxes
 
 
@@ -124,16 +130,16 @@ def segs_boxes(segs: Any, labels: str = PERSON) -> list[list[float]]:
 
 
 def person_boxes(frames: int, bounding_box: Any = None, mask: Any = None, segs: Any = None, min_mask_area: int = 64,
-                 segs_labels: str = PERSON) -> list[list[list[float]]] | None:
+                 segs_labels: str = PERSON, size: tuple[int, int] | None = None) -> list[list[list[float]]] | None:
     """Person boxes per frame from whichever one of ``bounding_box``, ``mask``, ``segs`` is connected; None when
-    none is (the estimator's detector then finds the people)."""
+    none is (the estimator's detector then finds the people). ``size``: the images' (height, width)."""
     given = [name for name, value in zip(SOURCES, (bounding_box, mask, segs)) if value is not None]
     if len(given) > 1:
         raise InputError(f"Connect one source of person boxes, not {' and '.join(given)}.")
     if bounding_box is not None:
         return boxes_per_frame(bounding_box, frames)
     if mask is not None:
-        return mask_boxes_per_frame(mask, frames, min_mask_area)
+        return mask_boxes_per_frame(mask, frames, min_mask_area, size)
     if segs is not None:
         return [segs_boxes(segs, segs_labels)] * frames
     return None

@@ -166,7 +166,8 @@ class SDPoseEstimator(io.ComfyNode):
 
         frames = int(image.shape[0])
         check_batch([(int(image.shape[2]), int(image.shape[1]))] * frames, resolution)  # before any work
-        boxes = person_boxes(frames, bounding_box, mask, segs, min_mask_area, segs_labels)
+        boxes = person_boxes(frames, bounding_box, mask, segs, min_mask_area, segs_labels,
+                             size=(int(image.shape[1]), int(image.shape[2])))
         estimator = pose_estimator(sdpose_model, bbox_detector, flip_test, crop_mode, batch_size,
                                    use_detector=boxes is None)
         progress = comfy.utils.ProgressBar(frames)

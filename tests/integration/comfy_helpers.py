@@ -491,16 +491,37 @@ TITLE_HEIGHT = 30
 # The front-end draws its chrome over the graph canvas: a banner and the workflow tabs (top ~80 px), the run bar (to
 # ~130 px; its job status below it, to ~170 px), the sidebar (left ~60 px). Shipped workflows open clear of it.
 VIEW_SCALE, VIEW_MARGIN = 0.8, (90, 200)
+WINDOW = (1600, 1000)  # the smallest window a shipped workflow opens whole in
 
 
 def framed_view(workflow: dict) -> dict:
     """``extra.ds`` that shows the graph's top-left corner (title bars and groups included) VIEW_MARGIN screen
-    pixels from the window's corner, at VIEW_SCALE."""
+    pixels from the window's corner, at VIEW_SCALE or smaller, so that every node fits a WINDOW-sized window."""
     xs = [n["pos"][0] for n in workflow["nodes"]] + [g["bounding"][0] for g in workflow.get("groups", [])]
     ys = [n["pos"][1] - TITLE_HEIGHT for n in workflow["nodes"]]
     ys += [g["bounding"][1] for g in workflow.get("groups", [])]
-    return {"scale": VIEW_SCALE, "offset": [round(VIEW_MARGIN[0] / VIEW_SCALE - min(xs), 1),
-                                            round(VIEW_MARGIN[1] / VIEW_SCALE - min(ys), 1)]}
+    right = max(n["pos"][0] + n["size"][0] for n in workflow["nodes"])
+    bottom = max(n["pos"][1] + n["size"][1] for n in workflow["nodes"])
+    scale = min(VIEW_SCALE, (WINDOW[0] - 2 * VIEW_MARGIN[0]) / (right - min(xs)),
+                (WINDOW[1] - VIEW_MARGIN[1] - 20) / (bottom - min(ys)))
+    scale = int(scale * 100) / 100  # rounded down
+    return {"scale": scale, "offset": [round(VIEW_MARGIN[0] / scale - min(xs), 1),
+                                       round(VIEW_MARGIN[1] / scale - min(ys), 1)]}
+
+
+def off_screen(workflow: dict, window: tuple[int, int] = WINDOW) -> list[str]:
+    """The nodes of a UI workflow that do not open whole inside a ``window``-sized window (its saved view,
+    ``extra.ds``, clear of the front-end's chrome: VIEW_MARGIN)."""
+    ds = workflow["extra"]["ds"]
+    scale, (dx, dy) = ds["scale"], ds["offset"]
+    out = []
+    for n in workflow["nodes"]:
+        (x, y), (w, h) = n["pos"], n["size"]
+        left, top = (x + dx) * scale, (y - TITLE_HEIGHT + dy) * scale
+        right, bottom = (x + w + dx) * scale, (y + h + dy) * scale
+        if left < VIEW_MARGIN[0] - 1 or top < VIEW_MARGIN[1] - 1 or right > window[0] or bottom > window[1]:
+            out.append(f"{n.get('title') or n['type']} #{n['id']}")
+    return out
 
 
 def layout_overlaps(workflow: dict) -> list[str]:

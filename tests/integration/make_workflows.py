@@ -68,8 +68,10 @@ def estimator(id_, pos, **widgets):
 
 NOTE_MODELS = ("Models: the SDPose Model Loader downloads teemosliang/SDPose-Wholebody into models/sdpose/ on first "
                "use, or pick a folder/file you put in models/sdpose/, or ComfyUI's "
-               "sdpose_wholebody_fp16.safetensors from models/checkpoints/. The person detector yolox_l.onnx "
-               "(DWPose's) is taken from models/sdpose/ or comfyui_controlnet_aux, else downloaded.")
+               "sdpose_wholebody_fp16.safetensors from models/checkpoints/. Person detector: None poses the whole "
+               "image as one person (no download); for several people pick yolox_l.onnx (DWPose's: taken from "
+               "models/sdpose/ or comfyui_controlnet_aux, else downloaded once), or connect boxes, a MASK or SEGS "
+               "from any detector node.")
 
 # The driving half of the retarget workflows: video -> SDPose (tracked) -> the largest person -> retargeted onto
 # the reference image's body (posed by the same model).
@@ -80,11 +82,11 @@ DRIVING_NODES = [
     node(4, "SDPoseNodes.VideoOptions", [40, 780], {"tracking": True, "smoothing": False, "detect_every": 1},
          size=[340, 180]),
     estimator(5, [400, 80], resolution=512),
-    node(6, "LoadImage", [400, 1030], {"image": IMAGE}, size=[300, 330], title="Reference image"),
-    node(7, "SDPoseNodes.SelectPeople", [400, 1420], {"mode": "largest", "count": 1}, size=[340, 130]),
-    node(8, "SDPoseNodes.RetargetPose", [780, 80], {"resolution": 0, "fill_gaps": 5, "zero_lag_smoothing": True},
+    node(6, "LoadImage", [780, 80], {"image": IMAGE}, size=[300, 330], title="Reference image"),
+    node(7, "SDPoseNodes.SelectPeople", [780, 470], {"mode": "largest", "count": 1}, size=[340, 130]),
+    node(8, "SDPoseNodes.RetargetPose", [1160, 80], {"resolution": 0, "fill_gaps": 5, "zero_lag_smoothing": True},
          size=[340, 620]),
-    node(9, "SDPoseNodes.SavePoseKeypoints", [400, 1610], {"filename_prefix": "sdpose/retarget/pose"},
+    node(9, "SDPoseNodes.SavePoseKeypoints", [780, 660], {"filename_prefix": "sdpose/retarget/keypoints"},
          size=[340, 110]),
 ]
 DRIVING_LINKS = [
@@ -101,13 +103,13 @@ WORKFLOWS = {
             loader(2, [40, 460]),
             estimator(3, [400, 80], resolution=512),
             node(4, "PreviewImage", [780, 80], size=[300, 330], title="SDPose pose"),
-            node(5, "SDPoseNodes.SavePoseKeypoints", [400, 1030], {"filename_prefix": "sdpose/pose"},
+            node(5, "SDPoseNodes.SavePoseKeypoints", [40, 920], {"filename_prefix": "sdpose/pose"},
                  size=[340, 110]),
             node(6, "CheckpointLoaderSimple", [40, 640], {"ckpt_name": "v1-5-pruned-emaonly.safetensors"},
                  size=[320, 100]),
-            node(7, "CLIPTextEncode", [400, 1190], {"text": "a dancer on a stage, masterpiece, best quality"},
+            node(7, "CLIPTextEncode", [780, 870], {"text": "a dancer on a stage, masterpiece, best quality"},
                  size=[340, 120], title="Positive prompt"),
-            node(8, "CLIPTextEncode", [400, 1350], {"text": "lowres, bad anatomy, bad hands, worst quality"},
+            node(8, "CLIPTextEncode", [780, 1030], {"text": "lowres, bad anatomy, bad hands, worst quality"},
                  size=[340, 120], title="Negative prompt"),
             node(9, "ControlNetLoader", [40, 800], {"control_net_name": "control_v11p_sd15_openpose.pth"},
                  size=[320, 60]),
@@ -145,7 +147,7 @@ WORKFLOWS = {
             node(6, "CreateVideo", [780, 460], {"fps": 30.0}, size=[260, 80]),
             node(7, "SaveVideo", [1120, 460], {"filename_prefix": "sdpose/pose_video", "format": "auto",
                                                "codec": "auto"}, size=[330, 380]),
-            node(8, "SDPoseNodes.SavePoseKeypoints", [400, 1030], {"filename_prefix": "sdpose/frames/pose"},
+            node(8, "SDPoseNodes.SavePoseKeypoints", [780, 600], {"filename_prefix": "sdpose/frames/keypoints"},
                  size=[340, 110]),
             node(9, "Note", [1120, 80], {"text": "The pose IMAGE batch (one frame per video frame, black "
                                          "background, DWPose colours) is what AnimateAnyone / MimicMotion / "
@@ -164,6 +166,28 @@ WORKFLOWS = {
         ],
         "api": [1, 2, 3, 4, 5, 6, 7, 8, 10],
     },
+    # (f) people boxed by a mask (painted in Load Image's mask editor, or any segmentation node's MASK) or SEGS
+    "sdpose_people_from_mask": {
+        "nodes": [
+            node(1, "LoadImage", [40, 80], {"image": IMAGE}, size=[300, 330], title="Image (paint the people)"),
+            loader(2, [40, 460]),
+            estimator(3, [400, 80], resolution=512, min_mask_area=64),
+            node(4, "PreviewImage", [780, 80], size=[300, 330], title="SDPose pose"),
+            node(5, "SDPoseNodes.SavePoseKeypoints", [780, 460], {"filename_prefix": "sdpose/masked/keypoints"},
+                 size=[340, 110]),
+            node(6, "Note", [780, 620], {"text": "People boxed by a mask, for anime and stylized figures that COCO "
+                                         "person detectors miss: right-click Load Image > Open in MaskEditor and "
+                                         "paint each person (each separate region is one person; regions under "
+                                         "min_mask_area pixels are ignored), or connect the MASK of any "
+                                         "segmentation node (SAM, a person segmenter) to the Estimator's mask. "
+                                         "With the Impact Pack, connect its SEGS (e.g. from BBOX Detector (SEGS)) "
+                                         "to segs instead; segs_labels keeps the labels listed. " + NOTE_MODELS},
+                 size=[340, 320]),
+        ],
+        "links": [(1, 0, 3, "image"), (1, 1, 3, "mask"), (2, 0, 3, "sdpose_model"), (3, 0, 4, "images"),
+                  (3, 1, 5, "pose_keypoint")],
+        "api": [1, 2, 3, 4, 5],
+    },
     # (c) SDPose on its own: input | overlay | pose, side by side (DWPose added in the *_with_controlnet_aux twin)
     "sdpose_vs_dwpose": {
         "nodes": [
@@ -177,7 +201,7 @@ WORKFLOWS = {
             node(6, "ImageStitch", [1120, 280], {"direction": "right", "match_image_size": True,
                                                  "spacing_width": 8, "spacing_color": "white"}, size=[270, 150]),
             node(7, "SaveImage", [1420, 80], {"filename_prefix": "sdpose/compare"}, size=[400, 420]),
-            node(8, "Note", [400, 1030], {"text": "Side by side: the image, SDPose drawn over it, SDPose's pose "
+            node(8, "Note", [1420, 560], {"text": "Side by side: the image, SDPose drawn over it, SDPose's pose "
                                          "image. With comfyui_controlnet_aux installed, "
                                          "sdpose_vs_dwpose_with_controlnet_aux.json adds DWPose Estimator with the "
                                          "same settings next to it. " + NOTE_MODELS}, size=[340, 240]),
@@ -191,17 +215,17 @@ WORKFLOWS = {
     # (d) reference image + driving video -> retargeted pose video (UniAnimate / MimicMotion / AnimateAnyone style)
     "sdpose_retarget_pose_video": {
         "nodes": DRIVING_NODES + [
-            node(10, "SaveImage", [1160, 80], {"filename_prefix": "sdpose/retarget/pose"}, size=[320, 330],
+            node(10, "SaveImage", [1540, 80], {"filename_prefix": "sdpose/retarget/pose"}, size=[320, 330],
                  title="Retargeted pose frames"),
-            node(11, "CreateVideo", [1160, 460], {"fps": 30.0}, size=[260, 80]),
-            node(12, "SaveVideo", [1160, 600], {"filename_prefix": "sdpose/retarget/pose_video", "format": "auto",
+            node(11, "CreateVideo", [1540, 460], {"fps": 30.0}, size=[260, 80]),
+            node(12, "SaveVideo", [1540, 600], {"filename_prefix": "sdpose/retarget/pose_video", "format": "auto",
                                                 "codec": "auto"}, size=[330, 380]),
-            node(13, "Note", [1540, 80], {"text": "The driving video's poses with the reference character's body: "
+            node(13, "Note", [780, 830], {"text": "The driving video's poses with the reference character's body: "
                                           "every bone gets the reference's length, hands and face its size, and the "
                                           "clip stands on the reference's neck. Connect the retargeted IMAGE batch "
                                           "to the pose input of UniAnimate / MimicMotion / AnimateAnyone. SDPose "
                                           "Select People keeps the largest dancer; short dropouts are filled and "
-                                          "the clip is smoothed without lag. " + NOTE_MODELS}, size=[420, 300]),
+                                          "the clip is smoothed without lag. " + NOTE_MODELS}, size=[340, 320]),
         ],
         "links": DRIVING_LINKS + [(8, 1, 10, "images"), (8, 1, 11, "images"), (2, 2, 11, "fps"), (11, 0, 12, "video")],
         "api": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
@@ -209,20 +233,20 @@ WORKFLOWS = {
     # (e) Wan-Animate preprocessing: the retargeted pose video and the face video of the driving clip
     "sdpose_wan_animate_preprocess": {
         "nodes": DRIVING_NODES + [
-            node(10, "CreateVideo", [1160, 80], {"fps": 30.0}, size=[260, 80], title="Pose video"),
-            node(11, "SaveVideo", [1160, 220], {"filename_prefix": "sdpose/wan/pose_video", "format": "auto",
+            node(10, "CreateVideo", [1540, 80], {"fps": 30.0}, size=[260, 80], title="Pose video"),
+            node(11, "SaveVideo", [1540, 220], {"filename_prefix": "sdpose/wan/pose_video", "format": "auto",
                                                 "codec": "auto"}, size=[330, 380]),
-            node(12, "SDPoseNodes.FaceCrops", [780, 870], {"width": 512, "height": 512}, size=[340, 330]),
-            node(13, "CreateVideo", [1160, 660], {"fps": 30.0}, size=[260, 80], title="Face video"),
-            node(14, "SaveVideo", [1160, 800], {"filename_prefix": "sdpose/wan/face_video", "format": "auto",
+            node(12, "SDPoseNodes.FaceCrops", [1160, 760], {"width": 512, "height": 512}, size=[340, 330]),
+            node(13, "CreateVideo", [1540, 660], {"fps": 30.0}, size=[260, 80], title="Face video"),
+            node(14, "SaveVideo", [1540, 800], {"filename_prefix": "sdpose/wan/face_video", "format": "auto",
                                                 "codec": "auto"}, size=[330, 380]),
-            node(15, "SaveImage", [1540, 80], {"filename_prefix": "sdpose/wan/face"}, size=[320, 330],
+            node(15, "SaveImage", [1920, 80], {"filename_prefix": "sdpose/wan/face"}, size=[320, 330],
                  title="Face crops"),
-            node(16, "Note", [1540, 470], {"text": "Wan-Animate preprocessing: the pose video (the driving poses "
+            node(16, "Note", [780, 830], {"text": "Wan-Animate preprocessing: the pose video (the driving poses "
                                            "retargeted to the reference character) goes to pose_images, the face "
                                            "video (512x512 face crops of the driving clip, steadied over time) to "
                                            "face_images, the reference image to the reference input. " +
-                                           NOTE_MODELS}, size=[420, 300]),
+                                           NOTE_MODELS}, size=[340, 320]),
         ],
         "links": DRIVING_LINKS + [
             (8, 1, 10, "images"), (2, 2, 10, "fps"), (10, 0, 11, "video"), (7, 0, 12, "pose_keypoint"),
@@ -236,8 +260,8 @@ WORKFLOWS = {
         "nodes": [
             node(1, "LoadImage", [40, 80], {"image": IMAGE}, size=[300, 330]),
             loader(2, [40, 460]),
-            estimator(3, [400, 80], resolution=512),
-            node(4, "DWPreprocessor", [400, 1030], {"resolution": 512}, size=[340, 250]),
+            estimator(3, [400, 80], resolution=512, bbox_detector="yolox_l.onnx"),  # DWPose's, as DWPose uses it
+            node(4, "DWPreprocessor", [40, 640], {"resolution": 512}, size=[340, 250]),
             node(5, "ImageStitch", [780, 80], {"direction": "right", "match_image_size": True, "spacing_width": 8,
                                                "spacing_color": "white"}, size=[270, 150]),
             node(6, "ImageStitch", [780, 280], {"direction": "right", "match_image_size": True, "spacing_width": 8,

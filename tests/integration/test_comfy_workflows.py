@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from comfy_helpers import LOAD_GRAPH_JS, REPO, WHOLEBODY, layout_overlaps
+from comfy_helpers import LOAD_GRAPH_JS, REPO, WHOLEBODY, layout_overlaps, off_screen
 
 WORKFLOWS = REPO / "workflows"
 UI_FILES = sorted(p for p in WORKFLOWS.glob("*.json") if not p.name.endswith(".api.json"))
@@ -33,6 +33,55 @@ def test_every_workflow_has_the_expected_files():
     for ui in UI_FILES:
         assert twin(ui).is_file() or "controlnet_aux" in ui.stem, f"{ui.name} has no API twin"
     assert {p.name[: -len(".api.json")] for p in API_FILES} <= names
+
+
+@pytest.mark.parametrize("path", UI_FILES, ids=lambda p: p.stem)
+def test_ui_workflow_opens_whole_in_a_1600x1000_window(path):
+    """Every node (inputs, notes, outputs) inside the window as the workflow's saved view shows it."""
+    assert off_screen(json.loads(path.read_text()), (1600, 1000)) == []
+
+
+SAVERS = {"SaveImage", "SaveVideo", "SDPoseNodes.SavePoseKeypoints", "SDPoseNodes.AnnotateVideoFile"}
+
+
+@pytest.mark.parametrize("path", API_FILES, ids=lambda p: p.stem)
+def test_workflow_outputs_do_not_share_a_prefix(path):
+    """Savers share ComfyUI's numbering (<prefix>_00001_...): one prefix each, or frame 1 of one is number 41."""
+    prefixes = [n["inputs"]["filename_prefix"] for n in json.loads(path.read_text()).values()
+                if n["class_type"] in SAVERS]
+    assert prefixes and len(set(prefixes)) == len(prefixes), prefixes
+
+
+@pytest.mark.parametrize("path", UI_FILES, ids=lambda p: p.stem)
+def test_ui_workflow_first_run_needs_no_detector_download(path):
+    """The SDPose nodes start with bbox_detector None (no download), except beside DWPose, which downloads its own."""
+    for node in json.loads(path.read_text())["nodes"]:
+        if node["type"] in ("SDPoseNodes.Estimator", "SDPoseNodes.RetargetPose"):
+            expected = "yolox_l.onnx" if "controlnet_aux" in path.stem else "None"
+            assert expected in node["widgets_values"], (path.stem, node["type"])
+
+
+FRAMED_JS = """
+async (workflow) => {
+  await app.loadGraphData(workflow, true, true, "test");
+  await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+  const ds = app.canvas.ds, box = app.canvas.canvas.getBoundingClientRect();
+  return app.graph.nodes.map((n) => {
+    const [x, y] = ds.convertOffsetToCanvas([n.pos[0], n.pos[1] - LiteGraph.NODE_TITLE_HEIGHT]);
+    const [r, b] = ds.convertOffsetToCanvas([n.pos[0] + n.size[0], n.pos[1] + n.size[1]]);
+    return {id: n.id, title: n.title, left: box.left + x, top: box.top + y, right: box.left + r,
+            bottom: box.top + b};
+  });
+}
+"""
+
+
+@pytest.mark.parametrize("path", UI_FILES, ids=lambda p: p.stem)
+def test_ui_workflow_opens_whole_in_the_real_frontend(frontend, path):
+    """Loaded in the web app in a 1600x1000 window, every node lies inside the window (as laid out by the app)."""
+    rects = frontend.evaluate(FRAMED_JS, json.loads(path.read_text()))
+    outside = [r["title"] for r in rects if r["left"] < 0 or r["top"] < 0 or r["right"] > 1600 or r["bottom"] > 1000]
+    assert not outside, outside
 
 
 @pytest.mark.parametrize("path", UI_FILES, ids=lambda p: p.stem)
