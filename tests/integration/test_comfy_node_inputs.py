@@ -137,3 +137,48 @@ def test_a_prefix_through_an_existing_file_is_a_readable_error(comfy, info, node
     assert error["exception_type"].endswith("InputError"), error
     assert "'taken/afile' is a file" in error["exception_message"], error
     assert (comfy.base / "output" / "taken" / "afile").read_text() == "a user's file"
+
+
+def test_cancel_stops_after_at_most_the_batch_in_flight(comfy, yolox):
+    """/interrupt mid-run: the Estimator checks for it before each frame and after each batch of crops, so once the
+    interrupt is in, at most the batch being computed then (and the frame whose progress was in flight) completes.
+    Counted on progress events (one per frame; two people per frame = one batch at batch_size 2), not timed."""
+    from comfy_helpers import estimator
+
+    frames = 40
+    prompt = {"1": {"class_type": "LoadImage", "inputs": {"image": "person.png", "upload": "image"}},
+              "2": loader(BODY),
+              "3": {"class_type": "RepeatImageBatch", "inputs": {"image": ["1", 0], "amount": frames}},
+              "4": estimator(["3", 0], ["2", 0], batch_size=2, resolution=64, bbox_detector="yolox_l.onnx"),
+              "5": {"class_type": "PreviewAny", "inputs": {"source": ["4", 1]}}}
+    _, interrupted_at, last, events = comfy.run_and_interrupt(prompt, node="4", at=3)
+    assert interrupted_at is not None and last["type"] == "execution_interrupted", last
+    progress = [e["data"]["value"] for e in events if e["type"] == "progress" and e["data"].get("node") == "4"]
+    after = max(progress) - interrupted_at[0]
+    assert after <= 2, f"{after} frames posed after the interrupt (at {interrupted_at[0]} of {frames})"
+    assert comfy.alive()
+
+
+def test_an_installed_hub_copy_is_listed_once(comfy):
+    """A downloaded hub model (models/sdpose/teemosliang--SDPose-Wholebody) is the '[hub]' entry, not a second one;
+    a workflow saved with the folder's name still validates."""
+    import shutil
+
+    from comfy_helpers import choices
+
+    copy = comfy.base / "models" / "sdpose" / "teemosliang--SDPose-Wholebody"
+    (copy / "unet").mkdir(parents=True)
+    try:
+        names = choices(comfy.get("/object_info/SDPoseNodes.ModelLoader")["SDPoseNodes.ModelLoader"]["input"][
+            "required"]["model_name"])
+        assert "teemosliang/SDPose-Wholebody [hub]" in names and copy.name not in names, names
+        assert len([n for n in names if "Wholebody" in n and "tiny" not in n.lower()]) == 1, names
+        status, body = comfy.submit({"1": loader(copy.name), "2": {"class_type": "PreviewAny",
+                                                                    "inputs": {"source": ["1", 0]}}})
+        assert status == 200, body
+        comfy.wait(body["prompt_id"])
+        status, body = comfy.submit({"1": loader("nowhere"), "2": {"class_type": "PreviewAny",
+                                                                  "inputs": {"source": ["1", 0]}}})
+        assert status == 400 and len(body["node_errors"]["1"]["errors"]) == 1, body
+    finally:
+        shutil.rmtree(copy)
