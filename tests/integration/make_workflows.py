@@ -89,6 +89,17 @@ DRIVING_NODES = [
     node(9, "SDPoseNodes.SavePoseKeypoints", [780, 660], {"filename_prefix": "sdpose/retarget/keypoints"},
          size=[340, 110]),
 ]
+
+
+def detector_choice(id_):
+    """One dropdown for the person detector of the Estimator (5) and the Retarget node (8): chosen once."""
+    return node(id_, "PrimitiveNode", [40, 1020], size=[340, 80], title="Person detector (Estimator and Retarget)")
+
+
+def detector_links(id_):
+    return [(id_, 0, 5, "bbox_detector"), (id_, 0, 8, "bbox_detector")]
+
+
 DRIVING_LINKS = [
     (1, 0, 2, "video"), (2, 0, 5, "image"), (3, 0, 5, "sdpose_model"), (2, 2, 4, "frame_rate"),
     (4, 0, 5, "video_options"), (5, 1, 7, "pose_keypoint"), (7, 0, 8, "driving_pose"), (6, 0, 8, "reference_image"),
@@ -226,8 +237,10 @@ WORKFLOWS = {
                                           "to the pose input of UniAnimate / MimicMotion / AnimateAnyone. SDPose "
                                           "Select People keeps the largest dancer; short dropouts are filled and "
                                           "the clip is smoothed without lag. " + NOTE_MODELS}, size=[340, 320]),
+            detector_choice(14),
         ],
-        "links": DRIVING_LINKS + [(8, 1, 10, "images"), (8, 1, 11, "images"), (2, 2, 11, "fps"), (11, 0, 12, "video")],
+        "links": DRIVING_LINKS + [(8, 1, 10, "images"), (8, 1, 11, "images"), (2, 2, 11, "fps"), (11, 0, 12, "video"),
+                                  *detector_links(14)],
         "api": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
     },
     # (e) Wan-Animate preprocessing: the retargeted pose video and the face video of the driving clip
@@ -247,11 +260,12 @@ WORKFLOWS = {
                                            "video (512x512 face crops of the driving clip, steadied over time) to "
                                            "face_images, the reference image to the reference input. " +
                                            NOTE_MODELS}, size=[340, 320]),
+            detector_choice(17),
         ],
         "links": DRIVING_LINKS + [
             (8, 1, 10, "images"), (2, 2, 10, "fps"), (10, 0, 11, "video"), (7, 0, 12, "pose_keypoint"),
             (2, 0, 12, "image"), (2, 2, 12, "frame_rate"), (12, 0, 13, "images"), (2, 2, 13, "fps"),
-            (13, 0, 14, "video"), (12, 0, 15, "images"),
+            (13, 0, 14, "video"), (12, 0, 15, "images"), *detector_links(17),
         ],
         "api": list(range(1, 16)),
     },

@@ -84,6 +84,25 @@ def test_ui_workflow_opens_whole_in_the_real_frontend(frontend, path):
     assert not outside, outside
 
 
+CHOOSE_DETECTOR_JS = """
+async ([workflow, choice]) => {
+  await app.loadGraphData(workflow, true, true, "test");
+  const primitive = app.graph.nodes.find((n) => n.type === "PrimitiveNode");
+  primitive.widgets[0].value = choice;
+  primitive.applyToGraph();
+  return (await app.graphToPrompt()).output;
+}
+"""
+
+
+@pytest.mark.parametrize("name", ["sdpose_retarget_pose_video", "sdpose_wan_animate_preprocess"])
+def test_the_detector_is_chosen_once_for_estimator_and_retarget(frontend, name):
+    workflow = json.loads((WORKFLOWS / f"{name}.json").read_text())
+    output = frontend.evaluate(CHOOSE_DETECTOR_JS, [workflow, "yolox_l.onnx"])
+    chosen = {k: v["inputs"]["bbox_detector"] for k, v in output.items() if "bbox_detector" in v["inputs"]}
+    assert chosen == {"5": "yolox_l.onnx", "8": "yolox_l.onnx"}, chosen
+
+
 @pytest.mark.parametrize("path", UI_FILES, ids=lambda p: p.stem)
 def test_ui_workflow_nodes_do_not_overlap(path):
     """Laid out as shipped, and after a run (the pose previews have grown), no node covers another."""
