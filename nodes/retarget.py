@@ -9,15 +9,16 @@ from ..sdpose_core.keypoints import DWPOSE_THRESHOLD
 from . import common, v3
 
 
-def _pose_reference_image(image, sdpose_model, bbox_detector: str, threshold: float) -> dict:
-    """The first reference frame posed with the SDPose model (as the Estimator does, flip test on)."""
+def _pose_reference_image(image, sdpose_model, bbox_detector: str, threshold: float, boxes=None) -> dict:
+    """The first reference frame posed with the SDPose model (as the Estimator does, flip test on); ``boxes``: the
+    person boxes per frame from another detector node (nodes/boxes.py), else ``bbox_detector`` finds them."""
     import torch
 
     from ..sdpose_core.engine.pipeline import PoseEstimator
     from ..sdpose_core.engine.pipeline import pose_frame
     from .estimator import _detector, activation_bytes
 
-    path = common.resolve_detector(bbox_detector)
+    path = common.resolve_detector(bbox_detector) if boxes is None else None
     if path is not None:
         common.require(common.DETECTOR_PACKAGES)
     size = common.input_size()
@@ -25,7 +26,7 @@ def _pose_reference_image(image, sdpose_model, bbox_detector: str, threshold: fl
     vae_chunk = getattr(sdpose_model.module.sdpose, "vae_chunk", 4)
     model = sdpose_model.load(activation_bytes(1, True, size, element, vae_chunk))
     estimator = PoseEstimator(model, input_size=size, detector=_detector(path) if path is not None else None)
-    return pose_frame(next(iter(estimator(image[:1]))), threshold=threshold)
+    return pose_frame(next(iter(estimator(image[:1], None if boxes is None else boxes[:1]))), threshold=threshold)
 
 
 class SDPoseRetargetPose(io.ComfyNode):
@@ -71,10 +72,14 @@ class SDPoseRetargetPose(io.ComfyNode):
                 v3.SDPoseModel.Input("sdpose_model", optional=True,
                                      tooltip="From SDPose Model Loader; poses reference_image."),
                 v3.Choice("bbox_detector", options=common.list_detectors(), default=common.default_detector(),
-                               optional=True, tooltip="Person detector for reference_image (None: the whole image)."),
+                               optional=True, tooltip="Person detector for reference_image (None: the whole image). "
+                                                      "Ignored when bounding_box, mask or segs is connected."),
                 io.Float.Input("score_threshold", default=DWPOSE_THRESHOLD, min=0.0, max=1.0, step=0.01,
                                optional=True, tooltip="Keypoints of reference_image scoring below this are left out "
                                                       f"(DWPose: {DWPOSE_THRESHOLD})."),
+                v3.BoundingBox.Input("bounding_box", optional=True, tooltip=(
+                    "Person boxes of reference_image from a detector node (RT-DETR, YOLO); replaces bbox_detector.")),
+                *v3.box_inputs(),
             ],
             outputs=[v3.PoseKeypoint.Output(display_name="POSE_KEYPOINT"), io.Image.Output(display_name="IMAGE")],
         )
@@ -87,7 +92,8 @@ class SDPoseRetargetPose(io.ComfyNode):
     def execute(cls, driving_pose, anchor="neck", reference_person=0, fill_gaps=5, zero_lag_smoothing=False,
                 frame_rate=30.0, resolution=512, stick_width=4, point_size=4, face_point_size=3, draw_head=True,
                 draw_feet=False, scale_strokes=False, reference_pose=None, reference_image=None, sdpose_model=None,
-                bbox_detector=common.DETECTOR_FILE, score_threshold=DWPOSE_THRESHOLD) -> io.NodeOutput:
+                bbox_detector=common.DETECTOR_FILE, score_threshold=DWPOSE_THRESHOLD, bounding_box=None, mask=None,
+                segs=None, min_mask_area=64, segs_labels="person") -> io.NodeOutput:
         common.require(common.DRAW_PACKAGES)
         import numpy as np
         import torch
@@ -104,7 +110,12 @@ class SDPoseRetargetPose(io.ComfyNode):
             if sdpose_model is None:
                 raise common.InputError("reference_image needs sdpose_model (SDPose Model Loader) to pose it.")
             common.require(common.CORE_PACKAGES)
-            reference_pose = _pose_reference_image(reference_image, sdpose_model, bbox_detector, score_threshold)
+            from .boxes import person_boxes
+
+            boxes = person_boxes(1, bounding_box, mask if mask is None else mask[:1], segs, min_mask_area,
+                                 segs_labels, size=(int(reference_image.shape[1]), int(reference_image.shape[2])))
+            reference_pose = _pose_reference_image(reference_image, sdpose_model, bbox_detector, score_threshold,
+                                                   boxes)
         driving = fill(driving_pose, fill_gaps) if fill_gaps else driving_pose
         if zero_lag_smoothing:
             driving = smooth_clip(driving, frame_rate)
@@ -113,7 +124,12 @@ class SDPoseRetargetPose(io.ComfyNode):
             raise common.InputError("driving_pose holds no frames; there is nothing to retarget.")
         style = dict(stick_width=stick_width, point_size=point_size, face_point_size=face_point_size,
                      head=draw_head, scale_strokes=scale_strokes)
-        drawn = [render_frame(f, resolution=resolution or None, feet=draw_feet, **style) for f in frames]
+        import comfy.model_management as mm
+
+        drawn = []
+        for frame in frames:  # ComfyUI's cancel between frames
+            mm.throw_exception_if_processing_interrupted()
+            drawn.append(render_frame(frame, resolution=resolution or None, feet=draw_feet, **style))
         return io.NodeOutput(frames, torch.from_numpy(np.stack(drawn).astype(np.float32) / 255.0))
 
 

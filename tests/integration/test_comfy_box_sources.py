@@ -93,3 +93,27 @@ def test_segs_from_the_impact_pack_itself(comfy, masked_picture):
         "mask_irregularity": 0.0, "irregular_mask_mode": "Reuse fast"}}
     got = poses(comfy, {"4": tile}, "sources/impact", segs=["4", 0], segs_labels="all")
     assert got[0]["people"]
+
+
+def test_retarget_poses_its_reference_in_the_boxes_of_any_detector_node(comfy, masked_picture):
+    """Retarget Pose's reference_image takes person boxes too: a MASK gives the retargeted clip that the same box
+    as BOUNDING_BOX gives (the reference is the mask's one region)."""
+    x, y, w, h = REGIONS[0]
+    results = {}
+    for source in ("mask", "bounding_box"):
+        prompt = {"1": {"class_type": "LoadImage", "inputs": {"image": "people_mask.png", "upload": "image"}},
+                  "2": loader(BODY), "4": boxes_node([{"x": x, "y": y, "width": w, "height": h}])}
+        prompt["5"] = estimator(["1", 0], ["2", 0], resolution=64, flip_test=False, score_threshold=0.0,
+                                          bounding_box=["4", 0])
+        link = {"mask": ["1", 1], "bounding_box": ["4", 0]}[source]
+        prompt["6"] = {"class_type": "SDPoseNodes.RetargetPose", "inputs": {
+            "driving_pose": ["5", 1], "anchor": "neck", "reference_person": 0, "fill_gaps": 0,
+            "zero_lag_smoothing": False, "frame_rate": 30.0, "resolution": 64, "stick_width": 4, "point_size": 4,
+            "face_point_size": 3, "draw_head": True, "draw_feet": False, "scale_strokes": False,
+            "reference_image": ["1", 0], "sdpose_model": ["2", 0], "bbox_detector": "None",
+            "score_threshold": 0.0, source: link, "min_mask_area": 2000}}  # the first region only (3200 px)
+        prompt["8"] = save_keypoints(["6", 0], f"sources/retarget_{source}")
+        entry = comfy.run_ok(prompt)
+        [path] = comfy.output_files(entry, "8", "pose_keypoint_files")
+        results[source] = json.loads(path.read_text())
+    assert results["mask"] == results["bounding_box"] and results["mask"][0]["people"]
