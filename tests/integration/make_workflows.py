@@ -6,7 +6,7 @@ Each graph below is built node by node in the ComfyUI web app (headless Chromium
 server with this pack), saved as the app saves it (``app.graph.serialize()``) and converted to API format by
 the app itself (``.output``), so the two files are twins by construction. The API twin leaves out what needs Stable
 Diffusion / ControlNet weights (``api`` lists the node ids kept). ``DWPreprocessor`` (comfyui_controlnet_aux) is
-stood in for by a stub with its exact inputs, only while generating.
+stood in for by a stub with its exact inputs, only while generating; so are the Impact Pack's detector nodes.
 """
 
 from __future__ import annotations
@@ -51,6 +51,43 @@ class DWPreprocessor:
 
 NODE_CLASS_MAPPINGS = {"DWPreprocessor": DWPreprocessor}
 NODE_DISPLAY_NAME_MAPPINGS = {"DWPreprocessor": "DWPose Estimator"}
+'''
+
+IMPACT_STUB = '''
+class UltralyticsDetectorProvider:
+    """Generation-time stand-in with the Impact Subpack's detector loader inputs (never shipped)."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"model_name": (["bbox/face_yolov8m.pt", "segm/person_yolov8m-seg.pt"],)}}
+
+    RETURN_TYPES = ("BBOX_DETECTOR", "SEGM_DETECTOR")
+    FUNCTION = "doit"
+    CATEGORY = "ImpactPack"
+
+
+class BboxDetectorForEach:
+    """Generation-time stand-in with the Impact Pack's BBOX Detector (SEGS) inputs (never shipped)."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "bbox_detector": ("BBOX_DETECTOR",), "image": ("IMAGE",),
+            "threshold": ("FLOAT", {"default": 0.5, "min": 0.0, "max": 1.0, "step": 0.01}),
+            "dilation": ("INT", {"default": 10, "min": -512, "max": 512, "step": 1}),
+            "crop_factor": ("FLOAT", {"default": 3.0, "min": 1.0, "max": 100, "step": 0.1}),
+            "drop_size": ("INT", {"min": 1, "max": 16384, "step": 1, "default": 10}),
+            "labels": ("STRING", {"multiline": True, "default": "all"})},
+            "optional": {"detailer_hook": ("DETAILER_HOOK",)}}
+
+    RETURN_TYPES = ("SEGS",)
+    FUNCTION = "doit"
+    CATEGORY = "ImpactPack/Detector"
+
+
+NODE_CLASS_MAPPINGS = {"UltralyticsDetectorProvider": UltralyticsDetectorProvider,
+                       "BboxDetectorSEGS": BboxDetectorForEach}
+NODE_DISPLAY_NAME_MAPPINGS = {"BboxDetectorSEGS": "BBOX Detector (SEGS)"}
 '''
 
 
@@ -199,6 +236,28 @@ WORKFLOWS = {
                   (3, 1, 5, "pose_keypoint")],
         "api": [1, 2, 3, 4, 5],
     },
+    # (g) people boxed by the Impact Pack's SEGS (no API twin: CI has no Impact Pack)
+    "sdpose_people_from_segs_with_impact_pack": {
+        "nodes": [
+            node(1, "LoadImage", [40, 80], {"image": IMAGE}, size=[300, 330]),
+            loader(2, [40, 460]),
+            node(3, "UltralyticsDetectorProvider", [40, 610], {"model_name": "segm/person_yolov8m-seg.pt"},
+                 size=[340, 80]),
+            node(4, "BboxDetectorSEGS", [40, 750], {"threshold": 0.5, "labels": "person"}, size=[340, 250]),
+            estimator(5, [400, 80], resolution=512, segs_labels="person"),
+            node(6, "PreviewImage", [780, 80], size=[300, 330], title="SDPose pose"),
+            node(7, "SDPoseNodes.SavePoseKeypoints", [780, 460], {"filename_prefix": "sdpose/segs/keypoints"},
+                 size=[340, 110]),
+            node(8, "Note", [780, 620], {"text": "People boxed by the Impact Pack's detectors (ComfyUI-Impact-Pack "
+                                         "and ComfyUI-Impact-Subpack): every SEG whose label is in segs_labels is "
+                                         "one person (its detection box; the crop factor does not matter). Any "
+                                         "ultralytics person model works, or an anime person detector for "
+                                         "stylized figures. " + NOTE_MODELS}, size=[340, 320]),
+        ],
+        "links": [(1, 0, 4, "image"), (3, 0, 4, "bbox_detector"), (1, 0, 5, "image"), (2, 0, 5, "sdpose_model"),
+                  (4, 0, 5, "segs"), (5, 0, 6, "images"), (5, 1, 7, "pose_keypoint")],
+        "api": [],
+    },
     # (c) SDPose on its own: input | overlay | pose, side by side (DWPose added in the *_with_controlnet_aux twin)
     "sdpose_vs_dwpose": {
         "nodes": [
@@ -309,7 +368,8 @@ def main() -> None:
     why = browser_missing()
     if comfyui_main() is None or why:
         sys.exit(f"cannot generate workflows: {why or 'ComfyUI is not installed (.ci/install-comfyui.sh)'}")
-    base = comfy_folder(Path(tempfile.mkdtemp(prefix="sdpose-workflows-")), {"dwpose_stub.py": DWPOSE_STUB})
+    stubs = {"dwpose_stub.py": DWPOSE_STUB, "impact_stub.py": IMPACT_STUB}
+    base = comfy_folder(Path(tempfile.mkdtemp(prefix="sdpose-workflows-")), stubs)
     server = start_server(base)
     frontend = None
     try:

@@ -15,6 +15,7 @@ UI_FILES = sorted(p for p in WORKFLOWS.glob("*.json") if not p.name.endswith(".a
 API_FILES = sorted(WORKFLOWS.glob("*.api.json"))
 FRONTEND_ONLY = {"Note", "MarkdownNote", "Reroute", "PrimitiveNode"}
 NEEDS_CONTROLNET_AUX = {"DWPreprocessor"}  # only in *_with_controlnet_aux.json, which says so
+NEEDS_IMPACT_PACK = {"UltralyticsDetectorProvider", "BboxDetectorSEGS"}  # only in *_with_impact_pack.json
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
 
 
@@ -23,7 +24,8 @@ def twin(ui: Path) -> Path:
 
 
 def allowed_extra(ui: Path) -> set[str]:
-    return FRONTEND_ONLY | (NEEDS_CONTROLNET_AUX if "controlnet_aux" in ui.stem else set())
+    return FRONTEND_ONLY | (NEEDS_CONTROLNET_AUX if "controlnet_aux" in ui.stem else set()) | (
+        NEEDS_IMPACT_PACK if "impact_pack" in ui.stem else set())
 
 
 def test_every_workflow_has_the_expected_files():
@@ -31,7 +33,7 @@ def test_every_workflow_has_the_expected_files():
     assert {"sdpose_controlnet_openpose", "sdpose_video_pose_sequence", "sdpose_vs_dwpose",
             "sdpose_retarget_pose_video", "sdpose_wan_animate_preprocess"} <= names
     for ui in UI_FILES:
-        assert twin(ui).is_file() or "controlnet_aux" in ui.stem, f"{ui.name} has no API twin"
+        assert twin(ui).is_file() or ui.stem.endswith(("controlnet_aux", "impact_pack")), f"{ui.name} has no API twin"
     assert {p.name[: -len(".api.json")] for p in API_FILES} <= names
 
 
