@@ -4,6 +4,7 @@ be files refused with a readable message."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -139,17 +140,19 @@ def test_a_prefix_through_an_existing_file_is_a_readable_error(comfy, info, node
     assert (comfy.base / "output" / "taken" / "afile").read_text() == "a user's file"
 
 
-def test_cancel_stops_after_at_most_the_batch_in_flight(comfy, yolox):
+def test_cancel_stops_after_at_most_the_batch_in_flight(comfy):
     """/interrupt mid-run: the Estimator checks for it before each frame and after each batch of crops, so once the
     interrupt is in, at most the batch being computed then (and the frame whose progress was in flight) completes.
     Counted on progress events (one per frame; two people per frame = one batch at batch_size 2), not timed."""
     from comfy_helpers import estimator
 
     frames = 40
+    two = [{"x": 8, "y": 16, "width": 40, "height": 96}, {"x": 48, "y": 8, "width": 40, "height": 100}]
     prompt = {"1": {"class_type": "LoadImage", "inputs": {"image": "person.png", "upload": "image"}},
               "2": loader(BODY),
               "3": {"class_type": "RepeatImageBatch", "inputs": {"image": ["1", 0], "amount": frames}},
-              "4": estimator(["3", 0], ["2", 0], batch_size=2, resolution=64, bbox_detector="yolox_l.onnx"),
+              "6": {"class_type": "SDPoseTest.Boxes", "inputs": {"boxes_json": json.dumps(two)}},
+              "4": estimator(["3", 0], ["2", 0], batch_size=2, resolution=64, bounding_box=["6", 0]),
               "5": {"class_type": "PreviewAny", "inputs": {"source": ["4", 1]}}}
     _, interrupted_at, last, events = comfy.run_and_interrupt(prompt, node="4", at=3)
     assert interrupted_at is not None and last["type"] == "execution_interrupted", last
