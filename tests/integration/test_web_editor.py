@@ -258,6 +258,7 @@ def test_preview_editor_save_and_load_downstream(comfy, yolox, frontend):
     # The Load node's own "edit pose" button (drawn on the graph canvas: a real click there) opens the file.
     button = frontend.evaluate(f"""() => {{
       const load = app.graph.getNodeById({load['id']});
+      app.canvas.centerOnNode(load);  // below the Estimator, which may reach past the window's bottom
       const widget = load.widgets.find((w) => w.type === 'button');
       const [x, y] = app.canvas.ds.convertOffsetToCanvas([load.pos[0] + load.size[0] / 2, load.pos[1] + widget.y + 10]);
       const rect = app.canvas.canvas.getBoundingClientRect();
