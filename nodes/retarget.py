@@ -54,17 +54,13 @@ class SDPoseRetargetPose(io.ComfyNode):
                     "Frames per second of the driving clip; times zero_lag_smoothing.")),
                 io.Int.Input("resolution", default=512, min=0, max=16384, step=64, tooltip="Short side of the "
                              "drawn IMAGE; 0 = the reference's size."),
-                io.Int.Input("stick_width", default=STICK_WIDTH, min=1, max=64,
-                             tooltip=f"Limb half-width in pixels (DWPose: {STICK_WIDTH})."),
-                io.Int.Input("point_size", default=JOINT_RADIUS, min=1, max=64,
-                             tooltip=f"Joint and hand dot radius in pixels (DWPose: {JOINT_RADIUS})."),
+                io.Int.Input("stick_width", default=STICK_WIDTH, min=1, max=64, tooltip=v3.DRAWING_TIPS["stick_width"]),
+                io.Int.Input("point_size", default=JOINT_RADIUS, min=1, max=64, tooltip=v3.DRAWING_TIPS["point_size"]),
                 io.Int.Input("face_point_size", default=FACE_RADIUS, min=1, max=64,
-                             tooltip=f"Face dot radius in pixels (DWPose: {FACE_RADIUS})."),
-                io.Boolean.Input("draw_head", default=True, tooltip=(
-                    "Nose, eyes and ears and their limbs (off: a faceless body, e.g. for Wan-Animate).")),
+                             tooltip=v3.DRAWING_TIPS["face_point_size"]),
+                io.Boolean.Input("draw_head", default=True, tooltip=v3.DRAWING_TIPS["draw_head"]),
                 io.Boolean.Input("draw_feet", default=False, tooltip="Also draw the foot points, where present."),
-                io.Boolean.Input("scale_strokes", default=False, tooltip="Sizes are for a 512 px short side and "
-                                 "scale with the image."),
+                io.Boolean.Input("scale_strokes", default=False, tooltip=v3.DRAWING_TIPS["scale_strokes"]),
                 v3.PoseKeypoint.Input("reference_pose", optional=True, tooltip="The reference's POSE_KEYPOINT (first "
                                    "frame). Or connect reference_image and sdpose_model instead."),
                 io.Image.Input("reference_image", optional=True, tooltip="The reference character (first image), "

@@ -41,6 +41,16 @@ SEARCH_ALIASES = {
 }
 
 
+DRAWING_TIPS = {  # the drawing controls' tooltips, for every node that draws poses
+    "stick_width": f"Limb half-width in pixels (DWPose: {STICK_WIDTH}).",
+    "point_size": f"Joint and hand dot radius in pixels (DWPose: {JOINT_RADIUS}).",
+    "face_point_size": f"Face dot radius in pixels (DWPose: {FACE_RADIUS}).",
+    "draw_head": "Nose, eyes and ears and their limbs (off: a faceless body, e.g. for Wan-Animate).",
+    "scale_strokes": ("The sizes above are for a 512 px short side and scale with the output, so strokes keep their "
+                      "proportion at any resolution. Off: DWPose's fixed pixel sizes."),
+}
+
+
 def drawing_inputs() -> list:
     """The drawing controls of every node that draws poses; the defaults draw DWPose's exact pixels.
 
@@ -48,16 +58,13 @@ def drawing_inputs() -> list:
     """
     return [
         io.Int.Input("stick_width", default=STICK_WIDTH, min=1, max=64, optional=True,
-                     tooltip=f"Limb half-width in pixels (DWPose: {STICK_WIDTH})."),
+                     tooltip=DRAWING_TIPS["stick_width"]),
         io.Int.Input("point_size", default=JOINT_RADIUS, min=1, max=64, optional=True,
-                     tooltip=f"Joint and hand dot radius in pixels (DWPose: {JOINT_RADIUS})."),
+                     tooltip=DRAWING_TIPS["point_size"]),
         io.Int.Input("face_point_size", default=FACE_RADIUS, min=1, max=64, optional=True,
-                     tooltip=f"Face dot radius in pixels (DWPose: {FACE_RADIUS})."),
-        io.Boolean.Input("draw_head", default=True, optional=True,
-                         tooltip="Nose, eyes and ears and their limbs (off: a faceless body, e.g. for Wan-Animate)."),
-        io.Boolean.Input("scale_strokes", default=False, optional=True, tooltip=(
-            "The sizes above are for a 512 px short side and scale with the output, so strokes keep their "
-            "proportion at any resolution. Off: DWPose's fixed pixel sizes.")),
+                     tooltip=DRAWING_TIPS["face_point_size"]),
+        io.Boolean.Input("draw_head", default=True, optional=True, tooltip=DRAWING_TIPS["draw_head"]),
+        io.Boolean.Input("scale_strokes", default=False, optional=True, tooltip=DRAWING_TIPS["scale_strokes"]),
     ]
 
 
