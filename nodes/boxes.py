@@ -1,4 +1,5 @@
-"""BOUNDING_BOX (ComfyUI's RT-DETR node, YOLO helper packs) -> person boxes per frame for the estimator.
+"""Person boxes per frame for the estimator from any detector node: BOUNDING_BOX (ComfyUI's RT-DETR node, YOLO
+helper packs), MASK (segmentation nodes: one box per region) and the Impact Pack's SEGS.
 
 BOUNDING_BOX is a list with one entry per frame, each a list of ``{"x", "y", "width", "height"[, "label", "score"]}``
 in pixels. As ComfyUI's own Draw BBoxes node does, a single dict or a flat list of dicts means "the same boxes for
@@ -16,6 +17,7 @@ from typing import Any
 from ..sdpose_core.errors import InputError
 
 PERSON = "person"
+SOURCES = ("bounding_box", "mask", "segs")
 
 
 def _number(value: Any, where: str) -> float:
@@ -74,3 +76,70 @@ def boxes_per_frame(bboxes: Any, frames: int) -> list[list[list[float]]]:
         boxes = [_box(b, f"bounding_box frame {i}, box {j}") for j, b in enumerate(frame)]
         out.append([b for b in boxes if b is not None])
     return out
+
+
+def mask_boxes_per_frame(mask: Any, frames: int, min_area: int,
+                         size: tuple[int, int] | None = None) -> list[list[list[float]]]:
+    """Person boxes for each of ``frames`` frames from a MASK: one box per region of at least ``min_area`` pixels.
+    ``size``: the images' (height, width), which a mask with regions must have (an empty mask, such as Load Image's
+    64x64 one for a picture without alpha, has nobody in it whatever its size)."""
+    from ..sdpose_core.engine.regions import mask_boxes
+
+    shape = tuple(getattr(mask, "shape", ()))
+    if len(shape) == 2:
+        mask = mask[None]
+    elif len(shape) != 3:
+        raise InputError(f"mask: expected a MASK [frames, height, width], got shape {shape or type(mask).__name__}.")
+    masks = mask.detach().cpu().float().numpy() if hasattr(mask, "detach") else mask
+    if len(masks) not in (1, frames):
+        raise InputError(f"mask holds {len(masks)} frames but the image batch has {frames}; give one mask per frame "
+                         "(or one mask for all frames).")
+    boxes = [mask_boxes(m, min_area=min_area) for m in masks]
+    if size is not None and tuple(masks.shape[1:]) != tuple(size) and any(boxes):
+        raise InputError(f"mask is {masks.shape[2]}x{masks.shape[1]} but the image is {size[1]}x{size[0]}; give a "
+                         "mask of the image's size.")
+    return boxes * frames if len(boxes) == 1 else boxes
+
+
+def _labels(text: str) -> set[str] | None:
+    """'person, woman' -> {'person', 'woman'}; '' or 'all' -> None (every label)."""
+    labels = {part.strip().lower() for part in str(text or "").split(",") if part.strip()}
+    return None if not labels or "all" in labels else labels
+
+
+def segs_boxes(segs: Any, labels: str = PERSON) -> list[list[float]]:
+    """[[x, y, w, h, confidence], ...] from the Impact Pack's SEGS, keeping the labels listed in ``labels``
+    (comma-separated, case-insensitive; '' or 'all': every SEG)."""
+    if not (isinstance(segs, (list, tuple)) and len(segs) == 2 and isinstance(segs[1], (list, tuple))):
+        raise InputError(f"segs: expected the Impact Pack's SEGS ((height, width), [SEG, ...]), got {segs!r:.80}.")
+    wanted = _labels(labels)
+    out = []
+    for i, seg in enumerate(segs[1]):
+        bbox = getattr(seg, "bbox", None)
+        if bbox is None or len(bbox) != 4:
+            raise InputError(f"segs item {i}: expected a SEG with a bbox [x1, y1, x2, y2], got {seg!r:.80}.")
+        label = getattr(seg, "label", None)
+        if wanted is not None and str(label).strip().lower() not in wanted:
+            continue
+        x1, y1, x2, y2 = (_number(v, f"segs item {i} bbox") for v in bbox)
+        confidence = getattr(seg, "confidence", None)
+        score = 1.0 if confidence is None else _number(float(confidence), f"segs item {i} confidence")
+        if x2 - x1 >= 1 and y2 - y1 >= 1:
+            out.append([x1, y1, x2 - x1, y2 - y1, score])
+    return out
+
+
+def person_boxes(frames: int, bounding_box: Any = None, mask: Any = None, segs: Any = None, min_mask_area: int = 64,
+                 segs_labels: str = PERSON, size: tuple[int, int] | None = None) -> list[list[list[float]]] | None:
+    """Person boxes per frame from whichever one of ``bounding_box``, ``mask``, ``segs`` is connected; None when
+    none is (the estimator's detector then finds the people). ``size``: the images' (height, width)."""
+    given = [name for name, value in zip(SOURCES, (bounding_box, mask, segs)) if value is not None]
+    if len(given) > 1:
+        raise InputError(f"Connect one source of person boxes, not {' and '.join(given)}.")
+    if bounding_box is not None:
+        return boxes_per_frame(bounding_box, frames)
+    if mask is not None:
+        return mask_boxes_per_frame(mask, frames, min_mask_area, size)
+    if segs is not None:
+        return [segs_boxes(segs, segs_labels)] * frames
+    return None

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..sdpose_core.errors import CheckpointError, InputError, SDPoseError
 from ..sdpose_core.sizes import parse_size
-from ..sdpose_core.weights.source import HEAD_FILE, HUB_MODELS, hub_snapshot
+from ..sdpose_core.weights.source import HEAD_FILE, HUB_MODELS, hub_folder, hub_snapshot
 
 LOG = logging.getLogger("sdpose_nodes")
 PACK_DIR = Path(__file__).resolve().parent.parent
@@ -86,24 +86,51 @@ def is_model_folder(path: Path) -> bool:
     return (path / HEAD_FILE).is_file() or (path / "unet").is_dir()
 
 
-def _walk(root: Path):
-    """(relative name, path, kind) under ``root``: kind 'folder' for model folders, else 'file'; hidden skipped."""
-    if not root.is_dir():
-        return
-    for current, dirs, files in os.walk(root, followlinks=True):
-        here = Path(current)
-        keep = []
-        for d in sorted(dirs):
-            if d.startswith("."):
-                continue
-            if is_model_folder(here / d):
-                yield (here / d).relative_to(root).as_posix(), here / d, "folder"
-            else:
-                keep.append(d)
-        dirs[:] = keep
-        for f in sorted(files):
-            if not f.startswith("."):
-                yield (here / f).relative_to(root).as_posix(), here / f, "file"
+_LISTINGS: dict[tuple[str, bool], tuple[dict[str, int], list[tuple[str, str]]]] = {}
+
+
+def _mtime(path: str) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+
+
+def listing(root: Path, model_folders: bool = False) -> list[tuple[str, str]]:
+    """(relative name, kind) of everything under ``root``, sorted per folder: the pack's one walker of ComfyUI's
+    folders. Kind is 'file', or 'folder' for an official-layout model folder when ``model_folders`` (listed as one
+    entry, never entered). One policy for every folder: hidden names are skipped, links are followed, and an entry
+    whose real path leaves ``root`` is left out (the resolvers, :func:`path_in`, refuse it too).
+
+    Cached per process: a listing is reused while none of the folders it walked has changed (their modification
+    times, the invalidation ComfyUI's own file lists use), so validating a prompt does not walk the folders again.
+    """
+    key = (os.path.realpath(root), model_folders)
+    cached = _LISTINGS.get(key)
+    if cached is not None and all(_mtime(d) == m for d, m in cached[0].items()):
+        return cached[1]
+    folders: dict[str, int] = {}
+    entries: list[tuple[str, str]] = []
+    if root.is_dir():
+        base = key[0]
+        for current, dirs, files in os.walk(base, followlinks=True):
+            folders[current] = _mtime(current)
+            here, keep = os.path.realpath(current), []
+            for d in sorted(dirs):
+                full = os.path.join(current, d)
+                if d.startswith(".") or not inside(Path(full), Path(base)) or inside(Path(here), Path(full)):
+                    continue  # hidden, leaving the root, or a link to a folder above (a loop)
+                if model_folders and is_model_folder(Path(full)):
+                    entries.append((Path(full).relative_to(base).as_posix(), "folder"))
+                else:
+                    keep.append(d)
+            dirs[:] = keep
+            entries += [(Path(current, f).relative_to(base).as_posix(), "file") for f in sorted(files)
+                        if not f.startswith(".") and inside(Path(current, f), Path(base))]
+    else:
+        folders[key[0]] = _mtime(key[0])
+    _LISTINGS[key] = (folders, entries)
+    return entries
 
 
 def list_models() -> list[str]:
@@ -112,9 +139,11 @@ def list_models() -> list[str]:
     import folder_paths
 
     names: list[str] = []
+    hub_copies = set(hub_folder_names())  # listed once, as their ' [hub]' entry (which uses the copy)
     for root in sdpose_dirs():
-        for name, _, kind in _walk(root):
-            if (kind == "folder" or name.lower().endswith(".safetensors")) and name not in names:
+        for name, kind in listing(root, model_folders=True):
+            if (kind == "folder" or name.lower().endswith(".safetensors")) and name not in names \
+                    and name not in hub_copies:
                 names.append(name)
     try:
         checkpoints = folder_paths.get_filename_list("checkpoints")
@@ -124,6 +153,11 @@ def list_models() -> list[str]:
               if "sdpose" in Path(c).name.lower() and c.lower().endswith(".safetensors")]
     names += [repo + HUB_TAG for repo in HUB_MODELS.values()]
     return names
+
+
+def hub_folder_names() -> list[str]:
+    """The folder names of the official hub repositories' local copies in models/sdpose/ ('owner--name')."""
+    return [hub_folder(repo, Path()).name for repo in HUB_MODELS.values()]
 
 
 def inside(path: Path, root: Path) -> bool:
@@ -238,7 +272,7 @@ def list_detectors() -> list[str]:
     also when comfyui_controlnet_aux has it), then None (whole image), then yolox_l.onnx to download if missing."""
     installed = []
     for root in sdpose_dirs():
-        for name, _, kind in _walk(root):
+        for name, kind in listing(root, model_folders=True):
             if kind == "file" and name.lower().endswith(".onnx") and name not in installed:
                 installed.append(name)
     if DETECTOR_FILE in installed or _controlnet_aux_detector() is not None:
@@ -246,17 +280,29 @@ def list_detectors() -> list[str]:
     return [*installed, NO_DETECTOR, DETECTOR_FILE]
 
 
+_AUX_PACKS: dict[str, tuple[int | None, list[Path]]] = {}
+
+
+def default_detector() -> str:
+    """What a new node starts with: the first installed detector (DWPose's yolox_l.onnx when present), else None (the
+    whole image), so a first run never waits for a download; yolox_l.onnx stays one choice away (downloaded then)."""
+    return list_detectors()[0]
+
+
 def _controlnet_aux_detector() -> Path | None:
-    """DWPose's own copy, when comfyui_controlnet_aux already downloaded it (no second download)."""
+    """DWPose's own copy, when comfyui_controlnet_aux already downloaded it (no second download). The custom_nodes
+    folders are listed again only when they change (their modification times)."""
     import folder_paths
 
     for root in folder_paths.get_folder_paths("custom_nodes"):
-        base = Path(root)
-        if not base.is_dir():
-            continue
-        for pack in base.iterdir():
+        stamp = _mtime(root)
+        if root not in _AUX_PACKS or _AUX_PACKS[root][0] != stamp:
+            base = Path(root)
+            packs = [p for p in base.iterdir() if "controlnet_aux" in p.name.lower()] if base.is_dir() else []
+            _AUX_PACKS[root] = (stamp, packs)
+        for pack in _AUX_PACKS[root][1]:
             candidate = pack / "ckpts" / "yzd-v" / "DWPose" / DETECTOR_FILE
-            if "controlnet_aux" in pack.name.lower() and candidate.is_file():
+            if candidate.is_file():
                 return candidate
     return None
 

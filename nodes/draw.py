@@ -11,7 +11,7 @@ from .keypoints_io import body_layout_input
 
 def style_input(default: str = DRAW_STYLES[0]) -> io.Combo.Input:
     """The ``style`` choice of every node that draws poses (``sdpose_core.pose.render.STYLES``)."""
-    return io.Combo.Input("style", options=list(DRAW_STYLES), default=default, optional=True, tooltip=(
+    return v3.Choice("style", options=list(DRAW_STYLES), default=default, optional=True, tooltip=(
         "What the pose image looks like, for the model it feeds. dwpose: DWPose's pixels (OpenPose ControlNets, "
         "AnimateAnyone, MimicMotion). unianimate: body and hands, no face (UniAnimate, MusePose were trained "
         "without face dots). wan_animate: Wan2.2's own drawing for Wan-Animate (toes, strokes scaled with the "
@@ -30,10 +30,12 @@ class SDPoseDrawPose(io.ComfyNode):
             description=("Draws POSE_KEYPOINT (from SDPose, DWPose, ComfyUI's native SDPose, OpenPose JSON) the way "
                          "DWPose draws it, for OpenPose ControlNets and pose-guided video models."),
             inputs=[
-                v3.PoseKeypoint.Input("pose_keypoint"),
-                io.Boolean.Input("draw_body", default=True),
-                io.Boolean.Input("draw_hands", default=True),
-                io.Boolean.Input("draw_face", default=True),
+                v3.PoseKeypoint.Input("pose_keypoint", tooltip=(
+                    "The poses to draw (SDPose Estimator, DWPose, Load Pose Keypoints, OpenPose JSON).")),
+                io.Boolean.Input("draw_body", default=True, tooltip="Draw the body's limbs and joints."),
+                io.Boolean.Input("draw_hands", default=True, tooltip="Draw the hands, where the keypoints have them."),
+                io.Boolean.Input("draw_face", default=True,
+                                 tooltip="Draw the face's 68 dots, where the keypoints have them."),
                 io.Boolean.Input("draw_feet", default=False, tooltip=(
                     "Foot points, where the keypoints carry them (ComfyUI-native SDPose). DWPose never draws feet.")),
                 io.Int.Input("resolution", default=512, min=0, max=16384, step=64,
@@ -43,7 +45,8 @@ class SDPoseDrawPose(io.ComfyNode):
                                tooltip="Thicker limbs for xinsir's SDXL OpenPose ControlNet."),
                 io.Image.Input("image", optional=True, tooltip=(
                     "Draw over these frames instead of black (same size as the canvas).")),
-                io.Float.Input("overlay_opacity", default=1.0, min=0.0, max=1.0, step=0.05, optional=True),
+                io.Float.Input("overlay_opacity", default=1.0, min=0.0, max=1.0, step=0.05, optional=True, tooltip=(
+                    "With image: how opaque the drawing is over the frames, 0 (invisible) to 1 (solid).")),
                 *v3.drawing_inputs(),
                 style_input(),
                 body_layout_input(),
@@ -52,9 +55,9 @@ class SDPoseDrawPose(io.ComfyNode):
         )
 
     @classmethod
-    def validate_inputs(cls, scale_stick_for_xinsr_cn=None, style=None, body_layout=None) -> bool | str:
-        return v3.choice_problem(cls, scale_stick_for_xinsr_cn=v3.legacy_toggle(scale_stick_for_xinsr_cn), style=style,
-                                 body_layout=body_layout)
+    def validate_inputs(cls, scale_stick_for_xinsr_cn=None, overlay_opacity=None) -> bool | str:
+        choice = v3.choice_problem("scale_stick_for_xinsr_cn", v3.legacy_toggle(scale_stick_for_xinsr_cn), v3.XINSR)
+        return choice if choice is not True else v3.number_problem(cls, overlay_opacity=overlay_opacity)
 
     @classmethod
     def execute(cls, pose_keypoint, draw_body=True, draw_hands=True, draw_face=True, draw_feet=False, resolution=512,

@@ -48,22 +48,23 @@ def activation_bytes(batch_size: int, flip: bool, size: tuple[int, int], element
 def option_inputs() -> list:
     """DWPose's options and SDPose's own, in DWPreprocessor's order: shared by the Estimator and the video node."""
     return [
-        io.Combo.Input("detect_hand", options=v3.ENABLE, default="enable", optional=True,
+        v3.Choice("detect_hand", options=v3.ENABLE, default="enable", optional=True,
                        tooltip="Draw the hands (WholeBody models)."),
-        io.Combo.Input("detect_body", options=v3.ENABLE, default="enable", optional=True, tooltip="Draw the body."),
-        io.Combo.Input("detect_face", options=v3.ENABLE, default="enable", optional=True,
+        v3.Choice("detect_body", options=v3.ENABLE, default="enable", optional=True, tooltip="Draw the body."),
+        v3.Choice("detect_face", options=v3.ENABLE, default="enable", optional=True,
                        tooltip="Draw the face (WholeBody models)."),
         io.Int.Input("resolution", default=512, min=64, max=16384, step=64, optional=True,
                      tooltip="Short side of the output IMAGE in pixels, as in DWPose."),
-        io.Combo.Input("bbox_detector", options=common.list_detectors(), default=common.DETECTOR_FILE, optional=True,
+        v3.Choice("bbox_detector", options=common.list_detectors(), default=common.default_detector(), optional=True,
                        tooltip="Person detector. yolox_l.onnx is DWPose's (taken from models/sdpose/ or "
-                               "comfyui_controlnet_aux, else downloaded); None poses the whole image as one person. "
-                               "Ignored when bounding_box is connected."),
-        io.Combo.Input("scale_stick_for_xinsr_cn", options=v3.XINSR, default="disable", optional=True,
+                               "comfyui_controlnet_aux, else downloaded when chosen); None poses the whole image as "
+                               "one person (the default until a detector is installed). "
+                               "Ignored when bounding_box, mask or segs is connected."),
+        v3.Choice("scale_stick_for_xinsr_cn", options=v3.XINSR, default="disable", optional=True,
                        tooltip="Thicker limbs for xinsir's SDXL OpenPose ControlNet."),
         io.Boolean.Input("flip_test", default=True, optional=True,
                          tooltip="Also run the mirrored crop and average (the paper's setting; about twice the time)."),
-        io.Combo.Input("crop_mode", options=["topdown", "stretch"], default="topdown", optional=True,
+        v3.Choice("crop_mode", options=["topdown", "stretch"], default="topdown", optional=True,
                        tooltip="topdown: aspect-preserving crop the model was trained on. stretch: squash the box to "
                                "the model input (what the demo and ComfyUI's native node do)."),
         io.Float.Input("score_threshold", default=DWPOSE_THRESHOLD, min=0.0, max=1.0, step=0.01, optional=True,
@@ -71,14 +72,6 @@ def option_inputs() -> list:
         io.Int.Input("batch_size", default=4, min=1, max=256, optional=True,
                      tooltip="Person crops per model call; lower it if you run out of memory."),
     ]
-
-
-def option_problem(node, detect_hand=None, detect_body=None, detect_face=None, bbox_detector=None,
-                   scale_stick_for_xinsr_cn=None, crop_mode=None) -> bool | str:
-    """The choices of :func:`option_inputs` checked (see ``v3.choice_problem``)."""
-    return v3.choice_problem(node, detect_hand=detect_hand, detect_body=detect_body, detect_face=detect_face,
-                             bbox_detector=bbox_detector, scale_stick_for_xinsr_cn=scale_stick_for_xinsr_cn,
-                             crop_mode=crop_mode)
 
 
 def draw_options(detect_hand: str, detect_body: str, detect_face: str, resolution: int, xinsr: str) -> dict:
@@ -107,11 +100,11 @@ def pose_estimator(sdpose_model, bbox_detector: str, flip_test: bool, crop_mode:
     vae_chunk = getattr(sdpose_model.module.sdpose, "vae_chunk", 4)
     model = sdpose_model.load(activation_bytes(batch_size, flip_test, size, element, vae_chunk))
 
-    def on_batch(_crops: int) -> None:
+    def check(_count: int) -> None:  # ComfyUI's cancel, between model calls and before each frame's detection
         mm.throw_exception_if_processing_interrupted()
 
     return PoseEstimator(model, input_size=size, flip=flip_test, crop_mode=crop_mode, batch_size=batch_size,
-                         detector=detector, on_batch=on_batch)
+                         detector=detector, on_batch=check, on_frame=check)
 
 
 class SDPoseEstimator(io.ComfyNode):
@@ -127,7 +120,8 @@ class SDPoseEstimator(io.ComfyNode):
                          "outputs (a pose IMAGE for OpenPose ControlNets and POSE_KEYPOINT in DWPose's format), more "
                          "robust on paintings, anime and stylized video."),
             inputs=[
-                io.Image.Input("image"),
+                io.Image.Input("image", tooltip="The images to pose (a batch is posed frame by frame, or as one clip "
+                               "with video_options)."),
                 v3.SDPoseModel.Input("sdpose_model", tooltip="From SDPose Model Loader."),
                 *option_inputs(),
                 *v3.people_inputs(),
@@ -141,6 +135,7 @@ class SDPoseEstimator(io.ComfyNode):
                     "From SDPose Video Options: pose the IMAGE batch as a video clip (tracking, smoothing, detection "
                     "every N frames). Unconnected: every frame on its own.")),
                 missing_parts_input(),
+                *v3.box_inputs(),
             ],
             outputs=[
                 io.Image.Output(display_name="IMAGE",
@@ -151,20 +146,16 @@ class SDPoseEstimator(io.ComfyNode):
         )
 
     @classmethod
-    def validate_inputs(cls, detect_hand=None, detect_body=None, detect_face=None, bbox_detector=None,
-                        scale_stick_for_xinsr_cn=None, crop_mode=None, people_order=None,
-                        missing_parts=None) -> bool | str:
-        problem = option_problem(cls, detect_hand, detect_body, detect_face, bbox_detector, scale_stick_for_xinsr_cn,
-                                 crop_mode)
-        return problem if problem is not True else v3.choice_problem(cls, people_order=people_order,
-                                                                      missing_parts=missing_parts)
+    def validate_inputs(cls, score_threshold=None) -> bool | str:
+        return v3.number_problem(cls, score_threshold=score_threshold)
 
     @classmethod
     def execute(cls, image, sdpose_model, detect_hand="enable", detect_body="enable", detect_face="enable",
                 resolution=512, bbox_detector=common.DETECTOR_FILE, scale_stick_for_xinsr_cn="disable",
                 flip_test=True, crop_mode="topdown", score_threshold=DWPOSE_THRESHOLD, batch_size=4, max_people=0,
                 people_order="largest", draw_feet=False, bounding_box=None, video_options=None,
-                missing_parts="null", **style) -> io.NodeOutput:
+                missing_parts="null", mask=None, segs=None, min_mask_area=64, segs_labels="person",
+                **style) -> io.NodeOutput:
         common.require(common.CORE_PACKAGES, common.DRAW_PACKAGES)
         import numpy as np
         import torch
@@ -174,11 +165,12 @@ class SDPoseEstimator(io.ComfyNode):
 
         from ..sdpose_core.pose.render import check_batch, render_frame
         from ..sdpose_core.engine.pipeline import pose_frame
-        from .boxes import boxes_per_frame
+        from .boxes import person_boxes
 
         frames = int(image.shape[0])
         check_batch([(int(image.shape[2]), int(image.shape[1]))] * frames, resolution)  # before any work
-        boxes = None if bounding_box is None else boxes_per_frame(bounding_box, frames)
+        boxes = person_boxes(frames, bounding_box, mask, segs, min_mask_area, segs_labels,
+                             size=(int(image.shape[1]), int(image.shape[2])))
         estimator = pose_estimator(sdpose_model, bbox_detector, flip_test, crop_mode, batch_size,
                                    use_detector=boxes is None)
         progress = comfy.utils.ProgressBar(frames)
@@ -194,7 +186,10 @@ class SDPoseEstimator(io.ComfyNode):
             from ..sdpose_core.pose.people import limit_people
 
             poses = limit_people(poses, max_people, people_order, threshold=score_threshold)
-        drawn = [render_frame(frame, **draw) for frame in poses]
+        drawn = []
+        for frame in poses:
+            mm.throw_exception_if_processing_interrupted()
+            drawn.append(render_frame(frame, **draw))
         if missing_parts == "zeros":
             from ..sdpose_core.formats.openpose import zero_missing_parts
 

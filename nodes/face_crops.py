@@ -18,29 +18,37 @@ class SDPoseFaceCrops(io.ComfyNode):
             description="Face boxes from the face keypoints of one person, smoothed over time so the face video "
                         "does not shake (frames without a visible face reuse the nearest box), and the face crops.",
             inputs=[
-                v3.PoseKeypoint.Input("pose_keypoint"),
+                v3.PoseKeypoint.Input("pose_keypoint", tooltip="Poses with face keypoints (a WholeBody model)."),
                 io.Image.Input("image", tooltip="The frames the keypoints were estimated on (any size: boxes are "
                                "scaled from the pose canvas)."),
-                io.Int.Input("person", default=0, min=0, max=100000, tooltip="The person's place in each frame, or "
-                             "their track id with by_track_id."),
-                io.Boolean.Input("by_track_id", default=False),
+                io.Int.Input("person", default=0, min=0, max=100000, tooltip="The person's place in each frame "
+                             "(0 = first), or their track id with by_track_id."),
+                io.Boolean.Input("by_track_id", default=False, tooltip=(
+                    "On: 'person' is a track id (OpenPose person_id, from a tracked clip). Off: a place in the "
+                    "frame's list of people (0 = first).")),
                 io.Float.Input("scale", default=1.5, min=0.1, max=10.0, step=0.05, tooltip="How much the box "
-                               "grows over the extent of the face landmarks: centered framing multiplies each side "
-                               "(linear); wan_animate framing multiplies the area (Wan2.2: 1.3)."),
-                io.Boolean.Input("square", default=True),
+                               "grows over the extent of the face landmarks (a factor): centered framing multiplies "
+                               "each side (linear, 1.5 = half as large again); wan_animate framing multiplies the "
+                               "area (Wan2.2: 1.3)."),
+                io.Boolean.Input("square", default=True, tooltip=(
+                    "Make each box square (the longer side); off: the box keeps the landmarks' aspect, and the crop "
+                    "is stretched to width x height (see keep_aspect).")),
                 io.Boolean.Input("smooth", default=True, tooltip="Zero-lag smoothing of the box over time."),
-                io.Float.Input("frame_rate", default=30.0, min=1.0, max=240.0, step=0.5),
-                io.Int.Input("width", default=512, min=16, max=4096, step=8),
-                io.Int.Input("height", default=512, min=16, max=4096, step=8),
-                io.Combo.Input("framing", options=list(FACE_FRAMINGS), default=FACE_FRAMINGS[0], optional=True,
-                               tooltip="centered: the box grown about the face centre. wan_animate: as Wan2.2 frames "
-                               "Wan-Animate's face video (area x scale, aspect kept, most of the added height above "
-                               "the face, clipped at the image edge; use scale 1.3, square off, 512x512)."),
+                io.Float.Input("frame_rate", default=30.0, min=1.0, max=240.0, step=0.5, tooltip=(
+                    "Frames per second of the clip; times the smoothing (frames per second).")),
+                io.Int.Input("width", default=512, min=16, max=4096, step=8,
+                             tooltip="Width of each face crop in pixels."),
+                io.Int.Input("height", default=512, min=16, max=4096, step=8,
+                             tooltip="Height of each face crop in pixels."),
+                v3.Choice("framing", options=list(FACE_FRAMINGS), default=FACE_FRAMINGS[0], optional=True,
+                          tooltip="centered: the box grown about the face centre. wan_animate: as Wan2.2 frames "
+                          "Wan-Animate's face video (area x scale, aspect kept, most of the added height above "
+                          "the face, clipped at the image edge; use scale 1.3, square off, 512x512)."),
                 io.Int.Input("padding", default=0, min=0, max=4096, optional=True,
                              tooltip="Pixels added on every side of the box (pose canvas pixels)."),
-                io.Combo.Input("keep_aspect", options=list(KEEP_ASPECT), default=KEEP_ASPECT[0], optional=True,
-                               tooltip="stretch: the box fills width x height (Wan2.2). pad: the box keeps its "
-                               "aspect, with black bars."),
+                v3.Choice("keep_aspect", options=list(KEEP_ASPECT), default=KEEP_ASPECT[0], optional=True,
+                          tooltip="stretch: the box fills width x height (Wan2.2). pad: the box keeps its "
+                          "aspect, with black bars."),
                 io.Boolean.Input("all_people", default=False, optional=True, tooltip=(
                     "Every person's face (each place in the frame, or each track id with by_track_id), one crop "
                     "stream per person: face_images holds person after person, each as many frames as the clip; "
@@ -50,8 +58,8 @@ class SDPoseFaceCrops(io.ComfyNode):
         )
 
     @classmethod
-    def validate_inputs(cls, framing=None, keep_aspect=None) -> bool | str:
-        return v3.choice_problem(cls, framing=framing, keep_aspect=keep_aspect)
+    def validate_inputs(cls, scale=None, frame_rate=None) -> bool | str:
+        return v3.number_problem(cls, scale=scale, frame_rate=frame_rate)
 
     @classmethod
     def execute(cls, pose_keypoint, image, person=0, by_track_id=False, scale=1.5, square=True, smooth=True,

@@ -7,62 +7,15 @@ re-checks that the resolved path (symlinks included) stays inside that folder.
 
 from __future__ import annotations
 
-import os
-import re
 from pathlib import Path
 
 from comfy_api.latest import io
 
-from ..sdpose_core.atomic import AlreadyExists, write_text
 from ..sdpose_core.choices import BODY_LAYOUTS, MISSING_PARTS
-from . import common, v3
+from . import common, files, v3
+from .files import save_target
 
 PER_FRAME, ONE_FILE = "one file per frame", "one file (all frames)"
-_NUMBERED = re.compile(r"^(?P<stem>.*)_(?P<n>\d{5,})_\.json$")
-
-
-def _output_dir() -> Path:
-    import folder_paths
-
-    return Path(folder_paths.get_output_directory())
-
-
-def _input_dir() -> Path:
-    import folder_paths
-
-    return Path(folder_paths.get_input_directory())
-
-
-def save_target(prefix: str, root: Path) -> tuple[Path, str]:
-    """(folder, file stem) for ``prefix`` inside ``root``; an InputError for anything that would leave it or is not
-    a portable file name (the pack's one path check, common.path_in)."""
-    try:
-        path = common.path_in(root, prefix, "filename_prefix", "ComfyUI's output folder", creating=True)
-    except common.InputError as exc:
-        raise common.InputError(f"{exc} It names files inside ComfyUI's output folder, e.g. 'sdpose/pose'.") from None
-    return path.parent, path.name
-
-
-def _next_counter(folder: Path, stem: str) -> int:
-    """One more than the highest ``<stem>_NNNNN_`` number already in ``folder`` (SaveImage's numbering)."""
-    highest = 0
-    if folder.is_dir():
-        for entry in os.listdir(folder):
-            match = _NUMBERED.match(entry)
-            if match and match.group("stem") == stem:
-                highest = max(highest, int(match.group("n")))
-    return highest + 1
-
-
-def _create_exclusive(folder: Path, stem: str, counter: int, text: str = "") -> tuple[Path, int]:
-    """Write ``text`` to the first free numbered name from ``counter``, whole or not at all, never replacing a
-    file (a name taken meanwhile moves on to the next number)."""
-    while True:
-        path = folder / f"{stem}_{counter:05d}_.json"
-        try:
-            return write_text(path, text, replace=False), counter
-        except AlreadyExists:
-            counter += 1
 
 
 def save_pose_files(pose_keypoint, filename_prefix: str, layout: str, root: Path) -> list[dict]:
@@ -79,9 +32,9 @@ def save_pose_files(pose_keypoint, filename_prefix: str, layout: str, root: Path
     folder.mkdir(parents=True, exist_ok=True)
     if not common.inside(folder, root):  # a symlinked subfolder created meanwhile
         raise common.InputError(f"filename_prefix '{filename_prefix}' leads outside ComfyUI's output folder.")
-    counter, saved = _next_counter(folder, stem), []
+    counter, saved = files.first_free(folder, stem), []
     for text in texts:
-        path, counter = _create_exclusive(folder, stem, counter, text)
+        path, counter = files.create_numbered(folder, stem, counter, ".json", text)
         counter += 1
         saved.append({"filename": path.name, "subfolder": folder.relative_to(root).as_posix()
                       if folder != root else "", "type": "output"})
@@ -90,16 +43,16 @@ def save_pose_files(pose_keypoint, filename_prefix: str, layout: str, root: Path
 
 def missing_parts_input() -> io.Combo.Input:
     """How a missing face, hand or feet part is written (``sdpose_core.formats.openpose``, ``MISSING_PARTS``)."""
-    return io.Combo.Input("missing_parts", options=list(MISSING_PARTS), default=MISSING_PARTS[0], optional=True,
-                          tooltip=("How a face or hand that is not seen is written. null: as DWPose (ComfyUI's "
+    return v3.Choice("missing_parts", options=list(MISSING_PARTS), default=MISSING_PARTS[0], optional=True,
+                     tooltip=("How a face or hand that is not seen is written. null: as DWPose (ComfyUI's "
                                    "native SDPose Face Bounding Boxes needs this). zeros: zero points (ComfyUI's "
                                    "native SDPose Draw Keypoints fails on null). This pack's nodes read both."))
 
 
 def body_layout_input() -> io.Combo.Input:
     """How 25-point bodies are read (``sdpose_core.formats.openpose``, ``BODY_LAYOUTS``)."""
-    return io.Combo.Input("body_layout", options=list(BODY_LAYOUTS), default=BODY_LAYOUTS[0], optional=True,
-                          tooltip=("25-point bodies: auto tells CMU OpenPose BODY_25 from ComfyUI-ProportionChanger's "
+    return v3.Choice("body_layout", options=list(BODY_LAYOUTS), default=BODY_LAYOUTS[0], optional=True,
+                     tooltip=("25-point bodies: auto tells CMU OpenPose BODY_25 from ComfyUI-ProportionChanger's "
                                    "OpenPose-18 + toes by their points (and stops when it cannot); body_25 or "
                                    "openpose_18_toes says which."))
 
@@ -115,19 +68,17 @@ class SDPoseSavePoseKeypoints(io.ComfyNode):
             description=("Saves POSE_KEYPOINT as OpenPose JSON in ComfyUI's output folder, one file per frame (or one "
                          "file holding the list of frames). Existing files are never overwritten."),
             inputs=[
-                v3.PoseKeypoint.Input("pose_keypoint"),
+                v3.PoseKeypoint.Input("pose_keypoint", tooltip="The poses to save."),
                 io.String.Input("filename_prefix", default="sdpose/pose", tooltip=(
                     "Relative to the output folder; files are named <prefix>_00001_.json, _00002_, ...")),
-                io.Combo.Input("layout", options=[PER_FRAME, ONE_FILE], default=PER_FRAME),
+                v3.Choice("layout", options=[PER_FRAME, ONE_FILE], default=PER_FRAME, tooltip=(
+                    "One JSON file per frame (a numbered series Load Pose Keypoints reads back with 'sequence'), or "
+                    "one file holding the list of all frames.")),
                 missing_parts_input(),
             ],
             outputs=[],
             is_output_node=True,
         )
-
-    @classmethod
-    def validate_inputs(cls, layout=None, missing_parts=None) -> bool | str:
-        return v3.choice_problem(cls, layout=layout, missing_parts=missing_parts)
 
     @classmethod
     def execute(cls, pose_keypoint, filename_prefix="sdpose/pose", layout=PER_FRAME,
@@ -136,49 +87,21 @@ class SDPoseSavePoseKeypoints(io.ComfyNode):
             from ..sdpose_core.formats.openpose import zero_missing_parts
 
             pose_keypoint = zero_missing_parts(pose_keypoint)
-        saved = save_pose_files(pose_keypoint, filename_prefix, layout, _output_dir().resolve())
+        saved = save_pose_files(pose_keypoint, filename_prefix, layout, files.output_dir().resolve())
         return io.NodeOutput(ui={"pose_keypoint_files": saved})
 
 
 def list_pose_files() -> list[str]:
     """.json files under input/ (as is) and output/ (tagged ' [output]'), relative, sorted."""
     names: list[str] = []
-    for root, tag in ((_input_dir(), ""), (_output_dir(), common.OUTPUT_TAG)):
-        if not root.is_dir():
-            continue
-        found = []
-        for current, dirs, files in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for f in files:
-                if f.lower().endswith(".json") and not f.startswith("."):
-                    found.append((Path(current) / f).relative_to(root).as_posix())
-        names += [n + tag for n in sorted(found)]
+    for root, tag in ((files.input_dir(), ""), (files.output_dir(), common.OUTPUT_TAG)):
+        names += [n + tag for n in sorted(name for name, _ in common.listing(root) if name.lower().endswith(".json"))]
     return names
 
 
 def resolve_pose_file(name: str) -> Path:
     """A listed name -> its path, checked to lie inside input/ (or output/ for ' [output]')."""
-    root = _output_dir() if name.endswith(common.OUTPUT_TAG) else _input_dir()
-    rel = name[: -len(common.OUTPUT_TAG)] if name.endswith(common.OUTPUT_TAG) else name
-    path = common.path_in(root, rel, "Pose keypoint file",
-                          f"ComfyUI's {'output' if root == _output_dir() else 'input'} folder")
-    if path.suffix.lower() != ".json" or not path.is_file():
-        raise common.InputError(f"Pose keypoint file '{name}' not found (a .json file in ComfyUI's "
-                                f"{'output' if root == _output_dir() else 'input'} folder).")
-    return path
-
-
-def sequence_files(path: Path) -> list[Path]:
-    """Every file of the numbered series ``path`` belongs to (``<stem>_00001_.json`` ...), in order."""
-    match = _NUMBERED.match(path.name)
-    if not match:
-        return [path]
-    series = []
-    for entry in path.parent.iterdir():
-        other = _NUMBERED.match(entry.name)
-        if other and other.group("stem") == match.group("stem") and entry.is_file():
-            series.append((int(other.group("n")), entry))
-    return [p for _, p in sorted(series)]
+    return files.resolve_listed(name, "Pose keypoint file", "pose keypoint file", (".json",))
 
 
 class SDPoseLoadPoseKeypoints(io.ComfyNode):
@@ -193,7 +116,7 @@ class SDPoseLoadPoseKeypoints(io.ComfyNode):
                          "' [output]'): DWPose / SDPose / ComfyUI-native / OpenPose JSON, one frame or a list of "
                          "frames."),
             inputs=[
-                io.Combo.Input("file", options=list_pose_files() or [""], tooltip=(
+                v3.Choice("file", options=list_pose_files() or [""], tooltip=(
                     "A .json file in ComfyUI's input folder, or one this pack saved (' [output]').")),
                 io.Boolean.Input("sequence", default=False, tooltip=(
                     "Load every file of the numbered series this file belongs to (<prefix>_00001_.json, _00002_, "
@@ -204,13 +127,9 @@ class SDPoseLoadPoseKeypoints(io.ComfyNode):
         )
 
     @classmethod
-    def validate_inputs(cls, file=None, body_layout=None) -> bool | str:
-        return v3.choice_problem(cls, file=file, body_layout=body_layout)
-
-    @classmethod
     def fingerprint_inputs(cls, file, sequence=False, body_layout=None):
         try:
-            paths = sequence_files(resolve_pose_file(file)) if sequence else [resolve_pose_file(file)]
+            paths = files.series(resolve_pose_file(file)) if sequence else [resolve_pose_file(file)]
             return ";".join(f"{p.name}:{p.stat().st_mtime_ns}:{p.stat().st_size}" for p in paths)
         except Exception:
             return float("nan")  # let the run itself report the problem
@@ -220,7 +139,7 @@ class SDPoseLoadPoseKeypoints(io.ComfyNode):
         from ..sdpose_core.formats.openpose import load_pose_keypoint
 
         path = resolve_pose_file(file)
-        paths = sequence_files(path) if sequence else [path]
+        paths = files.series(path) if sequence else [path]
         frames = []
         for p in paths:
             frames += load_pose_keypoint(p, body_layout=body_layout)

@@ -92,7 +92,7 @@ class SDPoseModelLoader(io.ComfyNode):
                 io.Combo.Input("model_name", options=common.list_models(), tooltip=(
                     f"Body ({NUM_BODY} keypoints) or WholeBody ({NUM_WHOLEBODY}: body, feet, face, hands) SDPose "
                     "checkpoint.")),
-                io.Combo.Input("dtype", options=list(DTYPE_CHOICES), default="auto", tooltip=(
+                v3.Choice("dtype", options=list(DTYPE_CHOICES), default="auto", tooltip=(
                     "auto: what ComfyUI picks for this device (bf16 or fp16 on GPUs, fp32 on CPU)." + bf16)),
             ],
             outputs=[v3.SDPoseModel.Output(display_name="sdpose_model", tooltip=(
@@ -101,8 +101,10 @@ class SDPoseModelLoader(io.ComfyNode):
         )
 
     @classmethod
-    def validate_inputs(cls, model_name=None, dtype=None) -> bool | str:
-        return v3.choice_problem(cls, model_name=model_name, dtype=dtype)
+    def validate_inputs(cls, model_name=None) -> bool | str:
+        """A listed model, or the folder name of a hub copy (listed as its ' [hub]' entry; saved workflows may name
+        the folder)."""
+        return v3.choice_problem("model_name", model_name, [*common.list_models(), *common.hub_folder_names()])
 
     @classmethod
     def execute(cls, model_name: str, dtype: str = "auto") -> io.NodeOutput:

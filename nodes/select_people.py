@@ -18,8 +18,8 @@ class SDPoseSelectPeople(io.ComfyNode):
             description="Keeps the people you want in every frame of a POSE_KEYPOINT, so a passer-by does not end "
                         "up in the pose video. In a tracked clip the ranking is per person over the whole clip.",
             inputs=[
-                v3.PoseKeypoint.Input("pose_keypoint"),
-                io.Combo.Input("mode", options=list(SELECT_MODES), default=SELECT_MODES[0], tooltip=(
+                v3.PoseKeypoint.Input("pose_keypoint", tooltip="The poses to choose people from."),
+                v3.Choice("mode", options=list(SELECT_MODES), default=SELECT_MODES[0], tooltip=(
                     "largest / most_central / left_to_right: the 'count' best people; index: the person at place "
                     "'value' in each frame; track_id: the person whose person_id is 'value'.")),
                 io.Int.Input("value", default=0, min=0, max=100000, tooltip="The index or track id (modes index, "
@@ -28,10 +28,6 @@ class SDPoseSelectPeople(io.ComfyNode):
             ],
             outputs=[v3.PoseKeypoint.Output(display_name="POSE_KEYPOINT")],
         )
-
-    @classmethod
-    def validate_inputs(cls, mode=None) -> bool | str:
-        return v3.choice_problem(cls, mode=mode)
 
     @classmethod
     def execute(cls, pose_keypoint, mode="largest", value=0, count=1) -> io.NodeOutput:

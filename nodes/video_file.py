@@ -3,46 +3,37 @@
 An IMAGE batch holds a whole clip in memory; this node never does. It hands the file to
 ``sdpose_core.video.file_job.annotate_video``, which decodes, poses, draws and encodes a few frames at a time, so
 memory stays the same for a 10-second or a 2-hour video. Outputs appear only when complete (a failure or a cancel
-leaves none) under a new numbered name (``<prefix>_00001.json``, ``<prefix>_00001_pose.mp4``,
-``<prefix>_00001_frames/``), never over an existing file. The node shows the poses of the first frames in the pack's
-preview.
+leaves none) under a new numbered name in ComfyUI's scheme (``<prefix>_00001_.json``, ``<prefix>_00001_pose.mp4``,
+``<prefix>_00001_frames/``; ``nodes/files.py``), never over an existing file. The node shows the poses of the first
+frames in the pack's preview.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
 from pathlib import Path
 
 from comfy_api.latest import InputImpl, io
 
 from ..sdpose_core.keypoints import DWPOSE_THRESHOLD
-from . import common, estimator, keypoints_io, preview, v3
+from . import common, estimator, files, preview, v3
 from .video_options import clip_inputs, clip_options
 
 PREVIEW_FRAMES = 16  # frames whose poses (and images) the node's preview shows
-_NUMBERED = re.compile(r"^(?P<stem>.+)_(?P<n>\d{5,})(?:\.json|_pose\.mp4|_frames)$")
 
 
 def list_videos() -> list[str]:
     """Video files under ComfyUI's input folder, as relative names (subfolders included), sorted."""
     from ..sdpose_core.video.io import is_video
 
-    root = keypoints_io._input_dir()
-    found = []
-    for current, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found += [(Path(current) / f).relative_to(root).as_posix() for f in files
-                  if is_video(f) and not f.startswith(".")]
-    return sorted(found)
+    return sorted(name for name, _ in common.listing(files.input_dir()) if is_video(name))
 
 
 def resolve_video(name: str) -> Path:
     """A video name relative to input/ -> its path; an InputError for anything outside input/ or not a video."""
     from ..sdpose_core.video.io import VIDEO_SUFFIXES, is_video
 
-    root = keypoints_io._input_dir()
+    root = files.input_dir()
     path = common.path_in(root, name or "", "Video file", "ComfyUI's input folder")
     if not is_video(path):
         raise common.InputError(f"'{name}' is not a video file ({', '.join(VIDEO_SUFFIXES)}).")
@@ -50,17 +41,6 @@ def resolve_video(name: str) -> Path:
         raise common.InputError(f"Video file '{name}' not found in ComfyUI's input folder ({root}); put it there "
                                 "(or upload it on the node) and pick it again.")
     return path
-
-
-def free_stem(folder: Path, stem: str) -> str:
-    """``<stem>_NNNNN``, one more than any numbered output of ``stem`` in ``folder`` (nothing is ever replaced)."""
-    highest = 0
-    if folder.is_dir():
-        for entry in os.listdir(folder):
-            match = _NUMBERED.match(entry.lstrip("."))
-            if match and match.group("stem") == stem:
-                highest = max(highest, int(match.group("n")))
-    return f"{stem}_{highest + 1:05d}"
 
 
 def first_frames(path: Path, count: int):
@@ -120,10 +100,10 @@ class SDPoseAnnotateVideoFile(io.ComfyNode):
                          "folder. For long clips that an IMAGE batch cannot hold."),
             inputs=[
                 v3.SDPoseModel.Input("sdpose_model", tooltip="From SDPose Model Loader."),
-                io.Combo.Input("file", options=list_videos(), upload=io.UploadType.video, tooltip=(
+                v3.Choice("file", options=list_videos(), upload=io.UploadType.video, tooltip=(
                     "A video in ComfyUI's input folder (subfolders too).")),
                 io.String.Input("filename_prefix", default="sdpose/video", tooltip=(
-                    "Relative to the output folder: writes <prefix>_00001.json, <prefix>_00001_pose.mp4 "
+                    "Relative to the output folder: writes <prefix>_00001_.json, <prefix>_00001_pose.mp4 "
                     "(and <prefix>_00001_frames/), never over existing files.")),
                 *clip_inputs(),
                 io.Boolean.Input("save_frames", default=False,
@@ -139,15 +119,9 @@ class SDPoseAnnotateVideoFile(io.ComfyNode):
         )
 
     @classmethod
-    def validate_inputs(cls, file=None, detect_hand=None, detect_body=None, detect_face=None, bbox_detector=None,
-                        scale_stick_for_xinsr_cn=None, crop_mode=None) -> bool | str:
-        if file is not None:  # any video under input/, listed or not (a path typed into an API prompt)
-            try:
-                resolve_video(file)
-            except common.InputError as exc:
-                return str(exc)
-        return estimator.option_problem(cls, detect_hand, detect_body, detect_face, bbox_detector,
-                                        scale_stick_for_xinsr_cn, crop_mode)
+    def validate_inputs(cls, score_threshold=None, smooth_min_cutoff=None, smooth_beta=None) -> bool | str:
+        return v3.number_problem(cls, score_threshold=score_threshold, smooth_min_cutoff=smooth_min_cutoff,
+                                 smooth_beta=smooth_beta)
 
     @classmethod
     def fingerprint_inputs(cls, file, **_options):
@@ -171,8 +145,8 @@ class SDPoseAnnotateVideoFile(io.ComfyNode):
 
         source = resolve_video(file)
         options = clip_options(**clip)  # tracking, smoothing, smooth_min_cutoff, smooth_beta, detect_every
-        root = keypoints_io._output_dir().resolve()
-        folder, stem = keypoints_io.save_target(filename_prefix, root)
+        root = files.output_dir().resolve()
+        folder, stem = files.save_target(filename_prefix, root)
         total = probe_video(source).frames or 0
         pose = estimator.pose_estimator(sdpose_model, bbox_detector, flip_test, crop_mode, batch_size)
         progress = comfy.utils.ProgressBar(max(total, 1))
@@ -191,7 +165,8 @@ class SDPoseAnnotateVideoFile(io.ComfyNode):
         if not common.inside(folder, root):  # a symlinked subfolder created meanwhile
             raise common.InputError(f"filename_prefix '{filename_prefix}' leads outside ComfyUI's output folder.")
         try:
-            out = annotate_video(pose, source, folder, stem=free_stem(folder, stem), options=options,
+            stem = files.numbered(stem, files.first_free(folder, stem), "")  # <prefix>_00001_
+            out = annotate_video(pose, source, folder, stem=stem, options=options,
                                  frames_png=save_frames, pose_options={"threshold": score_threshold},
                                  draw_options=estimator.draw_options(detect_hand, detect_body, detect_face,
                                                                      resolution, scale_stick_for_xinsr_cn),

@@ -51,9 +51,11 @@ def clip_inputs() -> list:
             "Smooth keypoints over time (One-Euro filter): steadier skeletons, less flicker. Implies tracking. Off: "
             "every frame is exactly the model's.")),
         io.Float.Input("smooth_min_cutoff", default=default.min_cutoff, min=0.01, max=100.0, step=0.01, tooltip=(
-            "Hz. Lower: steadier when people hold still, with more lag on slow moves.")),
+            "The filter's cut-off at rest, in Hz. Lower: steadier when people hold still, with more lag on slow "
+            "moves.")),
         io.Float.Input("smooth_beta", default=default.beta, min=0.0, max=1000.0, step=0.1,
-                       tooltip="Higher: less lag in fast motion, a little more jitter."),
+                       tooltip="How fast the cut-off rises with speed (One-Euro beta, no unit). Higher: less lag in "
+                               "fast motion, a little more jitter."),
         io.Int.Input("detect_every", default=default.detect_every, min=1, max=1000, tooltip=(
             "Run the person detector on every Nth frame only and carry each person's box between (faster). Ignored "
             "when the estimator gets bounding_box or has no detector.")),
@@ -89,6 +91,11 @@ class SDPoseVideoOptions(io.ComfyNode):
             outputs=[VideoOptionsIO.Output(display_name="video_options",
                                            tooltip="Connect to SDPose Estimator's video_options input.")],
         )
+
+    @classmethod
+    def validate_inputs(cls, frame_rate=None, smooth_min_cutoff=None, smooth_beta=None) -> bool | str:
+        return v3.number_problem(cls, frame_rate=frame_rate, smooth_min_cutoff=smooth_min_cutoff,
+                                 smooth_beta=smooth_beta)
 
     @classmethod
     def execute(cls, frame_rate, **clip) -> io.NodeOutput:

@@ -179,22 +179,16 @@ def save_pose(root: Path, body: Any) -> dict:
 
 
 def resolve_listed(name: Any, input_dir: Path, output_dir: Path) -> Path:
-    """A name as Load Pose Keypoints lists it -> its path, inside input/ (or output/ for ' [output]')."""
-    if not isinstance(name, str) or not name.strip():
-        raise RouteError("file: give the name of a .json file in ComfyUI's input folder.")
-    tagged = name.endswith(common.OUTPUT_TAG)
-    root, label = (output_dir, "output") if tagged else (input_dir, "input")
-    rel = name[: -len(common.OUTPUT_TAG)] if tagged else name
+    """A name as Load Pose Keypoints lists it -> its path, inside input/ (or output/ for ' [output]'): the pack's one
+    resolver (nodes/files.py), its refusals as 400 and a missing file as 404."""
+    from .files import MissingFile, resolve_listed as resolve
+
     try:
-        path = common.path_in(root, rel, "file", f"ComfyUI's {label} folder")
+        return resolve(name, "file", "pose keypoint file", (".json",), (Path(input_dir), Path(output_dir)))
+    except MissingFile as exc:
+        raise RouteError(str(exc), 404) from None
     except common.InputError as exc:
         raise RouteError(str(exc)) from None
-    hidden = any(part.startswith(".") for part in path.relative_to(Path(root)).parts)
-    if hidden or not path.name.lower().endswith(".json"):
-        raise RouteError(f"'{name}' is not a pose keypoint file (a .json file, not hidden).")
-    if not path.is_file():
-        raise RouteError(f"'{name}' not found in ComfyUI's {label} folder.", 404)
-    return path
 
 
 def read_pose(name: Any, input_dir: Path, output_dir: Path) -> dict:

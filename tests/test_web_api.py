@@ -343,7 +343,7 @@ def test_one_path_check_for_requests_and_pickers(keypoints_io, dirs, monkeypatch
     """common.path_in, behind the routes, the save node and the video picker, refuses hostile names and escapes."""
     input_dir, _ = dirs
     video_file = importlib.import_module("sdpose_pack.nodes.video_file")
-    monkeypatch.setattr(keypoints_io, "_input_dir", lambda: input_dir)
+    monkeypatch.setattr(importlib.import_module("sdpose_pack.nodes.files"), "input_dir", lambda: input_dir)
     for call in (lambda: common.path_in(input_dir, name, "file", "ComfyUI's input folder"),
                  lambda: video_file.resolve_video(name), lambda: common.check_name(name, "Model")):
         with pytest.raises(common.InputError, match=re.escape(match)):

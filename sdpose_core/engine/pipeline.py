@@ -119,7 +119,7 @@ class PoseEstimator:
     def __init__(self, model: SDPoseModel, *, input_size: tuple[int, int] = (768, 1024), flip: bool = True,
                  crop_mode: str = "topdown", batch_size: int = 8, sample_latent: bool = False,
                  seed: int | None = None, detector: Detector | None = None,
-                 on_batch: Callable[[int], None] | None = None):
+                 on_batch: Callable[[int], None] | None = None, on_frame: Callable[[int], None] | None = None):
         check_input_size(*input_size)
         if crop_mode not in CROP_MODES:
             raise InputError(f"Unknown crop mode '{crop_mode}'; use one of: {', '.join(CROP_MODES)}.")
@@ -136,6 +136,7 @@ class PoseEstimator:
             self.generator = torch.Generator(device=model.device).manual_seed(seed)
         self.detector = detector
         self.on_batch = on_batch  # called with the crop count after every model call; may raise to cancel
+        self.on_frame = on_frame  # called with each image's index before it is detected and cut; may raise to cancel
         self.codec = UDPHeatmap.for_input(self.input_size)
 
     @torch.no_grad()
@@ -177,6 +178,8 @@ class PoseEstimator:
         box_iter = iter(boxes) if boxes is not None else None
         count = 0
         for count, image in enumerate(images, start=1):
+            if self.on_frame is not None:
+                self.on_frame(count - 1)
             rgb = to_rgb_uint8(image, name=f"image {count - 1}")
             item_boxes = next(box_iter, None) if box_iter is not None else None
             xywh, scores = self.person_boxes(rgb, item_boxes)

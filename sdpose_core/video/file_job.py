@@ -62,8 +62,9 @@ def annotate_video(estimator: PoseEstimator, path: str | Path, out_dir: str | Pa
     info = probe_video(path, backend)
     stem = stem or path.stem
     out_dir.mkdir(parents=True, exist_ok=True)
-    json_path, video_path = out_dir / f"{stem}.json", out_dir / f"{stem}_pose.mp4"
-    frames_dir = out_dir / f"{stem}_frames" if frames_png else None
+    sep = "" if stem.endswith("_") else "_"  # a stem in ComfyUI's numbering ('video_00001_') ends in its separator
+    json_path, video_path = out_dir / f"{stem}.json", out_dir / f"{stem}{sep}pose.mp4"
+    frames_dir = out_dir / f"{stem}{sep}frames" if frames_png else None
     taken = [p for p in (json_path, video_path, frames_dir) if p is not None and p.exists()]
     if taken:
         raise InputError(f"'{taken[0]}' already exists; choose another stem or folder (nothing is overwritten).")
@@ -85,7 +86,7 @@ def annotate_video(estimator: PoseEstimator, path: str | Path, out_dir: str | Pa
         poses.write(frame)
         writer.write(drawing)
         if stage_frames is not None:
-            write_png(drawing, stage_frames / f"{stem}_{index:0{digits}d}.png")
+            write_png(drawing, stage_frames / f"{stem}{sep}{index:0{digits}d}.png")
 
     sink = Sink(emit, WRITE_QUEUE) if background else None
     frames = read_frames(path, backend)

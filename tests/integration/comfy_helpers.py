@@ -34,6 +34,13 @@ START_TIMEOUT = 120.0
 
 HELPER_NODES = '''
 import json
+from collections import namedtuple
+
+import numpy as np
+
+# The Impact Pack's SEG, field for field (impact/core.py); SEGS is ((height, width), [SEG, ...]).
+SEG = namedtuple("SEG", ["cropped_image", "cropped_mask", "confidence", "crop_region", "bbox", "label",
+                         "control_net_wrapper"], defaults=[None])
 
 
 class SDPoseTestBoxes:
@@ -67,7 +74,37 @@ class SDPoseTestPose:
         return (json.loads(pose_json) if parse else pose_json,)
 
 
-NODE_CLASS_MAPPINGS = {"SDPoseTest.Boxes": SDPoseTestBoxes, "SDPoseTest.Pose": SDPoseTestPose}
+class SDPoseTestSegs:
+    """Test helper: SEGS built as the Impact Pack's detectors build them: per detection the bbox [x1, y1, x2, y2],
+    a crop region enlarged by crop_factor (clipped to the image), the cropped image and mask, label, confidence."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"image": ("IMAGE",), "detections_json": ("STRING", {"default": "[]", "multiline": True}),
+                             "crop_factor": ("FLOAT", {"default": 3.0})}}
+
+    RETURN_TYPES = ("SEGS",)
+    FUNCTION = "make"
+    CATEGORY = "testing"
+
+    def make(self, image, detections_json, crop_factor=3.0):
+        h, w = int(image.shape[1]), int(image.shape[2])
+        items = []
+        for d in json.loads(detections_json):
+            x1, y1, x2, y2 = d["bbox"]
+            cx, cy, bw, bh = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) * crop_factor, (y2 - y1) * crop_factor
+            crop = [max(0, int(cx - bw / 2)), max(0, int(cy - bh / 2)), min(w, int(cx + bw / 2)),
+                    min(h, int(cy + bh / 2))]
+            cropped = image[:, crop[1]:crop[3], crop[0]:crop[2], :].numpy()
+            mask = np.zeros((crop[3] - crop[1], crop[2] - crop[0]), np.float32)
+            mask[int(y1) - crop[1]:int(y2) - crop[1], int(x1) - crop[0]:int(x2) - crop[0]] = 1.0
+            items.append(SEG(cropped, mask, np.float32(d.get("confidence", 0.9)), crop, np.array([x1, y1, x2, y2]),
+                             d.get("label", "person")))
+        return (((h, w), items),)
+
+
+NODE_CLASS_MAPPINGS = {"SDPoseTest.Boxes": SDPoseTestBoxes, "SDPoseTest.Pose": SDPoseTestPose,
+                       "SDPoseTest.Segs": SDPoseTestSegs}
 '''
 
 
@@ -458,16 +495,37 @@ TITLE_HEIGHT = 30
 # The front-end draws its chrome over the graph canvas: a banner and the workflow tabs (top ~80 px), the run bar (to
 # ~130 px; its job status below it, to ~170 px), the sidebar (left ~60 px). Shipped workflows open clear of it.
 VIEW_SCALE, VIEW_MARGIN = 0.8, (90, 200)
+WINDOW = (1600, 1000)  # the smallest window a shipped workflow opens whole in
 
 
 def framed_view(workflow: dict) -> dict:
     """``extra.ds`` that shows the graph's top-left corner (title bars and groups included) VIEW_MARGIN screen
-    pixels from the window's corner, at VIEW_SCALE."""
+    pixels from the window's corner, at VIEW_SCALE or smaller, so that every node fits a WINDOW-sized window."""
     xs = [n["pos"][0] for n in workflow["nodes"]] + [g["bounding"][0] for g in workflow.get("groups", [])]
     ys = [n["pos"][1] - TITLE_HEIGHT for n in workflow["nodes"]]
     ys += [g["bounding"][1] for g in workflow.get("groups", [])]
-    return {"scale": VIEW_SCALE, "offset": [round(VIEW_MARGIN[0] / VIEW_SCALE - min(xs), 1),
-                                            round(VIEW_MARGIN[1] / VIEW_SCALE - min(ys), 1)]}
+    right = max(n["pos"][0] + n["size"][0] for n in workflow["nodes"])
+    bottom = max(n["pos"][1] + n["size"][1] for n in workflow["nodes"])
+    scale = min(VIEW_SCALE, (WINDOW[0] - 2 * VIEW_MARGIN[0]) / (right - min(xs)),
+                (WINDOW[1] - VIEW_MARGIN[1] - 20) / (bottom - min(ys)))
+    scale = int(scale * 100) / 100  # rounded down
+    return {"scale": scale, "offset": [round(VIEW_MARGIN[0] / scale - min(xs), 1),
+                                       round(VIEW_MARGIN[1] / scale - min(ys), 1)]}
+
+
+def off_screen(workflow: dict, window: tuple[int, int] = WINDOW) -> list[str]:
+    """The nodes of a UI workflow that do not open whole inside a ``window``-sized window (its saved view,
+    ``extra.ds``, clear of the front-end's chrome: VIEW_MARGIN)."""
+    ds = workflow["extra"]["ds"]
+    scale, (dx, dy) = ds["scale"], ds["offset"]
+    out = []
+    for n in workflow["nodes"]:
+        (x, y), (w, h) = n["pos"], n["size"]
+        left, top = (x + dx) * scale, (y - TITLE_HEIGHT + dy) * scale
+        right, bottom = (x + w + dx) * scale, (y + h + dy) * scale
+        if left < VIEW_MARGIN[0] - 1 or top < VIEW_MARGIN[1] - 1 or right > window[0] or bottom > window[1]:
+            out.append(f"{n.get('title') or n['type']} #{n['id']}")
+    return out
 
 
 def layout_overlaps(workflow: dict) -> list[str]:

@@ -38,6 +38,8 @@ def test_unknown_choices_are_refused_before_running(comfy):
               "5": {"class_type": "SaveImage", "inputs": {"images": ["4", 0], "filename_prefix": "refused/pose"}}}
     status, body = comfy.submit(prompt)
     assert status == 400 and set(body["node_errors"]) == {"3", "4"}, body
-    assert "crop_mode: 'sideways' is not one of 'topdown', 'stretch'" in str(body["node_errors"]["3"])
+    [error] = body["node_errors"]["3"]["errors"]  # once, on the input that holds it (ComfyUI's own check)
+    assert error["extra_info"]["input_name"] == "crop_mode", error
+    assert error["details"] == "crop_mode: 'sideways' not in ['topdown', 'stretch']", error
     assert "scale_stick_for_xinsr_cn: 'maybe'" in str(body["node_errors"]["4"])
     assert comfy.alive()

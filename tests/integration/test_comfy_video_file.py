@@ -56,15 +56,15 @@ def long_comfy(comfy_base, tmp_path_factory):
 def test_video_file_to_pose_video_keypoints_and_frames(comfy):
     folder = comfy.base / "output" / "vid"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "dance_00001.json").write_text("precious")  # a user's file: never replaced
+    (folder / "dance_00001_.png").write_text("precious")  # ComfyUI's SaveImage numbering: the outputs number on
     entry = comfy.run_ok(annotate("dance.mp4", "vid/dance", save_frames=True, draw_over_video=True))
     ui = entry["outputs"]["2"]
     [keypoints] = comfy.output_files(entry, "2", "pose_keypoint_files")
     [video] = comfy.output_files(entry, "2", "pose_videos")
     [frames_dir] = comfy.output_files(entry, "2", "pose_frame_folders")
-    assert (keypoints.name, video.name, frames_dir.name) == ("dance_00002.json", "dance_00002_pose.mp4",
-                                                            "dance_00002_frames")
-    assert (folder / "dance_00001.json").read_text() == "precious"
+    assert (keypoints.name, video.name, frames_dir.name) == ("dance_00002_.json", "dance_00002_pose.mp4",
+                                                            "dance_00002_frames")  # one scheme (nodes/files.py)
+    assert (folder / "dance_00001_.png").read_text() == "precious"
     poses = json.loads(keypoints.read_text())
     assert len(poses) == 6 and all(len(f["people"]) == 1 for f in poses)  # bbox_detector None: the whole frame
     assert all(f["people"][0]["person_id"] == [0] for f in poses)  # tracked

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from comfy_helpers import LOAD_GRAPH_JS, REPO, WHOLEBODY, layout_overlaps
+from comfy_helpers import LOAD_GRAPH_JS, REPO, WHOLEBODY, layout_overlaps, off_screen
 
 WORKFLOWS = REPO / "workflows"
 UI_FILES = sorted(p for p in WORKFLOWS.glob("*.json") if not p.name.endswith(".api.json"))
 API_FILES = sorted(WORKFLOWS.glob("*.api.json"))
 FRONTEND_ONLY = {"Note", "MarkdownNote", "Reroute", "PrimitiveNode"}
 NEEDS_CONTROLNET_AUX = {"DWPreprocessor"}  # only in *_with_controlnet_aux.json, which says so
+NEEDS_IMPACT_PACK = {"UltralyticsDetectorProvider", "BboxDetectorSEGS"}  # only in *_with_impact_pack.json
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
 
 
@@ -23,7 +24,8 @@ def twin(ui: Path) -> Path:
 
 
 def allowed_extra(ui: Path) -> set[str]:
-    return FRONTEND_ONLY | (NEEDS_CONTROLNET_AUX if "controlnet_aux" in ui.stem else set())
+    return FRONTEND_ONLY | (NEEDS_CONTROLNET_AUX if "controlnet_aux" in ui.stem else set()) | (
+        NEEDS_IMPACT_PACK if "impact_pack" in ui.stem else set())
 
 
 def test_every_workflow_has_the_expected_files():
@@ -31,8 +33,76 @@ def test_every_workflow_has_the_expected_files():
     assert {"sdpose_controlnet_openpose", "sdpose_video_pose_sequence", "sdpose_vs_dwpose",
             "sdpose_retarget_pose_video", "sdpose_wan_animate_preprocess"} <= names
     for ui in UI_FILES:
-        assert twin(ui).is_file() or "controlnet_aux" in ui.stem, f"{ui.name} has no API twin"
+        assert twin(ui).is_file() or ui.stem.endswith(("controlnet_aux", "impact_pack")), f"{ui.name} has no API twin"
     assert {p.name[: -len(".api.json")] for p in API_FILES} <= names
+
+
+@pytest.mark.parametrize("path", UI_FILES, ids=lambda p: p.stem)
+def test_ui_workflow_opens_whole_in_a_1600x1000_window(path):
+    """Every node (inputs, notes, outputs) inside the window as the workflow's saved view shows it."""
+    assert off_screen(json.loads(path.read_text()), (1600, 1000)) == []
+
+
+SAVERS = {"SaveImage", "SaveVideo", "SDPoseNodes.SavePoseKeypoints", "SDPoseNodes.AnnotateVideoFile"}
+
+
+@pytest.mark.parametrize("path", API_FILES, ids=lambda p: p.stem)
+def test_workflow_outputs_do_not_share_a_prefix(path):
+    """Savers share ComfyUI's numbering (<prefix>_00001_...): one prefix each, or frame 1 of one is number 41."""
+    prefixes = [n["inputs"]["filename_prefix"] for n in json.loads(path.read_text()).values()
+                if n["class_type"] in SAVERS]
+    assert prefixes and len(set(prefixes)) == len(prefixes), prefixes
+
+
+@pytest.mark.parametrize("path", UI_FILES, ids=lambda p: p.stem)
+def test_ui_workflow_first_run_needs_no_detector_download(path):
+    """The SDPose nodes start with bbox_detector None (no download), except beside DWPose, which downloads its own."""
+    for node in json.loads(path.read_text())["nodes"]:
+        if node["type"] in ("SDPoseNodes.Estimator", "SDPoseNodes.RetargetPose"):
+            expected = "yolox_l.onnx" if "controlnet_aux" in path.stem else "None"
+            assert expected in node["widgets_values"], (path.stem, node["type"])
+
+
+FRAMED_JS = """
+async (workflow) => {
+  await app.loadGraphData(workflow, true, true, "test");
+  await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+  const ds = app.canvas.ds, box = app.canvas.canvas.getBoundingClientRect();
+  return app.graph.nodes.map((n) => {
+    const [x, y] = ds.convertOffsetToCanvas([n.pos[0], n.pos[1] - LiteGraph.NODE_TITLE_HEIGHT]);
+    const [r, b] = ds.convertOffsetToCanvas([n.pos[0] + n.size[0], n.pos[1] + n.size[1]]);
+    return {id: n.id, title: n.title, left: box.left + x, top: box.top + y, right: box.left + r,
+            bottom: box.top + b};
+  });
+}
+"""
+
+
+@pytest.mark.parametrize("path", UI_FILES, ids=lambda p: p.stem)
+def test_ui_workflow_opens_whole_in_the_real_frontend(frontend, path):
+    """Loaded in the web app in a 1600x1000 window, every node lies inside the window (as laid out by the app)."""
+    rects = frontend.evaluate(FRAMED_JS, json.loads(path.read_text()))
+    outside = [r["title"] for r in rects if r["left"] < 0 or r["top"] < 0 or r["right"] > 1600 or r["bottom"] > 1000]
+    assert not outside, outside
+
+
+CHOOSE_DETECTOR_JS = """
+async ([workflow, choice]) => {
+  await app.loadGraphData(workflow, true, true, "test");
+  const primitive = app.graph.nodes.find((n) => n.type === "PrimitiveNode");
+  primitive.widgets[0].value = choice;
+  primitive.applyToGraph();
+  return (await app.graphToPrompt()).output;
+}
+"""
+
+
+@pytest.mark.parametrize("name", ["sdpose_retarget_pose_video", "sdpose_wan_animate_preprocess"])
+def test_the_detector_is_chosen_once_for_estimator_and_retarget(frontend, name):
+    workflow = json.loads((WORKFLOWS / f"{name}.json").read_text())
+    output = frontend.evaluate(CHOOSE_DETECTOR_JS, [workflow, "yolox_l.onnx"])
+    chosen = {k: v["inputs"]["bbox_detector"] for k, v in output.items() if "bbox_detector" in v["inputs"]}
+    assert chosen == {"5": "yolox_l.onnx", "8": "yolox_l.onnx"}, chosen
 
 
 @pytest.mark.parametrize("path", UI_FILES, ids=lambda p: p.stem)

@@ -174,13 +174,16 @@ def test_save_prefix_inside_and_symlink_escape(tmp_path):
 
 
 def test_numbered_names_never_reuse_a_file(tmp_path):
-    keypoints_io = keypoints_module()
+    """One scheme for every output, ComfyUI's: SaveImage's PNGs, the pack's JSON and videos number on from each
+    other (the counter is folder_paths.get_save_image_path's)."""
+    keypoints_module()
+    files = importlib.import_module("sdpose_pack.nodes.files")
     (tmp_path / "pose_00001_.json").write_text("old")
     (tmp_path / "pose_00007_.json").write_text("old")
+    (tmp_path / "pose_00003_.png").write_text("old")  # ComfyUI's SaveImage, same prefix
     (tmp_path / "other_00009_.json").write_text("old")
-    counter = keypoints_io._next_counter(tmp_path, "pose")
-    assert counter == 8
-    path, used = keypoints_io._create_exclusive(tmp_path, "pose", 7)  # a racing writer's number is skipped
+    assert files.first_free(tmp_path, "pose") == 8
+    path, used = files.create_numbered(tmp_path, "pose", 7, ".json", "new")  # a racing writer's number is skipped
     assert (path.name, used) == ("pose_00008_.json", 8) and (tmp_path / "pose_00007_.json").read_text() == "old"
-    series = keypoints_io.sequence_files(tmp_path / "pose_00001_.json")
+    series = files.series(tmp_path / "pose_00001_.json")
     assert [p.name for p in series] == ["pose_00001_.json", "pose_00007_.json", "pose_00008_.json"]
