@@ -16,7 +16,11 @@ TINY_INPUT = (192, 256)  # crop W x H used by tests: latent 24x32, heatmaps 48x6
 
 # In CI every test must run: a skip there means a missing dependency or oracle, so it fails the run instead. A skip
 # that is right even in CI goes here, node id -> why; nothing does today.
-EXPECTED_SKIPS: dict[str, str] = {}
+EXPECTED_SKIPS: dict[str, str] = {
+    "tests/integration/test_comfy_box_sources.py::test_segs_from_the_impact_pack_itself": (
+        "the Impact Pack is not on PyPI, so CI's ComfyUI has none; SEGS built with its own SEG namedtuple are "
+        "tested without it (test_segs_from_a_detector_node_give_the_estimator_its_boxes)"),
+}
 
 
 def require_every_test() -> bool:
