@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
+from ..sdpose_core.choices import MAX_RESOLUTION
 from . import common, preview, v3
 
 
@@ -25,7 +26,7 @@ class SDPoseDrawPose(io.ComfyNode):
                 io.Boolean.Input("draw_face", default=True),
                 io.Boolean.Input("draw_feet", default=False, tooltip=(
                     "Foot points, where the keypoints carry them (ComfyUI-native SDPose). DWPose never draws feet.")),
-                io.Int.Input("resolution", default=512, min=0, max=16384, step=64,
+                io.Int.Input("resolution", default=512, min=0, max=MAX_RESOLUTION, step=64,
                              tooltip="Short side of the output in pixels; 0 keeps the canvas size."),
                 # The same choice as the Estimator's (and DWPose's); workflows saved with a boolean here still load.
                 io.Combo.Input("scale_stick_for_xinsr_cn", options=v3.XINSR, default="disable",

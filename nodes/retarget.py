@@ -4,27 +4,18 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ..sdpose_core.choices import FACE_RADIUS, JOINT_RADIUS, RETARGET_ANCHORS, STICK_WIDTH
+from ..sdpose_core.choices import FACE_RADIUS, JOINT_RADIUS, MAX_RESOLUTION, RETARGET_ANCHORS, STICK_WIDTH
 from ..sdpose_core.keypoints import DWPOSE_THRESHOLD
 from . import common, v3
 
 
 def _pose_reference_image(image, sdpose_model, bbox_detector: str, threshold: float) -> dict:
     """The first reference frame posed with the SDPose model (as the Estimator does, flip test on)."""
-    import torch
-
-    from ..sdpose_core.engine.pipeline import PoseEstimator
     from ..sdpose_core.engine.pipeline import pose_frame
-    from .estimator import _detector, activation_bytes
+    from .estimator import node_options, pose_estimator
 
-    path = common.resolve_detector(bbox_detector)
-    if path is not None:
-        common.require(common.DETECTOR_PACKAGES)
-    size = common.input_size()
-    element = torch.finfo(sdpose_model.dtype).bits // 8
-    vae_chunk = getattr(sdpose_model.module.sdpose, "vae_chunk", 4)
-    model = sdpose_model.load(activation_bytes(1, True, size, element, vae_chunk))
-    estimator = PoseEstimator(model, input_size=size, detector=_detector(path) if path is not None else None)
+    options = node_options(score_threshold=threshold, batch_size=1)
+    estimator = pose_estimator(sdpose_model, bbox_detector, options)
     return pose_frame(next(iter(estimator(image[:1]))), threshold=threshold)
 
 
@@ -49,7 +40,7 @@ class SDPoseRetargetPose(io.ComfyNode):
                 io.Boolean.Input("zero_lag_smoothing", default=False, tooltip="Smooth the driving clip with the "
                                  "offline forward-backward One-Euro filter (no lag) before retargeting."),
                 io.Float.Input("frame_rate", default=30.0, min=1.0, max=240.0, step=0.5),
-                io.Int.Input("resolution", default=512, min=0, max=16384, step=64, tooltip="Short side of the "
+                io.Int.Input("resolution", default=512, min=0, max=MAX_RESOLUTION, step=64, tooltip="Short side of the "
                              "drawn IMAGE; 0 = the reference's size."),
                 io.Int.Input("stick_width", default=STICK_WIDTH, min=1, max=64),
                 io.Int.Input("point_size", default=JOINT_RADIUS, min=1, max=64),

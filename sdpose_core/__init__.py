@@ -20,6 +20,7 @@ _LAZY = {
     "estimate": "engine.pipeline",
     "EstimatorOptions": "engine.options",
     "SDPoseDetector": "api",
+    "load_estimator": "api",
     "UDPHeatmap": "engine.codec",
     "get_scheme": "engine.schemes",
 }

@@ -21,7 +21,8 @@ ALLOWED = {
     "motion": {"foundation", "formats"},
     "pose": {"foundation", "formats", "motion"},
     "video": {"foundation", "formats", "engine", "motion", "pose"},
-    "cli": {"foundation", "formats", "engine", "weights", "motion", "pose", "video"},
+    "api": {"foundation", "formats", "engine", "weights", "motion", "pose", "video"},
+    "cli": {"foundation", "formats", "engine", "weights", "motion", "pose", "video", "api"},
 }
 ENTRY_POINTS = {"sdpose_core", "sdpose_core.__main__"}  # the lazy top-level API and `python -m`
 
@@ -132,7 +133,7 @@ def test_a_module_holds_the_same_names_whatever_was_imported_before():
     assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
 
 
-LIGHT = ("sdpose_core", "sdpose_core.cli", "sdpose_core.video.options", "sdpose_core.formats.openpose",
+LIGHT = ("sdpose_core", "sdpose_core.cli", "sdpose_core.video.options", "sdpose_core.engine.options", "sdpose_core.formats.openpose",
          "sdpose_core.motion.limits", "sdpose_core.sizes", "sdpose_core.choices")
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sdpose_core.engine.options import DEFAULT_INPUT_SIZE
+
 
 @dataclass
 class ModelConfig:
@@ -29,7 +31,7 @@ class ModelConfig:
 class DataConfig:
     train_ann: str = ""  # COCO person_keypoints_train2017.json or coco_wholebody_train_v1.0.json
     train_images: str = ""  # folder the annotation's file_name entries are relative to
-    input_size: tuple[int, int] = (768, 1024)  # crop W x H (multiples of 64)
+    input_size: tuple[int, int] = DEFAULT_INPUT_SIZE  # crop W x H (multiples of 64)
     sigma: float = 6.0  # UDP Gaussian sigma in heatmap pixels (official: 6 at 192x256 heatmaps)
     num_workers: int = 8
     min_keypoints: int | None = None  # redraw crops keeping fewer weighted keypoints; None: official 3 / 8; 0: never

@@ -30,6 +30,7 @@ import numpy as np
 
 from .. import keypoints as layout
 from ..atomic import write_text
+from ..choices import MAX_RESOLUTION
 from ..errors import InputError
 from ..keypoints import DWPOSE_THRESHOLD
 
@@ -51,7 +52,7 @@ PART_POINTS = {BODY_KEY: (18, 25), FACE_KEY: (FACE_LANDMARKS + len(OPENPOSE_EYES
 PERSON_KEYS = (BODY_KEY, FACE_KEY, LEFT_KEY, RIGHT_KEY)
 # One canvas bound for every reader, writer and drawer of POSE_KEYPOINT: the longest side DWPreprocessor's
 # resolution allows, and a pixel budget that keeps one drawn frame (uint8 canvas, cubic resize) within a few GB.
-MAX_CANVAS_SIDE = 16384
+MAX_CANVAS_SIDE = MAX_RESOLUTION
 MAX_CANVAS_PIXELS = 1 << 26  # 8192 x 8192
 
 

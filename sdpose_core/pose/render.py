@@ -29,7 +29,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from ..choices import (FACE_RADIUS, HAND_THICKNESS, JOINT_RADIUS, STICK_WIDTH,
+from ..choices import (FACE_RADIUS, HAND_THICKNESS, JOINT_RADIUS, MAX_RESOLUTION, STICK_WIDTH,
                       STROKE_REFERENCE_SIDE)
 from ..errors import InputError
 from ..formats.openpose import BODY_KEY, FACE_KEY, FOOT_KEY, LEFT_KEY, RIGHT_KEY, check_pixels, load_pose_keypoint
@@ -37,7 +37,6 @@ from ..keypoints import DWPOSE_THRESHOLD
 
 DRAW_THRESHOLD = DWPOSE_THRESHOLD  # this name up to 0.2.0, kept for users' imports
 MIN_RESOLUTION = 64
-MAX_RESOLUTION = 16384  # DWPreprocessor's widget maximum
 MAX_BATCH_PIXELS = 1 << 30  # a 12 GiB float32 IMAGE batch
 MAX_COORD = float(1 << 24)
 
@@ -179,7 +178,7 @@ def output_size(width: int, height: int, resolution: int | None) -> tuple[int, i
         return width, height
     if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or resolution < MIN_RESOLUTION:
         raise InputError(f"resolution must be a whole number >= {MIN_RESOLUTION} (DWPreprocessor's range is "
-                         f"64..16384), or None for the canvas size; got {resolution!r}.")
+                         f"64..{MAX_RESOLUTION}), or None for the canvas size; got {resolution!r}.")
     if resolution > MAX_RESOLUTION:
         raise InputError(f"resolution {resolution} is larger than {MAX_RESOLUTION} (DWPreprocessor's maximum).")
     k = float(resolution) / float(min(height, width))
