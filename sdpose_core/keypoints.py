@@ -7,7 +7,9 @@ hand 91-111 and right hand 112-132 (21 points each). Its annotation and result f
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 BODY_NAMES: tuple[str, ...] = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
@@ -68,3 +70,15 @@ WHOLEBODY_SIGMAS: tuple[float, ...] = tuple(s for part in WHOLEBODY_PARTS for s 
 DWPOSE_THRESHOLD = 0.3
 # mmpose's CocoMetric instance rescoring: box score x mean of the keypoint scores above this.
 RESCORE_THRESHOLD = 0.2
+
+
+def visible(points: Any, threshold: float = DWPOSE_THRESHOLD) -> Any:
+    """Which keypoints are there: rows ``[..., 3]`` of (x, y, score) -> a boolean mask ``[...]``.
+
+    The one rule of the library, the nodes and (through ``/sdpose/constants``) the browser: the score is at least
+    ``threshold`` and above 0 (an OpenPose file writes a missing point as [0, 0, 0], so a threshold of 0 keeps
+    every point the model scored, never the missing ones), and x, y and the score are finite. Works on numpy
+    arrays and torch tensors alike (compared in their own dtype, as DWPose does); this module imports neither.
+    """
+    x, y, score = points[..., 0], points[..., 1], points[..., 2]
+    return (score >= threshold) & (score > 0) & (abs(score) < math.inf) & (abs(x) < math.inf) & (abs(y) < math.inf)

@@ -71,8 +71,8 @@ def _part(kp: np.ndarray, threshold: float, raw_scores: bool) -> list[float] | N
 
 
 def _visible(kp: np.ndarray, threshold: float) -> np.ndarray:
-    """Score >= threshold, with finite coordinates (the dtype of ``kp`` decides the comparison, as in DWPose)."""
-    return (kp[:, 2] >= threshold) & np.isfinite(kp[:, :2]).all(axis=1)
+    """The points kept (:func:`sdpose_core.keypoints.visible`; the dtype of ``kp`` decides, as in DWPose)."""
+    return layout.visible(kp, threshold)
 
 
 def openpose_body(kp: np.ndarray, threshold: float = DWPOSE_THRESHOLD) -> tuple[np.ndarray, np.ndarray]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..formats.openpose import ID_KEY, PART_POINTS, PERSON_KEYS
+from ..keypoints import visible
 
 
 @dataclass
@@ -88,7 +89,7 @@ def write_back(frames: list[dict], track: TrackArrays, threshold: float) -> list
     their points is now seen (score > 0 and >= ``threshold``)."""
     out = [{**f, "people": list(f["people"])} for f in frames]
     for t, frame in enumerate(out):
-        seen = (track.points[t, :, 2] > 0) & (track.points[t, :, 2] >= threshold)
+        seen = visible(track.points[t], threshold)
         i = _owner(frame, track.track_id)
         if i is None and not seen.any():
             continue

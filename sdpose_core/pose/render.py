@@ -33,7 +33,7 @@ from ..choices import (FACE_RADIUS, HAND_THICKNESS, JOINT_RADIUS, MAX_RESOLUTION
                       STROKE_REFERENCE_SIDE)
 from ..errors import InputError
 from ..formats.openpose import BODY_KEY, FACE_KEY, FOOT_KEY, LEFT_KEY, RIGHT_KEY, check_pixels, load_pose_keypoint
-from ..keypoints import DWPOSE_THRESHOLD
+from ..keypoints import DWPOSE_THRESHOLD, visible
 
 DRAW_THRESHOLD = DWPOSE_THRESHOLD  # this name up to 0.2.0, kept for users' imports
 MIN_RESOLUTION = 64
@@ -89,7 +89,7 @@ def _points(flat: Sequence[float] | None, threshold: float) -> tuple[list[tuple[
     if not flat:
         return [], []
     arr = np.asarray(flat, dtype=np.float64).reshape(-1, 3)
-    shown = (arr[:, 2] > 0) & (arr[:, 2] >= threshold) & (np.abs(arr[:, :2]) < MAX_COORD).all(axis=1)
+    shown = visible(arr, threshold) & (np.abs(arr[:, :2]) < MAX_COORD).all(axis=1)
     return [(x, y) for x, y in arr[:, :2].tolist()], shown.tolist()
 
 

@@ -37,7 +37,7 @@ from ..choices import RETARGET_ANCHORS
 from ..errors import InputError
 from ..formats.openpose import (BODY_KEY, FACE_KEY, FACE_LANDMARKS, FOOT_KEY, ID_KEY, LEFT_KEY, OPENPOSE_EYES,
                                 RIGHT_KEY, load_pose_keypoint)
-from ..keypoints import DWPOSE_THRESHOLD, FOOT
+from ..keypoints import DWPOSE_THRESHOLD, FOOT, visible
 from .render import LIMBS
 
 ANCHORS = RETARGET_ANCHORS
@@ -58,7 +58,7 @@ def _seen(part: np.ndarray | None, threshold: float) -> np.ndarray:
     """Mask of the points drawn (score > 0 and >= threshold), as render draws them."""
     if part is None:
         return np.zeros(0, dtype=bool)
-    return (part[:, 2] > 0) & (part[:, 2] >= threshold)
+    return visible(part, threshold)
 
 
 def _lengths(body: np.ndarray | None, threshold: float) -> dict[tuple[int, int], float]:
