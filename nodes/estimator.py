@@ -63,7 +63,8 @@ def option_inputs() -> list:
         io.Combo.Input("crop_mode", options=list(CROP_MODES), default=CROP_MODES[0], optional=True,
                        tooltip="topdown: aspect-preserving crop the model was trained on. stretch: squash the box to "
                                "the model input (what the demo and ComfyUI's native node do)."),
-        io.Float.Input("score_threshold", default=EstimatorOptions.threshold, min=0.0, max=1.0, step=0.01, optional=True,
+        io.Float.Input("score_threshold", default=EstimatorOptions.threshold, min=0.0, max=1.0, step=0.01,
+                       optional=True,
                        tooltip=f"Keypoints scoring below this are left out (DWPose: {DWPOSE_THRESHOLD})."),
         io.Int.Input("batch_size", default=NODE_BATCH_SIZE, min=1, max=256, optional=True,
                      tooltip="Person crops per model call; lower it if you run out of memory."),

@@ -44,8 +44,8 @@ def tiny_pipeline(tokenizer_dir):
                                         vocab_size=49408, max_position_embeddings=77))
     scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
                               set_alpha_to_one=False)
-    return StableDiffusionControlNetPipeline(vae=vae, text_encoder=text.eval(),
-                                             tokenizer=CLIPTokenizer.from_pretrained(str(tokenizer_dir), model_max_length=77),
+    tokenizer = CLIPTokenizer.from_pretrained(str(tokenizer_dir), model_max_length=77)
+    return StableDiffusionControlNetPipeline(vae=vae, text_encoder=text.eval(), tokenizer=tokenizer,
                                              unet=unet, controlnet=controlnet, scheduler=scheduler,
                                              safety_checker=None, feature_extractor=None,
                                              requires_safety_checker=False)

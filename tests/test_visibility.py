@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from sdpose_core.formats import openpose
-from sdpose_core.keypoints import visible
+from sdpose_core.keypoints import NECK_FROM_SHOULDERS, visible
 from sdpose_core.motion.track import keypoint_extent, mean_shift
 from sdpose_core.pose import face, render, retarget
 
@@ -59,9 +59,9 @@ def test_the_writer_keeps_exactly_the_visible_points_at_threshold_0():
     kp = np.array(POINTS, dtype=np.float32)[None]
     body = np.array(openpose.to_pose_keypoint(kp, 64, 64, threshold=0.0)["people"][0]["pose_keypoints_2d"])
     rows = body.reshape(18, 3)
-    kept = [i for i, coco in enumerate(openpose.OPENPOSE_FROM_COCO) if coco != openpose.NECK and rows[i, 2] > 0]
+    kept = [i for i, coco in enumerate(openpose.OPENPOSE_FROM_COCO) if coco != NECK_FROM_SHOULDERS and rows[i, 2] > 0]
     want = [i for i, coco in enumerate(openpose.OPENPOSE_FROM_COCO)
-            if coco != openpose.NECK and reference([POINTS[coco]], 0.0)[0]]
+            if coco != NECK_FROM_SHOULDERS and reference([POINTS[coco]], 0.0)[0]]
     assert kept == want and np.isfinite(rows).all()
 
 

@@ -9,7 +9,7 @@ import { api } from "../../scripts/api.js";
 import { BackgroundImages } from "./backgrounds.js";
 import {
   availableParts, clearedContext, drawPeople, fitView, framesFromOutput, getDrawThreshold, personColor,
-  setDrawThreshold,
+  setDrawThreshold, setLayout,
 } from "./pose_model.js";
 import { LOAD_NODE, ROUTE, currentEditor, openPoseEditor, refreshLoadNodes } from "./pose_editor.js";
 import { el, ensureStyle, toggle } from "./style.js";
@@ -247,16 +247,18 @@ function nameNodesInErrors() {
   };
 }
 
-/** DWPose's keypoint threshold from the pack's Python definition. Without it the preview and the editor still work,
- * showing every point with a positive score (pose_model.js), and the console says why. */
+/** DWPose's keypoint threshold and drawing layout from the pack's Python definition. Without them the console says
+ * why, and the preview and the editor show no skeleton (pose_model.js). */
 async function loadConstants() {
   try {
     const response = await api.fetchApi(CONSTANTS_ROUTE);
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    setDrawThreshold((await response.json()).draw_threshold);
+    const constants = await response.json();
+    setDrawThreshold(constants.draw_threshold);
+    setLayout(constants);
   } catch (err) {
     console.warn(`SDPose: could not read ${CONSTANTS_ROUTE} (${err.message || err}); the pose preview and editor ` +
-      `show every point with a positive score.`);
+      `cannot draw skeletons.`);
   }
 }
 

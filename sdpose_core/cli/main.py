@@ -262,7 +262,8 @@ def work_settings(args: argparse.Namespace) -> WorkSettings:
     from .work import WorkSettings
 
     return WorkSettings(
-        model=str(args.model), scheme=args.scheme, options=estimator_options(args), detector=None if args.boxes or args.detector == "none" else args.detector,
+        model=str(args.model), scheme=args.scheme, options=estimator_options(args),
+        detector=None if args.boxes or args.detector == "none" else args.detector,
         cache=str(args.cache_dir) if args.cache_dir else None,
         pose_options=dict(threshold=args.threshold, hands=args.hands, face=args.face, feet=args.feet,
                           raw_scores=args.raw_scores, swap_hands=args.swap_hands),

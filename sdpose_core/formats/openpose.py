@@ -32,10 +32,8 @@ from .. import keypoints as layout
 from ..atomic import write_text
 from ..choices import MAX_RESOLUTION
 from ..errors import InputError
-from ..keypoints import DWPOSE_THRESHOLD
+from ..keypoints import DWPOSE_THRESHOLD, NECK_FROM_SHOULDERS, OPENPOSE_FROM_COCO
 
-NECK = -1
-OPENPOSE_FROM_COCO = (0, NECK, 6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13, 15, 2, 1, 4, 3)
 BODY25_TO_OPENPOSE18 = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18)
 BODY25_FEET = slice(19, 25)
 # Rows of a 133-point array (sdpose_core.keypoints' parts).
@@ -86,7 +84,7 @@ def openpose_body(kp: np.ndarray, threshold: float = DWPOSE_THRESHOLD) -> tuple[
     neck_ok = bool(body[5, 2] > threshold) and bool(body[6, 2] > threshold)
     neck_score = min(body[5, 2], body[6, 2]) if neck_ok else body.dtype.type(0)
     neck = np.array([neck_xy[0], neck_xy[1], neck_score], dtype=body.dtype)
-    rows = np.stack([neck if i == NECK else body[i] for i in OPENPOSE_FROM_COCO])
+    rows = np.stack([neck if i == NECK_FROM_SHOULDERS else body[i] for i in OPENPOSE_FROM_COCO])
     keep = _visible(rows, threshold)
     keep[1] = neck_ok and bool(np.isfinite(neck_xy).all())
     return rows, keep

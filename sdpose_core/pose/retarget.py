@@ -37,11 +37,12 @@ from ..choices import RETARGET_ANCHORS
 from ..errors import InputError
 from ..formats.openpose import (BODY_KEY, FACE_KEY, FACE_LANDMARKS, FOOT_KEY, ID_KEY, LEFT_KEY, OPENPOSE_EYES,
                                 RIGHT_KEY, load_pose_keypoint)
-from ..keypoints import DWPOSE_THRESHOLD, FOOT, visible
+from ..keypoints import DWPOSE_THRESHOLD, FOOT, OPENPOSE_NECK, visible
 from .render import LIMBS
 
 ANCHORS = RETARGET_ANCHORS
-NECK, NOSE, R_WRIST, L_WRIST, R_ANKLE, L_ANKLE = 1, 0, 4, 7, 10, 13
+NECK = OPENPOSE_NECK
+NOSE, R_WRIST, L_WRIST, R_ANKLE, L_ANKLE = 0, 4, 7, 10, 13
 BODY_EYES = OPENPOSE_EYES  # OpenPose-18 eyes: the face part's points after its landmarks
 FACE_NOSE_TIP = 30  # 68-point face landmarks: tip of the nose
 SIZE_LIMBS = ((1, 2), (1, 5), (1, 8), (8, 9), (9, 10), (1, 11), (11, 12), (12, 13))
