@@ -209,6 +209,11 @@ def to_pose_keypoints(frames: Iterable[tuple[Any, int, int]], **options: Any) ->
 
 
 
+def triples(flat: Sequence[float] | None) -> np.ndarray | None:
+    """A flat [x, y, c, ...] list of a canonical frame -> an (n, 3) float64 array; None when the part is absent."""
+    return np.asarray(flat, dtype=np.float64).reshape(-1, 3) if flat else None
+
+
 def _numbers(values: Any, where: str) -> np.ndarray:
     """A flat list of finite numbers -> (n, 3) float64 array."""
     if not isinstance(values, (list, tuple)):

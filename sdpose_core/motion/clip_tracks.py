@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..formats.openpose import ID_KEY, PART_POINTS, PERSON_KEYS
+from ..formats.openpose import ID_KEY, PART_POINTS, PERSON_KEYS, triples
 from ..keypoints import visible
 
 
@@ -27,8 +27,7 @@ class TrackArrays:
 
 
 def _part(person: dict, key: str) -> np.ndarray | None:
-    values = person.get(key)
-    return np.asarray(values, dtype=np.float64).reshape(-1, 3) if values else None
+    return triples(person.get(key))
 
 
 def _owner(frame: dict, track_id: int | None) -> int | None:

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
-from ..formats.openpose import BODY_KEY, FACE_KEY, FACE_LANDMARKS, ID_KEY, load_pose_keypoint
+from ..formats.openpose import BODY_KEY, FACE_KEY, FACE_LANDMARKS, ID_KEY, load_pose_keypoint, triples
 from ..keypoints import DWPOSE_THRESHOLD, visible
 from .render import HEAD_JOINTS
 from ..motion.smooth import OneEuroSettings
@@ -33,10 +33,10 @@ def face_points(person: dict, threshold: float = DWPOSE_THRESHOLD) -> np.ndarray
     """The visible face landmarks [n, 2] of a canonical person (head points of the body without a face part)."""
     face = person.get(FACE_KEY)
     if face:
-        pts = np.asarray(face, dtype=np.float64).reshape(-1, 3)[:FACE_LANDMARKS]
+        pts = triples(face)[:FACE_LANDMARKS]
     else:
         body = person.get(BODY_KEY)
-        pts = np.asarray(body, dtype=np.float64).reshape(-1, 3)[list(HEAD_POINTS)] if body else np.zeros((0, 3))
+        pts = triples(body)[list(HEAD_POINTS)] if body else np.zeros((0, 3))
     return pts[visible(pts, threshold), :2]
 
 

@@ -32,7 +32,8 @@ import numpy as np
 from ..choices import (FACE_RADIUS, HAND_THICKNESS, JOINT_RADIUS, MAX_RESOLUTION, STICK_WIDTH,
                       STROKE_REFERENCE_SIDE)
 from ..errors import InputError
-from ..formats.openpose import BODY_KEY, FACE_KEY, FOOT_KEY, LEFT_KEY, RIGHT_KEY, check_pixels, load_pose_keypoint
+from ..formats.openpose import (BODY_KEY, FACE_KEY, FOOT_KEY, LEFT_KEY, RIGHT_KEY, check_pixels, load_pose_keypoint,
+                                triples)
 from ..keypoints import BODY_COLORS, DWPOSE_THRESHOLD, HAND_COLORS, HAND_EDGES, LIMBS, visible
 
 DRAW_THRESHOLD = DWPOSE_THRESHOLD  # this name up to 0.2.0, kept for users' imports
@@ -78,7 +79,7 @@ def _points(flat: Sequence[float] | None, threshold: float) -> tuple[list[tuple[
     """Coordinates and drawn-mask of a flat [x, y, c] list (empty when absent)."""
     if not flat:
         return [], []
-    arr = np.asarray(flat, dtype=np.float64).reshape(-1, 3)
+    arr = triples(flat)
     shown = visible(arr, threshold) & (np.abs(arr[:, :2]) < MAX_COORD).all(axis=1)
     return [(x, y) for x, y in arr[:, :2].tolist()], shown.tolist()
 

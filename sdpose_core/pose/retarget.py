@@ -36,7 +36,7 @@ import numpy as np
 from ..choices import RETARGET_ANCHORS
 from ..errors import InputError
 from ..formats.openpose import (BODY_KEY, FACE_KEY, FACE_LANDMARKS, FOOT_KEY, ID_KEY, LEFT_KEY, OPENPOSE_EYES,
-                                RIGHT_KEY, load_pose_keypoint)
+                                RIGHT_KEY, load_pose_keypoint, triples)
 from ..keypoints import DWPOSE_THRESHOLD, FOOT, OPENPOSE_NECK, visible
 from .render import LIMBS
 
@@ -52,7 +52,7 @@ FOOT_ANKLES = ((slice(0, FOOT.size // 2), L_ANKLE), (slice(FOOT.size // 2, FOOT.
 
 
 def _array(flat: Sequence[float] | None) -> np.ndarray | None:
-    return None if not flat else np.asarray(flat, dtype=np.float64).reshape(-1, 3)
+    return triples(flat)
 
 
 def _seen(part: np.ndarray | None, threshold: float) -> np.ndarray:
