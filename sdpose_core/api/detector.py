@@ -10,14 +10,15 @@ node's POSE_KEYPOINT. One object serves single images, batches and videos.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
 
 from ..engine.options import EstimatorOptions
-from ..engine.pipeline import PoseEstimator, PoseResult, pose_frame, person_detector
+from ..engine.pipeline import PoseEstimator, PoseResult, person_detector, pose_frame
 from ..errors import InputError
 from ..images import to_rgb_uint8
 from ..pose.render import check_batch, render_frame
@@ -37,7 +38,8 @@ def load_estimator(model_or_hub_id: str | Path, *, detector: Any = "yolox", devi
     cuda when available. ``dtype``: 'fp32' (default), 'fp16' or 'bf16'. ``options`` / ``option_fields``: the
     :class:`EstimatorOptions` (crop size, crop mode, flip test, batch size, ...).
     """
-    from ..weights.checkpoint import cache_dir as resolve_cache, load_model
+    from ..weights.checkpoint import cache_dir as resolve_cache
+    from ..weights.checkpoint import load_model
 
     options = (options or EstimatorOptions()).replace(**option_fields)
     if dtype is not None:

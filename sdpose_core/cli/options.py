@@ -4,7 +4,7 @@ its defaults and its check) and what is drawn and how."""
 from __future__ import annotations
 
 import argparse
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..choices import FACE_RADIUS, JOINT_RADIUS, STICK_WIDTH, STROKE_REFERENCE_SIDE
 from ..engine.options import CROP_MODES, DTYPE_NAMES, EstimatorOptions
