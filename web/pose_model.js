@@ -19,7 +19,8 @@ export const FOOT_NAMES = ["left big toe", "left small toe", "left heel", "right
 
 // DWPose's drawing (comfyui_controlnet_aux util.draw_bodypose / draw_handpose): limbs as pairs of OpenPose-18
 // points, their colours, hand edges and their colours. The pack's one definition (sdpose_core.keypoints) is served
-// at GET /sdpose/constants and set by sdpose.js (setLayout) before any node exists; until then nothing is drawn.
+// at GET /sdpose/constants and set by sdpose.js (setLayout) before any node exists; until then (or when that request
+// fails) points are drawn white, without limbs or hand lines.
 export let LIMBS = [];
 export let BODY_COLORS = [];
 export let HAND_EDGES = [];
@@ -46,7 +47,7 @@ export const TEMPLATE_BODY = [[0.0, 0.06], [0.0, 0.17], [-0.11, 0.17], [-0.15, 0
   [0.15, 0.33], [0.18, 0.48], [-0.07, 0.5], [-0.08, 0.73], [-0.09, 0.95], [0.07, 0.5], [0.08, 0.73], [0.09, 0.95],
   [-0.025, 0.04], [0.025, 0.04], [-0.055, 0.05], [0.055, 0.05]];
 
-const rgb = (c, k = 1) => `rgb(${Math.floor(c[0] * k)},${Math.floor(c[1] * k)},${Math.floor(c[2] * k)})`;
+const rgb = (c = [255, 255, 255], k = 1) => `rgb(${Math.floor(c[0] * k)},${Math.floor(c[1] * k)},${Math.floor(c[2] * k)})`;
 
 export function personColor(i) {
   return PERSON_COLORS[i % PERSON_COLORS.length];

@@ -248,7 +248,7 @@ function nameNodesInErrors() {
 }
 
 /** DWPose's keypoint threshold and drawing layout from the pack's Python definition. Without them the console says
- * why, and the preview and the editor show no skeleton (pose_model.js). */
+ * why, and the preview and the editor show every scored point, white, without limbs (pose_model.js). */
 async function loadConstants() {
   try {
     const response = await api.fetchApi(CONSTANTS_ROUTE);
@@ -258,7 +258,7 @@ async function loadConstants() {
     setLayout(constants);
   } catch (err) {
     console.warn(`SDPose: could not read ${CONSTANTS_ROUTE} (${err.message || err}); the pose preview and editor ` +
-      `cannot draw skeletons.`);
+      `show every point with a positive score, without limbs or colours.`);
   }
 }
 
