@@ -8,13 +8,14 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import TINY_INPUT
 from sdpose_core import EstimatorOptions, SDPoseDetector, load_estimator
 from sdpose_core.engine.pipeline import PoseEstimator, pose_frame
 from sdpose_core.errors import InputError
 from sdpose_core.pose.render import render_frame
 from sdpose_core.video.options import ClipOptions
 from sdpose_core.weights.checkpoint import load_model
+
+TINY_INPUT = (192, 256)  # small crops (W x H, multiples of 64): the tiny checkpoints run fast
 
 BOXES_DETECTOR_OUTPUT = torch.tensor([[4.0, 6.0, 40.0, 70.0, 0.9], [30.0, 10.0, 60.0, 76.0, 0.8]], dtype=torch.float64)
 
