@@ -129,6 +129,7 @@ def main() -> None:
     from sdpose_core.images import load_image
     from sdpose_core.engine.pipeline import PoseEstimator
     from sdpose_core.cli.work import WorkSettings
+    from sdpose_core.engine.options import EstimatorOptions
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="sdpose-bench-batch-"))
     checkpoint = workdir / f"{args.preset}-{args.scheme}"
@@ -139,8 +140,8 @@ def main() -> None:
     model = load_model(checkpoint, dtype="fp32", device=args.device, cache=cache)
     estimator = PoseEstimator(model, input_size=size, flip=False, batch_size=args.batch_size)
     list(estimator([load_image(paths[0])]))  # warm-up
-    settings = WorkSettings(model=str(checkpoint), input_size=size, flip=False, batch_size=args.batch_size,
-                            detector=None, cache=str(cache), pose_options={}, draw_options={})
+    settings = WorkSettings(model=str(checkpoint), options=EstimatorOptions(input_size=size, flip=False,
+                            batch_size=args.batch_size), detector=None, cache=str(cache), pose_options={}, draw_options={})
 
     def spec(out: Path, **kw) -> JobSpec:
         return JobSpec(items=[(p, False) for p in paths], boxes=[None] * len(paths), settings=settings, out=out,

@@ -14,6 +14,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+from ..sdpose_core.engine.options import DEFAULT_INPUT_SIZE
 from ..sdpose_core.errors import CheckpointError, InputError, SDPoseError
 from ..sdpose_core.sizes import parse_size
 from ..sdpose_core.weights.source import HEAD_FILE, HUB_MODELS, hub_folder, hub_snapshot
@@ -330,7 +331,7 @@ def input_size() -> tuple[int, int]:
     """Crop size (W, H) from $SDPOSE_INPUT_SIZE ('WxH'), default 768x1024. Smaller is faster and less accurate."""
     text = os.environ.get(INPUT_SIZE_ENV, "").strip().lower()
     if not text:
-        return (768, 1024)
+        return DEFAULT_INPUT_SIZE
     try:
         return parse_size(text)
     except InputError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ..sdpose_core.choices import BODY_LAYOUTS, DRAW_STYLES
+from ..sdpose_core.choices import BODY_LAYOUTS, DRAW_STYLES, MAX_RESOLUTION
 from . import common, preview, v3
 from .keypoints_io import body_layout_input
 
@@ -38,7 +38,7 @@ class SDPoseDrawPose(io.ComfyNode):
                                  tooltip="Draw the face's 68 dots, where the keypoints have them."),
                 io.Boolean.Input("draw_feet", default=False, tooltip=(
                     "Foot points, where the keypoints carry them (ComfyUI-native SDPose). DWPose never draws feet.")),
-                io.Int.Input("resolution", default=512, min=0, max=16384, step=64,
+                io.Int.Input("resolution", default=512, min=0, max=MAX_RESOLUTION, step=64,
                              tooltip="Short side of the output in pixels; 0 keeps the canvas size."),
                 # The same choice as the Estimator's (and DWPose's); workflows saved with a boolean here still load.
                 io.Combo.Input("scale_stick_for_xinsr_cn", options=v3.XINSR, default="disable",

@@ -10,31 +10,15 @@ OpenPose's ``person_id``), optionally smoothed, optionally detected every N fram
 from __future__ import annotations
 
 import json
-import threading
 
 from comfy_api.latest import io
 
+from ..sdpose_core.choices import MAX_RESOLUTION
+from ..sdpose_core.engine.options import CROP_MODES, EstimatorOptions
 from ..sdpose_core.keypoints import DWPOSE_THRESHOLD
 from . import common, preview, v3
 from .keypoints_io import missing_parts_input
 from .video_options import VideoOptionsIO
-
-_DETECTORS: dict[str, object] = {}
-_DETECTORS_LOCK = threading.Lock()
-
-
-def _detector(path):
-    """One cached onnxruntime session (the last detector used)."""
-    from ..sdpose_core.engine.detect import YoloxDetector
-    from ..sdpose_core.engine.pipeline import numpy_detector
-
-    key = str(path)
-    with _DETECTORS_LOCK:
-        if key not in _DETECTORS:
-            _DETECTORS.clear()
-            _DETECTORS[key] = numpy_detector(YoloxDetector(path))
-        return _DETECTORS[key]
-
 
 def activation_bytes(batch_size: int, flip: bool, size: tuple[int, int], element_size: int, vae_chunk: int) -> int:
     """A generous estimate of the working memory of one batch, so ComfyUI can offload other models first."""
@@ -45,6 +29,20 @@ def activation_bytes(batch_size: int, flip: bool, size: tuple[int, int], element
     return int(vae + unet)
 
 
+NODE_BATCH_SIZE = 4  # smaller than the library's 8: a ComfyUI GPU also holds other models
+# The node inputs that set EstimatorOptions fields, for its messages.
+OPTION_INPUTS = {"flip": "flip_test", "crop_mode": "crop_mode", "threshold": "score_threshold",
+                 "batch_size": "batch_size"}
+
+
+def node_options(flip_test: bool = EstimatorOptions.flip, crop_mode: str = EstimatorOptions.crop_mode,
+                 score_threshold: float = EstimatorOptions.threshold,
+                 batch_size: int = NODE_BATCH_SIZE) -> EstimatorOptions:
+    """The Estimator's widgets as checked :class:`EstimatorOptions` (crop size from $SDPOSE_INPUT_SIZE)."""
+    return EstimatorOptions(input_size=common.input_size(), flip=flip_test, crop_mode=crop_mode,
+                            threshold=score_threshold, batch_size=batch_size).check(OPTION_INPUTS)
+
+
 def option_inputs() -> list:
     """DWPose's options and SDPose's own, in DWPreprocessor's order: shared by the Estimator and the video node."""
     return [
@@ -53,7 +51,7 @@ def option_inputs() -> list:
         v3.Choice("detect_body", options=v3.ENABLE, default="enable", optional=True, tooltip="Draw the body."),
         v3.Choice("detect_face", options=v3.ENABLE, default="enable", optional=True,
                        tooltip="Draw the face (WholeBody models)."),
-        io.Int.Input("resolution", default=512, min=64, max=16384, step=64, optional=True,
+        io.Int.Input("resolution", default=512, min=64, max=MAX_RESOLUTION, step=64, optional=True,
                      tooltip="Short side of the output IMAGE in pixels, as in DWPose."),
         v3.Choice("bbox_detector", options=common.list_detectors(), default=common.default_detector(), optional=True,
                        tooltip="Person detector. yolox_l.onnx is DWPose's (taken from models/sdpose/ or "
@@ -62,14 +60,15 @@ def option_inputs() -> list:
                                "Ignored when bounding_box, mask or segs is connected."),
         v3.Choice("scale_stick_for_xinsr_cn", options=v3.XINSR, default="disable", optional=True,
                        tooltip="Thicker limbs for xinsir's SDXL OpenPose ControlNet."),
-        io.Boolean.Input("flip_test", default=True, optional=True,
+        io.Boolean.Input("flip_test", default=EstimatorOptions.flip, optional=True,
                          tooltip="Also run the mirrored crop and average (the paper's setting; about twice the time)."),
-        v3.Choice("crop_mode", options=["topdown", "stretch"], default="topdown", optional=True,
+        v3.Choice("crop_mode", options=list(CROP_MODES), default=CROP_MODES[0], optional=True,
                        tooltip="topdown: aspect-preserving crop the model was trained on. stretch: squash the box to "
                                "the model input (what the demo and ComfyUI's native node do)."),
-        io.Float.Input("score_threshold", default=DWPOSE_THRESHOLD, min=0.0, max=1.0, step=0.01, optional=True,
+        io.Float.Input("score_threshold", default=EstimatorOptions.threshold, min=0.0, max=1.0, step=0.01,
+                       optional=True,
                        tooltip=f"Keypoints scoring below this are left out (DWPose: {DWPOSE_THRESHOLD})."),
-        io.Int.Input("batch_size", default=4, min=1, max=256, optional=True,
+        io.Int.Input("batch_size", default=NODE_BATCH_SIZE, min=1, max=256, optional=True,
                      tooltip="Person crops per model call; lower it if you run out of memory."),
     ]
 
@@ -80,31 +79,30 @@ def draw_options(detect_hand: str, detect_body: str, detect_face: str, resolutio
                 face=detect_face == "enable", feet=False, xinsr=xinsr == "enable")
 
 
-def pose_estimator(sdpose_model, bbox_detector: str, flip_test: bool, crop_mode: str, batch_size: int,
-                   use_detector: bool = True):
-    """A PoseEstimator on the loaded model, checking for ComfyUI's interrupt between model calls."""
+def pose_estimator(sdpose_model, bbox_detector: str, options: EstimatorOptions, use_detector: bool = True):
+    """The library's estimator (``PoseEstimator.from_options``) on the loaded model, with the detector chosen in
+    ComfyUI's folders, checking for ComfyUI's interrupt between model calls. Every node that poses uses it."""
     import torch
 
     import comfy.model_management as mm
 
-    from ..sdpose_core.engine.pipeline import PoseEstimator
+    from ..sdpose_core.engine.pipeline import PoseEstimator, person_detector
 
     detector = None
     if use_detector:
         path = common.resolve_detector(bbox_detector)
         if path is not None:
             common.require(common.DETECTOR_PACKAGES)
-            detector = _detector(path)
-    size = common.input_size()
+            detector = person_detector(path, path.parent)
     element = torch.finfo(sdpose_model.dtype).bits // 8
     vae_chunk = getattr(sdpose_model.module.sdpose, "vae_chunk", 4)
-    model = sdpose_model.load(activation_bytes(batch_size, flip_test, size, element, vae_chunk))
+    model = sdpose_model.load(activation_bytes(options.batch_size, options.flip, options.input_size, element,
+                                               vae_chunk))
 
     def check(_count: int) -> None:  # ComfyUI's cancel, between model calls and before each frame's detection
         mm.throw_exception_if_processing_interrupted()
 
-    return PoseEstimator(model, input_size=size, flip=flip_test, crop_mode=crop_mode, batch_size=batch_size,
-                         detector=detector, on_batch=check, on_frame=check)
+    return PoseEstimator.from_options(model, options, detector=detector, on_batch=check, on_frame=check)
 
 
 class SDPoseEstimator(io.ComfyNode):
@@ -152,7 +150,8 @@ class SDPoseEstimator(io.ComfyNode):
     @classmethod
     def execute(cls, image, sdpose_model, detect_hand="enable", detect_body="enable", detect_face="enable",
                 resolution=512, bbox_detector=common.DETECTOR_FILE, scale_stick_for_xinsr_cn="disable",
-                flip_test=True, crop_mode="topdown", score_threshold=DWPOSE_THRESHOLD, batch_size=4, max_people=0,
+                flip_test=EstimatorOptions.flip, crop_mode=EstimatorOptions.crop_mode,
+                score_threshold=EstimatorOptions.threshold, batch_size=NODE_BATCH_SIZE, max_people=0,
                 people_order="largest", draw_feet=False, bounding_box=None, video_options=None,
                 missing_parts="null", mask=None, segs=None, min_mask_area=64, segs_labels="person",
                 **style) -> io.NodeOutput:
@@ -167,12 +166,12 @@ class SDPoseEstimator(io.ComfyNode):
         from ..sdpose_core.engine.pipeline import pose_frame
         from .boxes import person_boxes
 
+        options = node_options(flip_test, crop_mode, score_threshold, batch_size)
         frames = int(image.shape[0])
         check_batch([(int(image.shape[2]), int(image.shape[1]))] * frames, resolution)  # before any work
         boxes = person_boxes(frames, bounding_box, mask, segs, min_mask_area, segs_labels,
                              size=(int(image.shape[1]), int(image.shape[2])))
-        estimator = pose_estimator(sdpose_model, bbox_detector, flip_test, crop_mode, batch_size,
-                                   use_detector=boxes is None)
+        estimator = pose_estimator(sdpose_model, bbox_detector, options, use_detector=boxes is None)
         progress = comfy.utils.ProgressBar(frames)
         draw = {**draw_options(detect_hand, detect_body, detect_face, resolution, scale_stick_for_xinsr_cn),
                 "feet": draw_feet, **v3.drawing_style(**style)}

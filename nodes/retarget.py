@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ..sdpose_core.choices import (DRAW_STYLES, FACE_RADIUS, JOINT_RADIUS, RETARGET_ANCHORS, RETARGET_FILL_GAPS,
-                                   RETARGET_MAX_FILL_GAPS, RETARGET_SMOOTH, STICK_WIDTH)
+from ..sdpose_core.choices import (DRAW_STYLES, FACE_RADIUS, JOINT_RADIUS, MAX_RESOLUTION, RETARGET_ANCHORS,
+                                   RETARGET_FILL_GAPS, RETARGET_MAX_FILL_GAPS, RETARGET_SMOOTH, STICK_WIDTH)
 from ..sdpose_core.keypoints import DWPOSE_THRESHOLD
 from . import common, v3
 from .draw import style_input
@@ -14,20 +14,11 @@ from .draw import style_input
 def _pose_reference_image(image, sdpose_model, bbox_detector: str, threshold: float, boxes=None) -> dict:
     """The first reference frame posed with the SDPose model (as the Estimator does, flip test on); ``boxes``: the
     person boxes per frame from another detector node (nodes/boxes.py), else ``bbox_detector`` finds them."""
-    import torch
-
-    from ..sdpose_core.engine.pipeline import PoseEstimator
     from ..sdpose_core.engine.pipeline import pose_frame
-    from .estimator import _detector, activation_bytes
+    from .estimator import node_options, pose_estimator
 
-    path = common.resolve_detector(bbox_detector) if boxes is None else None
-    if path is not None:
-        common.require(common.DETECTOR_PACKAGES)
-    size = common.input_size()
-    element = torch.finfo(sdpose_model.dtype).bits // 8
-    vae_chunk = getattr(sdpose_model.module.sdpose, "vae_chunk", 4)
-    model = sdpose_model.load(activation_bytes(1, True, size, element, vae_chunk))
-    estimator = PoseEstimator(model, input_size=size, detector=_detector(path) if path is not None else None)
+    options = node_options(score_threshold=threshold, batch_size=1)
+    estimator = pose_estimator(sdpose_model, bbox_detector, options, use_detector=boxes is None)
     return pose_frame(next(iter(estimator(image[:1], None if boxes is None else boxes[:1]))), threshold=threshold)
 
 
@@ -56,7 +47,7 @@ class SDPoseRetargetPose(io.ComfyNode):
                                  "with the offline forward-backward One-Euro filter (no lag) before retargeting."),
                 io.Float.Input("frame_rate", default=30.0, min=1.0, max=240.0, step=0.5, tooltip=(
                     "Frames per second of the driving clip; times zero_lag_smoothing.")),
-                io.Int.Input("resolution", default=512, min=0, max=16384, step=64, tooltip="Short side of the "
+                io.Int.Input("resolution", default=512, min=0, max=MAX_RESOLUTION, step=64, tooltip="Short side of the "
                              "drawn IMAGE; 0 = the reference's size."),
                 io.Int.Input("stick_width", default=STICK_WIDTH, min=1, max=64, tooltip=v3.DRAWING_TIPS["stick_width"]),
                 io.Int.Input("point_size", default=JOINT_RADIUS, min=1, max=64, tooltip=v3.DRAWING_TIPS["point_size"]),

@@ -148,7 +148,8 @@ class SDPoseAnnotateVideoFile(io.ComfyNode):
         root = files.output_dir().resolve()
         folder, stem = files.save_target(filename_prefix, root)
         total = probe_video(source).frames or 0
-        pose = estimator.pose_estimator(sdpose_model, bbox_detector, flip_test, crop_mode, batch_size)
+        pose = estimator.pose_estimator(sdpose_model, bbox_detector,
+                                        estimator.node_options(flip_test, crop_mode, score_threshold, batch_size))
         progress = comfy.utils.ProgressBar(max(total, 1))
         shown: list[dict] = []
 

@@ -22,9 +22,11 @@ serves them under ``/api``):
     first click. 400 invalid name.
 
 ``GET /sdpose/constants``
-    200 ``{"draw_threshold": t}``: DWPose's keypoint threshold (``sdpose_core.keypoints.DWPOSE_THRESHOLD``), below
-    which the preview and the editor do not show a point, as ``sdpose_core.pose.render`` does not draw it. The
-    extension reads it once at start-up, so the front end has no copy of the value.
+    200 ``{"draw_threshold": t, "limbs", "body_colors", "hand_edges", "hand_colors"}``: DWPose's keypoint threshold
+    (``sdpose_core.keypoints.DWPOSE_THRESHOLD``; a point shows when its score is above 0 and at least it, the rule
+    of ``sdpose_core.keypoints.visible``) and the OpenPose-18 drawing layout (``sdpose_core.keypoints``: limbs as
+    pairs of body points, their colours, hand edges and colours). The extension reads them once at start-up, so the
+    front end has no copy of them.
 
 Nothing here reads or writes outside the two folders: names pass the pack's one path check (common.path_in, also
 used by Save / Load Pose Keypoints and the video picker: relative, no '..', no control, bidi-override or invisible
@@ -44,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from ..sdpose_core.atomic import AlreadyExists, write_text
-from ..sdpose_core.keypoints import DWPOSE_THRESHOLD
+from ..sdpose_core.keypoints import BODY_COLORS, DWPOSE_THRESHOLD, HAND_COLORS, HAND_EDGES, LIMBS
 from . import common
 
 ROUTE = "/sdpose/keypoints"
@@ -211,7 +213,8 @@ def read_pose(name: Any, input_dir: Path, output_dir: Path) -> dict:
 
 def constants() -> dict:
     """The GET constants route's answer: what the front end draws by, from the library's one definition."""
-    return {"draw_threshold": DWPOSE_THRESHOLD}
+    return {"draw_threshold": DWPOSE_THRESHOLD, "limbs": LIMBS, "body_colors": BODY_COLORS, "hand_edges": HAND_EDGES,
+            "hand_colors": HAND_COLORS}
 
 
 async def read_body(request, limit: int | None = None) -> Any:

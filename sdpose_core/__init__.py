@@ -1,6 +1,8 @@
 """sdpose_core: SDPose human pose estimation (Stable Diffusion 2 U-Net + heatmap head), usable without ComfyUI.
 
-Importing this package is cheap; heavy dependencies load when a function that needs them runs.
+Importing this package is cheap; heavy dependencies load when a function that needs them runs. The Python API:
+:class:`SDPoseDetector` (image in, pose image or POSE_KEYPOINT out, in controlnet_aux's shape) on top of
+:class:`PoseEstimator` (images and boxes in, keypoints out) and :class:`EstimatorOptions` (its settings).
 """
 
 from __future__ import annotations
@@ -8,9 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import CheckpointError, DownloadError, InputError, SDPoseError
-from .legacy import install as _install_legacy_paths
-
-__version__ = "0.3.0"
+from .version import __version__
 
 _LAZY = {
     "load_model": "weights.checkpoint",
@@ -18,11 +18,12 @@ _LAZY = {
     "PoseEstimator": "engine.pipeline",
     "PoseResult": "engine.pipeline",
     "estimate": "engine.pipeline",
+    "EstimatorOptions": "engine.options",
+    "SDPoseDetector": "api",
+    "load_estimator": "api",
     "UDPHeatmap": "engine.codec",
     "get_scheme": "engine.schemes",
 }
-
-_install_legacy_paths(__name__)
 
 __all__ = ["CheckpointError", "DownloadError", "InputError", "SDPoseError", "__version__", *_LAZY]
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 STICK_WIDTH, JOINT_RADIUS, HAND_THICKNESS, FACE_RADIUS = 4, 4, 2, 3
 STROKE_REFERENCE_SIDE = 512  # scale_strokes: the sizes are for a canvas whose short side is this
 
+# DWPreprocessor's resolution maximum: the largest drawn short side, and the largest canvas side POSE_KEYPOINT takes.
+MAX_RESOLUTION = 16384
+
 # Which people come first (and are kept by max_people); selection modes add picking one by index or track id.
 PEOPLE_ORDERS = ("largest", "most_central", "left_to_right", "track_id")
 SELECT_MODES = PEOPLE_ORDERS[:3] + ("index", "track_id")

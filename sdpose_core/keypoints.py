@@ -7,7 +7,9 @@ hand 91-111 and right hand 112-132 (21 points each). Its annotation and result f
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 BODY_NAMES: tuple[str, ...] = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
@@ -63,8 +65,36 @@ NUM_BODY = BODY.stop
 NUM_WHOLEBODY = RIGHT_HAND.stop
 WHOLEBODY_SIGMAS: tuple[float, ...] = tuple(s for part in WHOLEBODY_PARTS for s in part.sigmas)
 
+# The OpenPose-18 body of POSE_KEYPOINT (``pose_keypoints_2d``) and DWPose's drawing of it: one definition for the
+# writer (formats.openpose), the drawing (pose.render), retargeting and, through /sdpose/constants, the browser.
+OPENPOSE_NECK = 1  # the neck's row in OpenPose-18
+NECK_FROM_SHOULDERS = -1  # in OPENPOSE_FROM_COCO: the neck has no COCO point; it is the mean of the shoulders
+OPENPOSE_FROM_COCO = (0, NECK_FROM_SHOULDERS, 6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13, 15, 2, 1, 4, 3)
+LIMBS = ((1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (1, 8), (8, 9), (9, 10), (1, 11), (11, 12), (12, 13),
+         (1, 0), (0, 14), (14, 16), (0, 15), (15, 17))
+BODY_COLORS = ((255, 0, 0), (255, 85, 0), (255, 170, 0), (255, 255, 0), (170, 255, 0), (85, 255, 0), (0, 255, 0),
+               (0, 255, 85), (0, 255, 170), (0, 255, 255), (0, 170, 255), (0, 85, 255), (0, 0, 255), (85, 0, 255),
+               (170, 0, 255), (255, 0, 255), (255, 0, 170), (255, 0, 85))
+HAND_EDGES = ((0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (0, 9), (9, 10), (10, 11), (11, 12),
+              (0, 13), (13, 14), (14, 15), (15, 16), (0, 17), (17, 18), (18, 19), (19, 20))
+HAND_COLORS = ((255, 0, 0), (255, 77, 0), (255, 153, 0), (255, 229, 0), (204, 255, 0), (128, 255, 0), (51, 255, 0),
+               (0, 255, 25), (0, 255, 102), (0, 255, 179), (0, 255, 255), (0, 178, 255), (0, 102, 255), (0, 25, 255),
+               (51, 0, 255), (128, 0, 255), (204, 0, 255), (255, 0, 230), (255, 0, 153), (255, 0, 77))
+
 # DWPose's keypoint threshold: a point scoring below it is not written (OpenPose files) and not drawn. The tracker,
 # the smoother, gap filling and people ranking count a point as seen by the same rule.
 DWPOSE_THRESHOLD = 0.3
 # mmpose's CocoMetric instance rescoring: box score x mean of the keypoint scores above this.
 RESCORE_THRESHOLD = 0.2
+
+
+def visible(points: Any, threshold: float = DWPOSE_THRESHOLD) -> Any:
+    """Which keypoints are there: rows ``[..., 3]`` of (x, y, score) -> a boolean mask ``[...]``.
+
+    The one rule of the library, the nodes and (through ``/sdpose/constants``) the browser: the score is at least
+    ``threshold`` and above 0 (an OpenPose file writes a missing point as [0, 0, 0], so a threshold of 0 keeps
+    every point the model scored, never the missing ones), and x, y and the score are finite. Works on numpy
+    arrays and torch tensors alike (compared in their own dtype, as DWPose does); this module imports neither.
+    """
+    x, y, score = points[..., 0], points[..., 1], points[..., 2]
+    return (score >= threshold) & (score > 0) & (abs(score) < math.inf) & (abs(x) < math.inf) & (abs(y) < math.inf)

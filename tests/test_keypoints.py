@@ -114,8 +114,6 @@ def test_old_threshold_names_are_the_one_value():
     from sdpose_core.pose import render
 
     assert openpose.DWPOSE_THRESHOLD is render.DRAW_THRESHOLD is track.DEFAULT_THRESHOLD is DWPOSE_THRESHOLD
-    old_render = importlib.import_module("sdpose_core.render")  # the 0.2.0 module path
-    assert old_render.DRAW_THRESHOLD is DWPOSE_THRESHOLD
 
 
 def _modules():

@@ -1,17 +1,13 @@
-"""The package's shape: one-way layers, no import cycles, and the module paths of 0.2.0 still importable."""
+"""The package's shape: one-way layers, no import cycles, and no import-time magic."""
 
 from __future__ import annotations
 
 import ast
-import json
-import importlib
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
-from sdpose_core.legacy import MOVED
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "sdpose_core"
@@ -25,7 +21,8 @@ ALLOWED = {
     "motion": {"foundation", "formats"},
     "pose": {"foundation", "formats", "motion"},
     "video": {"foundation", "formats", "engine", "motion", "pose"},
-    "cli": {"foundation", "formats", "engine", "weights", "motion", "pose", "video"},
+    "api": {"foundation", "formats", "engine", "weights", "motion", "pose", "video"},
+    "cli": {"foundation", "formats", "engine", "weights", "motion", "pose", "video", "api"},
 }
 ENTRY_POINTS = {"sdpose_core", "sdpose_core.__main__"}  # the lazy top-level API and `python -m`
 
@@ -102,42 +99,41 @@ def test_no_import_cycles():
             visit(module, [module])
 
 
-@pytest.mark.parametrize("old", sorted(MOVED))
-def test_old_module_paths_give_the_moved_module(old):
-    moved = importlib.import_module(f"sdpose_core.{old}")
-    home = importlib.import_module(f"sdpose_core.{MOVED[old]}")
-    assert moved is home
-    assert home.__spec__.name == f"sdpose_core.{MOVED[old]}"
-    assert not (PACKAGE / f"{old}.py").exists(), "a real module would shadow the alias"
+# The module paths of 0.2.0 (sdpose_core.render, ...) were kept by an import hook until 0.4.0; they are gone.
+OLD_PATHS = ("model", "head", "schemes", "codec", "crop", "pipeline", "detect", "cpu", "checkpoint", "comfy_layout",
+             "export", "strict", "openpose", "coco", "track", "smooth", "zero_lag", "gaps", "clip_tracks", "render",
+             "people", "retarget", "face", "batch", "job", "work", "ray_engine", "retarget_cli")
 
 
-def test_old_imports_in_a_fresh_interpreter():
-    code = ("from sdpose_core.render import draw_people; from sdpose_core.checkpoint import load_model; "
-            "from sdpose_core.video import annotate_video, ClipOptions, read_frames; "
-            "from sdpose_core.cli import main, parse_size; import sdpose_core.openpose as o; import sdpose_core; "
-            "assert sdpose_core.openpose is o and o.__name__ == 'sdpose_core.formats.openpose'; "
-            "assert sdpose_core.load_model is load_model; "
-            "from sdpose_core.face import write_face_video, face_boxes; from sdpose_core.render import draw_command; "
-            "from sdpose_core.video.face_video import write_face_video as w; from sdpose_core.cli.draw import "
-            "draw_command as d; assert (write_face_video, draw_command) == (w, d); print('ok')")
+def test_importing_the_package_changes_no_import_machinery_and_old_paths_are_gone():
+    """``import sdpose_core`` adds no finder to ``sys.meta_path``; a 0.2.0 path is a plain ModuleNotFoundError."""
+    code = ("import importlib, sys\nbefore = list(sys.meta_path)\nimport sdpose_core\n"
+            "assert sys.meta_path == before, sys.meta_path\n"
+            f"missing = []\nfor old in {OLD_PATHS!r}:\n"
+            "    try:\n        importlib.import_module('sdpose_core.' + old)\n"
+            "    except ModuleNotFoundError:\n        missing.append(old)\n"
+            "print(len(missing))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+    assert done.returncode == 0 and done.stdout.strip() == str(len(OLD_PATHS)), done.stdout + done.stderr
 
 
-def test_project_code_uses_the_new_paths():
-    old = tuple(f"sdpose_core.{name}" for name in MOVED)
-    users = [p for d in ("sdpose_core", "nodes", "train", "bench", "tests") for p in (ROOT / d).rglob("*.py")]
-    offenders = []
-    for path in users:
-        if path.name == "test_layers.py":
-            continue
-        for module in imports(path):
-            if module.startswith("sdpose_core.") and any(module == o or module.startswith(o + ".") for o in old):
-                offenders.append(f"{path.relative_to(ROOT)}: {module}")
-    assert not offenders, "\n".join(offenders)
+def test_a_module_holds_the_same_names_whatever_was_imported_before():
+    """Module contents never depend on import history: each module imported first in a fresh interpreter has the
+    same public names as after importing everything else first."""
+    modules = sorted(module_name(p) for p in PACKAGE.rglob("*.py") if p.name != "__main__.py")
+    modules = [m for m in modules if not m.endswith("ray_engine")]  # imports ray when asked to run, not before
+    first = ("sdpose_core.pose.render", "sdpose_core.pose.face", "sdpose_core.formats.openpose")
+    code = ("import importlib\n"
+            f"mods, first = {modules!r}, {first!r}\n"
+            "alone = {f: set(dir(importlib.import_module(f))) for f in first}\n"
+            "for other in mods: importlib.import_module(other)\n"
+            "subs = {o.rpartition('.')[2] for o in mods}\n"
+            "print(sorted(n for f in first for n in set(dir(importlib.import_module(f))) - alone[f] - subs))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
 
 
-LIGHT = ("sdpose_core", "sdpose_core.cli", "sdpose_core.video.options", "sdpose_core.formats.openpose",
+LIGHT = ("sdpose_core", "sdpose_core.cli", "sdpose_core.video.options", "sdpose_core.engine.options", "sdpose_core.formats.openpose",
          "sdpose_core.motion.limits", "sdpose_core.sizes", "sdpose_core.choices")
 
 
@@ -153,30 +149,3 @@ def test_the_command_line_and_the_light_modules_load_without_heavy_libraries(mod
             f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
-
-
-def test_every_public_name_of_the_old_modules_is_still_there():
-    """Each public name the modules defined before the regrouping (functions, classes, constants: listed in
-    tests/data/public_names_0.2.json) is an attribute of the module imported by its old path. Two were removed on
-    purpose: ``comfy_layout.diffusers_to_comfy`` (writing single files, test-only now) and the unused
-    ``images.find_images``."""
-    listed = json.loads((ROOT / "tests" / "data" / "public_names_0.2.json").read_text())["modules"]
-    missing = []
-    for old, names in listed.items():
-        module = importlib.import_module("sdpose_core" if old == "__init__" else f"sdpose_core.{old}")
-        missing += [f"sdpose_core.{old}.{name}" for name in names if not hasattr(module, name)]
-    assert not missing, missing
-
-
-def test_old_paths_and_moved_functions_inside_the_pack_as_comfyui_imports_it():
-    """ComfyUI imports the repository as a package, so the library is ``<pack>.sdpose_core``: old paths and the
-    functions forwarded from them resolve inside it, not in a top-level ``sdpose_core``."""
-    from pack import import_pack
-
-    name = import_pack().__name__
-    face = importlib.import_module(f"{name}.sdpose_core.face")
-    render = importlib.import_module(f"{name}.sdpose_core.render")
-    assert face.__name__ == f"{name}.sdpose_core.pose.face"
-    assert face.write_face_video is importlib.import_module(f"{name}.sdpose_core.video.face_video").write_face_video
-    assert render.draw_command is importlib.import_module(f"{name}.sdpose_core.cli.draw").draw_command
-    assert not hasattr(render, "no_such_function")

@@ -259,14 +259,21 @@ def test_http_free_name_offers_the_name_until_it_is_taken(dirs):
 
 
 def test_http_constants_are_the_library_ones(dirs):
-    """The front end draws by the library's threshold: the route serves sdpose_core.keypoints' value, not a copy."""
-    from sdpose_core.keypoints import DWPOSE_THRESHOLD
+    """The front end draws by the library's threshold and layout: the route serves sdpose_core.keypoints' values."""
+    from sdpose_core import keypoints as k
 
     async def calls(client):
         response = await client.get("/sdpose/constants")
         return response.status, await response.json()
 
-    assert http(dirs, calls) == (200, {"draw_threshold": DWPOSE_THRESHOLD})
+    assert http(dirs, calls) == (200, {"draw_threshold": k.DWPOSE_THRESHOLD, "limbs": json_list(k.LIMBS),
+                                       "body_colors": json_list(k.BODY_COLORS), "hand_edges": json_list(k.HAND_EDGES),
+                                       "hand_colors": json_list(k.HAND_COLORS)})
+
+
+def json_list(pairs) -> list:
+    """Tuples as JSON gives them back."""
+    return [list(p) for p in pairs]
 
 
 def test_http_refuses_non_json_and_large_bodies(dirs, monkeypatch):

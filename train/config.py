@@ -8,9 +8,13 @@ only has to say where the data and the starting weights are.
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from sdpose_core.engine.options import DEFAULT_INPUT_SIZE
 
 
 @dataclass
@@ -27,7 +31,7 @@ class ModelConfig:
 class DataConfig:
     train_ann: str = ""  # COCO person_keypoints_train2017.json or coco_wholebody_train_v1.0.json
     train_images: str = ""  # folder the annotation's file_name entries are relative to
-    input_size: tuple[int, int] = (768, 1024)  # crop W x H (multiples of 64)
+    input_size: tuple[int, int] = DEFAULT_INPUT_SIZE  # crop W x H (multiples of 64)
     sigma: float = 6.0  # UDP Gaussian sigma in heatmap pixels (official: 6 at 192x256 heatmaps)
     num_workers: int = 8
     min_keypoints: int | None = None  # redraw crops keeping fewer weighted keypoints; None: official 3 / 8; 0: never
@@ -143,41 +147,69 @@ class ConfigError(ValueError):
     """A config file or override names an unknown key or a value of the wrong kind."""
 
 
-def _coerce(value: Any, default: Any, where: str) -> Any:
-    if isinstance(default, list):
+def _number(value: Any, kind: type, where: str) -> int | float:
+    """An int or float field's value; text is read as the user wrote the number (YAML 1.1 reads ``3e-5`` as text)."""
+    name = "an integer" if kind is int else "a number"
+    if isinstance(value, str):
+        try:
+            value = float(value.strip()) if kind is float else int(value.strip())
+        except ValueError:
+            try:  # an integer written as 1e3
+                value = float(value) if kind is int and float(value).is_integer() else value
+            except ValueError:
+                pass
+    if isinstance(value, float) and kind is int and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and isinstance(value, float)):
+        raise ConfigError(f"{where}: expected {name}, got {value!r}.")
+    return kind(value)
+
+
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    """``value`` (from YAML or an override) as the field's declared type, or one ConfigError naming the key."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (hint,) = [a for a in args if a is not type(None)]
+        args = typing.get_args(hint)
+    origin = typing.get_origin(hint)
+    if origin is list:
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where}: expected a list, got {value!r}.")
-        return list(value)
-    if isinstance(default, tuple):
-        if not isinstance(value, (list, tuple)) or len(value) != len(default):
-            raise ConfigError(f"{where}: expected a list of {len(default)} values, got {value!r}.")
-        return tuple(_coerce(v, d, where) for v, d in zip(value, default))
-    if isinstance(default, str) and isinstance(value, bool):  # YAML 1.1 reads a bare no/yes as a boolean
-        return "yes" if value else "no"
-    if isinstance(default, bool):
+        return [_coerce(v, args[0], where) for v in value]
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)) or len(value) != len(args):
+            raise ConfigError(f"{where}: expected a list of {len(args)} values, got {value!r}.")
+        return tuple(_coerce(v, a, where) for v, a in zip(value, args))
+    if hint is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: expected true or false, got {value!r}.")
         return value
-    if isinstance(default, float) and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(default, int) and not isinstance(value, int) and value is not None:
-        raise ConfigError(f"{where}: expected an integer, got {value!r}.")
+    if hint in (int, float):
+        return _number(value, hint, where)
+    if isinstance(value, bool):  # YAML 1.1 reads a bare no/yes as a boolean
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: expected text, got {value!r}.")
     return value
 
 
 def _update(obj: Any, data: dict, where: str) -> None:
     if not isinstance(data, dict):
         raise ConfigError(f"{where or 'config'}: expected a mapping, got {data!r}.")
-    names = {f.name for f in dataclasses.fields(obj)}
+    hints = typing.get_type_hints(type(obj))
     for key, value in data.items():
         path = f"{where}.{key}" if where else key
-        if key not in names:
-            raise ConfigError(f"Unknown config key '{path}'; known here: {', '.join(sorted(names))}.")
+        if key not in hints:
+            raise ConfigError(f"Unknown config key '{path}'; known here: {', '.join(sorted(hints))}.")
         current = getattr(obj, key)
         if dataclasses.is_dataclass(current):
             _update(current, value, path)
         else:
-            setattr(obj, key, _coerce(value, current, path))
+            setattr(obj, key, _coerce(value, hints[key], path))
 
 
 def parse_override(text: str) -> dict:

@@ -29,10 +29,16 @@ import numpy as np
 
 from sdpose_core.atomic import write_json
 from sdpose_core.errors import SDPoseError
-from sdpose_core.sizes import parse_size
+from sdpose_core.cli.options import add_estimator_options, estimator_options
+from sdpose_core.engine.options import EstimatorOptions
 
 from .eval_inputs import check_annotations, check_detections, check_results, read_json_file
 from .metrics import OKS_NMS_THRESHOLD, EvalError, evaluate_results, format_table, rescore_and_nms
+
+
+# The estimator's flags here, and evaluation's own defaults: no flip test unless asked, larger batches, seeded.
+EVAL_FIELDS = ("flip", "input_size", "batch_size", "dtype", "sample_latent", "seed")
+EVAL_DEFAULTS = EstimatorOptions(flip=False, batch_size=16, seed=0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,15 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--images", type=Path, help="image folder (with --model)")
     p.add_argument("--boxes", type=Path, help="person detections (COCO detection results); default: GT boxes")
     p.add_argument("--box-thr", type=float, default=0.0, help="drop detections scoring below this (default 0: none)")
-    p.add_argument("--flip", action="store_true", help="flip test (the paper's protocol)")
-    p.add_argument("--input-size", type=parse_size, default=(768, 1024), metavar="WxH",
-                   help="crop size (default 768x1024)")
-    p.add_argument("--batch-size", type=int, default=16, help="crops per model call (per process)")
-    p.add_argument("--dtype", choices=["fp32", "fp16", "bf16"], default="fp32")
+    add_estimator_options(p, EVAL_FIELDS, EVAL_DEFAULTS, flip_help="flip test (the paper's protocol)")
     p.add_argument("--device", default=None, help="default: the process's accelerator device (cuda when present)")
-    p.add_argument("--sample-latent", action="store_true", help="sample the VAE posterior as the official code "
-                   "(default: its mean, deterministic)")
-    p.add_argument("--seed", type=int, default=0, help="seed for --sample-latent")
     p.add_argument("--nms-thr", type=float, default=OKS_NMS_THRESHOLD, help="OKS-NMS threshold (mmpose: 0.9)")
     p.add_argument("--cache-dir", type=Path, default=None, help="sdpose_core cache (context, downloads)")
     p.add_argument("--results-out", type=Path, help="write the model's results (COCO keypoint results format)")
@@ -133,12 +132,12 @@ def run_model(args: argparse.Namespace, gt: dict, accelerator, model=None) -> li
 
     if args.images is None:
         raise EvalError("--model needs --images (the folder the annotation's file_name entries are in).")
+    options = estimator_options(args)
     instances = person_boxes(gt, args.scheme, args.boxes, args.box_thr)
     if model is None:
         device = torch.device(args.device) if args.device else accelerator.device
-        model = load_model(args.model, args.scheme, dtype=args.dtype, device=device, cache=args.cache_dir)
-    estimator = PoseEstimator(model, input_size=args.input_size, flip=args.flip, batch_size=args.batch_size,
-                              sample_latent=args.sample_latent, seed=args.seed + accelerator.process_index)
+        model = load_model(args.model, args.scheme, dtype=options.dtype, device=device, cache=args.cache_dir)
+    estimator = PoseEstimator.from_options(model, options.replace(seed=options.seed + accelerator.process_index))
     feed = shard_feed(instances, args.batch_size, accelerator.process_index, accelerator.num_processes)
     paths = [args.images / name for name, _, _ in feed]
     boxes = [[i["box"] for i in items] for _, _, items in feed]

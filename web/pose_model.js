@@ -17,17 +17,27 @@ export const BODY_NAMES = ["nose", "neck", "right shoulder", "right elbow", "rig
 export const FOOT_NAMES = ["left big toe", "left small toe", "left heel", "right big toe", "right small toe",
   "right heel"];
 
-// DWPose's drawing (comfyui_controlnet_aux util.draw_bodypose / draw_handpose / draw_facepose).
-export const LIMBS = [[1, 2], [1, 5], [2, 3], [3, 4], [5, 6], [6, 7], [1, 8], [8, 9], [9, 10], [1, 11], [11, 12],
-  [12, 13], [1, 0], [0, 14], [14, 16], [0, 15], [15, 17]];
-export const BODY_COLORS = [[255, 0, 0], [255, 85, 0], [255, 170, 0], [255, 255, 0], [170, 255, 0], [85, 255, 0],
-  [0, 255, 0], [0, 255, 85], [0, 255, 170], [0, 255, 255], [0, 170, 255], [0, 85, 255], [0, 0, 255], [85, 0, 255],
-  [170, 0, 255], [255, 0, 255], [255, 0, 170], [255, 0, 85]];
-export const HAND_EDGES = [[0, 1], [1, 2], [2, 3], [3, 4], [0, 5], [5, 6], [6, 7], [7, 8], [0, 9], [9, 10],
-  [10, 11], [11, 12], [0, 13], [13, 14], [14, 15], [15, 16], [0, 17], [17, 18], [18, 19], [19, 20]];
-export const HAND_COLORS = [[255, 0, 0], [255, 77, 0], [255, 153, 0], [255, 229, 0], [204, 255, 0], [128, 255, 0],
-  [51, 255, 0], [0, 255, 25], [0, 255, 102], [0, 255, 179], [0, 255, 255], [0, 178, 255], [0, 102, 255],
-  [0, 25, 255], [51, 0, 255], [128, 0, 255], [204, 0, 255], [255, 0, 230], [255, 0, 153], [255, 0, 77]];
+// DWPose's drawing (comfyui_controlnet_aux util.draw_bodypose / draw_handpose): limbs as pairs of OpenPose-18
+// points, their colours, hand edges and their colours. The pack's one definition (sdpose_core.keypoints) is served
+// at GET /sdpose/constants and set by sdpose.js (setLayout) before any node exists; until then (or when that request
+// fails) points are drawn white, without limbs or hand lines.
+export let LIMBS = [];
+export let BODY_COLORS = [];
+export let HAND_EDGES = [];
+export let HAND_COLORS = [];
+
+const isPairs = (value, width) => Array.isArray(value) && value.every(
+  (row) => Array.isArray(row) && row.length === width && row.every((v) => Number.isInteger(v) && v >= 0));
+
+/** The drawing layout from /sdpose/constants ({limbs, body_colors, hand_edges, hand_colors}), checked. */
+export function setLayout(constants) {
+  const { limbs, body_colors: body, hand_edges: edges, hand_colors: hand } = constants || {};
+  if (!isPairs(limbs, 2) || !isPairs(body, 3) || !isPairs(edges, 2) || !isPairs(hand, 3)
+      || body.length < limbs.length || hand.length < edges.length) {
+    throw new Error("the drawing layout must hold limbs, body_colors, hand_edges and hand_colors as integer lists");
+  }
+  [LIMBS, BODY_COLORS, HAND_EDGES, HAND_COLORS] = [limbs, body, edges, hand];
+}
 // Colours that tell people apart in the toggles and the editor's selection.
 export const PERSON_COLORS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6",
   "#bfef45", "#fabed4", "#469990", "#dcbeff", "#9a6324"];
@@ -37,7 +47,7 @@ export const TEMPLATE_BODY = [[0.0, 0.06], [0.0, 0.17], [-0.11, 0.17], [-0.15, 0
   [0.15, 0.33], [0.18, 0.48], [-0.07, 0.5], [-0.08, 0.73], [-0.09, 0.95], [0.07, 0.5], [0.08, 0.73], [0.09, 0.95],
   [-0.025, 0.04], [0.025, 0.04], [-0.055, 0.05], [0.055, 0.05]];
 
-const rgb = (c, k = 1) => `rgb(${Math.floor(c[0] * k)},${Math.floor(c[1] * k)},${Math.floor(c[2] * k)})`;
+const rgb = (c = [255, 255, 255], k = 1) => `rgb(${Math.floor(c[0] * k)},${Math.floor(c[1] * k)},${Math.floor(c[2] * k)})`;
 
 export function personColor(i) {
   return PERSON_COLORS[i % PERSON_COLORS.length];

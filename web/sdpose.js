@@ -9,7 +9,7 @@ import { api } from "../../scripts/api.js";
 import { BackgroundImages } from "./backgrounds.js";
 import {
   availableParts, clearedContext, drawPeople, fitView, framesFromOutput, getDrawThreshold, personColor,
-  setDrawThreshold,
+  setDrawThreshold, setLayout,
 } from "./pose_model.js";
 import { LOAD_NODE, ROUTE, currentEditor, openPoseEditor, refreshLoadNodes } from "./pose_editor.js";
 import { el, ensureStyle, toggle } from "./style.js";
@@ -244,16 +244,18 @@ api.addEventListener("execution_error", ({ detail }) => {
   if (detail && DISPLAY_NAMES.has(detail.node_type)) detail.node_type = DISPLAY_NAMES.get(detail.node_type);
 });
 
-/** DWPose's keypoint threshold from the pack's Python definition. Without it the preview and the editor still work,
- * showing every point with a positive score (pose_model.js), and the console says why. */
+/** DWPose's keypoint threshold and drawing layout from the pack's Python definition. Without them the console says
+ * why, and the preview and the editor show every scored point, white, without limbs (pose_model.js). */
 async function loadConstants() {
   try {
     const response = await api.fetchApi(CONSTANTS_ROUTE);
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    setDrawThreshold((await response.json()).draw_threshold);
+    const constants = await response.json();
+    setDrawThreshold(constants.draw_threshold);
+    setLayout(constants);
   } catch (err) {
     console.warn(`SDPose: could not read ${CONSTANTS_ROUTE} (${err.message || err}); the pose preview and editor ` +
-      `show every point with a positive score.`);
+      `show every point with a positive score, without limbs or colours.`);
   }
 }
 

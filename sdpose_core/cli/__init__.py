@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import main as _main
-from .main import build_parser, main, parse_size
+from ..sizes import parse_size
+from .main import build_parser, main
 
 _FROM_MAIN = ("MAX_BOX_COORD", "MAX_CRF", "boxes_for", "check_box_list", "check_coco_path", "check_device", "check_out",
               "draw_command", "draw_style", "estimate_command", "find_inputs", "load_boxes", "work_settings")

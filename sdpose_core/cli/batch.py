@@ -67,7 +67,7 @@ def run_job(spec: JobSpec) -> int:
         todo = [t for t in plan.todo if t.index % world == rank]
         skipped = [t for t in plan.skipped if t.index % world == rank]
         weights = {t.index: _weight(t, job) for t in todo + skipped}
-        units = make_units(todo, spec.boxes, spec.settings.batch_size, weights)
+        units = make_units(todo, spec.boxes, spec.settings.options.batch_size, weights)
         total = sum(weights.values())
         video = any(v for _, v in spec.items)
         counts = Counts(skipped=len(skipped))

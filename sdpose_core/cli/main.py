@@ -18,11 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from . import retarget as retarget_cli
-from .options import add_draw_options, draw_style
-from ..choices import BODY_LAYOUTS, MISSING_PARTS, PEOPLE_ORDERS
+from .options import add_draw_options, add_estimator_options, draw_style, estimator_options
+from ..choices import BODY_LAYOUTS, MAX_RESOLUTION, MISSING_PARTS, PEOPLE_ORDERS
 from ..errors import InputError, SDPoseError
-from ..keypoints import DWPOSE_THRESHOLD
-from ..sizes import parse_size
 from ..video.options import DEFAULT_CRF, MAX_CRF, ClipOptions
 
 if TYPE_CHECKING:
@@ -55,23 +53,12 @@ def _add_estimate(sub) -> None:
                      "(for a video: a list per frame of such lists)")
     est.add_argument("--detector", default="yolox", help="'yolox' (yolox_l.onnx, downloaded on first use), "
                      "a path to a YOLOX .onnx file, or 'none' for whole-image boxes")
-    est.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
-                     help="flip test, as in the paper's evaluation (default on; doubles the cost)")
-    est.add_argument("--input-size", type=parse_size, default=(768, 1024), metavar="WxH",
-                     help="crop size (default 768x1024)")
-    est.add_argument("--crop-mode", choices=["topdown", "stretch"], default="topdown")
+    add_estimator_options(est)
     est.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
-    est.add_argument("--dtype", choices=["fp32", "fp16", "bf16"], default="fp32")
-    est.add_argument("--batch-size", type=int, default=8, help="crops per model call")
-    est.add_argument("--sample-latent", action="store_true", help="sample the VAE posterior as the official "
-                     "code does (default: its mean, deterministic)")
-    est.add_argument("--seed", type=int, default=None, help="seed for --sample-latent")
     est.add_argument("--coco-json", type=Path, help="also write all detections in images as one COCO keypoint "
                      "results file (never replaces a file this job did not write, unless --overwrite)")
     est.add_argument("--cache-dir", type=Path, default=None, help="downloads and cached text context "
                      "(default $SDPOSE_CACHE or ~/.cache/sdpose)")
-    est.add_argument("--threshold", type=float, default=DWPOSE_THRESHOLD,
-                     help=f"keypoints below it are left out (DWPose: {DWPOSE_THRESHOLD})")
     est.add_argument("--max-people", type=int, default=None, metavar="N", help="keep at most N people per image or "
                      "frame in the JSON and the drawing (COCO results keep everyone)")
     est.add_argument("--order", choices=PEOPLE_ORDERS, default=PEOPLE_ORDERS[0], help="which people come first and "
@@ -188,24 +175,15 @@ def clip_fields(args: argparse.Namespace) -> dict[str, Any]:
 
 def _check_numbers(args: argparse.Namespace) -> None:
     """Every numeric option in its range, or one line saying which is not."""
-    from ..engine.model import check_input_size
-
-    check_input_size(*args.input_size)
-    if not (math.isfinite(args.threshold) and 0.0 <= args.threshold <= 1.0):
-        raise InputError(f"--threshold must be a number in 0..1 (DWPose uses {DWPOSE_THRESHOLD}), "
-                         f"got {args.threshold}.")
-    if args.batch_size < 1:
-        raise InputError(f"--batch-size must be at least 1, got {args.batch_size}.")
+    estimator_options(args)
     if args.max_people is not None and args.max_people < 1:
         raise InputError(f"--max-people must be at least 1 (leave it out to keep everyone), got {args.max_people}.")
     if not 0 <= args.crf <= MAX_CRF:
         raise InputError(f"--crf must be 0..{MAX_CRF} (H.264 quality, lower = better; default {DEFAULT_CRF}), "
                          f"got {args.crf}.")
-    if args.resolution is not None and not 64 <= args.resolution <= 16384:
-        raise InputError(f"--resolution must be 64..16384 (as DWPreprocessor's), got {args.resolution}.")
+    if args.resolution is not None and not 64 <= args.resolution <= MAX_RESOLUTION:
+        raise InputError(f"--resolution must be 64..{MAX_RESOLUTION} (as DWPreprocessor's), got {args.resolution}.")
     ClipOptions(**clip_fields(args)).check(CLIP_FLAGS)
-    if args.seed is not None and not 0 <= args.seed < 2 ** 63:
-        raise InputError(f"--seed must be 0 .. 2**63-1, got {args.seed}.")
     if args.num_workers is not None and args.num_workers < 1:
         raise InputError(f"--num-workers must be at least 1, got {args.num_workers}.")
     if args.engine != "ray" and (args.num_workers is not None or args.ray_address is not None):
@@ -289,9 +267,8 @@ def work_settings(args: argparse.Namespace) -> WorkSettings:
     from .work import WorkSettings
 
     return WorkSettings(
-        model=str(args.model), scheme=args.scheme, dtype=args.dtype, input_size=tuple(args.input_size),
-        flip=args.flip, crop_mode=args.crop_mode, batch_size=args.batch_size, sample_latent=args.sample_latent,
-        seed=args.seed, detector=None if args.boxes or args.detector == "none" else args.detector,
+        model=str(args.model), scheme=args.scheme, options=estimator_options(args),
+        detector=None if args.boxes or args.detector == "none" else args.detector,
         cache=str(args.cache_dir) if args.cache_dir else None,
         pose_options=dict(threshold=args.threshold, hands=args.hands, face=args.face, feet=args.feet,
                           raw_scores=args.raw_scores, swap_hands=args.swap_hands, missing_parts=args.missing_parts),

@@ -15,9 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..choices import RETARGET_ANCHORS, RETARGET_FILL_GAPS, RETARGET_MAX_FILL_GAPS, RETARGET_SMOOTH
 from ..errors import InputError
-from ..keypoints import DWPOSE_THRESHOLD
-from ..sizes import parse_size
-from .options import add_draw_options, draw_style
+from .options import add_draw_options, add_estimator_options, draw_style, estimator_options
 
 if TYPE_CHECKING:
     from ..pose.retarget_clip import RetargetOptions
@@ -48,10 +46,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--detector", default="yolox", help="person detector for a reference image: 'yolox', a path "
                    "to a YOLOX .onnx file, or 'none' (the whole image)")
     p.add_argument("--device", default=None, help="cpu, cuda, ... for a reference image (default: cuda if any)")
-    p.add_argument("--input-size", type=parse_size, default=(768, 1024), metavar="WxH")
     p.add_argument("--cache-dir", type=Path, default=None)
-    p.add_argument("--threshold", type=float, default=DWPOSE_THRESHOLD, help="keypoint score kept when posing a "
-                   f"reference image (DWPose: {DWPOSE_THRESHOLD})")
+    add_estimator_options(p, ("input_size", "threshold"))
     add_draw_options(p)
     return p
 
@@ -61,18 +57,14 @@ def _pose_reference_image(args: argparse.Namespace) -> dict:
     if not args.model:
         raise InputError(f"--reference '{args.reference.name}' is an image: pass --model (an SDPose checkpoint) "
                          "to pose it, or give a reference POSE_KEYPOINT .json instead.")
-    import torch
-
-    from ..images import load_image
+    from ..api import load_estimator
     from ..engine.pipeline import pose_frame
-    from .work import WorkSettings, build_estimator
+    from ..images import load_image
 
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    settings = WorkSettings(model=str(args.model), input_size=tuple(args.input_size),
-                            detector=None if args.detector == "none" else args.detector,
-                            cache=str(args.cache_dir) if args.cache_dir else None)
-    estimator = build_estimator(settings, device)
-    return pose_frame(next(iter(estimator([load_image(args.reference)]))), threshold=args.threshold)
+    options = estimator_options(args)
+    estimator = load_estimator(args.model, detector=args.detector, device=args.device, cache_dir=args.cache_dir,
+                               options=options)
+    return pose_frame(next(iter(estimator([load_image(args.reference)]))), threshold=options.threshold)
 
 
 def _check_targets(args: argparse.Namespace) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from ..atomic import OutputSet, dumps_json, write_json
-from .job import FRAMES_OUTPUT, IMAGE_OUTPUTS, VIDEO_OUTPUTS  # noqa: F401  (their 0.2.0 home)
+from ..engine.options import EstimatorOptions
 from ..errors import InputError
 from ..video.options import DEFAULT_CRF
 from .job import FACE_OUTPUT, Task, output_names
@@ -28,13 +28,7 @@ class WorkSettings:
 
     model: str
     scheme: str | None = None
-    dtype: str = "fp32"
-    input_size: tuple[int, int] = (768, 1024)
-    flip: bool = True
-    crop_mode: str = "topdown"
-    batch_size: int = 8
-    sample_latent: bool = False
-    seed: int | None = None
+    options: EstimatorOptions = field(default_factory=EstimatorOptions)
     detector: str | None = "yolox"  # None: whole image (or the boxes given)
     cache: str | None = None
     pose_options: dict = field(default_factory=dict)
@@ -47,9 +41,12 @@ class WorkSettings:
     people: tuple[int, str] | None = None  # (max_people, order): keep the first N people of each frame
 
     def shaping(self) -> dict[str, Any]:
-        """The settings that change the outputs (not device or batch size), for the job's resume records."""
-        skip = {"batch_size", "cache"}
-        return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
+        """The settings that change the outputs (not device or batch size), for the job's resume records: the
+        estimator options flat beside the others (the threshold is in ``pose_options``), as records have them."""
+        fields = dataclasses.asdict(self)
+        fields.update(fields.pop("options"))
+        skip = {"batch_size", "cache", "threshold"}
+        return {k: v for k, v in fields.items() if k not in skip}
 
 
 @dataclass
@@ -77,21 +74,11 @@ class Outcome:
 
 
 def build_estimator(settings: WorkSettings, device: str):
-    """Load the model (and detector) once for a worker."""
-    from ..weights.checkpoint import cache_dir, load_model
-    from ..engine.pipeline import PoseEstimator, numpy_detector
+    """Load the model (and detector) once for a worker, with the library's one constructor."""
+    from ..api import load_estimator
 
-    cache = cache_dir(Path(settings.cache) if settings.cache else None)
-    model = load_model(settings.model, settings.scheme, dtype=settings.dtype, device=device, cache=cache)
-    detector = None
-    if settings.detector is not None:
-        from ..engine.detect import YoloxDetector, resolve_detector_path
-
-        path = None if settings.detector == "yolox" else Path(settings.detector)
-        detector = numpy_detector(YoloxDetector(resolve_detector_path(path, cache / "models")))
-    return PoseEstimator(model, input_size=tuple(settings.input_size), flip=settings.flip,
-                         crop_mode=settings.crop_mode, batch_size=settings.batch_size,
-                         sample_latent=settings.sample_latent, seed=settings.seed, detector=detector)
+    return load_estimator(settings.model, detector=settings.detector, device=device, scheme=settings.scheme,
+                          cache_dir=settings.cache, options=settings.options)
 
 
 def reason(exc: BaseException) -> str:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .options import DEFAULT_INPUT_SIZE
+
 
 def _gaussian_kernel1d(size: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """OpenCV's Gaussian kernel for ``size`` with sigma derived from the size (sigma=0 in cv2)."""
@@ -85,7 +87,7 @@ def refine_dark_udp(locs: torch.Tensor, heatmaps: torch.Tensor, blur_kernel_size
 class UDPHeatmap:
     """UDP Gaussian heatmaps for a model input of ``input_size`` (w, h) and heatmaps of ``heatmap_size`` (w, h)."""
 
-    input_size: tuple[int, int] = (768, 1024)
+    input_size: tuple[int, int] = DEFAULT_INPUT_SIZE
     heatmap_size: tuple[int, int] = (192, 256)
     sigma: float = 6.0
     blur_kernel_size: int = 11

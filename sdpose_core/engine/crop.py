@@ -12,8 +12,9 @@ import math
 import numpy as np
 import torch
 
+from .options import CROP_MODES
+
 BOX_PADDING = 1.25  # mmpose GetBBoxCenterScale default used by SDPose
-CROP_MODES = ("topdown", "stretch")
 
 
 def boxes_to_center_scale(boxes_xywh: torch.Tensor, padding: float = BOX_PADDING) -> tuple[torch.Tensor, torch.Tensor]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -15,6 +17,7 @@ from ..errors import InputError
 from ..formats.openpose import ID_KEY, to_pose_keypoint
 from ..images import to_rgb_uint8
 from .model import SDPoseModel, check_input_size
+from .options import EstimatorOptions
 
 Detector = Callable[[torch.Tensor], torch.Tensor]  # image [3, H, W] in 0..1 -> boxes [N, 5] (x1, y1, x2, y2, score)
 _Item = tuple["_Pending", int, torch.Tensor, torch.Tensor]  # (image, person, uint8 crop [3, h, w], crop->image)
@@ -116,9 +119,10 @@ class PoseEstimator:
     official evaluation cuts them (OpenCV's fixed-point warp of the 8-bit image), and scaled there.
     """
 
-    def __init__(self, model: SDPoseModel, *, input_size: tuple[int, int] = (768, 1024), flip: bool = True,
-                 crop_mode: str = "topdown", batch_size: int = 8, sample_latent: bool = False,
-                 seed: int | None = None, detector: Detector | None = None,
+    def __init__(self, model: SDPoseModel, *, input_size: tuple[int, int] = EstimatorOptions.input_size,
+                 flip: bool = EstimatorOptions.flip, crop_mode: str = EstimatorOptions.crop_mode,
+                 batch_size: int = EstimatorOptions.batch_size, sample_latent: bool = EstimatorOptions.sample_latent,
+                 seed: int | None = EstimatorOptions.seed, detector: Detector | None = None,
                  on_batch: Callable[[int], None] | None = None, on_frame: Callable[[int], None] | None = None):
         check_input_size(*input_size)
         if crop_mode not in CROP_MODES:
@@ -138,6 +142,16 @@ class PoseEstimator:
         self.on_batch = on_batch  # called with the crop count after every model call; may raise to cancel
         self.on_frame = on_frame  # called with each image's index before it is detected and cut; may raise to cancel
         self.codec = UDPHeatmap.for_input(self.input_size)
+
+    @classmethod
+    def from_options(cls, model: SDPoseModel, options: EstimatorOptions | None = None, *,
+                     detector: Detector | None = None, on_batch: Callable[[int], None] | None = None,
+                     on_frame: Callable[[int], None] | None = None) -> PoseEstimator:
+        """The constructor every front end uses (command line, nodes, evaluation, :class:`SDPoseDetector
+        <sdpose_core.api.SDPoseDetector>`): ``options`` (default :class:`EstimatorOptions`) checked, then the
+        estimator on ``model``. ``options.threshold`` and ``options.dtype`` apply to the output and to loading."""
+        options = (options or EstimatorOptions()).check()
+        return cls(model, **options.estimator_fields(), detector=detector, on_batch=on_batch, on_frame=on_frame)
 
     @torch.no_grad()
     def heatmaps(self, crops: torch.Tensor) -> torch.Tensor:
@@ -239,6 +253,31 @@ def numpy_detector(detect: Callable[[Any], Any]) -> Detector:
         return torch.as_tensor(detect(array), dtype=torch.float64).reshape(-1, 5)
 
     return run
+
+
+_PERSON_DETECTORS: dict[str, Detector] = {}
+_PERSON_DETECTORS_LOCK = threading.Lock()
+
+
+def person_detector(spec: str | Path | Detector | None, models_dir: str | Path) -> Detector | None:
+    """The person detector a user names: None or 'none' (whole image), 'yolox' (DWPose's ``yolox_l.onnx`` from
+    ``models_dir``, downloaded on first use), a YOLOX .onnx path, or a callable used as it is.
+
+    The last ONNX session is kept, so callers that build an estimator per run (the nodes) do not reload it.
+    """
+    if spec is None or callable(spec):
+        return spec
+    if str(spec).lower() == "none":
+        return None
+    from .detect import YoloxDetector, resolve_detector_path
+
+    path = resolve_detector_path(None if str(spec).lower() == "yolox" else Path(spec), models_dir)
+    key = str(path)
+    with _PERSON_DETECTORS_LOCK:
+        if key not in _PERSON_DETECTORS:
+            _PERSON_DETECTORS.clear()
+            _PERSON_DETECTORS[key] = numpy_detector(YoloxDetector(path))
+        return _PERSON_DETECTORS[key]
 
 
 def pose_frame(result: PoseResult, **pose_options: Any) -> dict[str, Any]:

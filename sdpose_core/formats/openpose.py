@@ -43,12 +43,10 @@ import numpy as np
 
 from .. import keypoints as layout
 from ..atomic import write_text
-from ..choices import BODY_LAYOUTS, MISSING_PARTS
+from ..choices import BODY_LAYOUTS, MAX_RESOLUTION, MISSING_PARTS
 from ..errors import InputError
-from ..keypoints import DWPOSE_THRESHOLD
+from ..keypoints import DWPOSE_THRESHOLD, NECK_FROM_SHOULDERS, OPENPOSE_FROM_COCO
 
-NECK = -1
-OPENPOSE_FROM_COCO = (0, NECK, 6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13, 15, 2, 1, 4, 3)
 BODY25_TO_OPENPOSE18 = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18)
 BODY25_FEET = slice(19, 25)
 TOES_PADS = slice(20, 25)  # OpenPose-18 + toes (ComfyUI-ProportionChanger): 18 left toe, 19 right toe, 20-24 zero
@@ -69,7 +67,7 @@ ZERO_PARTS = {FACE_KEY: PART_POINTS[FACE_KEY][0], LEFT_KEY: layout.LEFT_HAND.siz
               FOOT_KEY: layout.FOOT.size}  # the point counts of a part written as zeros
 # One canvas bound for every reader, writer and drawer of POSE_KEYPOINT: the longest side DWPreprocessor's
 # resolution allows, and a pixel budget that keeps one drawn frame (uint8 canvas, cubic resize) within a few GB.
-MAX_CANVAS_SIDE = 16384
+MAX_CANVAS_SIDE = MAX_RESOLUTION
 MAX_CANVAS_PIXELS = 1 << 26  # 8192 x 8192
 
 
@@ -88,8 +86,8 @@ def _part(kp: np.ndarray, threshold: float, raw_scores: bool) -> list[float] | N
 
 
 def _visible(kp: np.ndarray, threshold: float) -> np.ndarray:
-    """Score >= threshold, with finite coordinates (the dtype of ``kp`` decides the comparison, as in DWPose)."""
-    return (kp[:, 2] >= threshold) & np.isfinite(kp[:, :2]).all(axis=1)
+    """The points kept (:func:`sdpose_core.keypoints.visible`; the dtype of ``kp`` decides, as in DWPose)."""
+    return layout.visible(kp, threshold)
 
 
 def openpose_body(kp: np.ndarray, threshold: float = DWPOSE_THRESHOLD) -> tuple[np.ndarray, np.ndarray]:
@@ -103,7 +101,7 @@ def openpose_body(kp: np.ndarray, threshold: float = DWPOSE_THRESHOLD) -> tuple[
     neck_ok = bool(body[5, 2] > threshold) and bool(body[6, 2] > threshold)
     neck_score = min(body[5, 2], body[6, 2]) if neck_ok else body.dtype.type(0)
     neck = np.array([neck_xy[0], neck_xy[1], neck_score], dtype=body.dtype)
-    rows = np.stack([neck if i == NECK else body[i] for i in OPENPOSE_FROM_COCO])
+    rows = np.stack([neck if i == NECK_FROM_SHOULDERS else body[i] for i in OPENPOSE_FROM_COCO])
     keep = _visible(rows, threshold)
     keep[1] = neck_ok and bool(np.isfinite(neck_xy).all())
     return rows, keep
@@ -253,6 +251,11 @@ def to_pose_keypoints(frames: Iterable[tuple[Any, int, int]], **options: Any) ->
     """POSE_KEYPOINT (a list with one dict per frame) from ``(keypoints, width, height)`` per frame."""
     return [to_pose_keypoint(kp, w, h, **options) for kp, w, h in frames]
 
+
+
+def triples(flat: Sequence[float] | None) -> np.ndarray | None:
+    """A flat [x, y, c, ...] list of a canonical frame -> an (n, 3) float64 array; None when the part is absent."""
+    return np.asarray(flat, dtype=np.float64).reshape(-1, 3) if flat else None
 
 
 def _numbers(values: Any, where: str) -> np.ndarray:

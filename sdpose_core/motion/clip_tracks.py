@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..formats.openpose import ID_KEY, PART_POINTS, PERSON_KEYS
+from ..formats.openpose import ID_KEY, PART_POINTS, PERSON_KEYS, triples
+from ..keypoints import visible
 
 
 @dataclass
@@ -26,8 +27,7 @@ class TrackArrays:
 
 
 def _part(person: dict, key: str) -> np.ndarray | None:
-    values = person.get(key)
-    return np.asarray(values, dtype=np.float64).reshape(-1, 3) if values else None
+    return triples(person.get(key))
 
 
 def _owner(frame: dict, track_id: int | None) -> int | None:
@@ -88,7 +88,7 @@ def write_back(frames: list[dict], track: TrackArrays, threshold: float) -> list
     their points is now seen (score > 0 and >= ``threshold``)."""
     out = [{**f, "people": list(f["people"])} for f in frames]
     for t, frame in enumerate(out):
-        seen = (track.points[t, :, 2] > 0) & (track.points[t, :, 2] >= threshold)
+        seen = visible(track.points[t], threshold)
         i = _owner(frame, track.track_id)
         if i is None and not seen.any():
             continue

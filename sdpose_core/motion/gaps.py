@@ -17,7 +17,7 @@ import numpy as np
 from .clip_tracks import to_arrays, track_ids, write_back
 from ..errors import InputError
 from ..formats.openpose import load_pose_keypoint
-from ..keypoints import DWPOSE_THRESHOLD
+from ..keypoints import DWPOSE_THRESHOLD, visible
 
 DEFAULT_MAX_GAP = 5
 
@@ -44,7 +44,7 @@ def fill_gaps(pose: Any, max_gap: int = DEFAULT_MAX_GAP, threshold: float = DWPO
     frames = load_pose_keypoint(pose)
     for track_id in track_ids(frames):
         track = to_arrays(frames, track_id)
-        seen = (track.points[..., 2] > 0) & (track.points[..., 2] >= threshold)
+        seen = visible(track.points, threshold)
         changed = False
         for k in range(track.points.shape[1]):
             values, filled = fill_series(track.points[:, k], seen[:, k], int(max_gap))

@@ -25,7 +25,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..errors import InputError
-from ..keypoints import DWPOSE_THRESHOLD
+from ..keypoints import DWPOSE_THRESHOLD, visible
 
 DEFAULT_MIN_CUTOFF = 1.0  # Hz
 DEFAULT_BETA = 10.0  # per (person height / s)
@@ -128,7 +128,7 @@ class KeypointSmoother:
         t = frame_index / self.fps
         for row, track_id in enumerate(int(i) for i in ids):
             filt = self.filters.get(track_id, (None, 0))[0] or OneEuroFilter(self.settings)
-            valid = (kp[row, :, 2] >= self.settings.threshold) & np.isfinite(kp[row, :, :2]).all(axis=1)
+            valid = visible(kp[row], self.settings.threshold)
             if valid.sum() >= 2:
                 scale = float((kp[row, valid, :2].max(axis=0) - kp[row, valid, :2].min(axis=0)).max())
             else:

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
-from ..keypoints import DWPOSE_THRESHOLD
+from ..keypoints import DWPOSE_THRESHOLD, visible
 from .limits import check_detect_every, check_max_age
 
 DEFAULT_THRESHOLD = DWPOSE_THRESHOLD  # this name up to 0.2.0, kept for users' imports
@@ -44,7 +44,7 @@ def _numpy(values: Any, shape_tail: tuple[int, ...]) -> np.ndarray:
 
 def keypoint_extent(kp: np.ndarray, threshold: float = DWPOSE_THRESHOLD, min_points: int = 2) -> np.ndarray | None:
     """x1, y1, x2, y2 of the keypoints scoring >= ``threshold`` ([K, 3]), or None when fewer than ``min_points``."""
-    seen = (kp[:, 2] >= threshold) & np.isfinite(kp[:, :2]).all(axis=1)
+    seen = visible(kp, threshold)
     if seen.sum() < min_points:
         return None
     xy = kp[seen, :2]
@@ -62,8 +62,7 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def mean_shift(old: np.ndarray, new: np.ndarray, threshold: float) -> np.ndarray | None:
     """Mean displacement [2] of the keypoints seen in both ``old`` and ``new`` ([K, 3]); None if none is."""
-    both = (old[:, 2] >= threshold) & (new[:, 2] >= threshold)
-    both &= np.isfinite(old[:, :2]).all(axis=1) & np.isfinite(new[:, :2]).all(axis=1)
+    both = visible(old, threshold) & visible(new, threshold)
     if not both.any():
         return None
     return (new[both, :2] - old[both, :2]).mean(axis=0)
@@ -110,7 +109,7 @@ class PoseTracker:
         boxes tell them apart. IoU alone when fewer than two keypoints are seen in both."""
         pred_kp, pred_box = track.predict(frame)
         iou = float(box_iou(pred_box[None], box[None])[0, 0])
-        both = (pred_kp[:, 2] >= self.threshold) & (kp[:, 2] >= self.threshold)
+        both = visible(pred_kp, self.threshold) & visible(kp, self.threshold)
         if both.sum() >= 2:
             area = max(float(track.box[2] * track.box[3]), 1.0)
             d2 = ((pred_kp[both, :2] - kp[both, :2]) ** 2).sum(axis=1)

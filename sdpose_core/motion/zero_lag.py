@@ -18,6 +18,7 @@ import numpy as np
 from .clip_tracks import to_arrays, track_ids, write_back
 from ..errors import InputError
 from ..formats.openpose import load_pose_keypoint
+from ..keypoints import visible
 from .smooth import OneEuroFilter, OneEuroSettings
 
 
@@ -42,7 +43,7 @@ def smooth_series(points: np.ndarray, fps: float, settings: OneEuroSettings | No
     settings.check()
     if not (fps > 0 and math.isfinite(fps)):
         raise InputError(f"Smoothing needs a positive frame rate, got {fps}.")
-    valid = (points[..., 2] >= settings.threshold) & (points[..., 2] > 0) & np.isfinite(points[..., :2]).all(-1)
+    valid = visible(points, settings.threshold)
     forward = _one_pass(points, valid, fps, settings)
     backward = _one_pass(points[::-1], valid[::-1], fps, settings)[::-1]
     out = points.copy()

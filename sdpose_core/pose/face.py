@@ -29,8 +29,8 @@ import numpy as np
 
 from ..choices import FACE_FRAMINGS, KEEP_ASPECT
 from ..errors import InputError
-from ..formats.openpose import BODY_KEY, FACE_KEY, FACE_LANDMARKS, ID_KEY, load_pose_keypoint
-from ..keypoints import DWPOSE_THRESHOLD
+from ..formats.openpose import BODY_KEY, FACE_KEY, FACE_LANDMARKS, ID_KEY, load_pose_keypoint, triples
+from ..keypoints import DWPOSE_THRESHOLD, visible
 from .render import HEAD_JOINTS
 from ..motion.smooth import OneEuroSettings
 from ..motion.zero_lag import smooth_series
@@ -47,11 +47,11 @@ def face_points(person: dict, threshold: float = DWPOSE_THRESHOLD) -> np.ndarray
     """The visible face landmarks [n, 2] of a canonical person (head points of the body without a face part)."""
     face = person.get(FACE_KEY)
     if face:
-        pts = np.asarray(face, dtype=np.float64).reshape(-1, 3)[:FACE_LANDMARKS]
+        pts = triples(face)[:FACE_LANDMARKS]
     else:
         body = person.get(BODY_KEY)
-        pts = np.asarray(body, dtype=np.float64).reshape(-1, 3)[list(HEAD_POINTS)] if body else np.zeros((0, 3))
-    return pts[(pts[:, 2] > 0) & (pts[:, 2] >= threshold), :2]
+        pts = triples(body)[list(HEAD_POINTS)] if body else np.zeros((0, 3))
+    return pts[visible(pts, threshold), :2]
 
 
 def face_box(person: dict, scale: float = DEFAULT_SCALE, square: bool = True,

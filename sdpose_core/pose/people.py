@@ -15,7 +15,7 @@ import numpy as np
 
 from ..choices import PEOPLE_ORDERS, SELECT_MODES
 from ..errors import InputError
-from ..formats.openpose import ID_KEY, PART_POINTS, load_pose_keypoint
+from ..formats.openpose import ID_KEY, PART_POINTS, load_pose_keypoint, triples
 from ..keypoints import DWPOSE_THRESHOLD
 from ..motion.track import keypoint_extent
 
@@ -25,7 +25,7 @@ MODES = SELECT_MODES
 
 def person_points(person: dict) -> np.ndarray:
     """Every part's points of one canonical person as one [K, 3] array."""
-    parts = [np.asarray(person[key], dtype=np.float64).reshape(-1, 3) for key in PART_POINTS if person.get(key)]
+    parts = [triples(person[key]) for key in PART_POINTS if person.get(key)]
     return np.concatenate(parts) if parts else np.zeros((0, 3))
 
 

@@ -36,28 +36,19 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from ..choices import DRAW_STYLES, FACE_RADIUS, HAND_THICKNESS, JOINT_RADIUS, STICK_WIDTH, STROKE_REFERENCE_SIDE
+from ..choices import (DRAW_STYLES, FACE_RADIUS, HAND_THICKNESS, JOINT_RADIUS, MAX_RESOLUTION, STICK_WIDTH,
+                      STROKE_REFERENCE_SIDE)
 from ..errors import InputError
-from ..formats.openpose import BODY_KEY, FACE_KEY, FOOT_KEY, LEFT_KEY, RIGHT_KEY, check_pixels, load_pose_keypoint
-from ..keypoints import DWPOSE_THRESHOLD
+from ..formats.openpose import (BODY_KEY, FACE_KEY, FOOT_KEY, LEFT_KEY, RIGHT_KEY, check_pixels, load_pose_keypoint,
+                                triples)
+from ..keypoints import BODY_COLORS, DWPOSE_THRESHOLD, HAND_COLORS, HAND_EDGES, LIMBS, visible
 
 DRAW_THRESHOLD = DWPOSE_THRESHOLD  # this name up to 0.2.0, kept for users' imports
 MIN_RESOLUTION = 64
-MAX_RESOLUTION = 16384  # DWPreprocessor's widget maximum
 MAX_BATCH_PIXELS = 1 << 30  # a 12 GiB float32 IMAGE batch
 MAX_COORD = float(1 << 24)
 
-LIMBS = ((1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (1, 8), (8, 9), (9, 10), (1, 11), (11, 12), (12, 13),
-         (1, 0), (0, 14), (14, 16), (0, 15), (15, 17))
-BODY_COLORS = ((255, 0, 0), (255, 85, 0), (255, 170, 0), (255, 255, 0), (170, 255, 0), (85, 255, 0), (0, 255, 0),
-               (0, 255, 85), (0, 255, 170), (0, 255, 255), (0, 170, 255), (0, 85, 255), (0, 0, 255), (85, 0, 255),
-               (170, 0, 255), (255, 0, 255), (255, 0, 170), (255, 0, 85))
 LIMB_COLORS = tuple(tuple(int(float(c) * 0.6) for c in color) for color in BODY_COLORS[:len(LIMBS)])
-HAND_EDGES = ((0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (0, 9), (9, 10), (10, 11), (11, 12),
-              (0, 13), (13, 14), (14, 15), (15, 16), (0, 17), (17, 18), (18, 19), (19, 20))
-HAND_COLORS = ((255, 0, 0), (255, 77, 0), (255, 153, 0), (255, 229, 0), (204, 255, 0), (128, 255, 0), (51, 255, 0),
-               (0, 255, 25), (0, 255, 102), (0, 255, 179), (0, 255, 255), (0, 178, 255), (0, 102, 255), (0, 25, 255),
-               (51, 0, 255), (128, 0, 255), (204, 0, 255), (255, 0, 230), (255, 0, 153), (255, 0, 77))
 HAND_DOT, FACE_DOT = (0, 0, 255), (255, 255, 255)
 HEAD_JOINTS = frozenset((0, 14, 15, 16, 17))  # OpenPose-18 nose, eyes, ears
 
@@ -135,8 +126,8 @@ def _points(flat: Sequence[float] | None, threshold: float) -> tuple[list[tuple[
     """Coordinates and drawn-mask of a flat [x, y, c] list (empty when absent)."""
     if not flat:
         return [], []
-    arr = np.asarray(flat, dtype=np.float64).reshape(-1, 3)
-    shown = (arr[:, 2] > 0) & (arr[:, 2] >= threshold) & (np.abs(arr[:, :2]) < MAX_COORD).all(axis=1)
+    arr = triples(flat)
+    shown = visible(arr, threshold) & (np.abs(arr[:, :2]) < MAX_COORD).all(axis=1)
     return [(x, y) for x, y in arr[:, :2].tolist()], shown.tolist()
 
 
@@ -247,7 +238,7 @@ def output_size(width: int, height: int, resolution: int | None) -> tuple[int, i
         return width, height
     if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or resolution < MIN_RESOLUTION:
         raise InputError(f"resolution must be a whole number >= {MIN_RESOLUTION} (DWPreprocessor's range is "
-                         f"64..16384), or None for the canvas size; got {resolution!r}.")
+                         f"64..{MAX_RESOLUTION}), or None for the canvas size; got {resolution!r}.")
     if resolution > MAX_RESOLUTION:
         raise InputError(f"resolution {resolution} is larger than {MAX_RESOLUTION} (DWPreprocessor's maximum).")
     k = float(resolution) / float(min(height, width))

@@ -52,12 +52,13 @@ import numpy as np
 from ..choices import RETARGET_ANCHORS
 from ..errors import InputError
 from ..formats.openpose import (BODY_KEY, FACE_KEY, FACE_LANDMARKS, FOOT_KEY, ID_KEY, LEFT_KEY, OPENPOSE_EYES,
-                                RIGHT_KEY, load_pose_keypoint)
-from ..keypoints import DWPOSE_THRESHOLD, FOOT, LEFT_HAND
+                                RIGHT_KEY, load_pose_keypoint, triples)
+from ..keypoints import DWPOSE_THRESHOLD, FOOT, LEFT_HAND, OPENPOSE_NECK, visible
 from .render import LIMBS
 
 ANCHORS = RETARGET_ANCHORS
-NECK, NOSE, R_WRIST, L_WRIST, R_ANKLE, L_ANKLE = 1, 0, 4, 7, 10, 13
+NECK = OPENPOSE_NECK
+NOSE, R_WRIST, L_WRIST, R_ANKLE, L_ANKLE = 0, 4, 7, 10, 13
 BODY_EYES = OPENPOSE_EYES  # OpenPose-18 eyes: the face part's points after its landmarks
 FACE_NOSE_TIP = 30  # 68-point face landmarks: tip of the nose
 SIZE_LIMBS = ((1, 2), (1, 5), (1, 8), (8, 9), (9, 10), (1, 11), (11, 12), (12, 13))
@@ -80,14 +81,14 @@ NECK_GAP = 15  # frames over which a missing neck is interpolated from the frame
 
 
 def _array(flat: Sequence[float] | None) -> np.ndarray | None:
-    return None if not flat else np.asarray(flat, dtype=np.float64).reshape(-1, 3)
+    return triples(flat)
 
 
 def _seen(part: np.ndarray | None, threshold: float) -> np.ndarray:
     """Mask of the points drawn (score > 0 and >= threshold), as render draws them."""
     if part is None:
         return np.zeros(0, dtype=bool)
-    return (part[:, 2] > 0) & (part[:, 2] >= threshold)
+    return visible(part, threshold)
 
 
 def _lengths(body: np.ndarray | None, threshold: float) -> dict[tuple[int, int], float]:

@@ -21,12 +21,13 @@ from ..engine.cpu import native_bf16
 from ..errors import CheckpointError, DownloadError
 from ..engine.head import HEAD_KEYS, HeatmapHead
 from ..engine.model import SDPoseModel
+from ..engine.options import DTYPE_NAMES
 from ..engine.schemes import SCHEMES, Scheme, get_scheme, scheme_for_num_keypoints
 from .source import (HEAD_FILE, HUB_MODELS, cache_dir, hub_folder, read_config, read_unet_config, resolve_source,
                      sdpose_unet_config)
 from .strict import SHOWN, listing, mismatches
 
-DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+DTYPES = dict(zip(DTYPE_NAMES, (torch.float32, torch.float16, torch.bfloat16)))
 _WEIGHT_NAMES = ("diffusion_pytorch_model.safetensors", "model.safetensors", "diffusion_pytorch_model.bin")
 _FLOAT8 = tuple(getattr(torch, name) for name in ("float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz")
                 if hasattr(torch, name))

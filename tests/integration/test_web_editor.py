@@ -377,10 +377,12 @@ def test_routes_are_registered_and_confined(comfy):
     for bad in ("../comfyui.log", "/etc/passwd", "sdpose/../../comfyui.log", "person.png"):
         status, body = comfy.request("GET", "/sdpose/keypoints?file=" + bad)
         assert status == 400, (bad, status, body)
-    from sdpose_core.keypoints import DWPOSE_THRESHOLD
+    from sdpose_core import keypoints as k
 
     for route in ("/sdpose/constants", "/api/sdpose/constants"):
-        assert comfy.request("GET", route) == (200, {"draw_threshold": DWPOSE_THRESHOLD})
+        status, body = comfy.request("GET", route)
+        assert status == 200 and body["draw_threshold"] == k.DWPOSE_THRESHOLD
+        assert body["limbs"] == [list(p) for p in k.LIMBS] and body["hand_colors"] == [list(c) for c in k.HAND_COLORS]
 
 
 # One body: the nose just above DWPose's threshold, the right shoulder just below it (raw scores, as ComfyUI-native).
