@@ -455,8 +455,9 @@ def reference_person(reference: Any, person: int = 0) -> tuple[dict, int, int]:
     if not frames:
         raise InputError("retarget: the reference POSE_KEYPOINT is an empty list; give one frame with a person.")
     people = frames[0]["people"]
-    if not 0 <= person < len(people):
-        raise InputError(f"retarget: reference person {person} asked for, but the reference frame has "
+    whole = isinstance(person, (int, np.integer)) and not isinstance(person, bool)
+    if not (whole and 0 <= person < len(people)):
+        raise InputError(f"retarget: reference person {person!r} asked for, but the reference frame has "
                          f"{len(people)} people; choose an index from 0 to {len(people) - 1}."
                          if people else "retarget: nobody was found in the reference; use an image showing the "
                          "person whole, or a reference POSE_KEYPOINT with a person in it.")

@@ -24,7 +24,6 @@ from .render import render_frame
 from .retarget import retarget
 
 
-
 @dataclass(frozen=True)
 class RetargetOptions:
     """How a clip is retargeted; ``frame_rate`` (frames per second) is needed only for smoothing."""
@@ -44,7 +43,8 @@ class RetargetOptions:
             raise InputError(f"{name('fill_gaps', 'fill_gaps')} must be a whole number of frames from 0 (off) to "
                              f"{most}, got {gaps!r}.")
         rate = self.frame_rate
-        if self.smooth and (rate is None or isinstance(rate, bool) or not math.isfinite(rate) or rate <= 0):
+        number = isinstance(rate, (int, float, np.integer, np.floating)) and not isinstance(rate, bool)
+        if self.smooth and not (number and math.isfinite(rate) and rate > 0):
             raise InputError(f"{name('smooth', 'smooth')} needs the clip's frame rate: give "
                              f"{name('frame_rate', 'frame_rate')} as a positive number of frames per second.")
 
