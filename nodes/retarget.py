@@ -15,8 +15,7 @@ def _pose_reference_image(image, sdpose_model, bbox_detector: str, threshold: fl
     """The first reference frame posed with the SDPose model (as the Estimator does, flip test on)."""
     import torch
 
-    from ..sdpose_core.engine.pipeline import PoseEstimator
-    from ..sdpose_core.engine.pipeline import pose_frame
+    from ..sdpose_core.engine.pipeline import PoseEstimator, pose_frame
     from .estimator import _detector, activation_bytes
 
     path = common.resolve_detector(bbox_detector)
@@ -95,6 +94,7 @@ class SDPoseRetargetPose(io.ComfyNode):
         import numpy as np
         import torch
 
+        from ..sdpose_core.pose.render import check_batch
         from ..sdpose_core.pose.retarget_clip import RetargetOptions, retarget_clip
 
         if (reference_pose is None) == (reference_image is None):
@@ -113,6 +113,7 @@ class SDPoseRetargetPose(io.ComfyNode):
         frames, drawings = retarget_clip(driving_pose, reference_pose, options, draw)
         if not frames:
             raise common.InputError("driving_pose holds no frames; there is nothing to retarget.")
+        check_batch([(f["canvas_width"], f["canvas_height"]) for f in frames], resolution or None)  # before drawing
         drawn = np.stack(list(drawings))
         return io.NodeOutput(frames, torch.from_numpy(drawn.astype(np.float32) / 255.0))
 
