@@ -25,9 +25,10 @@ Reading 25-point bodies (``BODY_LAYOUTS``): CMU OpenPose's BODY_25 (mid-hip at 8
 OpenPose-18 body followed by the left and right toe and five zero pads that ComfyUI-ProportionChanger writes (Wan-
 Animate's 20-point body) have the same length. ``auto`` tells them apart from the points: non-zero points in the
 last five, a mid-hip between the hips, or point 18 nearer the nose than the ankle say BODY_25; zero pads with point 18
-at an ankle or point 8 away from the hips' middle say OpenPose-18 + toes. A file whose 25-point bodies say nothing
-either way, or both, is refused with an error naming the ``body_layout`` choice. Toes become the big toes of
-``foot_keypoints_2d`` (COCO-WholeBody order).
+at an ankle or point 8 away from the hips' middle say OpenPose-18 + toes; failing those (an upper-body shot), a
+point 14 within a nose-to-neck length of the nose is an eye (OpenPose-18 + toes) and such a point 18 an ear
+(BODY_25). A file whose 25-point bodies say nothing either way, or both, is refused with an error naming the
+``body_layout`` choice. Toes become the big toes of ``foot_keypoints_2d`` (COCO-WholeBody order).
 """
 
 from __future__ import annotations
@@ -311,6 +312,13 @@ def _body25_layout(raw: np.ndarray) -> str | None:
     if shown[[0, 13, 18]].all():  # BODY_25: 18 left ear, 13 left knee; else left toe, 13 left ankle
         near_nose = np.linalg.norm(raw[18, :2] - raw[0, :2]) < np.linalg.norm(raw[18, :2] - raw[13, :2])
         return "body_25" if near_nose else "openpose_18_toes"
+    if shown[[0, 1]].all():  # the head alone (an upper-body shot): 14 is an eye or a left ankle, 18 an ear or a toe
+        head = np.linalg.norm(raw[1, :2] - raw[0, :2])  # nose to neck, the same points in both layouts
+        at_head = [bool(shown[i]) and np.linalg.norm(raw[i, :2] - raw[0, :2]) < head for i in (14, 18)]
+        if at_head == [True, False]:
+            return "openpose_18_toes"
+        if at_head == [False, True]:
+            return "body_25"
     return None
 
 
@@ -331,7 +339,8 @@ def body25_layout(frames: Sequence[Any], body_layout: str = "auto") -> str | Non
     why = "some look like one and some like the other" if votes else "their points do not tell which"
     raise InputError(f"POSE_KEYPOINT has 25-point bodies that could be CMU OpenPose BODY_25 or OpenPose-18 + two toes "
                      f"+ five zero pads (ComfyUI-ProportionChanger); {why}. Choose body_layout 'body_25' or "
-                     "'openpose_18_toes' (node input body_layout; command line --body-layout).")
+                     "'openpose_18_toes' where the file is read (SDPose Load Pose Keypoints or Draw Pose: input "
+                     "body_layout; the draw command: --body-layout).")
 
 
 def _load_person(person: Any, width: int, height: int, where: str,
