@@ -100,7 +100,7 @@ STYLES = dict(zip(DRAW_STYLES, (  # in the order of choices.DRAW_STYLES: dwpose,
 
 def style_of(name: str) -> Style:
     """The :data:`STYLES` entry ``name``; an InputError naming the choices otherwise."""
-    if name not in STYLES:
+    if not isinstance(name, str) or name not in STYLES:
         raise InputError(f"style must be one of {', '.join(STYLES)}, got {name!r}.")
     return STYLES[name]
 
@@ -214,7 +214,7 @@ def draw_face(canvas: np.ndarray, flat: Sequence[float] | None, threshold: float
 
 def draw_people(people: Sequence[dict], width: int, height: int, *, body: bool = True, hands: bool = True,
                 face: bool = True, feet: bool = True, xinsr: bool = False,
-                threshold: float = DWPOSE_THRESHOLD, style: str = "dwpose", **controls: Any) -> np.ndarray:
+                threshold: float = DWPOSE_THRESHOLD, style: str = DRAW_STYLES[0], **controls: Any) -> np.ndarray:
     """Canonical people (pixels, OpenPose-18) on a black ``height`` x ``width`` RGB uint8 canvas.
 
     ``style``: a :data:`STYLES` name; ``controls``: the drawing controls of :func:`strokes` (module docstring);
@@ -321,7 +321,7 @@ def overlay(image: np.ndarray, pose: np.ndarray, alpha: float = 1.0) -> np.ndarr
 
 def render_frame(frame: Any, *, resolution: int | None = None, body: bool = True, hands: bool = True,
                  face: bool = True, feet: bool = True, xinsr: bool = False, threshold: float = DWPOSE_THRESHOLD,
-                 image: Any = None, alpha: float = 1.0, style: str = "dwpose", **controls: Any) -> np.ndarray:
+                 image: Any = None, alpha: float = 1.0, style: str = DRAW_STYLES[0], **controls: Any) -> np.ndarray:
     """One POSE_KEYPOINT frame (any accepted variant) -> HxWx3 uint8 RGB, on black or over ``image``
     (``style``: a :data:`STYLES` name; ``controls``: drawing controls, see :func:`strokes`)."""
     frames = load_pose_keypoint(frame)
@@ -343,7 +343,7 @@ def _render(frame: dict, *, resolution: int | None, image: Any, alpha: float, **
 
 def render_pose_keypoint(pose: Any, *, resolution: int | None = None, body: bool = True, hands: bool = True,
                          face: bool = True, feet: bool = True, xinsr: bool = False,
-                         threshold: float = DWPOSE_THRESHOLD, style: str = "dwpose",
+                         threshold: float = DWPOSE_THRESHOLD, style: str = DRAW_STYLES[0],
                          **controls: Any) -> list[np.ndarray]:
     """Every frame of a POSE_KEYPOINT (dict, list, JSON text or path) on black, as :func:`render_frame` draws it."""
     frames = load_pose_keypoint(pose)
