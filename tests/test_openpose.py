@@ -411,7 +411,7 @@ def test_missing_parts_as_zeros_for_comfyui_native_draw():
 
     body_only = np.zeros((1, 17, 3)) + [100.0, 100.0, 0.9]
     null = to_pose_keypoint(body_only, 300, 200)
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="reshape"):  # what ComfyUI-native meets on a null part
         native_draw_parse(null["people"][0])
     zeros = to_pose_keypoint(body_only, 300, 200, missing_parts="zeros")
     native_draw_parse(zeros["people"][0])
