@@ -53,7 +53,8 @@ OPENPOSE_FROM_COCO = (0, NECK, 6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13, 15, 2, 1, 
 BODY25_TO_OPENPOSE18 = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18)
 BODY25_FEET = slice(19, 25)
 TOES_PADS = slice(20, 25)  # OpenPose-18 + toes (ComfyUI-ProportionChanger): 18 left toe, 19 right toe, 20-24 zero
-TOES_FEET = (18, None, None, 19, None, None)  # its toes as foot_keypoints_2d rows (big toes; others missing)
+# Its toes as foot_keypoints_2d rows: the big toes (COCO-WholeBody order), the other foot points missing.
+TOES_FEET = tuple({"left_big_toe": 18, "right_big_toe": 19}.get(name) for name in layout.FOOT_NAMES)
 # Rows of a 133-point array (sdpose_core.keypoints' parts).
 FEET, FACE, LEFT_HAND, RIGHT_HAND = (layout.FOOT.points, layout.FACE.points, layout.LEFT_HAND.points,
                                      layout.RIGHT_HAND.points)

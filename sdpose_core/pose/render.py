@@ -39,7 +39,7 @@ import numpy as np
 from ..choices import DRAW_STYLES, FACE_RADIUS, HAND_THICKNESS, JOINT_RADIUS, STICK_WIDTH, STROKE_REFERENCE_SIDE
 from ..errors import InputError
 from ..formats.openpose import BODY_KEY, FACE_KEY, FOOT_KEY, LEFT_KEY, RIGHT_KEY, check_pixels, load_pose_keypoint
-from ..keypoints import DWPOSE_THRESHOLD
+from ..keypoints import DWPOSE_THRESHOLD, FOOT_NAMES
 
 DRAW_THRESHOLD = DWPOSE_THRESHOLD  # this name up to 0.2.0, kept for users' imports
 MIN_RESOLUTION = 64
@@ -66,7 +66,9 @@ HEAD_JOINTS = frozenset((0, 14, 15, 16, 17))  # OpenPose-18 nose, eyes, ears
 TOE_LIMBS = ((13, 18), (10, 19))
 TOE_LIMB_COLORS = tuple(tuple(int(float(c) * 0.6) for c in color) for color in ((255, 0, 85), (200, 200, 0)))
 TOE_COLORS = ((200, 200, 0), (100, 100, 0))
-TOE_PAIRS = ((0, 1), (3, 4))  # foot_keypoints_2d rows of the left and right big and small toes (COCO-WholeBody)
+# foot_keypoints_2d rows (COCO-WholeBody order) of the left and right foot's big and small toe.
+TOE_PAIRS = tuple((FOOT_NAMES.index(f"{side}_big_toe"), FOOT_NAMES.index(f"{side}_small_toe"))
+                  for side in ("left", "right"))
 WAN_STROKE_DIVISOR = 200  # Wan2.2: stroke = short side // 200, less one (v2), at least 1; hands half of that
 
 
