@@ -111,7 +111,8 @@ def test_bad_pipeline_flags_get_one_error_line(tmp_path, capsys, flags, message)
                                             (RetargetOptions(smooth=True, frame_rate=float("inf")), "smooth needs"),
                                             (RetargetOptions(reference_person="0"), "reference person '0'"),
                                             (RetargetOptions(reference_person=True), "reference person True"),
-                                            (RetargetOptions(fill_gaps=2.5), "fill_gaps must be a whole number")])
+                                            (RetargetOptions(fill_gaps=2.5), "fill_gaps must be a whole number"),
+                                            (RetargetOptions(threshold=float("nan")), "threshold must be")])
 def test_pipeline_options_of_the_wrong_type_are_one_clear_error(options, match):
     """What a script may pass the library: an InputError naming the option, never a TypeError."""
     driving = [frame(person(body(SHORT, walk_angles(t)))) for t in range(3)]

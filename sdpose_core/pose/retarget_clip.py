@@ -47,6 +47,10 @@ class RetargetOptions:
         if self.smooth and not (number and math.isfinite(rate) and rate > 0):
             raise InputError(f"{name('smooth', 'smooth')} needs the clip's frame rate: give "
                              f"{name('frame_rate', 'frame_rate')} as a positive number of frames per second.")
+        score = self.threshold
+        if not (isinstance(score, (int, float, np.integer, np.floating)) and not isinstance(score, bool)
+                and 0 <= score <= 1):
+            raise InputError(f"{name('threshold', 'threshold')} must be a keypoint score from 0 to 1, got {score!r}.")
 
 
 def retarget_clip(driving: Any, reference: Any, options: RetargetOptions = RetargetOptions(),
