@@ -429,6 +429,9 @@ def test_missing_parts_as_zeros_for_comfyui_native_draw():
     assert np.array_equal(render_frame(full), render_frame(to_pose_keypoint(kp, 600, 450)))  # we read both alike
     with pytest.raises(InputError, match="null, zeros"):
         to_pose_keypoint(body_only, 300, 200, missing_parts="empty")
+    for bad in ({"people": [5], "canvas_width": 10, "canvas_height": 10}, {"people": "x"}):  # from another pack
+        with pytest.raises(InputError, match="POSE_KEYPOINT frame 0"):
+            zero_missing_parts(bad)
 
 
 def test_draw_command_reads_proportion_changer_bodies_with_body_layout(tmp_path, capsys):

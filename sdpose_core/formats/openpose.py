@@ -234,10 +234,10 @@ def _check_missing(missing_parts: str) -> None:
 
 def zero_missing_parts(pose: Any) -> Any:
     """POSE_KEYPOINT (a frame or a list, as given) with every null or empty face and hand, and feet where the key is
-    present, written as zero points (ComfyUI-native ``SDPoseDrawKeypoints`` fails on null); a new object."""
-    if isinstance(pose, dict):
-        return _zero_frame(pose)
-    return [_zero_frame(frame) for frame in pose_keypoint_frames(pose)]
+    present, written as zero points (ComfyUI-native ``SDPoseDrawKeypoints`` fails on null); a new object. Anything
+    that is not POSE_KEYPOINT is an InputError (:func:`pose_keypoint_frames`)."""
+    frames = [_zero_frame(frame) for frame in pose_keypoint_frames(pose)]
+    return frames[0] if isinstance(pose, dict) else frames
 
 
 def _zero_frame(frame: dict) -> dict:
