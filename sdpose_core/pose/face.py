@@ -22,6 +22,7 @@ or with ``keep_aspect="pad"`` scaled to fit with black bars. :func:`all_face_box
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -89,8 +90,7 @@ def _clipped(lo: np.ndarray, hi: np.ndarray, canvas: tuple[int, int] | None) -> 
 
 def _finite(value: Any) -> bool:
     """A real number (not a bool) that is neither infinite nor NaN."""
-    number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    return number and math.isfinite(value)
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _check_framing(framing: str, scale: float, padding: float) -> None:

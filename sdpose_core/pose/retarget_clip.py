@@ -10,6 +10,7 @@ are the node's and the command's (``choices.RETARGET_FILL_GAPS``, ``choices.RETA
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
@@ -22,6 +23,11 @@ from ..motion.gaps import fill_gaps
 from ..motion.zero_lag import smooth_clip
 from .render import render_frame
 from .retarget import retarget
+
+
+def _finite(value: Any) -> bool:
+    """A real number (not a bool) that is neither infinite nor NaN."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass(frozen=True)
@@ -43,13 +49,11 @@ class RetargetOptions:
             raise InputError(f"{name('fill_gaps', 'fill_gaps')} must be a whole number of frames from 0 (off) to "
                              f"{most}, got {gaps!r}.")
         rate = self.frame_rate
-        number = isinstance(rate, (int, float, np.integer, np.floating)) and not isinstance(rate, bool)
-        if self.smooth and not (number and math.isfinite(rate) and rate > 0):
+        if self.smooth and not (_finite(rate) and rate > 0):
             raise InputError(f"{name('smooth', 'smooth')} needs the clip's frame rate: give "
                              f"{name('frame_rate', 'frame_rate')} as a positive number of frames per second.")
         score = self.threshold
-        if not (isinstance(score, (int, float, np.integer, np.floating)) and not isinstance(score, bool)
-                and 0 <= score <= 1):
+        if not (_finite(score) and 0 <= score <= 1):
             raise InputError(f"{name('threshold', 'threshold')} must be a keypoint score from 0 to 1, got {score!r}.")
 
 
