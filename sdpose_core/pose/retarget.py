@@ -28,8 +28,9 @@ Semantics (all in pixels of the reference canvas, which is the output canvas):
   moves by the driving ankle's displacement times the body ratio, so the feet stay on the ground when the legs
   fold (a squat) even where the reference's legs are proportionally longer (frames without such an ankle take the
   correction interpolated from their neighbours). ``anchor="feet"`` then shifts the clip vertically so that the
-  anchor frame's lowest ankle or foot point lies on the reference's ground line (its lowest ankle or foot point);
-  without feet on either side it falls back to the neck.
+  anchor frame's lowest ankle or foot point lies on the reference's ground line (its lowest ankle or foot point;
+  foot points count only when both sides have them, so a heel never lands on an ankle's height); without ankles
+  or feet on either side it falls back to the neck.
 * Body ratio (one for the whole clip): reference size over driving size, where size is the summed full length of
   the shoulder, torso and leg bones (``SIZE_LIMBS``) both have (the primary driving person's).
 * Hands and face keep the driving shape, scaled by reference size over the driving person's full size (hands: the
@@ -169,15 +170,15 @@ def _key(person: dict, index: int) -> Any:
     return ("id", int(ids[0])) if ids else ("index", index)
 
 
-def _ground(person: dict, threshold: float) -> float | None:
-    """Lowest (largest y) seen ankle or foot point, None when there is none."""
+def _ground(person: dict, threshold: float, ankles: bool = True, feet: bool = True) -> float | None:
+    """Lowest (largest y) seen ankle or foot point (of the kinds asked for), None when there is none."""
     ys = []
-    body, feet = _array(person.get(BODY_KEY)), _array(person.get(FOOT_KEY))
-    if body is not None:
+    body, foot = _array(person.get(BODY_KEY)), _array(person.get(FOOT_KEY))
+    if body is not None and ankles:
         seen = _seen(body, threshold)
         ys += [body[j, 1] for j in (R_ANKLE, L_ANKLE) if seen[j]]
-    if feet is not None:
-        ys += feet[_seen(feet, threshold), 1].tolist()
+    if foot is not None and feet:
+        ys += foot[_seen(foot, threshold), 1].tolist()
     return max(ys) if ys else None
 
 
@@ -294,10 +295,11 @@ class Retargeter:
         ratio = self.body_ratio(tracks[_key(first, self.primary_index(frames[first_t], first))])
         plan = RetargetPlan(ratio, _array(first[BODY_KEY])[NECK, :2].copy(), self.ref_body[NECK, :2].copy(), tracks)
         plan.lift = self.ground_correction(frames, primary, plan, first_t)
-        if anchor == "feet":
+        if anchor == "feet":  # like for like: foot points only when both sides have them, else the ankles
+            feet = all(_ground(p, self.threshold, ankles=False) is not None for p in (first, self.reference))
             ground_out = _ground(self.person(first, self.primary_index(frames[first_t], first), plan, first_t),
-                                 self.threshold)
-            ground_ref = _ground(self.reference, self.threshold)
+                                 self.threshold, feet=feet)
+            ground_ref = _ground(self.reference, self.threshold, feet=feet)
             if ground_out is not None and ground_ref is not None:
                 plan.anchor_out = plan.anchor_out + np.array([0.0, ground_ref - ground_out])
         return plan
