@@ -189,7 +189,7 @@ class SDPoseEstimator(io.ComfyNode):
         poses = []
         for result in results:
             mm.throw_exception_if_processing_interrupted()
-            poses.append(pose_frame(result, threshold=score_threshold, feet=draw_feet))  # feet: drawable
+            poses.append(pose_frame(result, threshold=score_threshold, feet=draw_feet))
             progress.update(1)
         if max_people:
             from ..sdpose_core.pose.people import limit_people
