@@ -279,3 +279,19 @@ def test_hand_size_comes_from_the_palm_over_the_clip():
     for o, d in zip(out, driving):
         for key in (LEFT_KEY, RIGHT_KEY):
             hand_shape_check(arr(o["people"][0], key), arr(d["people"][0], key), 3.0)  # palm 30 over 10
+
+
+def test_a_collapsed_driving_hand_does_not_blow_the_hand_up():
+    """A hand detected as one point (spread 1e-6 px) in every frame has no palm to scale by: the forearm ratio keeps
+    it a dot, instead of blowing its noise up to the reference's palm size."""
+    ref_body = body(TALL, POSE)
+    ref = frame(person(ref_body, hands=(hand(ref_body[7, :2], 30, 60), None)))
+    driving = []
+    for t in range(4):
+        b = body(SHORT, POSE, neck=(200 + t, 150))
+        dot = hand(b[7, :2], 1e-6, 60)
+        driving.append(frame(person(b, hands=(dot, None), pid=1)))
+    out = retarget(driving, ref)
+    for o in out:
+        left, wrist = arr(o["people"][0], LEFT_KEY), arr(o["people"][0], BODY_KEY)[7]
+        assert np.abs(left[:, :2] - wrist[:2]).max() < 1.0

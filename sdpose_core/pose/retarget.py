@@ -77,6 +77,7 @@ FULL_PERCENTILE = 90.0  # a part's full (facing the camera) size over the clip: 
 FULL_WINDOW = 7  # ... after a running median over this many measurements
 PAIR_TOLERANCE = 0.05  # left/right bones further apart than this: the shorter one is foreshortened
 FACE_SEEN = 0.75  # share of the 68 landmarks a face needs for its size to be measured
+MIN_PART_SIZE = 1.0  # pixels: a palm or face measured smaller is a collapsed detection, not a size to scale by
 NECK_GAP = 15  # frames over which a missing neck is interpolated from the frames around it
 
 
@@ -110,7 +111,8 @@ def _spread(part: np.ndarray, mask: np.ndarray) -> float:
 
 
 def palm_size(hand: np.ndarray | None, threshold: float) -> float | None:
-    """Mean distance from the wrist to the seen finger bases (at least two): a hand size that finger curl keeps."""
+    """Mean distance from the wrist to the seen finger bases (at least two): a hand size that finger curl keeps;
+    None below ``MIN_PART_SIZE``."""
     if hand is None or len(hand) != LEFT_HAND.size:
         return None
     seen = _seen(hand, threshold)
@@ -118,18 +120,19 @@ def palm_size(hand: np.ndarray | None, threshold: float) -> float | None:
     if not seen[0] or len(bases) < 2:
         return None
     size = float(np.linalg.norm(hand[bases, :2] - hand[0, :2], axis=1).mean())
-    return size if size > 0 else None
+    return size if size >= MIN_PART_SIZE else None
 
 
 def face_size(face: np.ndarray | None, threshold: float) -> float | None:
-    """Spread of the face's landmarks, when at least ``FACE_SEEN`` of them are seen."""
+    """Spread of the face's landmarks, when at least ``FACE_SEEN`` of them are seen and it is ``MIN_PART_SIZE`` or
+    more."""
     if face is None or len(face) < FACE_LANDMARKS:
         return None
     seen = _seen(face, threshold)[:FACE_LANDMARKS]
     if seen.sum() < FACE_SEEN * FACE_LANDMARKS:
         return None
     size = _spread(face[:FACE_LANDMARKS], seen)
-    return size if size > 0 else None
+    return size if size >= MIN_PART_SIZE else None
 
 
 def _full(values: list[float]) -> float | None:
