@@ -241,6 +241,10 @@ def main() -> None:
     parser.add_argument("--noise", type=float, default=0.0, metavar="PX", help="Gaussian noise on the driving "
                         "keypoints, in pixels of the driving canvas (the actor is about 400 px tall)")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error(f"--repeat must be at least 1, got {args.repeat}")
+    if not 0 <= args.noise < float("inf"):
+        parser.error(f"--noise must be 0 or more pixels, got {args.noise}")
     workdir = Path(tempfile.mkdtemp(prefix="sdpose-bench-retarget-"))
     wan = load_wan(args.peers, workdir) if args.peers else None
     muse = load_musepose(args.peers, workdir) if args.peers else None

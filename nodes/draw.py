@@ -9,9 +9,9 @@ from . import common, preview, v3
 from .keypoints_io import body_layout_input
 
 
-def style_input(default: str = DRAW_STYLES[0]) -> io.Combo.Input:
+def style_input() -> io.Combo.Input:
     """The ``style`` choice of every node that draws poses (``sdpose_core.pose.render.STYLES``)."""
-    return v3.Choice("style", options=list(DRAW_STYLES), default=default, optional=True, tooltip=(
+    return v3.Choice("style", options=list(DRAW_STYLES), default=DRAW_STYLES[0], optional=True, tooltip=(
         "What the pose image looks like, for the model it feeds. dwpose: DWPose's pixels (OpenPose ControlNets, "
         "AnimateAnyone, MimicMotion). unianimate: body and hands, no face (UniAnimate, MusePose were trained "
         "without face dots). wan_animate: Wan2.2's own drawing for Wan-Animate (toes, strokes scaled with the "

@@ -124,7 +124,8 @@ class SDPoseEstimator(io.ComfyNode):
                 *option_inputs(),
                 *v3.people_inputs(),
                 io.Boolean.Input("draw_feet", default=False, optional=True, tooltip=(
-                    "Also draw the foot points (WholeBody models). DWPose never draws feet.")),
+                    "Also output (foot_keypoints_2d, as ComfyUI-native SDPose) and draw the foot points (WholeBody "
+                    "models): Retarget Pose's feet and wan_animate toes need them. DWPose has no feet.")),
                 *v3.drawing_inputs(),
                 v3.BoundingBox.Input("bounding_box", optional=True, tooltip=(
                     "Person boxes per frame (RT-DETR Detect, YOLO nodes). Replaces bbox_detector; boxes labelled "
@@ -179,7 +180,7 @@ class SDPoseEstimator(io.ComfyNode):
         poses = []
         for result in results:
             mm.throw_exception_if_processing_interrupted()
-            poses.append(pose_frame(result, threshold=score_threshold))
+            poses.append(pose_frame(result, threshold=score_threshold, feet=draw_feet))
             progress.update(1)
         if max_people:
             from ..sdpose_core.pose.people import limit_people

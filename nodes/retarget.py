@@ -98,6 +98,7 @@ class SDPoseRetargetPose(io.ComfyNode):
         import numpy as np
         import torch
 
+        from ..sdpose_core.pose.render import check_batch
         from ..sdpose_core.pose.retarget_clip import RetargetOptions, retarget_clip
 
         if (reference_pose is None) == (reference_image is None):
@@ -121,6 +122,7 @@ class SDPoseRetargetPose(io.ComfyNode):
         frames, drawings = retarget_clip(driving_pose, reference_pose, options, draw)
         if not frames:
             raise common.InputError("driving_pose holds no frames; there is nothing to retarget.")
+        check_batch([(f["canvas_width"], f["canvas_height"]) for f in frames], resolution or None)  # before drawing
         import comfy.model_management as mm
 
         drawn = []

@@ -113,10 +113,14 @@ def free_name(root: Path, name: str) -> str:
 
 
 def offer_name(root: Path, name: Any) -> dict:
-    """The free-name route's answer: ``name`` (checked) when nothing in ``root`` has it, else free_name's."""
+    """The free-name route's answer: ``name`` (checked) when nothing in ``root`` has it, else free_name's. A name
+    that leaves ``root`` (through a link on the way) is refused as a save refuses it, saying nothing of what is
+    there; a link or a folder of that name counts as taken."""
     name = check_save_name(name)
     root = Path(os.path.realpath(root))
     path = root.joinpath(*name.split("/"))
+    if not common.inside(path, root):
+        raise RouteError(f"filename '{name}' leads outside ComfyUI's input folder.")
     taken = path.exists() or path.is_symlink()
     return {"filename": free_name(root, name) if taken else name}
 

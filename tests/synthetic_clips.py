@@ -197,7 +197,7 @@ def _segment(n: int, start: Pose, end: Pose) -> list:
 
 
 def standard_clip(forearms_first: bool = False, fist: bool = False) -> Clip:
-    """The benchmark motion (module docstring), 126 frames. ``forearms_first``: the clip opens with both forearms
+    """The benchmark motion (module docstring), 112 frames. ``forearms_first``: the clip opens with both forearms
     pointing at the camera (a bad first frame for any single-frame calibration)."""
     poses, segments = [], {}
     rest = Pose(fist=fist)

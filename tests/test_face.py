@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from sdpose_core.errors import InputError
-from sdpose_core.pose.face import all_face_boxes, bounding_boxes, crop, crop_faces, face_box, face_boxes
 from sdpose_core.formats.openpose import BODY_KEY, FACE_KEY, ID_KEY
+from sdpose_core.pose.face import all_face_boxes, bounding_boxes, crop, crop_faces, face_box, face_boxes
 from test_smooth import jitter
 
 
@@ -149,6 +149,11 @@ def test_framing_choices_are_checked():
         face_boxes([frame(face_person(60, 60))], framing="wan")
     with pytest.raises(InputError, match="padding"):
         face_boxes([frame(face_person(60, 60))], padding=-1)
+    for bad in (float("inf"), float("nan"), "2", True):  # never an infinite box or a TypeError
+        with pytest.raises(InputError, match="scale must be a positive number"):
+            face_boxes([frame(face_person(60, 60))], scale=bad)
+        with pytest.raises(InputError, match="padding must be 0 or more"):
+            all_face_boxes([frame(face_person(60, 60))], padding=bad)
 
 
 def test_estimate_face_crops_writes_the_face_video(tiny_wholebody, cache, tmp_path):

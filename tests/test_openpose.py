@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from sdpose_core.errors import InputError
-from sdpose_core.formats.openpose import (OPENPOSE_FROM_COCO, load_pose_keypoint, save_pose_keypoint, to_pose_keypoint,
-                                  to_pose_keypoints)
+from sdpose_core.formats.openpose import (OPENPOSE_FROM_COCO, load_pose_keypoint, save_pose_keypoint,
+                                         to_pose_keypoint, to_pose_keypoints)
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 NODE_CASES = ["body_single", "wholebody_three", "wholebody_three_noface_nohands", "wholebody_three_xinsr",
@@ -364,6 +364,24 @@ def test_body25_with_zero_last_points_is_still_body25():
     assert triples(frame["people"][0]["pose_keypoints_2d"])[8].tolist() == body25[9].tolist()
 
 
+def test_upper_body_25_point_bodies_are_told_by_the_head():
+    """An upper-body shot (no hips, knees, ankles or toes): ProportionChanger's point 14 is an eye next to the nose,
+    CMU BODY_25's point 18 an ear next to the nose (BODY_25 order: nose, neck, arms, mid-hip, right leg, left leg,
+    eyes, ears, feet)."""
+    legs = (8, 9, 10, 11, 12, 13)
+    (frame,) = load_pose_keypoint(pc_frame(proportion_changer_body(hidden=legs)))
+    body = triples(frame["people"][0]["pose_keypoints_2d"])
+    assert body[14:, :2].tolist() == [list(p) for p in STANDING[14:]] and (body[list(legs), 2] == 0).all()
+    body25 = np.zeros((25, 3))
+    for i25, i18 in ((0, 0), (1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (6, 6), (7, 7), (15, 14), (16, 15), (17, 16),
+                     (18, 17)):
+        body25[i25] = [*STANDING[i18], 1.0]
+    (frame,) = load_pose_keypoint({"people": [{"pose_keypoints_2d": body25.reshape(-1).tolist()}],
+                                   "canvas_width": 400, "canvas_height": 420})
+    body = triples(frame["people"][0]["pose_keypoints_2d"])
+    assert body[14:, :2].tolist() == [list(p) for p in STANDING[14:]] and (body[list(legs), 2] == 0).all()
+
+
 def test_ambiguous_25_point_bodies_are_an_error_naming_the_choice():
     unclear = proportion_changer_body(hidden=(8, 0))
     with pytest.raises(InputError, match="body_layout 'body_25' or 'openpose_18_toes'"):
@@ -393,7 +411,7 @@ def test_missing_parts_as_zeros_for_comfyui_native_draw():
 
     body_only = np.zeros((1, 17, 3)) + [100.0, 100.0, 0.9]
     null = to_pose_keypoint(body_only, 300, 200)
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="reshape"):  # what ComfyUI-native meets on a null part
         native_draw_parse(null["people"][0])
     zeros = to_pose_keypoint(body_only, 300, 200, missing_parts="zeros")
     native_draw_parse(zeros["people"][0])
@@ -411,6 +429,9 @@ def test_missing_parts_as_zeros_for_comfyui_native_draw():
     assert np.array_equal(render_frame(full), render_frame(to_pose_keypoint(kp, 600, 450)))  # we read both alike
     with pytest.raises(InputError, match="null, zeros"):
         to_pose_keypoint(body_only, 300, 200, missing_parts="empty")
+    for bad in ({"people": [5], "canvas_width": 10, "canvas_height": 10}, {"people": "x"}):  # from another pack
+        with pytest.raises(InputError, match="POSE_KEYPOINT frame 0"):
+            zero_missing_parts(bad)
 
 
 def test_draw_command_reads_proportion_changer_bodies_with_body_layout(tmp_path, capsys):

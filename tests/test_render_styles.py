@@ -88,6 +88,8 @@ def test_styles_table_matches_choices():
 def test_unknown_style_names_the_choices():
     with pytest.raises(InputError, match="dwpose, unianimate, wan_animate"):
         render_frame(pose("wan_animate_single"), style="openpose")
+    with pytest.raises(InputError, match="style must be one of"):
+        render_frame(pose("wan_animate_single"), style=["dwpose"])
 
 
 def test_draw_command_style_matches_wan22(tmp_path):

@@ -201,7 +201,12 @@ def test_anchor_feet_puts_the_feet_on_the_reference_ground_and_feet_follow_ankle
                     [[drv_body[10, 0] + dx, drv_body[10, 1] + dy, 1] for dx, dy in ((10, 4), (6, 5), (-3, 3))])
     out = retarget([frame(person(drv_body, feet=feet))], ref, anchor="feet")[0]["people"][0]
     ob, of = arr(out, BODY_KEY), arr(out, FOOT_KEY)
-    assert max(ob[10, 1], ob[13, 1], of[:, 1].max()) == pytest.approx(ground)
+    assert max(ob[10, 1], ob[13, 1]) == pytest.approx(ground)  # the reference has no feet: ankle on ankle
+    ref_feet = np.array([[ref_body[13, 0], ground + 9, 1]] * 6)  # with feet on both sides: the lowest foot point
+    out = retarget([frame(person(drv_body, feet=feet))], frame(person(ref_body, feet=ref_feet), h=600),
+                   anchor="feet")[0]["people"][0]
+    assert max(arr(out, BODY_KEY)[[10, 13], 1].max(), arr(out, FOOT_KEY)[:, 1].max()) == pytest.approx(ground + 9)
+    ob, of = arr(out, BODY_KEY), arr(out, FOOT_KEY)
     ratio = sum(TALL[LIMBS.index(b)] for b in SIZE_LIMBS) / sum(SHORT[LIMBS.index(b)] for b in SIZE_LIMBS)
     np.testing.assert_allclose(of[:3, :2] - ob[13, :2], ratio * (feet[:3, :2] - drv_body[13, :2]), atol=1e-9)
     assert ob[1, 0] == pytest.approx(300)  # horizontally still on the reference's neck
@@ -274,3 +279,19 @@ def test_hand_size_comes_from_the_palm_over_the_clip():
     for o, d in zip(out, driving):
         for key in (LEFT_KEY, RIGHT_KEY):
             hand_shape_check(arr(o["people"][0], key), arr(d["people"][0], key), 3.0)  # palm 30 over 10
+
+
+def test_a_collapsed_driving_hand_does_not_blow_the_hand_up():
+    """A hand detected as one point (spread 1e-6 px) in every frame has no palm to scale by: the forearm ratio keeps
+    it a dot, instead of blowing its noise up to the reference's palm size."""
+    ref_body = body(TALL, POSE)
+    ref = frame(person(ref_body, hands=(hand(ref_body[7, :2], 30, 60), None)))
+    driving = []
+    for t in range(4):
+        b = body(SHORT, POSE, neck=(200 + t, 150))
+        dot = hand(b[7, :2], 1e-6, 60)
+        driving.append(frame(person(b, hands=(dot, None), pid=1)))
+    out = retarget(driving, ref)
+    for o in out:
+        left, wrist = arr(o["people"][0], LEFT_KEY), arr(o["people"][0], BODY_KEY)[7]
+        assert np.abs(left[:, :2] - wrist[:2]).max() < 1.0

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from sdpose_core.cli.main import main
+from sdpose_core.errors import InputError
 from sdpose_core.formats.openpose import BODY_KEY, LEFT_KEY
 from sdpose_core.pose.render import LIMBS
 from sdpose_core.pose.retarget import retarget
@@ -104,3 +105,16 @@ def test_bad_pipeline_flags_get_one_error_line(tmp_path, capsys, flags, message)
     assert main(["retarget", str(driving), "--reference", str(ref), "--out", str(out), *flags]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("error:") == 1 and not out.exists()
+
+
+@pytest.mark.parametrize("options, match", [(RetargetOptions(smooth=True, frame_rate="30"), "smooth needs"),
+                                            (RetargetOptions(smooth=True, frame_rate=float("inf")), "smooth needs"),
+                                            (RetargetOptions(reference_person="0"), "reference person '0'"),
+                                            (RetargetOptions(reference_person=True), "reference person True"),
+                                            (RetargetOptions(fill_gaps=2.5), "fill_gaps must be a whole number"),
+                                            (RetargetOptions(threshold=float("nan")), "threshold must be")])
+def test_pipeline_options_of_the_wrong_type_are_one_clear_error(options, match):
+    """What a script may pass the library: an InputError naming the option, never a TypeError."""
+    driving = [frame(person(body(SHORT, walk_angles(t)))) for t in range(3)]
+    with pytest.raises(InputError, match=match):
+        retarget_clip(driving, frame(person(body(TALL, POSE))), options)

@@ -258,6 +258,19 @@ def test_http_free_name_offers_the_name_until_it_is_taken(dirs):
     assert s3 == 400 and "'..'" in b3["error"]
 
 
+def test_free_name_says_nothing_of_what_lies_outside_the_input_folder(dirs, tmp_path):
+    """A name through a link out of input/ is refused as a save refuses it, whether a file is there or not."""
+    input_dir, _ = dirs
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "e.json").write_text("[]")
+    (input_dir / "linked").symlink_to(outside, target_is_directory=True)
+    for name in ("linked/e", "linked/free"):
+        refused(api.offer_name, input_dir, name, match="outside")
+    (input_dir / "alias.json").symlink_to(input_dir / "missing.json")  # a dangling link inside: taken
+    assert api.offer_name(input_dir, "alias") == {"filename": "alias_2.json"}
+
+
 def test_http_constants_are_the_library_ones(dirs):
     """The front end draws by the library's threshold and layout: the route serves sdpose_core.keypoints' values."""
     from sdpose_core import keypoints as k

@@ -25,9 +25,10 @@ Reading 25-point bodies (``BODY_LAYOUTS``): CMU OpenPose's BODY_25 (mid-hip at 8
 OpenPose-18 body followed by the left and right toe and five zero pads that ComfyUI-ProportionChanger writes (Wan-
 Animate's 20-point body) have the same length. ``auto`` tells them apart from the points: non-zero points in the
 last five, a mid-hip between the hips, or point 18 nearer the nose than the ankle say BODY_25; zero pads with point 18
-at an ankle or point 8 away from the hips' middle say OpenPose-18 + toes. A file whose 25-point bodies say nothing
-either way, or both, is refused with an error naming the ``body_layout`` choice. Toes become the big toes of
-``foot_keypoints_2d`` (COCO-WholeBody order).
+at an ankle or point 8 away from the hips' middle say OpenPose-18 + toes; failing those (an upper-body shot), a
+point 14 within a nose-to-neck length of the nose is an eye (OpenPose-18 + toes) and such a point 18 an ear
+(BODY_25). A file whose 25-point bodies say nothing either way, or both, is refused with an error naming the
+``body_layout`` choice. Toes become the big toes of ``foot_keypoints_2d`` (COCO-WholeBody order).
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ from ..keypoints import DWPOSE_THRESHOLD, NECK_FROM_SHOULDERS, OPENPOSE_FROM_COC
 BODY25_TO_OPENPOSE18 = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18)
 BODY25_FEET = slice(19, 25)
 TOES_PADS = slice(20, 25)  # OpenPose-18 + toes (ComfyUI-ProportionChanger): 18 left toe, 19 right toe, 20-24 zero
-TOES_FEET = (18, None, None, 19, None, None)  # its toes as foot_keypoints_2d rows (big toes; others missing)
+# Its toes as foot_keypoints_2d rows: the big toes (COCO-WholeBody order), the other foot points missing.
+TOES_FEET = tuple({"left_big_toe": 18, "right_big_toe": 19}.get(name) for name in layout.FOOT_NAMES)
 # Rows of a 133-point array (sdpose_core.keypoints' parts).
 FEET, FACE, LEFT_HAND, RIGHT_HAND = (layout.FOOT.points, layout.FACE.points, layout.LEFT_HAND.points,
                                      layout.RIGHT_HAND.points)
@@ -230,10 +232,10 @@ def _check_missing(missing_parts: str) -> None:
 
 def zero_missing_parts(pose: Any) -> Any:
     """POSE_KEYPOINT (a frame or a list, as given) with every null or empty face and hand, and feet where the key is
-    present, written as zero points (ComfyUI-native ``SDPoseDrawKeypoints`` fails on null); a new object."""
-    if isinstance(pose, dict):
-        return _zero_frame(pose)
-    return [_zero_frame(frame) for frame in pose_keypoint_frames(pose)]
+    present, written as zero points (ComfyUI-native ``SDPoseDrawKeypoints`` fails on null); a new object. Anything
+    that is not POSE_KEYPOINT is an InputError (:func:`pose_keypoint_frames`)."""
+    frames = [_zero_frame(frame) for frame in pose_keypoint_frames(pose)]
+    return frames[0] if isinstance(pose, dict) else frames
 
 
 def _zero_frame(frame: dict) -> dict:
@@ -314,6 +316,13 @@ def _body25_layout(raw: np.ndarray) -> str | None:
     if shown[[0, 13, 18]].all():  # BODY_25: 18 left ear, 13 left knee; else left toe, 13 left ankle
         near_nose = np.linalg.norm(raw[18, :2] - raw[0, :2]) < np.linalg.norm(raw[18, :2] - raw[13, :2])
         return "body_25" if near_nose else "openpose_18_toes"
+    if shown[[0, 1]].all():  # the head alone (an upper-body shot): 14 is an eye or a left ankle, 18 an ear or a toe
+        head = np.linalg.norm(raw[1, :2] - raw[0, :2])  # nose to neck, the same points in both layouts
+        at_head = [bool(shown[i]) and np.linalg.norm(raw[i, :2] - raw[0, :2]) < head for i in (14, 18)]
+        if at_head == [True, False]:
+            return "openpose_18_toes"
+        if at_head == [False, True]:
+            return "body_25"
     return None
 
 
@@ -334,7 +343,8 @@ def body25_layout(frames: Sequence[Any], body_layout: str = "auto") -> str | Non
     why = "some look like one and some like the other" if votes else "their points do not tell which"
     raise InputError(f"POSE_KEYPOINT has 25-point bodies that could be CMU OpenPose BODY_25 or OpenPose-18 + two toes "
                      f"+ five zero pads (ComfyUI-ProportionChanger); {why}. Choose body_layout 'body_25' or "
-                     "'openpose_18_toes' (node input body_layout; command line --body-layout).")
+                     "'openpose_18_toes' where the file is read (SDPose Load Pose Keypoints or Draw Pose: input "
+                     "body_layout; the draw command: --body-layout).")
 
 
 def _load_person(person: Any, width: int, height: int, where: str,

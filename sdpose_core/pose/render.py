@@ -41,7 +41,7 @@ from ..choices import (DRAW_STYLES, FACE_RADIUS, HAND_THICKNESS, JOINT_RADIUS, M
 from ..errors import InputError
 from ..formats.openpose import (BODY_KEY, FACE_KEY, FOOT_KEY, LEFT_KEY, RIGHT_KEY, check_pixels, load_pose_keypoint,
                                 triples)
-from ..keypoints import BODY_COLORS, DWPOSE_THRESHOLD, HAND_COLORS, HAND_EDGES, LIMBS, visible
+from ..keypoints import BODY_COLORS, DWPOSE_THRESHOLD, FOOT_NAMES, HAND_COLORS, HAND_EDGES, LIMBS, visible
 
 DRAW_THRESHOLD = DWPOSE_THRESHOLD  # this name up to 0.2.0, kept for users' imports
 MIN_RESOLUTION = 64
@@ -57,7 +57,9 @@ HEAD_JOINTS = frozenset((0, 14, 15, 16, 17))  # OpenPose-18 nose, eyes, ears
 TOE_LIMBS = ((13, 18), (10, 19))
 TOE_LIMB_COLORS = tuple(tuple(int(float(c) * 0.6) for c in color) for color in ((255, 0, 85), (200, 200, 0)))
 TOE_COLORS = ((200, 200, 0), (100, 100, 0))
-TOE_PAIRS = ((0, 1), (3, 4))  # foot_keypoints_2d rows of the left and right big and small toes (COCO-WholeBody)
+# foot_keypoints_2d rows (COCO-WholeBody order) of the left and right foot's big and small toe.
+TOE_PAIRS = tuple((FOOT_NAMES.index(f"{side}_big_toe"), FOOT_NAMES.index(f"{side}_small_toe"))
+                  for side in ("left", "right"))
 WAN_STROKE_DIVISOR = 200  # Wan2.2: stroke = short side // 200, less one (v2), at least 1; hands half of that
 
 
@@ -91,7 +93,7 @@ STYLES = dict(zip(DRAW_STYLES, (  # in the order of choices.DRAW_STYLES: dwpose,
 
 def style_of(name: str) -> Style:
     """The :data:`STYLES` entry ``name``; an InputError naming the choices otherwise."""
-    if name not in STYLES:
+    if not isinstance(name, str) or name not in STYLES:
         raise InputError(f"style must be one of {', '.join(STYLES)}, got {name!r}.")
     return STYLES[name]
 
@@ -205,7 +207,7 @@ def draw_face(canvas: np.ndarray, flat: Sequence[float] | None, threshold: float
 
 def draw_people(people: Sequence[dict], width: int, height: int, *, body: bool = True, hands: bool = True,
                 face: bool = True, feet: bool = True, xinsr: bool = False,
-                threshold: float = DWPOSE_THRESHOLD, style: str = "dwpose", **controls: Any) -> np.ndarray:
+                threshold: float = DWPOSE_THRESHOLD, style: str = DRAW_STYLES[0], **controls: Any) -> np.ndarray:
     """Canonical people (pixels, OpenPose-18) on a black ``height`` x ``width`` RGB uint8 canvas.
 
     ``style``: a :data:`STYLES` name; ``controls``: the drawing controls of :func:`strokes` (module docstring);
@@ -312,7 +314,7 @@ def overlay(image: np.ndarray, pose: np.ndarray, alpha: float = 1.0) -> np.ndarr
 
 def render_frame(frame: Any, *, resolution: int | None = None, body: bool = True, hands: bool = True,
                  face: bool = True, feet: bool = True, xinsr: bool = False, threshold: float = DWPOSE_THRESHOLD,
-                 image: Any = None, alpha: float = 1.0, style: str = "dwpose", **controls: Any) -> np.ndarray:
+                 image: Any = None, alpha: float = 1.0, style: str = DRAW_STYLES[0], **controls: Any) -> np.ndarray:
     """One POSE_KEYPOINT frame (any accepted variant) -> HxWx3 uint8 RGB, on black or over ``image``
     (``style``: a :data:`STYLES` name; ``controls``: drawing controls, see :func:`strokes`)."""
     frames = load_pose_keypoint(frame)
@@ -334,7 +336,7 @@ def _render(frame: dict, *, resolution: int | None, image: Any, alpha: float, **
 
 def render_pose_keypoint(pose: Any, *, resolution: int | None = None, body: bool = True, hands: bool = True,
                          face: bool = True, feet: bool = True, xinsr: bool = False,
-                         threshold: float = DWPOSE_THRESHOLD, style: str = "dwpose",
+                         threshold: float = DWPOSE_THRESHOLD, style: str = DRAW_STYLES[0],
                          **controls: Any) -> list[np.ndarray]:
     """Every frame of a POSE_KEYPOINT (dict, list, JSON text or path) on black, as :func:`render_frame` draws it."""
     frames = load_pose_keypoint(pose)

@@ -28,8 +28,9 @@ Semantics (all in pixels of the reference canvas, which is the output canvas):
   moves by the driving ankle's displacement times the body ratio, so the feet stay on the ground when the legs
   fold (a squat) even where the reference's legs are proportionally longer (frames without such an ankle take the
   correction interpolated from their neighbours). ``anchor="feet"`` then shifts the clip vertically so that the
-  anchor frame's lowest ankle or foot point lies on the reference's ground line (its lowest ankle or foot point);
-  without feet on either side it falls back to the neck.
+  anchor frame's lowest ankle or foot point lies on the reference's ground line (its lowest ankle or foot point;
+  foot points count only when both sides have them, so a heel never lands on an ankle's height); without ankles
+  or feet on either side it falls back to the neck.
 * Body ratio (one for the whole clip): reference size over driving size, where size is the summed full length of
   the shoulder, torso and leg bones (``SIZE_LIMBS``) both have (the primary driving person's).
 * Hands and face keep the driving shape, scaled by reference size over the driving person's full size (hands: the
@@ -77,6 +78,7 @@ FULL_PERCENTILE = 90.0  # a part's full (facing the camera) size over the clip: 
 FULL_WINDOW = 7  # ... after a running median over this many measurements
 PAIR_TOLERANCE = 0.05  # left/right bones further apart than this: the shorter one is foreshortened
 FACE_SEEN = 0.75  # share of the 68 landmarks a face needs for its size to be measured
+MIN_PART_SIZE = 1.0  # pixels: a palm or face measured smaller is a collapsed detection, not a size to scale by
 NECK_GAP = 15  # frames over which a missing neck is interpolated from the frames around it
 
 
@@ -110,7 +112,8 @@ def _spread(part: np.ndarray, mask: np.ndarray) -> float:
 
 
 def palm_size(hand: np.ndarray | None, threshold: float) -> float | None:
-    """Mean distance from the wrist to the seen finger bases (at least two): a hand size that finger curl keeps."""
+    """Mean distance from the wrist to the seen finger bases (at least two): a hand size that finger curl keeps;
+    None below ``MIN_PART_SIZE``."""
     if hand is None or len(hand) != LEFT_HAND.size:
         return None
     seen = _seen(hand, threshold)
@@ -118,18 +121,19 @@ def palm_size(hand: np.ndarray | None, threshold: float) -> float | None:
     if not seen[0] or len(bases) < 2:
         return None
     size = float(np.linalg.norm(hand[bases, :2] - hand[0, :2], axis=1).mean())
-    return size if size > 0 else None
+    return size if size >= MIN_PART_SIZE else None
 
 
 def face_size(face: np.ndarray | None, threshold: float) -> float | None:
-    """Spread of the face's landmarks, when at least ``FACE_SEEN`` of them are seen."""
+    """Spread of the face's landmarks, when at least ``FACE_SEEN`` of them are seen and it is ``MIN_PART_SIZE`` or
+    more."""
     if face is None or len(face) < FACE_LANDMARKS:
         return None
     seen = _seen(face, threshold)[:FACE_LANDMARKS]
     if seen.sum() < FACE_SEEN * FACE_LANDMARKS:
         return None
     size = _spread(face[:FACE_LANDMARKS], seen)
-    return size if size > 0 else None
+    return size if size >= MIN_PART_SIZE else None
 
 
 def _full(values: list[float]) -> float | None:
@@ -170,15 +174,15 @@ def _key(person: dict, index: int) -> Any:
     return ("id", int(ids[0])) if ids else ("index", index)
 
 
-def _ground(person: dict, threshold: float) -> float | None:
-    """Lowest (largest y) seen ankle or foot point, None when there is none."""
+def _ground(person: dict, threshold: float, ankles: bool = True, feet: bool = True) -> float | None:
+    """Lowest (largest y) seen ankle or foot point (of the kinds asked for), None when there is none."""
     ys = []
-    body, feet = _array(person.get(BODY_KEY)), _array(person.get(FOOT_KEY))
-    if body is not None:
+    body, foot = _array(person.get(BODY_KEY)), _array(person.get(FOOT_KEY))
+    if body is not None and ankles:
         seen = _seen(body, threshold)
         ys += [body[j, 1] for j in (R_ANKLE, L_ANKLE) if seen[j]]
-    if feet is not None:
-        ys += feet[_seen(feet, threshold), 1].tolist()
+    if foot is not None and feet:
+        ys += foot[_seen(foot, threshold), 1].tolist()
     return max(ys) if ys else None
 
 
@@ -295,10 +299,11 @@ class Retargeter:
         ratio = self.body_ratio(tracks[_key(first, self.primary_index(frames[first_t], first))])
         plan = RetargetPlan(ratio, _array(first[BODY_KEY])[NECK, :2].copy(), self.ref_body[NECK, :2].copy(), tracks)
         plan.lift = self.ground_correction(frames, primary, plan, first_t)
-        if anchor == "feet":
+        if anchor == "feet":  # like for like: foot points only when both sides have them, else the ankles
+            feet = all(_ground(p, self.threshold, ankles=False) is not None for p in (first, self.reference))
             ground_out = _ground(self.person(first, self.primary_index(frames[first_t], first), plan, first_t),
-                                 self.threshold)
-            ground_ref = _ground(self.reference, self.threshold)
+                                 self.threshold, feet=feet)
+            ground_ref = _ground(self.reference, self.threshold, feet=feet)
             if ground_out is not None and ground_ref is not None:
                 plan.anchor_out = plan.anchor_out + np.array([0.0, ground_ref - ground_out])
         return plan
@@ -456,8 +461,9 @@ def reference_person(reference: Any, person: int = 0) -> tuple[dict, int, int]:
     if not frames:
         raise InputError("retarget: the reference POSE_KEYPOINT is an empty list; give one frame with a person.")
     people = frames[0]["people"]
-    if not 0 <= person < len(people):
-        raise InputError(f"retarget: reference person {person} asked for, but the reference frame has "
+    whole = isinstance(person, (int, np.integer)) and not isinstance(person, bool)
+    if not (whole and 0 <= person < len(people)):
+        raise InputError(f"retarget: reference person {person!r} asked for, but the reference frame has "
                          f"{len(people)} people; choose an index from 0 to {len(people) - 1}."
                          if people else "retarget: nobody was found in the reference; use an image showing the "
                          "person whole, or a reference POSE_KEYPOINT with a person in it.")

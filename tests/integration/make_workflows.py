@@ -129,8 +129,11 @@ DRIVING_NODES = [
 
 
 def driving_nodes(style: str) -> list:
-    """DRIVING_NODES with the retarget drawn in ``style``, the pose images its animation model was trained on."""
-    return [{**n, "widgets": {**n["widgets"], "style": style}} if n["id"] == 8 else n for n in DRIVING_NODES]
+    """DRIVING_NODES with the retarget drawn in ``style``, the pose images its animation model was trained on;
+    ``wan_animate`` draws toes, so the Estimator outputs feet and the retarget draws them."""
+    feet = {"draw_feet": True} if style == "wan_animate" else {}
+    changes = {5: feet, 8: {"style": style, **feet}}
+    return [{**n, "widgets": {**n["widgets"], **changes.get(n["id"], {})}} for n in DRIVING_NODES]
 
 
 def detector_choice(id_):

@@ -134,6 +134,19 @@ def test_draw_bounds_the_work_before_allocating(comfy):
     assert error["node_type"] == "SDPoseNodes.Estimator" and "megapixels" in error["exception_message"]
 
 
+def test_retarget_bounds_the_drawn_batch_before_allocating(comfy):
+    """70 frames drawn at 4096x4096 would be 4.7 GB of IMAGE: refused before any frame is drawn."""
+    retarget = {"class_type": "SDPoseNodes.RetargetPose", "inputs": {
+        "driving_pose": ["1", 0], "reference_pose": ["2", 0], "anchor": "neck", "reference_person": 0,
+        "fill_gaps": 0, "zero_lag_smoothing": False, "frame_rate": 30.0, "resolution": 4096, "stick_width": 4,
+        "point_size": 4, "face_point_size": 3, "draw_head": True, "draw_feet": False, "scale_strokes": False}}
+    square = dict(FRAME, canvas_width=64, canvas_height=64)
+    preview = {"class_type": "PreviewImage", "inputs": {"images": ["3", 1]}}
+    error = node_error(comfy, {"1": pose_source([square] * 70), "2": pose_source([square]), "3": retarget,
+                               "4": preview})
+    assert error["node_type"] == "SDPoseNodes.RetargetPose" and "megapixels per run" in error["exception_message"]
+
+
 def test_offline_hub_model_is_a_short_message_naming_url_and_folder(comfy):
     error = node_error(comfy, {"1": LOAD, "2": loader("teemosliang/SDPose-Body [hub]"),
                                "3": estimator(["1", 0], ["2", 0])})

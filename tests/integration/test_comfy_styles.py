@@ -8,7 +8,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-from comfy_helpers import REPO
+from comfy_helpers import REPO, WHOLEBODY, estimator, loader
 
 sys.path.insert(0, str(REPO / "tests"))
 from test_comfy_pose_tools import load_pose, put_input, retarget_node, save_image, save_pose, saved_pose  # noqa: E402
@@ -94,3 +94,18 @@ def test_load_reads_proportion_changer_and_save_writes_zero_parts(comfy):
     (person,) = saved["people"]
     native_draw_parse(person)
     assert len(person["pose_keypoints_2d"]) == 54 and person["foot_keypoints_2d"][:3] == [232, 396, 1.0]
+
+
+def test_estimator_draw_feet_outputs_the_feet_that_wan_animate_toes_need(comfy):
+    """draw_feet adds foot_keypoints_2d (six points, ComfyUI-native's key) to POSE_KEYPOINT, so a retarget drawn in
+    the wan_animate style has toes to draw; off, the output is DWPose's (no feet key)."""
+    load = {"class_type": "LoadImage", "inputs": {"image": "person.png", "upload": "image"}}
+    fast = dict(flip_test=False, detect_face="disable")
+    prompt = {"1": load, "2": loader(WHOLEBODY), "3": estimator(["1", 0], ["2", 0], draw_feet=True, **fast),
+              "4": estimator(["1", 0], ["2", 0], **fast), "5": save_pose(["3", 1], "styles/feet"),
+              "6": save_pose(["4", 1], "styles/no_feet")}
+    entry = comfy.run_ok(prompt)
+    ((with_feet,), (without,)) = ([f["people"] for f in saved_pose(comfy, entry, node)] for node in ("5", "6"))
+    with_feet, without = with_feet[0], without[0]
+    assert len(with_feet["foot_keypoints_2d"]) == 18 and "foot_keypoints_2d" not in without
+    assert with_feet["pose_keypoints_2d"] == without["pose_keypoints_2d"]
