@@ -43,12 +43,14 @@ class SDPoseFaceCrops(io.ComfyNode):
 
         from ..sdpose_core.pose.face import bounding_boxes, crop_faces, face_boxes
         from ..sdpose_core.formats.openpose import load_pose_keypoint
+        from ..sdpose_core.pose.render import check_batch
 
         frames = load_pose_keypoint(pose_keypoint)
         count = int(image.shape[0])
         if count not in (1, len(frames)):
             raise common.InputError(f"image has {count} frames but pose_keypoint has {len(frames)}; give the frames "
                                     "the keypoints were estimated on.")
+        check_batch([(width, height)] * len(frames), None)  # the crops' IMAGE, before any work
         boxes = face_boxes(frames, person=person, by_track_id=by_track_id, scale=scale, square=square,
                            smooth=smooth, fps=frame_rate)
         h, w = int(image.shape[1]), int(image.shape[2])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ..sdpose_core.choices import FACE_RADIUS, JOINT_RADIUS, RETARGET_ANCHORS, STICK_WIDTH
+from ..sdpose_core.choices import FACE_RADIUS, JOINT_RADIUS, MAX_STROKE, RETARGET_ANCHORS, STICK_WIDTH
 from ..sdpose_core.keypoints import DWPOSE_THRESHOLD
 from . import common, v3
 
@@ -51,9 +51,9 @@ class SDPoseRetargetPose(io.ComfyNode):
                 io.Float.Input("frame_rate", default=30.0, min=1.0, max=240.0, step=0.5),
                 io.Int.Input("resolution", default=512, min=0, max=16384, step=64, tooltip="Short side of the "
                              "drawn IMAGE; 0 = the reference's size."),
-                io.Int.Input("stick_width", default=STICK_WIDTH, min=1, max=64),
-                io.Int.Input("point_size", default=JOINT_RADIUS, min=1, max=64),
-                io.Int.Input("face_point_size", default=FACE_RADIUS, min=1, max=64),
+                io.Int.Input("stick_width", default=STICK_WIDTH, min=1, max=MAX_STROKE),
+                io.Int.Input("point_size", default=JOINT_RADIUS, min=1, max=MAX_STROKE),
+                io.Int.Input("face_point_size", default=FACE_RADIUS, min=1, max=MAX_STROKE),
                 io.Boolean.Input("draw_head", default=True),
                 io.Boolean.Input("draw_feet", default=False),
                 io.Boolean.Input("scale_strokes", default=False, tooltip="Sizes are for a 512 px short side and "
@@ -86,7 +86,7 @@ class SDPoseRetargetPose(io.ComfyNode):
         import torch
 
         from ..sdpose_core.motion.gaps import fill_gaps as fill
-        from ..sdpose_core.pose.render import render_frame
+        from ..sdpose_core.pose.render import check_batch, render_frame
         from ..sdpose_core.pose.retarget import retarget
         from ..sdpose_core.motion.zero_lag import smooth_clip
 
@@ -106,6 +106,7 @@ class SDPoseRetargetPose(io.ComfyNode):
             raise common.InputError("driving_pose holds no frames; there is nothing to retarget.")
         style = dict(stick_width=stick_width, point_size=point_size, face_point_size=face_point_size,
                      head=draw_head, scale_strokes=scale_strokes)
+        check_batch([(f["canvas_width"], f["canvas_height"]) for f in frames], resolution or None)  # before drawing
         drawn = [render_frame(f, resolution=resolution or None, feet=draw_feet, **style) for f in frames]
         return io.NodeOutput(frames, torch.from_numpy(np.stack(drawn).astype(np.float32) / 255.0))
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from comfy_api.latest import io
 
-from ..sdpose_core.choices import FACE_RADIUS, JOINT_RADIUS, PEOPLE_ORDERS, STICK_WIDTH
+from ..sdpose_core.choices import FACE_RADIUS, JOINT_RADIUS, MAX_STROKE, PEOPLE_ORDERS, STICK_WIDTH
 from . import common
 
 SDPoseModel = io.Custom(common.MODEL_TYPE)
@@ -44,11 +44,11 @@ def drawing_inputs() -> list:
     Added after a node's older inputs, so workflows saved before them load with DWPose's look.
     """
     return [
-        io.Int.Input("stick_width", default=STICK_WIDTH, min=1, max=64, optional=True,
+        io.Int.Input("stick_width", default=STICK_WIDTH, min=1, max=MAX_STROKE, optional=True,
                      tooltip=f"Limb half-width in pixels (DWPose: {STICK_WIDTH})."),
-        io.Int.Input("point_size", default=JOINT_RADIUS, min=1, max=64, optional=True,
+        io.Int.Input("point_size", default=JOINT_RADIUS, min=1, max=MAX_STROKE, optional=True,
                      tooltip=f"Joint and hand dot radius in pixels (DWPose: {JOINT_RADIUS})."),
-        io.Int.Input("face_point_size", default=FACE_RADIUS, min=1, max=64, optional=True,
+        io.Int.Input("face_point_size", default=FACE_RADIUS, min=1, max=MAX_STROKE, optional=True,
                      tooltip=f"Face dot radius in pixels (DWPose: {FACE_RADIUS})."),
         io.Boolean.Input("draw_head", default=True, optional=True,
                          tooltip="Nose, eyes and ears and their limbs (off: a faceless body, e.g. for Wan-Animate)."),

@@ -33,6 +33,16 @@ class AlreadyExists(InputError):
     """The target of a write that must not replace anything exists; nothing was written."""
 
 
+def check_file_name(path: str | Path) -> Path:
+    """``path``, when a file system can hold its name (no NUL, at most 255 bytes); else an InputError."""
+    path = Path(path)
+    size = len(os.fsencode(path.name)) if "\x00" not in str(path) else -1
+    if not 0 <= size <= _NAME_MAX:
+        problem = "holds a NUL character" if size < 0 else f"is {size} bytes long (at most {_NAME_MAX})"
+        raise InputError(f"Cannot write '{reprlib.repr(str(path))}': the file name {problem}; choose another name.")
+    return path
+
+
 def temp_path(path: str | Path, unique: bool = False) -> Path:
     """The hidden temporary sibling of ``path`` for this process (keeps the suffix, so writers infer the format);
     ``unique``: also distinct from every other call in this process (concurrent writers of one target).
@@ -40,11 +50,7 @@ def temp_path(path: str | Path, unique: bool = False) -> Path:
     A target name the file system cannot hold (a NUL, over 255 bytes) is an InputError here, before anything is
     written; a long but valid one gets a short temporary name (a digest of it), so the limit is the target's own.
     """
-    path = Path(path)
-    size = len(os.fsencode(path.name)) if "\x00" not in str(path) else -1
-    if not 0 <= size <= _NAME_MAX:
-        problem = "holds a NUL character" if size < 0 else f"is {size} bytes long (at most {_NAME_MAX})"
-        raise InputError(f"Cannot write '{reprlib.repr(str(path))}': the file name {problem}; choose another name.")
+    path = check_file_name(path)
     tag = f"-{next(_calls)}" if unique else ""
     name = f".{path.name}.tmp{os.getpid()}{tag}{path.suffix}"
     if len(os.fsencode(name)) > _NAME_MAX:

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from . import retarget as retarget_cli
-from .options import add_draw_options, draw_style
+from .options import (add_draw_options, check_device, check_draw, check_output_file, check_threshold,
+                      draw_style)
 from ..choices import PEOPLE_ORDERS
 from ..errors import InputError, SDPoseError
 from ..keypoints import DWPOSE_THRESHOLD
@@ -186,9 +187,8 @@ def _check_numbers(args: argparse.Namespace) -> None:
     from ..engine.model import check_input_size
 
     check_input_size(*args.input_size)
-    if not (math.isfinite(args.threshold) and 0.0 <= args.threshold <= 1.0):
-        raise InputError(f"--threshold must be a number in 0..1 (DWPose uses {DWPOSE_THRESHOLD}), "
-                         f"got {args.threshold}.")
+    check_threshold(args.threshold)
+    check_draw(args)
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be at least 1, got {args.batch_size}.")
     if args.max_people is not None and args.max_people < 1:
@@ -196,8 +196,6 @@ def _check_numbers(args: argparse.Namespace) -> None:
     if not 0 <= args.crf <= MAX_CRF:
         raise InputError(f"--crf must be 0..{MAX_CRF} (H.264 quality, lower = better; default {DEFAULT_CRF}), "
                          f"got {args.crf}.")
-    if args.resolution is not None and not 64 <= args.resolution <= 16384:
-        raise InputError(f"--resolution must be 64..16384 (as DWPreprocessor's), got {args.resolution}.")
     ClipOptions(**clip_fields(args)).check(CLIP_FLAGS)
     if args.seed is not None and not 0 <= args.seed < 2 ** 63:
         raise InputError(f"--seed must be 0 .. 2**63-1, got {args.seed}.")
@@ -205,30 +203,6 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise InputError(f"--num-workers must be at least 1, got {args.num_workers}.")
     if args.engine != "ray" and (args.num_workers is not None or args.ray_address is not None):
         raise InputError("--num-workers and --ray-address need --engine ray.")
-
-
-def check_device(device: str | None) -> None:
-    """A device torch has here, or one line saying what to use instead."""
-    if device is None:
-        return
-    import torch
-
-    try:
-        d = torch.device(device)
-    except (RuntimeError, ValueError):
-        raise InputError(f"--device '{device}' is not a device name; use cpu, cuda or cuda:N.") from None
-    if d.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if not count:
-            raise InputError(f"--device {device}: no CUDA GPU is usable here (torch {torch.__version__}); "
-                             "use --device cpu, or install the torch build for your CUDA.")
-        if d.index is not None and d.index >= count:
-            raise InputError(f"--device {device}: only {count} GPU(s) here (cuda:0..cuda:{count - 1}).")
-    elif d.type == "mps":
-        if not torch.backends.mps.is_available():
-            raise InputError(f"--device {device}: MPS is not available here; use --device cpu.")
-    elif d.type != "cpu":
-        raise InputError(f"--device {device}: unsupported device type; use cpu, cuda, cuda:N or mps.")
 
 
 def check_out(out: Path) -> None:
@@ -246,12 +220,8 @@ def check_out(out: Path) -> None:
 
 
 def check_coco_path(path: Path) -> None:
-    """--coco-json names a file (existing or not) in a folder that exists or can be made."""
-    if path.is_dir():
-        raise InputError(f"--coco-json '{path}' is a folder; give a file name such as '{path / 'results.json'}'.")
-    for p in path.parents:
-        if p.exists() and not p.is_dir():
-            raise InputError(f"--coco-json '{path}' is under '{p}', which is a file.")
+    """--coco-json names a file (existing or not) that can be written, in a folder that exists or can be made."""
+    check_output_file(path, "--coco-json")
 
 
 def find_inputs(inputs: list[str]) -> list[tuple[Path, bool]]:
@@ -327,6 +297,7 @@ def estimate_command(args: argparse.Namespace) -> int:
 def draw_command(args: argparse.Namespace) -> int:
     from .draw import draw_command as render_file
 
+    check_draw(args)
     written = render_file(args.pose, args.out, resolution=args.resolution, hands=args.hands, face=args.face,
                           feet=args.feet, xinsr=args.xinsr, overwrite=args.overwrite, **draw_style(args))
     print(f"Wrote {len(written)} image(s): {written[0]}{' ...' if len(written) > 1 else ''}")

@@ -8,6 +8,8 @@ appear whole or not at all, and existing files are never replaced.
 from __future__ import annotations
 
 import argparse
+import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,8 @@ from ..choices import RETARGET_ANCHORS
 from ..errors import InputError
 from ..keypoints import DWPOSE_THRESHOLD
 from ..sizes import parse_size
-from .options import add_draw_options, draw_style
+from .options import (MAX_FPS, add_draw_options, check_device, check_draw, check_output_file, check_threshold,
+                      draw_style)
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -63,25 +66,41 @@ def _pose_reference_image(args: argparse.Namespace) -> dict:
     return pose_frame(next(iter(estimator([load_image(args.reference)]))), threshold=args.threshold)
 
 
-def _check_targets(args: argparse.Namespace) -> None:
-    for path in (args.out, args.pose_video):
-        if path is not None and path.exists():
-            raise InputError(f"'{path}' already exists; choose another output name (nothing is overwritten).")
-    if args.pose_video is not None and (args.fps is None or not args.fps > 0):
-        raise InputError("--pose-video needs --fps F (the driving clip's frame rate), a positive number.")
+def _check_args(args: argparse.Namespace) -> None:
+    """Every option in range and every output writable, before any model loads or file is written."""
+    from ..images import IMAGE_SUFFIXES
+
+    check_threshold(args.threshold)
+    check_draw(args)
+    if args.reference_person < 0:
+        raise InputError(f"--reference-person must be 0 or more (0: the first person), got {args.reference_person}.")
     if args.out.suffix.lower() != ".json":
         raise InputError(f"--out '{args.out}' should be a .json file (POSE_KEYPOINT).")
+    if args.pose_video is not None:
+        if os.path.abspath(args.pose_video) == os.path.abspath(args.out):
+            raise InputError(f"--pose-video and --out are the same file '{args.out}'; give two names.")
+        if args.fps is None or not (math.isfinite(args.fps) and 0 < args.fps <= MAX_FPS):
+            raise InputError(f"--pose-video needs --fps F (the driving clip's frame rate), a number in "
+                             f"0..{MAX_FPS:g}; got {args.fps}.")
+    for path, flag in ((args.out, "--out"), (args.pose_video, "--pose-video")):
+        if path is not None:
+            check_output_file(path, flag)
+            if path.exists():
+                raise InputError(f"'{path}' already exists; choose another output name (nothing is overwritten).")
+    if args.reference.suffix.lower() in IMAGE_SUFFIXES:
+        check_device(args.device)
 
 
 def command(args: argparse.Namespace) -> int:
     """Run the ``retarget`` subcommand."""
     from ..formats.openpose import save_pose_keypoint
-    from ..images import IMAGE_SUFFIXES
     from ..pose.render import render_frame
     from ..pose.retarget import retarget
     from ..video.io import VideoWriter
 
-    _check_targets(args)
+    from ..images import IMAGE_SUFFIXES
+
+    _check_args(args)
     image = args.reference.suffix.lower() in IMAGE_SUFFIXES
     reference = _pose_reference_image(args) if image else args.reference
     frames = retarget(args.driving, reference, anchor=args.anchor, reference_person_index=args.reference_person)
