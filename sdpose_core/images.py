@@ -73,8 +73,8 @@ def to_rgb_uint8(image: Any, name: str = "image") -> np.ndarray:
 
     These are the bytes the official evaluation crops from: uint8 as is; 16-bit as OpenCV's ``IMREAD_COLOR``
     (the official loader) reduces it, ``value >> 8``; floats (ComfyUI IMAGE tensors) must lie in 0..1 and
-    become ``x * 255`` (in their own precision) truncated, as comfyui_controlnet_aux's DWPose node converts an IMAGE (exact
-    bytes of an 8-bit image; between steps, the step below). Grey is repeated to RGB; an alpha channel is
+    become ``x * 255`` (in their own precision) truncated, as comfyui_controlnet_aux's DWPose node converts an
+    IMAGE (exact bytes of an 8-bit image; between steps, the step below). Grey is repeated to RGB; an alpha channel is
     composited over white exactly as DWPose's ``HWC3`` does (float32, truncated; the official loader drops alpha,
     both agree wherever the image is opaque). NaN/inf, empty or 1-pixel images are refused.
     """

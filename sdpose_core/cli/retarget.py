@@ -17,8 +17,7 @@ from ..choices import RETARGET_ANCHORS
 from ..errors import InputError
 from ..keypoints import DWPOSE_THRESHOLD
 from ..sizes import parse_size
-from .options import (MAX_FPS, add_draw_options, check_device, check_draw, check_output_file, check_threshold,
-                      draw_style)
+from .options import MAX_FPS, add_draw_options, check_device, check_draw, check_output_file, check_threshold, draw_style
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -54,8 +53,8 @@ def _pose_reference_image(args: argparse.Namespace) -> dict:
                          "to pose it, or give a reference POSE_KEYPOINT .json instead.")
     import torch
 
-    from ..images import load_image
     from ..engine.pipeline import pose_frame
+    from ..images import load_image
     from .work import WorkSettings, build_estimator
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -94,11 +93,10 @@ def _check_args(args: argparse.Namespace) -> None:
 def command(args: argparse.Namespace) -> int:
     """Run the ``retarget`` subcommand."""
     from ..formats.openpose import save_pose_keypoint
+    from ..images import IMAGE_SUFFIXES
     from ..pose.render import render_frame
     from ..pose.retarget import retarget
     from ..video.io import VideoWriter
-
-    from ..images import IMAGE_SUFFIXES
 
     _check_args(args)
     image = args.reference.suffix.lower() in IMAGE_SUFFIXES
