@@ -443,3 +443,22 @@ def test_two_runs_at_once_same_inputs_one_set_other_inputs_other_names(tiny_body
     _assert_whole(out2, {"img00", "img01", "img00-1", "img01-1"})
     widths = {_strict_json(out2 / f"{s}.json")["canvas_height"] for s in ("img00", "img00-1")}
     assert widths == {40, 50}  # each JSON with its own input's PNG (checked in _assert_whole)
+
+
+def test_coco_image_ids_of_non_utf8_names_are_plain_reversible_text(tiny_body, cache, tmp_path, capsys):
+    """A file name with a byte that is not UTF-8: its image_id was a lone surrogate no JSON tool round-trips. Now:
+    '%XX' per such byte, '%' as '%25'; urllib.parse.unquote_to_bytes gives the name's bytes back."""
+    import urllib.parse
+
+    folder = _images(tmp_path / "in", 1)
+    stems = [os.fsdecode(b"caf\xe9"), "50%off", "000000000042", "\u00e9t\u00e9"]
+    for stem in stems:
+        (folder / f"{stem}.png").write_bytes((folder / "img00.png").read_bytes())
+    (folder / "img00.png").unlink()
+    out, coco = tmp_path / "out", tmp_path / "results.json"
+    assert main(["estimate", str(folder), *_fast(tiny_body, out, cache), "--coco-json", str(coco)]) == 0
+    records = json.loads(coco.read_bytes().decode("utf-8"))  # strict UTF-8: no lone surrogate anywhere
+    ids = {r["image_id"] for r in records}
+    assert ids == {"caf%E9", "50%25off", 42, "\u00e9t\u00e9"}, ids
+    back = {os.fsdecode(urllib.parse.unquote_to_bytes(i)) for i in ids if isinstance(i, str)}
+    assert back == {os.fsdecode(b"caf\xe9"), "50%off", "\u00e9t\u00e9"}

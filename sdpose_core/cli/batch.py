@@ -143,7 +143,7 @@ def _handler(job: Job, counts: Counts, bar) -> Callable[[Outcome], None]:
     def fail(task: Task, reason: str) -> None:
         counts.failed.append((task, reason))
         job.fail(task, reason)
-        bar.write(f"failed: {task.path}: {reason}", file=sys.stderr)
+        bar.write(f"failed: {escape_field(str(task.path))}: {escape_field(reason)}", file=sys.stderr)  # one line
 
     def handle(outcome: Outcome) -> None:
         if outcome.error is not None:
