@@ -295,7 +295,8 @@ def test_output_paths_are_checked_before_the_model_loads(tmp_path, capsys):
     a_file = tmp_path / "taken.txt"
     a_file.write_text("the user's")
     nomodel = tmp_path / "nomodel"
-    for out, message in ((a_file, "is a file"), (a_file / "sub", "which is a file")):
+    for out, message in ((a_file, "is a file"), (a_file / "sub", "which is a file"),
+                         (tmp_path / ("o" * 256), "File name too long"), (Path("/proc/sdpose-out"), "cannot create")):
         assert main(["estimate", str(folder), *_common(nomodel, out, tmp_path)]) == 2
         assert message in capsys.readouterr().err
     for coco, message in ((a_file, "already exists and was not written by this job"),

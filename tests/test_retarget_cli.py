@@ -138,3 +138,17 @@ def test_coordinates_whose_lengths_overflow_or_underflow_are_refused(value, tmp_
     err = capsys.readouterr().err
     assert "frame 1" in err and "is not a pixel position" in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "o.json").exists()
+
+
+@pytest.mark.parametrize("out, message", [
+    ("{tmp}/afile/x.png", "which is a file"),
+    ("{tmp}/" + "p" * 252 + ".png", "File name too long"),
+    ("/proc/x.png", "cannot write a file there"),
+])
+def test_draw_outputs_are_checked_before_drawing(out, message, tmp_path, capsys):
+    _, ref = _inputs(tmp_path)
+    (tmp_path / "afile").write_text("the user's")
+    assert main(["draw", str(ref), "--out", out.format(tmp=tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and err.startswith("error: "), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "drive.json", "ref.json"]

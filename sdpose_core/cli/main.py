@@ -12,14 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from . import retarget as retarget_cli
-from .options import (add_draw_options, check_device, check_draw, check_output_file, check_threshold,
-                      draw_style)
+from .job import FAILURES_FILE
+from .options import (add_draw_options, check_device, check_draw, check_output_file, check_threshold, draw_style,
+                      probe_write)
 from ..choices import PEOPLE_ORDERS
 from ..errors import InputError, SDPoseError
 from ..keypoints import DWPOSE_THRESHOLD
@@ -206,17 +206,19 @@ def _check_numbers(args: argparse.Namespace) -> None:
 
 
 def check_out(out: Path) -> None:
-    """--out is a folder, or can be made one; checked before the model loads."""
-    for p in (out, *out.parents):
-        if p.exists() and not p.is_dir():
-            what = "is a file" if p == out else f"is under '{p}', which is a file"
-            raise InputError(f"--out '{out}' {what}; give a folder (it is created when missing).")
+    """--out is a folder, or can be made one, that takes new files; checked before the model loads."""
     try:
+        for p in (out, *out.parents):
+            if p.exists() and not p.is_dir():
+                what = "is a file" if p == out else f"is under '{p}', which is a file"
+                raise InputError(f"--out '{out}' {what}; give a folder (it is created when missing).")
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"--out '{out}': cannot create the folder ({exc.strerror or exc}).") from None
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise InputError(f"--out '{out}': the folder is not writable.")
+    try:
+        probe_write(out / FAILURES_FILE)
+    except OSError as exc:
+        raise InputError(f"--out '{out}': the folder takes no new files ({exc.strerror or exc}).") from None
 
 
 def check_coco_path(path: Path) -> None:

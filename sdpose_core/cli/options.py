@@ -77,11 +77,17 @@ def check_output_file(path: Path, flag: str) -> None:
             if p.exists() and not p.is_dir():
                 raise InputError(f"{flag} '{path}' is under '{p}', which is a file; give a path in a folder.")
         path.parent.mkdir(parents=True, exist_ok=True)
-        probe, handle = open_temporary(path)
-        handle.close()
-        probe.unlink()
+        probe_write(path)
     except OSError as exc:
         raise InputError(f"{flag} '{path}': cannot write a file there ({exc.strerror or exc}).") from None
+
+
+def probe_write(path: Path) -> None:
+    """Create and remove a temporary sibling of ``path``: OSError when its folder takes no new file (read-only,
+    /proc, ...), which permission bits alone do not tell (root passes every access check)."""
+    probe, handle = open_temporary(path)
+    handle.close()
+    probe.unlink()
 
 
 def check_device(device: str | None, flag: str = "--device") -> None:
