@@ -41,6 +41,9 @@ def output_names(stem: str, video: bool, frames: bool, face: bool = False) -> li
     return [stem + s for s in VIDEO_OUTPUTS + ((FRAMES_OUTPUT,) if frames else ()) + ((FACE_OUTPUT,) if face else ())]
 
 
+MAX_STEM_BYTES = 200  # + a staging tag (17), a numbering ("-12") and the longest suffix keep names under 255 bytes
+
+
 def short_stem(stem: str) -> str:
     """``stem``, or when its outputs' names (staged ones are longer) could pass the file system's 255 bytes, its
     first characters, ``~`` and a digest of the whole stem: a long input name gets a shorter, still unique,
@@ -54,7 +57,6 @@ def short_stem(stem: str) -> str:
     return f"{head}~{digest}"
 
 
-MAX_STEM_BYTES = 200  # + a staging tag (17), a numbering ("-12") and the longest suffix keep names under 255 bytes
 STATE_DIR = ".sdpose-job"
 FAILURES_FILE = "sdpose_failures.txt"
 CHUNK = 1 << 20

@@ -67,8 +67,6 @@ def _pose_reference_image(args: argparse.Namespace) -> dict:
 
 def _check_args(args: argparse.Namespace) -> None:
     """Every option in range and every output writable, before any model loads or file is written."""
-    from ..images import IMAGE_SUFFIXES
-
     check_threshold(args.threshold)
     check_draw(args)
     if args.reference_person < 0:
@@ -86,8 +84,7 @@ def _check_args(args: argparse.Namespace) -> None:
             check_output_file(path, flag)
             if path.exists():
                 raise InputError(f"'{path}' already exists; choose another output name (nothing is overwritten).")
-    if args.reference.suffix.lower() in IMAGE_SUFFIXES:
-        check_device(args.device)
+    check_device(args.device)
 
 
 def command(args: argparse.Namespace) -> int:
