@@ -254,14 +254,23 @@ class Interrupted(KeyboardInterrupt):
         self.signum = signum
 
 
-_deferral = {"depth": 0, "pending": None}
+_deferral = {"depth": 0, "pending": None, "last": None}
 
 
 def _on_signal(signum: int, frame: Any) -> None:
+    _deferral["last"] = signum
     if _deferral["depth"]:
         _deferral["pending"] = signum
         return
     raise Interrupted(signum)
+
+
+def interrupting_signal(exc: KeyboardInterrupt) -> int:
+    """The signal behind ``exc``: its own, or the last one :func:`handle_signals` caught (a library such as Ray may
+    turn the :class:`Interrupted` raised inside its calls into a plain KeyboardInterrupt), else SIGINT."""
+    if isinstance(exc, Interrupted):
+        return exc.signum
+    return _deferral["last"] or signal.SIGINT
 
 
 @contextlib.contextmanager
@@ -270,6 +279,7 @@ def handle_signals() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _deferral["last"] = None
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -308,7 +309,7 @@ def draw_command(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a command: 0 done, 1 some inputs failed, 2 bad arguments, 128 + signal when interrupted."""
-    from ..atomic import Interrupted, handle_signals
+    from ..atomic import handle_signals, interrupting_signal
 
     args = build_parser().parse_args(argv)
     try:
@@ -318,7 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        signum = exc.signum if isinstance(exc, Interrupted) else 2
-        print(f"interrupted ({exc.args[0] if exc.args else 'SIGINT'}): finished outputs are complete and kept, "
+        signum = interrupting_signal(exc)
+        print(f"interrupted ({signal.Signals(signum).name}): finished outputs are complete and kept, "
               "nothing partial was left; run the same command again to resume.", file=sys.stderr)
         return 128 + signum
