@@ -71,6 +71,7 @@ class SDPoseFaceCrops(io.ComfyNode):
 
         from ..sdpose_core.formats.openpose import load_pose_keypoint
         from ..sdpose_core.pose.face import all_face_boxes, bounding_boxes, crop_faces, face_boxes
+        from ..sdpose_core.pose.render import check_batch
 
         frames = load_pose_keypoint(pose_keypoint)
         count = int(image.shape[0])
@@ -81,6 +82,7 @@ class SDPoseFaceCrops(io.ComfyNode):
                        framing=framing, padding=padding)
         streams = (list(all_face_boxes(frames, **options).values()) if all_people
                    else [face_boxes(frames, person=person, **options)])
+        check_batch([(width, height)] * (len(frames) * len(streams)), None)  # the crops' IMAGE, before any work
         h, w = int(image.shape[1]), int(image.shape[2])
         factor = np.array([[w / f["canvas_width"], h / f["canvas_height"]] * 2 for f in frames])
         streams = [boxes * factor for boxes in streams]

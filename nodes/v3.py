@@ -12,7 +12,7 @@ from typing import Any
 
 from comfy_api.latest import io
 
-from ..sdpose_core.choices import FACE_RADIUS, JOINT_RADIUS, PEOPLE_ORDERS, STICK_WIDTH
+from ..sdpose_core.choices import FACE_RADIUS, JOINT_RADIUS, MAX_STROKE, PEOPLE_ORDERS, STICK_WIDTH
 from . import common
 
 SDPoseModel = io.Custom(common.MODEL_TYPE)
@@ -57,11 +57,11 @@ def drawing_inputs() -> list:
     Added after a node's older inputs, so workflows saved before them load with DWPose's look.
     """
     return [
-        io.Int.Input("stick_width", default=STICK_WIDTH, min=1, max=64, optional=True,
+        io.Int.Input("stick_width", default=STICK_WIDTH, min=1, max=MAX_STROKE, optional=True,
                      tooltip=DRAWING_TIPS["stick_width"]),
-        io.Int.Input("point_size", default=JOINT_RADIUS, min=1, max=64, optional=True,
+        io.Int.Input("point_size", default=JOINT_RADIUS, min=1, max=MAX_STROKE, optional=True,
                      tooltip=DRAWING_TIPS["point_size"]),
-        io.Int.Input("face_point_size", default=FACE_RADIUS, min=1, max=64, optional=True,
+        io.Int.Input("face_point_size", default=FACE_RADIUS, min=1, max=MAX_STROKE, optional=True,
                      tooltip=DRAWING_TIPS["face_point_size"]),
         io.Boolean.Input("draw_head", default=True, optional=True, tooltip=DRAWING_TIPS["draw_head"]),
         io.Boolean.Input("scale_strokes", default=False, optional=True, tooltip=DRAWING_TIPS["scale_strokes"]),

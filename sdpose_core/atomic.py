@@ -33,6 +33,16 @@ class AlreadyExists(InputError):
     """The target of a write that must not replace anything exists; nothing was written."""
 
 
+def check_file_name(path: str | Path) -> Path:
+    """``path``, when a file system can hold its name (no NUL, at most 255 bytes); else an InputError."""
+    path = Path(path)
+    size = len(os.fsencode(path.name)) if "\x00" not in str(path) else -1
+    if not 0 <= size <= _NAME_MAX:
+        problem = "holds a NUL character" if size < 0 else f"is {size} bytes long (at most {_NAME_MAX})"
+        raise InputError(f"Cannot write '{reprlib.repr(str(path))}': the file name {problem}; choose another name.")
+    return path
+
+
 def temp_path(path: str | Path, unique: bool = False) -> Path:
     """The hidden temporary sibling of ``path`` for this process (keeps the suffix, so writers infer the format);
     ``unique``: also distinct from every other call in this process (concurrent writers of one target).
@@ -40,11 +50,7 @@ def temp_path(path: str | Path, unique: bool = False) -> Path:
     A target name the file system cannot hold (a NUL, over 255 bytes) is an InputError here, before anything is
     written; a long but valid one gets a short temporary name (a digest of it), so the limit is the target's own.
     """
-    path = Path(path)
-    size = len(os.fsencode(path.name)) if "\x00" not in str(path) else -1
-    if not 0 <= size <= _NAME_MAX:
-        problem = "holds a NUL character" if size < 0 else f"is {size} bytes long (at most {_NAME_MAX})"
-        raise InputError(f"Cannot write '{reprlib.repr(str(path))}': the file name {problem}; choose another name.")
+    path = check_file_name(path)
     tag = f"-{next(_calls)}" if unique else ""
     name = f".{path.name}.tmp{os.getpid()}{tag}{path.suffix}"
     if len(os.fsencode(name)) > _NAME_MAX:
@@ -248,14 +254,23 @@ class Interrupted(KeyboardInterrupt):
         self.signum = signum
 
 
-_deferral = {"depth": 0, "pending": None}
+_deferral = {"depth": 0, "pending": None, "last": None}
 
 
 def _on_signal(signum: int, frame: Any) -> None:
+    _deferral["last"] = signum
     if _deferral["depth"]:
         _deferral["pending"] = signum
         return
     raise Interrupted(signum)
+
+
+def interrupting_signal(exc: KeyboardInterrupt) -> int:
+    """The signal behind ``exc``: its own, or the last one :func:`handle_signals` caught (a library such as Ray may
+    turn the :class:`Interrupted` raised inside its calls into a plain KeyboardInterrupt), else SIGINT."""
+    if isinstance(exc, Interrupted):
+        return exc.signum
+    return _deferral["last"] or signal.SIGINT
 
 
 @contextlib.contextmanager
@@ -264,6 +279,7 @@ def handle_signals() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _deferral["last"] = None
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield

@@ -6,9 +6,27 @@ and the library and the command line check values against the same definitions.
 
 from __future__ import annotations
 
+import numbers
+
 # DWPose's stroke sizes in pixels: limb half-width, joint and hand dots, hand lines, face dots.
 STICK_WIDTH, JOINT_RADIUS, HAND_THICKNESS, FACE_RADIUS = 4, 4, 2, 3
 STROKE_REFERENCE_SIDE = 512  # scale_strokes: the sizes are for a canvas whose short side is this
+# The largest stroke size: an eighth of the reference short side (with scale_strokes, of the canvas' short side).
+# OpenCV's time grows with the radius (one dot of radius 1e9 takes seconds) and sizes past a C int crash it.
+MAX_STROKE = STROKE_REFERENCE_SIDE // 8
+STROKE_NAMES = {"stick_width": "limb half-width", "point_size": "joint and hand dot radius",
+                "face_point_size": "face dot radius"}
+
+
+def stroke_problem(name: str, value: object) -> str | None:
+    """Why ``value`` is no stroke size (``name``: a key of STROKE_NAMES), or None when it is one: 1..MAX_STROKE."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        return f"{name} must be a whole number of pixels, got {value!r:.30}."
+    if not 1 <= value <= MAX_STROKE:
+        return (f"{name} ({STROKE_NAMES.get(name, 'stroke size')}) must be 1..{MAX_STROKE} pixels (for larger strokes "
+                f"on a large image use scale_strokes, which scales sizes given for a {STROKE_REFERENCE_SIDE} px short "
+                f"side), got {value!r:.30}.")
+    return None
 
 # DWPreprocessor's resolution maximum: the largest drawn short side, and the largest canvas side POSE_KEYPOINT takes.
 MAX_RESOLUTION = 16384

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .errors import InputError
+from .sizes import MAX_IMAGE_PIXELS
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 MIN_SIDE = 2
@@ -27,6 +28,7 @@ def load_image(path: str | Path) -> np.ndarray:
         raise InputError(f"Image file not found: '{path}'.")
     try:
         with Image.open(path) as img:
+            check_image_size(*img.size, f"'{path}'")  # from the header, before anything is decoded
             img = ImageOps.exif_transpose(img)
             if img.mode.startswith("I"):  # 16-bit (or 32-bit integer) greyscale
                 return np.array(img).astype(np.int64).clip(0, 65535).astype(np.uint16)
@@ -37,6 +39,13 @@ def load_image(path: str | Path) -> np.ndarray:
             return np.array(img)
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise InputError(f"Cannot read '{path}' as an image ({exc}); is the file complete and an image?") from exc
+
+
+def check_image_size(width: int, height: int, name: str) -> None:
+    """Refuse an image above :data:`~sdpose_core.sizes.MAX_IMAGE_PIXELS` before it is decoded."""
+    if width * height > MAX_IMAGE_PIXELS:
+        raise InputError(f"{name} is {width}x{height} = {width * height / 1e6:.0f} megapixels; at most "
+                         f"{MAX_IMAGE_PIXELS / 1e6:.0f} megapixels (e.g. 8192x8192) are posed. Shrink it first.")
 
 
 def _hwc(image: Any, name: str) -> torch.Tensor | np.ndarray:
@@ -64,9 +73,10 @@ def to_rgb_uint8(image: Any, name: str = "image") -> np.ndarray:
 
     These are the bytes the official evaluation crops from: uint8 as is; 16-bit as OpenCV's ``IMREAD_COLOR``
     (the official loader) reduces it, ``value >> 8``; floats (ComfyUI IMAGE tensors) must lie in 0..1 and
-    become ``round(x * 255)``, which gives back the exact bytes of an 8-bit image. Grey is repeated to RGB;
-    an alpha channel is composited over white, as DWPose's ``HWC3`` does (the official loader drops it; both
-    agree wherever the image is opaque). NaN/inf, empty or 1-pixel images are refused.
+    become ``x * 255`` (in their own precision) truncated, as comfyui_controlnet_aux's DWPose node converts an
+    IMAGE (exact bytes of an 8-bit image; between steps, the step below). Grey is repeated to RGB; an alpha channel is
+    composited over white exactly as DWPose's ``HWC3`` does (float32, truncated; the official loader drops alpha,
+    both agree wherever the image is opaque). NaN/inf, empty or 1-pixel images are refused.
     """
     t = _hwc(image, name)
     if isinstance(t, np.ndarray):
@@ -75,17 +85,16 @@ def to_rgb_uint8(image: Any, name: str = "image") -> np.ndarray:
         t = torch.from_numpy(np.ascontiguousarray(t))
     if t.dtype == torch.uint16:
         t = (t.to(torch.int32) >> 8).to(torch.uint8)
-    c = t.shape[-1]
-    if t.dtype == torch.uint8 and c in (1, 3):
-        out = t
-    elif t.dtype == torch.uint8 or t.dtype.is_floating_point:
-        f = t.float() / 255.0 if t.dtype == torch.uint8 else _checked_float(t, name)
-        if c in (2, 4):
-            color, alpha = f[..., : c - 1], f[..., c - 1:]
-            f = color * alpha + (1.0 - alpha)
-        out = (f * 255.0).round_().clamp_(0, 255).to(torch.uint8)
-    else:
+    if t.dtype.is_floating_point:  # the DWPose node's rule for a ComfyUI IMAGE: x * 255 in its dtype, truncated
+        _checked_float(t, name)
+        t = (t.clamp(0.0, 1.0) * 255.0).to(torch.uint8)
+    elif t.dtype != torch.uint8:
         raise InputError(f"{name}: pixel type {t.dtype} is not supported; convert to uint8, uint16 or float in 0..1.")
+    out = t
+    if t.shape[-1] in (2, 4):  # DWPose's HWC3: alpha over white in float32, truncated
+        u8 = t.cpu().numpy()
+        color, alpha = u8[..., :-1].astype(np.float32), u8[..., -1:].astype(np.float32) / 255.0
+        out = torch.from_numpy((color * alpha + 255.0 * (1.0 - alpha)).clip(0, 255).astype(np.uint8))
     if out.shape[-1] == 1:
         out = out.expand(-1, -1, 3)
     return np.ascontiguousarray(out.cpu().numpy())

@@ -6,6 +6,10 @@ import argparse
 
 from .errors import InputError
 
+# The largest image read or pose canvas drawn (8192 x 8192): one bound checked from a file's header before it is
+# decoded, and by every reader, writer and drawer of POSE_KEYPOINT (formats.openpose.MAX_CANVAS_PIXELS).
+MAX_IMAGE_PIXELS = 1 << 26
+
 
 class SizeError(InputError, argparse.ArgumentTypeError):
     """A size that is not 'WxH': an InputError, which argparse (``type=parse_size``) prints as it is."""

@@ -126,3 +126,29 @@ def test_names_the_file_system_cannot_hold_are_refused_and_long_ones_work(tmp_pa
         with pytest.raises(InputError, match=problem):
             write_text(tmp_path / bad, "{}")
     assert sorted(len(p.name) for p in tmp_path.iterdir()) == [250, 254]
+
+
+def test_the_signal_survives_a_library_that_turns_it_into_a_plain_keyboard_interrupt():
+    """Ray turns the Interrupted raised inside its blocking calls into a bare KeyboardInterrupt; the command line
+    still exits 128 + SIGTERM, as the local engine does."""
+    import os
+    import signal
+
+    from sdpose_core.atomic import Interrupted, handle_signals, interrupting_signal
+
+    def library_call() -> None:
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler runs before the next line
+        except Interrupted:
+            raise KeyboardInterrupt from None
+
+    with handle_signals():
+        try:
+            library_call()
+        except KeyboardInterrupt as exc:
+            assert not isinstance(exc, Interrupted)
+            assert interrupting_signal(exc) == signal.SIGTERM
+        else:
+            raise AssertionError("no interrupt")
+    with handle_signals():
+        assert interrupting_signal(KeyboardInterrupt()) == signal.SIGINT  # a new block forgets the last one

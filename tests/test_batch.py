@@ -314,6 +314,14 @@ def test_truncated_video_is_a_failure_not_a_short_result(tiny_body, cache, tmp_p
     (["--batch-size", "0"], "--batch-size must be at least 1"),
     (["--smooth-beta", "inf"], "--smooth-beta"),
     (["--num-workers", "2"], "need --engine ray"),
+    (["--stick-width", "0"], "--stick-width: stick_width (limb half-width) must be 1..64"),
+    (["--point-size", "0"], "--point-size: point_size (joint and hand dot radius) must be 1..64"),
+    (["--point-size", "1000000000"], "must be 1..64"),
+    (["--point-size", "99999999999"], "must be 1..64"),
+    (["--stick-width", "99999999999"], "must be 1..64"),
+    (["--face-point-size", "65"], "must be 1..64"),
+    (["--coco-json", "{folder}/" + "c" * 251 + ".json"], "is 256 bytes long (at most 255)"),
+    (["--coco-json", "/proc/results.json"], "cannot write a file there"),
 ])
 def test_bad_values_get_one_line_before_the_model_loads(extra, message, tmp_path, capsys):
     folder = _images(tmp_path / "in", 1)
@@ -349,7 +357,8 @@ def test_output_paths_are_checked_before_the_model_loads(tmp_path, capsys):
     a_file = tmp_path / "taken.txt"
     a_file.write_text("the user's")
     nomodel = tmp_path / "nomodel"
-    for out, message in ((a_file, "is a file"), (a_file / "sub", "which is a file")):
+    for out, message in ((a_file, "is a file"), (a_file / "sub", "which is a file"),
+                         (tmp_path / ("o" * 256), "File name too long"), (Path("/proc/sdpose-out"), "cannot create")):
         assert main(["estimate", str(folder), *_common(nomodel, out, tmp_path)]) == 2
         assert message in capsys.readouterr().err
     for coco, message in ((a_file, "already exists and was not written by this job"),
@@ -359,6 +368,52 @@ def test_output_paths_are_checked_before_the_model_loads(tmp_path, capsys):
                      "--coco-json", str(coco)]) == 2
         assert message in capsys.readouterr().err
     assert a_file.read_text() == "the user's"
+    for coco in ("written.json", "records/img00.json", "lock"):  # the job's own files are as protected as outputs
+        assert main(["estimate", str(folder), *_common(nomodel, tmp_path / "out", tmp_path),
+                     "--coco-json", str(tmp_path / "out" / STATE_DIR / coco)]) == 2
+        assert "inside the job's own folder" in capsys.readouterr().err
+    assert not (tmp_path / "out" / STATE_DIR / "written.json").exists()
+
+
+def test_a_long_input_name_gets_a_short_output_name_and_the_rest_is_done(tiny_body, cache, tmp_path, capsys):
+    """A valid 255-byte file name: its '<stem>_pose.png' could not exist, so its outputs get a shortened unique
+    stem (the first characters, '~', a digest of the name); the batch is not aborted and reruns skip it."""
+    folder = _images(tmp_path / "in", 2)
+    for size in (255, 247):
+        (folder / ("é" * ((size - 5) // 2) + "x" * ((size - 5) % 2) + ".png")).write_bytes(
+            (folder / "img00.png").read_bytes())
+    out = tmp_path / "out"
+    assert main(["estimate", str(folder), *_fast(tiny_body, out, cache)]) == 0
+    assert "4 done, 0 skipped, 0 failed" in capsys.readouterr().out
+    stems = {p.stem for p in out.glob("*.json")}
+    assert {"img00", "img01"} < stems and len(stems) == 4
+    long = sorted(stems - {"img00", "img01"})
+    assert all(len(os.fsencode(s)) <= 200 and s.startswith("éé") and "~" in s for s in long), long
+    assert long[0] != long[1]
+    _assert_whole(out)
+    assert main(["estimate", str(folder), *_fast(tiny_body, out, cache)]) == 0
+    assert "0 done, 4 skipped, 0 failed" in capsys.readouterr().out
+
+
+def _unescape(field: str) -> str:
+    """The reader the README gives for the failures file (backslash escapes, \\xNN: a byte of the file name)."""
+    raw = field.encode("utf-8", "surrogateescape").decode("unicode_escape").encode("latin-1")
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def test_failures_file_escapes_names_with_tabs_newlines_and_other_bytes(tiny_body, cache, tmp_path, capsys):
+    folder = _images(tmp_path / "in", 1)
+    names = ["bad\tname\nwith\\back.png", "caf" + b"\xe9".decode("utf-8", "surrogateescape") + ".png", "ok\r.png"]
+    for name in names:
+        (folder / name).write_text("not an image")
+    out = tmp_path / "out"
+    assert main(["estimate", str(folder), *_fast(tiny_body, out, cache)]) == 1
+    capsys.readouterr()
+    lines = (out / FAILURES_FILE).read_bytes().decode("utf-8").split("\n")
+    assert lines[-1] == "" and len(lines) == 4  # one line per failure, each ending in a newline
+    fields = [line.split("\t") for line in lines[:-1]]
+    assert all(len(f) == 2 and f[1] for f in fields)  # path, tab, reason: no other tab
+    assert sorted(Path(_unescape(f[0])).name for f in fields) == sorted(names)
 
 
 def test_engine_ray_without_ray_says_how_to_install(tmp_path):
@@ -469,3 +524,22 @@ def test_two_runs_at_once_same_inputs_one_set_other_inputs_other_names(tiny_body
     _assert_whole(out2, {"img00", "img01", "img00-1", "img01-1"})
     widths = {_strict_json(out2 / f"{s}.json")["canvas_height"] for s in ("img00", "img00-1")}
     assert widths == {40, 50}  # each JSON with its own input's PNG (checked in _assert_whole)
+
+
+def test_coco_image_ids_of_non_utf8_names_are_plain_reversible_text(tiny_body, cache, tmp_path, capsys):
+    """A file name with a byte that is not UTF-8: its image_id was a lone surrogate no JSON tool round-trips. Now:
+    '%XX' per such byte, '%' as '%25'; urllib.parse.unquote_to_bytes gives the name's bytes back."""
+    import urllib.parse
+
+    folder = _images(tmp_path / "in", 1)
+    stems = [os.fsdecode(b"caf\xe9"), "50%off", "000000000042", "\u00e9t\u00e9"]
+    for stem in stems:
+        (folder / f"{stem}.png").write_bytes((folder / "img00.png").read_bytes())
+    (folder / "img00.png").unlink()
+    out, coco = tmp_path / "out", tmp_path / "results.json"
+    assert main(["estimate", str(folder), *_fast(tiny_body, out, cache), "--coco-json", str(coco)]) == 0
+    records = json.loads(coco.read_bytes().decode("utf-8"))  # strict UTF-8: no lone surrogate anywhere
+    ids = {r["image_id"] for r in records}
+    assert ids == {"caf%E9", "50%25off", 42, "\u00e9t\u00e9"}, ids
+    back = {os.fsdecode(urllib.parse.unquote_to_bytes(i)) for i in ids if isinstance(i, str)}
+    assert back == {os.fsdecode(b"caf\xe9"), "50%off", "\u00e9t\u00e9"}

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
@@ -29,6 +33,7 @@ from sdpose_core.engine.detect import (  # noqa: E402
     resolve_detector_path,
 )
 from sdpose_core.errors import CheckpointError, DownloadError, InputError  # noqa: E402
+from sdpose_core.images import to_rgb_uint8  # noqa: E402
 
 NUM_CLASSES = 80
 CAR = 2
@@ -262,9 +267,11 @@ def test_crafted_predictions_give_the_expected_person_boxes(crafted):
     expected = np.array([
         [20 * scale, 20 * scale, 120 * scale, 100 * scale, 0.9],
         [200 * scale, 10 * scale, 260 * scale, 60 * scale, 0.6],
-        [130 * scale, 60 * scale, 190 * scale, 160, 0.35],  # y2 = 150 * 1.5 = 225, clipped to the image height
+        [130 * scale, 60 * scale, 190 * scale, 150 * scale, 0.35],  # y2 225 past the 160-pixel image, as DWPose
     ])
     np.testing.assert_allclose(found, expected, rtol=1e-5, atol=1e-3)
+    clipped = YoloxDetector(detector.model_path, clip_boxes=True)(image)  # the option: y2 at the image height
+    np.testing.assert_allclose(clipped, np.minimum(expected, [480, 160, 480, 160, 1]), rtol=1e-5, atol=1e-3)
 
 
 def test_thresholds_are_parameters(crafted, tmp_path):
@@ -283,7 +290,7 @@ def test_decoded_output_models(tmp_path):
     base[0, 0, :6] = [32, 32, 20, 10, 0.9, 1.0]  # already decoded: centre/size in model-input pixels
     path = build_model(tmp_path / "dec.onnx", input_hw, base, red=False)
     found = YoloxDetector(path, raw_output=False)(np.zeros((32, 64, 3), np.uint8))
-    np.testing.assert_allclose(found, [[22, 27, 42, 32, 0.9]], atol=1e-4)  # y2 37 clipped to 32
+    np.testing.assert_allclose(found, [[22, 27, 42, 37, 0.9]], atol=1e-4)  # y2 37 past the 32-pixel image
 
 
 def test_nobody_gives_an_empty_float32_array(tmp_path):
@@ -383,3 +390,147 @@ def test_resolve_detector_path_offline_names_the_folder(tmp_path, monkeypatch):
             resolve_detector_path(given, models)
         message = str(info.value)
         assert str(models) in message and "yzd-v/DWPose" in message and DETECTOR_FILE in message
+
+
+# ------------------------------------------------------------------------------- held against DWPose's own code
+# comfyui_controlnet_aux's detector (src/custom_controlnet_aux/dwpose/dw_onnx/cv_ox_det.py) and HWC3 (util.py), run
+# from a fetched copy of the repository (git objects, read with ``git show``), never copied into the project. Where
+# no copy is at hand, the boxes that code produced on these inputs (tests/data/dwpose_detector_boxes.json, written
+# by tests/data/make_dwpose_detector_boxes.py at the commit below) stand in for it.
+AUX_COMMIT = "e8b689a513c3e6b63edc44066560ca5919c0576e"
+AUX_GIT = os.environ.get("SDPOSE_CONTROLNET_AUX_GIT", "/work/.mirror/Fannovel16+comfyui_controlnet_aux/repo")
+AUX_FILES = {"cv_ox_det": "src/custom_controlnet_aux/dwpose/dw_onnx/cv_ox_det.py",
+             "util": "src/custom_controlnet_aux/util.py"}
+DWPOSE_BOXES = Path(__file__).parent / "data" / "dwpose_detector_boxes.json"
+YOLOX_HW = (640, 640)  # yolox_l.onnx's input
+
+
+def aux_module(name: str, folder: Path):
+    """A module of the fetched comfyui_controlnet_aux at AUX_COMMIT, imported from ``folder``; None without a copy."""
+    try:
+        text = subprocess.run(["git", "--git-dir", AUX_GIT, "show", f"{AUX_COMMIT}:{AUX_FILES[name]}"],
+                              capture_output=True, check=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    path = folder / f"aux_{name}.py"
+    path.write_bytes(text)
+    spec = importlib.util.spec_from_file_location(f"aux_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except ImportError:
+        return None
+    return module
+
+
+def random_yolox(path: Path, seed: int = 0) -> Path:
+    """YOLOX-L's interface ([1, 3, 640, 640] in, [1, 8400, 85] raw rows out) with seeded random weights: per stride,
+    the image pooled to the grid, a random 1x1 convolution, box columns raw and score columns through a sigmoid."""
+    rng = np.random.default_rng(seed)
+    inits = [numpy_helper.from_array(np.array(255.0, np.float32), "k255"),
+             numpy_helper.from_array(np.array([1, 85, -1], np.int64), "shape")]
+    nodes, levels = [], []
+    nodes.append(helper.make_node("Div", ["x", "k255"], ["xn"]))
+    for s in STRIDES:
+        weight = (rng.normal(0, 1.0, (85, 3, 1, 1)) * np.r_[[0.3] * 4, [4.0] * 81][:, None, None, None]).astype(
+            np.float32)
+        bias = np.concatenate([[0.5, 0.5, 2.0 + np.log(32 / s), 2.5 + np.log(32 / s), -5.0],
+                               rng.normal(0, 1.0, 80) + np.r_[1.0, 0, 1.0, np.zeros(77)]]).astype(np.float32)
+        inits += [numpy_helper.from_array(weight, f"w{s}"), numpy_helper.from_array(bias, f"b{s}")]
+        nodes += [helper.make_node("AveragePool", ["xn"], [f"p{s}"], kernel_shape=[s, s], strides=[s, s]),
+                  helper.make_node("Conv", [f"p{s}", f"w{s}", f"b{s}"], [f"c{s}"]),
+                  helper.make_node("Reshape", [f"c{s}", "shape"], [f"r{s}"]),
+                  helper.make_node("Transpose", [f"r{s}"], [f"t{s}"], perm=[0, 2, 1])]
+        levels.append(f"t{s}")
+    inits += [numpy_helper.from_array(np.array(v, np.int64), n) for n, v in
+              [("s0", [0]), ("s4", [4]), ("s85", [85]), ("ax2", [2])]]
+    nodes += [helper.make_node("Concat", levels, ["z"], axis=1),
+              helper.make_node("Slice", ["z", "s0", "s4", "ax2"], ["box"]),
+              helper.make_node("Slice", ["z", "s4", "s85", "ax2"], ["logit"]),
+              helper.make_node("Sigmoid", ["logit"], ["prob"]),
+              helper.make_node("Concat", ["box", "prob"], ["y"], axis=2)]
+    graph = helper.make_graph(nodes, "yolox_l_random", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                                                          [1, 3, *YOLOX_HW])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, anchor_count(YOLOX_HW), 85])],
+                              initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def dwpose_images() -> dict[str, np.ndarray]:
+    """Seeded images of several shapes: smooth colour fields with blocks, so that boxes overlap, tie and cross the
+    frame edge."""
+    rng = np.random.default_rng(7)
+    images = {}
+    for i, (h, w) in enumerate([(480, 640), (720, 405), (300, 1000), (97, 131), (640, 640), (1200, 900)]):
+        small = rng.integers(0, 256, (max(2, h // 40), max(2, w // 40), 3), dtype=np.uint8)
+        image = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+        for _ in range(4):
+            y, x = rng.integers(0, h), rng.integers(0, w)
+            image[y: y + h // 3, x: x + w // 4] = rng.integers(0, 256, 3, dtype=np.uint8)
+        images[f"img{i}_{w}x{h}"] = image
+    return images
+
+
+@pytest.fixture(scope="module")
+def yolox_random(tmp_path_factory) -> Path:
+    return random_yolox(tmp_path_factory.mktemp("yolox") / "yolox_l_random.onnx")
+
+
+def test_boxes_are_dwposes_on_a_random_yolox_l(yolox_random, tmp_path):
+    """Same ONNX model, same images: our boxes are DWPose's to float32 precision (0.0000 px), not clipped."""
+    import onnxruntime as ort
+
+    ours = YoloxDetector(yolox_random, providers=["CPUExecutionProvider"])
+    stored = json.loads(DWPOSE_BOXES.read_text())
+    assert stored["commit"] == AUX_COMMIT
+    det = aux_module("cv_ox_det", tmp_path)
+    session = ort.InferenceSession(str(yolox_random), providers=["CPUExecutionProvider"])
+    crossing = 0
+    for name, image in dwpose_images().items():
+        found = ours(image)
+        if det is not None:  # live: DWPose's own function, exact
+            theirs = det.inference_detector(session, image)
+            theirs = np.zeros((0, 4)) if theirs is None else np.asarray(theirs)
+            assert found.shape[0] == theirs.shape[0], name
+            assert np.array_equal(found[:, :4].astype(np.float64), theirs), name
+        reference = np.asarray(stored["boxes"][name], dtype=np.float64).reshape(-1, 4)
+        assert found.shape[0] == reference.shape[0], name
+        np.testing.assert_allclose(found[:, :4], reference, atol=1e-3, err_msg=name)  # other CPUs: float noise
+        h, w = image.shape[:2]
+        crossing += int(((found[:, :2] < 0) | (found[:, 2:4] > [w, h])).any(axis=1).sum())
+    assert crossing > 0  # some boxes reach past the edge, and stay so, as DWPose's
+
+
+def test_nms_ties_and_the_threshold_compare_as_dwposes(tmp_path):
+    """Equal scores: DWPose keeps the later box; a score of exactly float32(0.3) passes its float64 comparison."""
+    det = aux_module("cv_ox_det", tmp_path)
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60], [51, 50, 61, 60]], np.float32)
+    scores = np.array([0.5, 0.5, 0.7, 0.7], np.float32)
+    assert nms(boxes, scores, 0.45).tolist() == [3, 1]  # the later of each equal pair
+    if det is not None:
+        assert nms(boxes, scores, 0.45).tolist() == [int(i) for i in det.nms(boxes, scores, 0.45)]
+    input_hw = (64, 64)
+    base = blank_base(input_hw)
+    put_box(base, input_hw, 32, (4, 4, 28, 28), obj=float(np.float32(0.3)))  # exactly float32(0.3)
+    put_box(base, input_hw, 32, (36, 36, 60, 60), obj=float(np.nextafter(np.float32(0.3), np.float32(0))))
+    found = YoloxDetector(build_model(tmp_path / "t.onnx", input_hw, base, red=False))(np.zeros((64, 64, 3), np.uint8))
+    np.testing.assert_allclose(found, [[4, 4, 28, 28, np.float32(0.3)]], atol=1e-4)
+
+
+def test_comfy_and_rgba_images_become_the_bytes_dwposes_node_feeds_its_detector(tmp_path):
+    """A ComfyUI IMAGE between 8-bit steps (after a resize node): the DWPose node's ``np.asarray(image * 255.,
+    dtype=np.uint8)`` (comfyui_controlnet_aux utils.common_annotator_call) truncates; a feathered RGBA edge: HWC3."""
+    util = aux_module("util", tmp_path)
+    rng = np.random.default_rng(5)
+    comfy = torch.from_numpy(rng.random((40, 50, 3), dtype=np.float32))
+    assert np.array_equal(to_rgb_uint8(comfy), np.asarray(comfy * 255., dtype=np.uint8))
+    rgba = rng.integers(0, 256, (40, 50, 4), dtype=np.uint8)
+    rgba[..., 3] = np.linspace(0, 255, 50).astype(np.uint8)  # a feathered alpha edge
+    color, alpha = rgba[..., :3].astype(np.float32), rgba[..., 3:].astype(np.float32) / np.float32(255)
+    expected = util.HWC3(rgba) if util is not None else (color * alpha + 255 * (1 - alpha)).clip(0, 255).astype(
+        np.uint8)
+    assert np.array_equal(to_rgb_uint8(rgba), expected)

@@ -41,3 +41,32 @@ def test_files_read_as_the_official_loader_reads_them(tmp_path):
         official = cv2.imread(str(path), cv2.IMREAD_COLOR)[..., ::-1]
         assert np.array_equal(to_rgb_uint8(load_image(path)), official), name
     assert np.array_equal(to_rgb_uint8(deep), (deep >> 8).astype(np.uint8))  # 16-bit arrays alike
+
+
+def test_a_144_megapixel_file_is_refused_from_its_header_before_decoding(tmp_path, monkeypatch):
+    """The 67-megapixel bound (sizes.MAX_IMAGE_PIXELS, the pose canvas bound) is checked on the header's size; the
+    pixels are never decoded (decoding one took ~43 s before the canvas check refused it)."""
+    import struct
+    import zlib
+
+    from PIL import ImageFile
+
+    from sdpose_core.errors import InputError
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    path = tmp_path / "huge.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 12000, 12000, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+
+    def decode(self):
+        raise AssertionError("the pixels were decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", decode)
+    try:
+        load_image(path)
+    except InputError as exc:
+        assert "12000x12000 = 144 megapixels; at most 67 megapixels" in str(exc), exc
+    else:
+        raise AssertionError("not refused")

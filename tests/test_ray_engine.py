@@ -66,3 +66,41 @@ def test_a_worker_killed_mid_run_is_replaced_and_every_output_is_written_once(ti
     records = [json.loads(p.read_text()) for p in (out / STATE_DIR / "records").glob("*.json")]
     assert len(records) == 12 and all(r["state"] == "done" for r in records)
     assert not Path(out / STATE_DIR / "runs").exists() or not list((out / STATE_DIR / "runs").iterdir())
+
+
+def _interrupt(cmd: list[str], out: Path, sig: int, ignore_sigint: bool) -> subprocess.CompletedProcess:
+    """Start ``cmd`` (SIGINT ignored, as a non-interactive shell starts background jobs, if ``ignore_sigint``),
+    send ``sig`` once its first output is published, and collect it."""
+    def setup() -> None:
+        if ignore_sigint:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=setup)
+    end = time.monotonic() + 240
+    while not list(out.glob("*.json")):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < end, "nothing was published"
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=240)
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
+
+
+@pytest.mark.parametrize("sig, ignored", [(signal.SIGTERM, False), (signal.SIGINT, True)])
+def test_signals_stop_the_ray_engine_as_the_local_one(sig, ignored, tiny_body, cache, tmp_path):
+    """SIGTERM: status 143 and the 'interrupted' line (Ray's own handler exited with 15, silently); SIGINT in a
+    non-interactive start (SIGINT ignored when started): status 130 as the local engine, not ignored. Both engines;
+    whole sets only, and a rerun finishes."""
+    folder = _images(tmp_path / "in", 12)
+    for engine in ("local", "ray"):
+        out = tmp_path / engine
+        extra = ["--engine", "ray", "--num-workers", "1"] if engine == "ray" else []
+        cmd = _cli(str(folder), *_fast(tiny_body, out, cache)[:-2], "--batch-size", "1", *extra)
+        result = _interrupt(cmd, out, sig, ignored)
+        assert result.returncode == 128 + sig, (engine, result.returncode, result.stderr[-2000:])
+        assert "interrupted (" + signal.Signals(sig).name + ")" in result.stderr, (engine, result.stderr[-2000:])
+        _assert_whole(out)
+        finish = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
+        assert finish.returncode == 0, finish.stderr[-2000:]
+        _assert_whole(out, {f"img{i:02d}" for i in range(12)})

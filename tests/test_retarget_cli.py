@@ -118,3 +118,98 @@ def test_pipeline_options_of_the_wrong_type_are_one_clear_error(options, match):
     driving = [frame(person(body(SHORT, walk_angles(t)))) for t in range(3)]
     with pytest.raises(InputError, match=match):
         retarget_clip(driving, frame(person(body(TALL, POSE))), options)
+BIG = "1" + "0" * 400  # an integer no float holds
+
+
+def _inputs(tmp_path):
+    driving = write(tmp_path / "drive.json", [frame(person(body(SHORT, walk_angles(t)))) for t in range(3)])
+    ref = write(tmp_path / "ref.json", frame(person(body(TALL, POSE))))
+    return driving, ref
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--threshold", "nan"], "--threshold must be a number in 0..1"),
+    (["--threshold", "5"], "--threshold must be a number in 0..1"),
+    (["--out", "{tmp}/afile/x.json"], "which is a file"),
+    (["--pose-video", "{tmp}/afile/v.mp4", "--fps", "24"], "which is a file"),
+    (["--out", "{tmp}/" + "o" * 251 + ".json"], "is 256 bytes long (at most 255)"),
+    (["--pose-video", "{tmp}/" + "v" * 252 + ".mp4", "--fps", "24"], "is 256 bytes long"),
+    (["--out", "/proc/x.json"], "cannot write a file there"),
+    (["--pose-video", "{tmp}/v.mp4", "--fps", "inf"], "a number in 0..1000"),
+    (["--pose-video", "{tmp}/v.mp4", "--fps", "1e308"], "a number in 0..1000"),
+    (["--pose-video", "{tmp}/v.mp4", "--fps", "nan"], "a number in 0..1000"),
+    (["--pose-video", "{tmp}/out.json", "--fps", "24"], "are the same file"),
+    (["--stick-width", "0"], "must be 1..64"),
+    (["--point-size", "1000000000"], "must be 1..64"),
+    (["--point-size", "99999999999"], "must be 1..64"),
+    (["--stick-width", "99999999999"], "must be 1..64"),
+    (["--resolution", "10"], "--resolution must be 64..16384"),
+    (["--reference-person", "-1"], "--reference-person must be 0 or more"),
+])
+def test_bad_values_and_outputs_get_one_line_before_anything(extra, message, tmp_path, capsys):
+    driving, ref = _inputs(tmp_path)
+    (tmp_path / "afile").write_text("the user's")
+    args = ["retarget", str(driving), "--reference", str(ref), "--out", str(tmp_path / "out.json")]
+    assert main(args + [e.format(tmp=tmp_path) for e in extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and err.startswith("error: "), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "drive.json", "ref.json"]  # nothing written
+
+
+def test_device_is_checked_before_a_reference_image_is_posed(tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    driving, _ = _inputs(tmp_path)
+    Image.fromarray(np.zeros((64, 48, 3), np.uint8)).save(tmp_path / "ref.png")
+    assert main(["retarget", str(driving), "--reference", str(tmp_path / "ref.png"), "--out", str(tmp_path / "o.json"),
+                 "--model", str(tmp_path / "missing-model"), "--device", "cuda"]) == 2
+    err = capsys.readouterr().err
+    assert "no CUDA GPU is usable here" in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("where", ["keypoint", "canvas"])
+@pytest.mark.parametrize("command", ["retarget", "draw"])
+def test_integers_too_large_for_a_float_are_one_line(where, command, tmp_path, capsys):
+    driving, ref = _inputs(tmp_path)
+    frames = json.loads(driving.read_text())
+    if where == "canvas":
+        frames[0]["canvas_width"] = "BIG"
+    else:
+        frames[0]["people"][0][BODY_KEY][0] = "BIG"
+    driving.write_text(json.dumps(frames).replace('"BIG"', BIG))
+    args = (["retarget", str(driving), "--reference", str(ref), "--out", str(tmp_path / "o.json")]
+            if command == "retarget" else ["draw", str(driving), "--out", str(tmp_path / "o")])
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "too large" in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("value", [1e300, -1e300, 1e-300, 5e-324])
+def test_coordinates_whose_lengths_overflow_or_underflow_are_refused(value, tmp_path, capsys):
+    """Bones 1e300 long overflow when squared; 1e-300 long underflow to 0: either collapsed every joint onto the
+    neck with status 0. Now the file is refused, naming the value."""
+    driving, ref = _inputs(tmp_path)
+    frames = json.loads(driving.read_text())
+    flat = frames[1]["people"][0][BODY_KEY]
+    frames[1]["people"][0][BODY_KEY] = [v * value if i % 3 != 2 else v for i, v in enumerate(flat)]
+    driving.write_text(json.dumps(frames))
+    assert main(["retarget", str(driving), "--reference", str(ref), "--out", str(tmp_path / "o.json")]) == 2
+    err = capsys.readouterr().err
+    assert "frame 1" in err and "is not a pixel position" in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "o.json").exists()
+
+
+@pytest.mark.parametrize("out, message", [
+    ("{tmp}/afile/x.png", "which is a file"),
+    ("{tmp}/" + "p" * 252 + ".png", "File name too long"),
+    ("/proc/x.png", "cannot write a file there"),
+])
+def test_draw_outputs_are_checked_before_drawing(out, message, tmp_path, capsys):
+    _, ref = _inputs(tmp_path)
+    (tmp_path / "afile").write_text("the user's")
+    assert main(["draw", str(ref), "--out", out.format(tmp=tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and err.startswith("error: "), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "drive.json", "ref.json"]

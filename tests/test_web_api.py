@@ -423,3 +423,32 @@ def test_save_node_validates_before_writing(keypoints_io, tmp_path):
     saved = keypoints_io.save_pose_files([FRAME, FRAME], "sdpose/pose", keypoints_io.PER_FRAME, tmp_path)
     assert [s["filename"] for s in saved] == ["pose_00001_.json", "pose_00002_.json"]
     assert json.loads((tmp_path / "sdpose" / "pose_00002_.json").read_text()) == FRAME
+
+
+@pytest.mark.parametrize("where", ["canvas_width", "pose_keypoints_2d"])
+def test_integers_no_float_holds_are_a_clear_400(dirs, where):
+    """'1' and 400 zeros (a float 1e400 was handled; the integer gave OverflowError, HTTP 500): one line, 400, from
+    GET and POST, and the Load Pose Keypoints node's reader."""
+    input_dir, output_dir = dirs
+    frame = json.loads(json.dumps(FRAME))
+    if where == "canvas_width":
+        frame["canvas_width"] = "BIG"
+    else:
+        frame["people"][0]["pose_keypoints_2d"][3] = "BIG"
+    text = json.dumps(frame).replace('"BIG"', "1" + "0" * 400)
+    (input_dir / "big.json").write_text(text)
+    refused(api.read_pose, "big.json", input_dir, output_dir, match="too large")
+
+    async def calls(client):
+        body = '{"filename": "b.json", "pose_keypoint": ' + text + "}"
+        save = await client.post("/sdpose/keypoints", data=body, headers={"Content-Type": "application/json"})
+        read = await client.get("/sdpose/keypoints", params={"file": "big.json"})
+        return [(r.status, (await r.json())["error"]) for r in (save, read)]
+
+    results = http(dirs, calls)
+    assert [s for s, _ in results] == [400, 400], results
+    assert all("too large" in e and "\n" not in e for _, e in results), results
+    assert not (input_dir / "b.json").exists()
+    openpose = importlib.import_module("sdpose_pack.sdpose_core.formats.openpose")
+    with pytest.raises(common.InputError, match="too large"):
+        openpose.load_pose_keypoint(input_dir / "big.json")  # what Load Pose Keypoints reads a file with

@@ -143,7 +143,7 @@ def _handler(job: Job, counts: Counts, bar) -> Callable[[Outcome], None]:
     def fail(task: Task, reason: str) -> None:
         counts.failed.append((task, reason))
         job.fail(task, reason)
-        bar.write(f"failed: {task.path}: {reason}", file=sys.stderr)
+        bar.write(f"failed: {escape_field(str(task.path))}: {escape_field(reason)}", file=sys.stderr)  # one line
 
     def handle(outcome: Outcome) -> None:
         if outcome.error is not None:
@@ -182,6 +182,10 @@ def _run_local(estimator: Any, spec: JobSpec, job: Job, units: list[Unit], progr
 def _check_coco_target(job: Job, spec: JobSpec, tasks: list[Task]) -> None:
     """--coco-json may replace only a file this job wrote (or any with --overwrite), never an input or output."""
     path = Path(os.path.abspath(spec.coco_json))
+    state = Path(os.path.realpath(job.root))
+    if state == Path(os.path.realpath(path)) or state in Path(os.path.realpath(path)).parents:
+        raise InputError(f"--coco-json '{spec.coco_json}' is inside the job's own folder '{job.root}'; choose a "
+                         "name outside it.")
     if path in {t.path for t in tasks}:
         raise InputError(f"--coco-json '{spec.coco_json}' is one of the inputs; choose another name.")
     out = Path(os.path.abspath(spec.out))
@@ -217,13 +221,23 @@ def _write_coco(job: Job, spec: JobSpec, tasks: list[Task], world: int, state: A
     job.remember(path)
 
 
+_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def escape_field(text: str) -> str:
+    r"""One field of the failures file on one line: backslash, tab, newline and carriage return written as ``\\``,
+    ``\t``, ``\n``, ``\r``, and each byte of a file name that is not UTF-8 as ``\xNN`` (reversible)."""
+    return "".join(_ESCAPES.get(c) or (f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else c) for c in text)
+
+
 def _write_failures(job: Job, out: Path, tasks: list[Task]) -> str:
-    """``OUT/sdpose_failures.txt``: one line per failed input (path, tab, reason); removed when none failed."""
+    """``OUT/sdpose_failures.txt``: one line per failed input (path, tab, reason, each escaped by
+    :func:`escape_field`); removed when none failed."""
     failed = []
     for task in tasks:
         record = job.record(task.stem) or {}
         if record.get("state") == "failed" and record.get("input") == str(task.path):
-            failed.append(f"{task.path}\t{record.get('reason', '')}\n")
+            failed.append(f"{escape_field(str(task.path))}\t{escape_field(str(record.get('reason', '')))}\n")
     path = out / FAILURES_FILE
     if not failed:
         if path.exists() and job.wrote(path):

@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-
 from ..atomic import write_atomic
 from ..errors import InputError
 from ..formats.openpose import load_pose_keypoint, read_pose_json
 from ..pose.render import output_size, render_frame
 from ..video.io import write_png
+from .options import check_output_file
 
 
 def _targets(pose_path: Path, out: Path, frames: int, single: bool) -> list[Path]:
@@ -44,12 +44,15 @@ def draw_command(pose_path: str | Path, out: str | Path, resolution: int | None 
         raise InputError(f"'{pose_path}' holds an empty POSE_KEYPOINT list; there is nothing to draw.")
     for frame in frames:
         output_size(frame["canvas_width"], frame["canvas_height"], resolution)
-    targets = _targets(pose_path, out, len(frames), isinstance(data, dict))
-    taken = [t for t in targets if t.exists()]
+    try:
+        targets = _targets(pose_path, out, len(frames), isinstance(data, dict))
+        check_output_file(targets[0], "--out")  # the name fits, the folder is made and takes files
+        taken = [t for t in targets if t.exists()]
+    except OSError as exc:
+        raise InputError(f"--out '{out}': {exc.strerror or exc}.") from None
     if taken and not overwrite:
         raise InputError(f"'{taken[0]}' already exists ({len(taken)} of {len(targets)} outputs); "
                          "choose another output or allow overwriting.")
-    targets[0].parent.mkdir(parents=True, exist_ok=True)
     for frame, target in zip(frames, targets):
         image = render_frame(frame, resolution=resolution, hands=hands, face=face, feet=feet, xinsr=xinsr,
                              **drawing)

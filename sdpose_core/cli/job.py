@@ -41,6 +41,22 @@ def output_names(stem: str, video: bool, frames: bool, face: bool = False) -> li
     return [stem + s for s in VIDEO_OUTPUTS + ((FRAMES_OUTPUT,) if frames else ()) + ((FACE_OUTPUT,) if face else ())]
 
 
+MAX_STEM_BYTES = 200  # + a staging tag (17), a numbering ("-12") and the longest suffix keep names under 255 bytes
+
+
+def short_stem(stem: str) -> str:
+    """``stem``, or when its outputs' names (staged ones are longer) could pass the file system's 255 bytes, its
+    first characters, ``~`` and a digest of the whole stem: a long input name gets a shorter, still unique,
+    output name instead of failing."""
+    if len(os.fsencode(stem)) <= MAX_STEM_BYTES:
+        return stem
+    digest = hashlib.blake2b(os.fsencode(stem), digest_size=4).hexdigest()
+    head = stem
+    while len(os.fsencode(head)) > MAX_STEM_BYTES - len(digest) - 1:
+        head = head[:-1]
+    return f"{head}~{digest}"
+
+
 STATE_DIR = ".sdpose-job"
 FAILURES_FILE = "sdpose_failures.txt"
 CHUNK = 1 << 20
@@ -207,6 +223,7 @@ class Job:
         return Plan(todo, skipped)
 
     def _free_stem(self, base: str, video: bool, taken: set[str]) -> str:
+        base = short_stem(base)
         candidate, n = base, 1
         while candidate in taken or any((self.out / name).exists() or (self.out / name).is_symlink()
                                         for name in output_names(candidate, video, frames=True, face=True)):

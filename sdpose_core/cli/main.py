@@ -12,14 +12,16 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from . import retarget as retarget_cli
-from .options import add_draw_options, add_estimator_options, draw_style, estimator_options
-from ..choices import BODY_LAYOUTS, MAX_RESOLUTION, MISSING_PARTS, PEOPLE_ORDERS
+from .job import FAILURES_FILE
+from .options import (add_draw_options, add_estimator_options, check_device, check_draw, check_output_file,
+                      draw_style, estimator_options, probe_write)
+from ..choices import BODY_LAYOUTS, MISSING_PARTS, PEOPLE_ORDERS
 from ..errors import InputError, SDPoseError
 from ..video.options import DEFAULT_CRF, MAX_CRF, ClipOptions
 
@@ -176,13 +178,12 @@ def clip_fields(args: argparse.Namespace) -> dict[str, Any]:
 def _check_numbers(args: argparse.Namespace) -> None:
     """Every numeric option in its range, or one line saying which is not."""
     estimator_options(args)
+    check_draw(args)
     if args.max_people is not None and args.max_people < 1:
         raise InputError(f"--max-people must be at least 1 (leave it out to keep everyone), got {args.max_people}.")
     if not 0 <= args.crf <= MAX_CRF:
         raise InputError(f"--crf must be 0..{MAX_CRF} (H.264 quality, lower = better; default {DEFAULT_CRF}), "
                          f"got {args.crf}.")
-    if args.resolution is not None and not 64 <= args.resolution <= MAX_RESOLUTION:
-        raise InputError(f"--resolution must be 64..{MAX_RESOLUTION} (as DWPreprocessor's), got {args.resolution}.")
     ClipOptions(**clip_fields(args)).check(CLIP_FLAGS)
     if args.num_workers is not None and args.num_workers < 1:
         raise InputError(f"--num-workers must be at least 1, got {args.num_workers}.")
@@ -190,51 +191,25 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise InputError("--num-workers and --ray-address need --engine ray.")
 
 
-def check_device(device: str | None) -> None:
-    """A device torch has here, or one line saying what to use instead."""
-    if device is None:
-        return
-    import torch
-
-    try:
-        d = torch.device(device)
-    except (RuntimeError, ValueError):
-        raise InputError(f"--device '{device}' is not a device name; use cpu, cuda or cuda:N.") from None
-    if d.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if not count:
-            raise InputError(f"--device {device}: no CUDA GPU is usable here (torch {torch.__version__}); "
-                             "use --device cpu, or install the torch build for your CUDA.")
-        if d.index is not None and d.index >= count:
-            raise InputError(f"--device {device}: only {count} GPU(s) here (cuda:0..cuda:{count - 1}).")
-    elif d.type == "mps":
-        if not torch.backends.mps.is_available():
-            raise InputError(f"--device {device}: MPS is not available here; use --device cpu.")
-    elif d.type != "cpu":
-        raise InputError(f"--device {device}: unsupported device type; use cpu, cuda, cuda:N or mps.")
-
-
 def check_out(out: Path) -> None:
-    """--out is a folder, or can be made one; checked before the model loads."""
-    for p in (out, *out.parents):
-        if p.exists() and not p.is_dir():
-            what = "is a file" if p == out else f"is under '{p}', which is a file"
-            raise InputError(f"--out '{out}' {what}; give a folder (it is created when missing).")
+    """--out is a folder, or can be made one, that takes new files; checked before the model loads."""
     try:
+        for p in (out, *out.parents):
+            if p.exists() and not p.is_dir():
+                what = "is a file" if p == out else f"is under '{p}', which is a file"
+                raise InputError(f"--out '{out}' {what}; give a folder (it is created when missing).")
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"--out '{out}': cannot create the folder ({exc.strerror or exc}).") from None
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise InputError(f"--out '{out}': the folder is not writable.")
+    try:
+        probe_write(out / FAILURES_FILE)
+    except OSError as exc:
+        raise InputError(f"--out '{out}': the folder takes no new files ({exc.strerror or exc}).") from None
 
 
 def check_coco_path(path: Path) -> None:
-    """--coco-json names a file (existing or not) in a folder that exists or can be made."""
-    if path.is_dir():
-        raise InputError(f"--coco-json '{path}' is a folder; give a file name such as '{path / 'results.json'}'.")
-    for p in path.parents:
-        if p.exists() and not p.is_dir():
-            raise InputError(f"--coco-json '{path}' is under '{p}', which is a file.")
+    """--coco-json names a file (existing or not) that can be written, in a folder that exists or can be made."""
+    check_output_file(path, "--coco-json")
 
 
 def find_inputs(inputs: list[str]) -> list[tuple[Path, bool]]:
@@ -309,6 +284,7 @@ def estimate_command(args: argparse.Namespace) -> int:
 def draw_command(args: argparse.Namespace) -> int:
     from .draw import draw_command as render_file
 
+    check_draw(args)
     written = render_file(args.pose, args.out, resolution=args.resolution, hands=args.hands, face=args.face,
                           feet=args.feet, xinsr=args.xinsr, overwrite=args.overwrite, body_layout=args.body_layout,
                           **draw_style(args))
@@ -318,7 +294,7 @@ def draw_command(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a command: 0 done, 1 some inputs failed, 2 bad arguments, 128 + signal when interrupted."""
-    from ..atomic import Interrupted, handle_signals
+    from ..atomic import handle_signals, interrupting_signal
 
     args = build_parser().parse_args(argv)
     try:
@@ -328,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        signum = exc.signum if isinstance(exc, Interrupted) else 2
-        print(f"interrupted ({exc.args[0] if exc.args else 'SIGINT'}): finished outputs are complete and kept, "
+        signum = interrupting_signal(exc)
+        print(f"interrupted ({signal.Signals(signum).name}): finished outputs are complete and kept, "
               "nothing partial was left; run the same command again to resume.", file=sys.stderr)
         return 128 + signum

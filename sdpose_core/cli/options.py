@@ -1,15 +1,25 @@
 """Command-line options that several commands share: how images are posed (:class:`EstimatorOptions`' fields, with
-its defaults and its check) and what is drawn and how."""
+its defaults and its check) and what is drawn and how; and the checks of values several commands take (drawing
+controls, thresholds, output files, devices). Each ends in an InputError (one ``error:`` line, status 2) before any
+model loads or any file is written."""
 
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Sequence
+from pathlib import Path
 
-from ..choices import DRAW_STYLES, FACE_RADIUS, JOINT_RADIUS, STICK_WIDTH, STROKE_REFERENCE_SIDE
+from ..atomic import check_file_name, open_temporary
+from ..choices import (DRAW_STYLES, FACE_RADIUS, JOINT_RADIUS, MAX_RESOLUTION, STICK_WIDTH, STROKE_REFERENCE_SIDE,
+                       stroke_problem)
 from ..engine.options import CROP_MODES, DTYPE_NAMES, EstimatorOptions
+from ..errors import InputError
 from ..keypoints import DWPOSE_THRESHOLD
 from ..sizes import parse_size
+
+MIN_RESOLUTION = 64  # DWPreprocessor's resolution widget: 64..MAX_RESOLUTION
+MAX_FPS = 1000.0  # frames per second, as the SDPose Video Options node's frame_rate widget
 
 # EstimatorOptions field -> its flag, for the options' messages.
 ESTIMATOR_FLAGS = {"input_size": "--input-size", "crop_mode": "--crop-mode", "flip": "--flip",
@@ -86,3 +96,70 @@ def draw_style(args: argparse.Namespace) -> dict:
     """The drawing controls of ``add_draw_options`` (with the style and the body toggle) as ``render`` keywords."""
     return dict(stick_width=args.stick_width, point_size=args.point_size, face_point_size=args.face_point_size,
                 head=args.head, scale_strokes=args.scale_strokes, style=args.style, body=args.body)
+
+
+def check_draw(args: argparse.Namespace) -> None:
+    """The drawing flags of :func:`add_draw_options` in range."""
+    if args.resolution is not None and not MIN_RESOLUTION <= args.resolution <= MAX_RESOLUTION:
+        raise InputError(f"--resolution must be {MIN_RESOLUTION}..{MAX_RESOLUTION} (as DWPreprocessor's), "
+                         f"got {args.resolution}.")
+    for name in ("stick_width", "point_size", "face_point_size"):
+        problem = stroke_problem(name, getattr(args, name))
+        if problem is not None:
+            raise InputError(f"--{name.replace('_', '-')}: {problem}")
+
+
+def check_threshold(value: float, flag: str = "--threshold") -> None:
+    """A keypoint score threshold: a number in 0..1 (:meth:`EstimatorOptions.check`'s rule)."""
+    EstimatorOptions(threshold=value).check({"threshold": flag})
+
+
+def check_output_file(path: Path, flag: str) -> None:
+    """A file can be created at ``path``: a name the file system holds, in a folder that is (or can be made) and
+    takes new files. Makes the missing folders; writes nothing else (a probe file is removed at once)."""
+    try:
+        check_file_name(path)
+    except InputError as exc:
+        raise InputError(f"{flag}: {exc}") from None
+    try:
+        if path.is_dir():
+            raise InputError(f"{flag} '{path}' is a folder; give a file name.")
+        for p in path.parents:
+            if p.exists() and not p.is_dir():
+                raise InputError(f"{flag} '{path}' is under '{p}', which is a file; give a path in a folder.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe_write(path)
+    except OSError as exc:
+        raise InputError(f"{flag} '{path}': cannot write a file there ({exc.strerror or exc}).") from None
+
+
+def probe_write(path: Path) -> None:
+    """Create and remove a temporary sibling of ``path``: OSError when its folder takes no new file (read-only,
+    /proc, ...), which permission bits alone do not tell (root passes every access check)."""
+    probe, handle = open_temporary(path)
+    handle.close()
+    probe.unlink()
+
+
+def check_device(device: str | None, flag: str = "--device") -> None:
+    """A device torch has here, or one line saying what to use instead (None: the default device)."""
+    if device is None:
+        return
+    import torch
+
+    try:
+        d = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise InputError(f"{flag} '{device}' is not a device name; use cpu, cuda or cuda:N.") from None
+    if d.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if not count:
+            raise InputError(f"{flag} {device}: no CUDA GPU is usable here (torch {torch.__version__}); "
+                             "use --device cpu, or install the torch build for your CUDA.")
+        if d.index is not None and d.index >= count:
+            raise InputError(f"{flag} {device}: only {count} GPU(s) here (cuda:0..cuda:{count - 1}).")
+    elif d.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise InputError(f"{flag} {device}: MPS is not available here; use --device cpu.")
+    elif d.type != "cpu":
+        raise InputError(f"{flag} {device}: unsupported device type; use cpu, cuda, cuda:N or mps.")

@@ -9,11 +9,14 @@ is given to a worker again (up to ``MAX_ATTEMPTS`` times); Ray restarts the dead
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
+import threading
 from collections import deque
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ..atomic import OutputSet, remove
 from ..errors import InputError, SDPoseError
@@ -22,6 +25,7 @@ from .work import Outcome, Unit, WorkSettings, build_estimator, run_unit
 INSTALL = "pip install -r requirements-ray.txt"
 MAX_ATTEMPTS = 3  # tries per unit when workers die under it
 MAX_DEATHS = 3  # deaths after which a worker is retired
+WAIT_S = 0.5  # longest wait for a unit in one call, so that SIGINT/SIGTERM are acted on promptly
 
 
 def require_ray() -> None:
@@ -62,12 +66,36 @@ class PoseWorker:
         return list(run_unit(self.estimator, self.settings, unit, lambda stem, folder=False: OutputSet(root / stem)))
 
 
+@contextlib.contextmanager
+def _keep_signal_handlers() -> Iterator[None]:
+    """Put back the SIGINT/SIGTERM handlers that ``ray.init`` replaces (its SIGTERM handler exits with status 15),
+    so the Ray engine stops on the same signals, with the same status and message, as the local engine."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in handlers.items():
+            if handler is not None:
+                signal.signal(s, handler)
+
+
 def _start(spec) -> bool:
     """Connect to the cluster (or start a local one); True when this call started Ray."""
     import ray
 
     if ray.is_initialized():
         return False
+    with _keep_signal_handlers():
+        _init(spec)
+    return True
+
+
+def _init(spec) -> None:
+    import ray
+
     package = str(Path(__file__).resolve().parent)
     if spec.ray_address:
         ray.init(address=spec.ray_address, runtime_env={"py_modules": [package]}, log_to_driver=False)
@@ -76,7 +104,6 @@ def _start(spec) -> bool:
         path = os.pathsep.join(p for p in (str(Path(package).parent), os.environ.get("PYTHONPATH")) if p)
         ray.init(num_cpus=max(os.cpu_count() or 1, workers), include_dashboard=False, log_to_driver=False,
                  runtime_env={"env_vars": {"PYTHONPATH": path}})
-    return True
 
 
 def run_ray(spec, job, units: list[Unit], progress: Callable[[int], None],
@@ -97,7 +124,7 @@ def run_ray(spec, job, units: list[Unit], progress: Callable[[int], None],
         device = "cpu" if not gpus else None
         remote = ray.remote(num_cpus=1 if gpus else threads, num_gpus=1 if gpus else 0, max_restarts=-1)(PoseWorker)
         actors = [remote.remote(spec.settings, device, threads) for _ in range(count)]
-        for error in ray.get([a.ready.remote() for a in actors]):
+        for error in _get([a.ready.remote() for a in actors]):
             if error:
                 raise InputError(error)
         deaths = {i: 0 for i in range(count)}
@@ -114,7 +141,10 @@ def run_ray(spec, job, units: list[Unit], progress: Callable[[int], None],
                 for unit, _ in queue:
                     _fail(unit, "every Ray worker died; see the Ray logs", progress, handle)
                 return
-            (ref,), _ = ray.wait(list(running), num_returns=1)
+            ready: list = []
+            while not ready:  # short waits: a signal's handler runs between them, not only when a unit ends
+                ready, _ = ray.wait(list(running), num_returns=1, timeout=WAIT_S)
+            (ref,) = ready
             worker, unit, attempt, root = running.pop(ref)
             try:
                 outcomes = ray.get(ref)
@@ -148,6 +178,15 @@ def run_ray(spec, job, units: list[Unit], progress: Callable[[int], None],
             ray.kill(actor)
         if started:
             ray.shutdown()
+
+
+def _get(refs: list) -> list:
+    """``ray.get(refs)``, waiting in short steps so that a signal's handler runs meanwhile."""
+    import ray
+
+    while len(ray.wait(refs, num_returns=len(refs), timeout=WAIT_S)[0]) < len(refs):
+        pass
+    return ray.get(refs)
 
 
 def _fail(unit: Unit, reason: str, progress: Callable[[int], None], handle: Callable[[Outcome], None]) -> None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..choices import RETARGET_ANCHORS, RETARGET_FILL_GAPS, RETARGET_MAX_FILL_GAPS, RETARGET_SMOOTH
 from ..errors import InputError
-from .options import add_draw_options, add_estimator_options, draw_style, estimator_options
+from .options import (MAX_FPS, add_draw_options, add_estimator_options, check_device, check_draw, check_output_file,
+                      draw_style, estimator_options)
 
 if TYPE_CHECKING:
     from ..pose.retarget_clip import RetargetOptions
@@ -67,17 +69,28 @@ def _pose_reference_image(args: argparse.Namespace) -> dict:
     return pose_frame(next(iter(estimator([load_image(args.reference)]))), threshold=options.threshold)
 
 
-def _check_targets(args: argparse.Namespace) -> None:
-    for path in (args.out, args.pose_video):
-        if path is not None and path.exists():
-            raise InputError(f"'{path}' already exists; choose another output name (nothing is overwritten).")
-    if (args.pose_video is not None or args.smooth) and (args.fps is None or not math.isfinite(args.fps)
-                                                         or not args.fps > 0):
-        flag = "--pose-video" if args.pose_video is not None else "--smooth"
-        raise InputError(f"{flag} needs --fps F (the driving clip's frame rate), a positive number.")
-    retarget_options(args).check(CLI_NAMES)
+def _check_args(args: argparse.Namespace) -> None:
+    """Every option in range and every output writable, before any model loads or file is written."""
+    estimator_options(args)  # --input-size, --threshold
+    check_draw(args)
+    if args.reference_person < 0:
+        raise InputError(f"--reference-person must be 0 or more (0: the first person), got {args.reference_person}.")
     if args.out.suffix.lower() != ".json":
         raise InputError(f"--out '{args.out}' should be a .json file (POSE_KEYPOINT).")
+    if args.pose_video is not None and os.path.abspath(args.pose_video) == os.path.abspath(args.out):
+        raise InputError(f"--pose-video and --out are the same file '{args.out}'; give two names.")
+    if (args.pose_video is not None or args.smooth) and (
+            args.fps is None or not (math.isfinite(args.fps) and 0 < args.fps <= MAX_FPS)):
+        flag = "--pose-video" if args.pose_video is not None else "--smooth"
+        raise InputError(f"{flag} needs --fps F (the driving clip's frame rate), a number in 0..{MAX_FPS:g}; "
+                         f"got {args.fps}.")
+    retarget_options(args).check(CLI_NAMES)
+    for path, flag in ((args.out, "--out"), (args.pose_video, "--pose-video")):
+        if path is not None:
+            check_output_file(path, flag)
+            if path.exists():
+                raise InputError(f"'{path}' already exists; choose another output name (nothing is overwritten).")
+    check_device(args.device)
 
 
 CLI_NAMES = {"fill_gaps": "--fill-gaps", "smooth": "--smooth", "frame_rate": "--fps"}
@@ -98,7 +111,7 @@ def command(args: argparse.Namespace) -> int:
     from ..pose.retarget_clip import retarget_clip
     from ..video.io import VideoWriter
 
-    _check_targets(args)
+    _check_args(args)
     image = args.reference.suffix.lower() in IMAGE_SUFFIXES
     reference = _pose_reference_image(args) if image else args.reference
     draw = dict(resolution=args.resolution, hands=args.hands, face=args.face, feet=args.feet, xinsr=args.xinsr,

@@ -7,13 +7,19 @@ gives the same boxes:
   mean/std; it is resized keeping its aspect ratio (``cv2.INTER_LINEAR``, sizes truncated to int) into the model
   input and padded with 114 at the bottom/right;
 - raw YOLOX rows ``[dx, dy, log w, log h, objectness, 80 class probabilities]`` are decoded on the stride 8/16/32
-  grids; a box's score is objectness x class probability;
-- person (COCO class 0) boxes scoring above 0.3 are kept after NMS at IoU 0.45 (pixel ``+1`` areas), then mapped
-  back by the resize ratio. DWPose runs class-aware NMS over all classes with a 0.1 pre-filter, then keeps
-  persons above 0.3: class-aware NMS never lets another class suppress a person, and a box at or below 0.3 can
-  only suppress lower boxes that are dropped anyway, so filtering persons at 0.3 first gives the same boxes.
+  grids;
+- a box's score is objectness x class probability in float32; person (COCO class 0) boxes scoring above 0.1
+  (compared in float32) go through greedy NMS at IoU 0.45 (pixel ``+1`` areas; candidates in the order of
+  ``argsort(scores)[::-1]``, so among equal scores the later box is kept), then those scoring above 0.3 compared
+  in float64 (a score of exactly float32(0.3) passes) are kept, mapped back by the resize ratio. DWPose runs
+  class-aware NMS over all classes, so another class never suppresses a person: running the person class alone
+  gives the same boxes;
+- boxes are not clipped to the image, as in DWPose (a person at the frame edge may get a box reaching past it;
+  the top-down crop handles that). ``clip_boxes=True`` clips them, which moves such a person's crop centre and
+  shrinks its scale.
 
-Unlike DWPose, boxes are clipped to the image.
+The image must already be 8-bit: :func:`sdpose_core.images.to_rgb_uint8` converts float and RGBA images with the
+DWPose node's rules (``x * 255`` truncated, ``HWC3``).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ STRIDES = (8, 16, 32)
 PAD_VALUE = 114
 PERSON_CLASS = 0
 SCORE_THRESHOLD = 0.3
+CANDIDATE_THRESHOLD = 0.1  # DWPose's multiclass_nms score_thr: the boxes NMS sees
 NMS_THRESHOLD = 0.45
 PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "DirectMLExecutionProvider", "OpenVINOExecutionProvider",
                        "ROCMExecutionProvider", "CoreMLExecutionProvider", "CPUExecutionProvider")
@@ -77,11 +84,12 @@ def decode_outputs(raw: np.ndarray, input_hw: tuple[int, int], strides: Sequence
 def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
     """Greedy NMS on xyxy boxes; indices kept, best first. A box goes when its IoU with a kept one > threshold.
 
-    Areas use DWPose's pixel convention (w = x2 - x1 + 1).
+    Areas use DWPose's pixel convention (w = x2 - x1 + 1); candidates are visited in DWPose's order,
+    ``argsort(scores)[::-1]`` (equal scores: the later box first).
     """
     x1, y1, x2, y2 = boxes.T
     areas = (x2 - x1 + 1) * (y2 - y1 + 1)
-    order = np.argsort(-scores, kind="stable")
+    order = np.argsort(scores)[::-1]
     keep = []
     while order.size:
         best, rest = order[0], order[1:]
@@ -93,17 +101,23 @@ def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
     return np.asarray(keep, dtype=np.int64)
 
 
-def person_boxes(predictions: np.ndarray, ratio: float, image_hw: tuple[int, int], score_threshold: float,
+def person_boxes(predictions: np.ndarray, ratio: float, image_hw: tuple[int, int] | None, score_threshold: float,
                  nms_threshold: float, class_id: int = PERSON_CLASS) -> np.ndarray:
-    """Decoded rows [A, 5+C] -> float32 [N, 5] (x1, y1, x2, y2, score) in image pixels, best first."""
+    """Decoded rows [A, 5+C] -> float32 [N, 5] (x1, y1, x2, y2, score) in image pixels, best first.
+
+    ``image_hw``: clip the boxes to this image (DWPose does not: pass None).
+    """
+    predictions = np.asarray(predictions, dtype=np.float32)
     scores = predictions[:, 4] * predictions[:, 5 + class_id]
-    mask = scores > score_threshold
+    mask = scores > np.float32(CANDIDATE_THRESHOLD)
     centers, sizes, scores = predictions[mask, :2], predictions[mask, 2:4], scores[mask]
     boxes = np.concatenate([centers - sizes / 2, centers + sizes / 2], axis=1) / ratio
     keep = nms(boxes, scores, nms_threshold)
+    keep = keep[scores[keep].astype(np.float64) > float(score_threshold)]
     boxes, scores = boxes[keep], scores[keep]
-    h, w = image_hw
-    boxes = np.clip(boxes, 0.0, [w, h, w, h])
+    if image_hw is not None:
+        h, w = image_hw
+        boxes = np.clip(boxes, 0.0, [w, h, w, h])
     return np.concatenate([boxes, scores[:, None]], axis=1).astype(np.float32).reshape(-1, 5)
 
 
@@ -127,14 +141,17 @@ def _dim(value: Any) -> int | None:
 class YoloxDetector:
     """YOLOX ONNX person detector: ``detector(rgb_uint8_image)`` -> float32 [N, 5] (x1, y1, x2, y2, score).
 
+    ``clip_boxes``: clip boxes to the image (off: DWPose's boxes, which may reach past the edge).
+
     ``raw_output=False`` is for exports that decode boxes inside the graph (``--decode_in_inference``);
     DWPose's ``yolox_l.onnx`` outputs raw predictions.
     """
 
     def __init__(self, model_path: str | Path, *, score_threshold: float = SCORE_THRESHOLD,
                  nms_threshold: float = NMS_THRESHOLD, providers: list[str] | None = None,
-                 raw_output: bool = True):
+                 raw_output: bool = True, clip_boxes: bool = False):
         self.model_path = Path(model_path)
+        self.clip_boxes = clip_boxes
         self.score_threshold = float(score_threshold)
         self.nms_threshold = float(nms_threshold)
         self.raw_output = raw_output
@@ -203,7 +220,8 @@ class YoloxDetector:
         output = np.asarray(self.session.run(None, {self.input_name: batch})[0], dtype=np.float32)
         self._check_output_shape(output.shape)
         predictions = decode_outputs(output[0], self.input_hw) if self.raw_output else output[0]
-        return person_boxes(predictions, ratio, image.shape[:2], self.score_threshold, self.nms_threshold)
+        return person_boxes(predictions, ratio, image.shape[:2] if self.clip_boxes else None, self.score_threshold,
+                            self.nms_threshold)
 
 
 def resolve_detector_path(path: str | Path | None, models_dir: str | Path) -> Path:

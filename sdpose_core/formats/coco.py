@@ -31,8 +31,13 @@ def rescore(box_score: float, keypoint_scores: torch.Tensor, threshold: float = 
 
 
 def image_id_from_stem(stem: str) -> int | str:
-    """COCO ids are integers; file stems like '000000397133' become 397133, other stems stay strings."""
-    return int(stem) if stem.isdigit() else stem
+    """COCO ids are integers; file stems like '000000397133' become 397133, other stems stay strings, with ``%``
+    written ``%25`` and each byte of the file name that is not UTF-8 ``%XX``, so any JSON tool can hold the id and
+    ``os.fsdecode(urllib.parse.unquote_to_bytes(image_id))`` gives the stem back."""
+    if stem.isascii() and stem.isdigit():
+        return int(stem)
+    return "".join("%25" if c == "%" else f"%{ord(c) - 0xDC00:02X}" if 0xDC80 <= ord(c) <= 0xDCFF else c
+                   for c in stem)
 
 
 def _values(points: np.ndarray) -> list[float]:

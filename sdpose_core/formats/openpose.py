@@ -47,6 +47,7 @@ from ..atomic import write_text
 from ..choices import BODY_LAYOUTS, MAX_RESOLUTION, MISSING_PARTS
 from ..errors import InputError
 from ..keypoints import DWPOSE_THRESHOLD, NECK_FROM_SHOULDERS, OPENPOSE_FROM_COCO
+from ..sizes import MAX_IMAGE_PIXELS
 
 BODY25_TO_OPENPOSE18 = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18)
 BODY25_FEET = slice(19, 25)
@@ -70,7 +71,11 @@ ZERO_PARTS = {FACE_KEY: PART_POINTS[FACE_KEY][0], LEFT_KEY: layout.LEFT_HAND.siz
 # One canvas bound for every reader, writer and drawer of POSE_KEYPOINT: the longest side DWPreprocessor's
 # resolution allows, and a pixel budget that keeps one drawn frame (uint8 canvas, cubic resize) within a few GB.
 MAX_CANVAS_SIDE = MAX_RESOLUTION
-MAX_CANVAS_PIXELS = 1 << 26  # 8192 x 8192
+MAX_CANVAS_PIXELS = MAX_IMAGE_PIXELS
+# Coordinates a pose can hold: lengths between points stay far from float overflow and underflow (retargeting and
+# drawing compute them); a nonzero value below the minimum is no pixel position, one beyond the maximum no canvas.
+MAX_POINT_COORD, MIN_POINT_COORD = float(1 << 24), 1e-100
+MAX_JSON_NUMBER = int(np.finfo(np.float64).max)  # larger integers have no float value (OverflowError downstream)
 
 
 def _points(xy: np.ndarray, scores: np.ndarray, keep: np.ndarray, raw_scores: bool) -> list[float]:
@@ -153,10 +158,11 @@ def _canvas(width: Any, height: Any, where: str) -> tuple[int, int]:
     size = []
     for name, value in (("canvas_width", width), ("canvas_height", height)):
         ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-        if not ok or not math.isfinite(value) or value != int(value) or value < 1:
+        finite = ok and (isinstance(value, (int, np.integer)) or math.isfinite(value))  # ints beyond floats too
+        if not finite or value != int(value) or value < 1:
             raise InputError(f"{where}: {name} must be a positive whole number of pixels, got {value!r}.")
         if value > MAX_CANVAS_SIDE:
-            raise InputError(f"{where}: {name} {value!r} is larger than {MAX_CANVAS_SIDE} pixels.")
+            raise InputError(f"{where}: {name} {value!r:.24} is larger than {MAX_CANVAS_SIDE} pixels.")
         size.append(int(value))
     check_pixels(size[0], size[1], f"{where}: the canvas")
     return size[0], size[1]
@@ -169,10 +175,21 @@ def check_pixels(width: int, height: int, what: str, limit: int = MAX_CANVAS_PIX
                          f"{limit / 1e6:.0f} megapixels (e.g. {math.isqrt(limit)}x{math.isqrt(limit)}) are drawn.")
 
 
+def _json_int(text: str) -> int:
+    """A JSON integer that a float can hold (every reader computes in floats); beyond that an InputError."""
+    value = int(text)
+    if abs(value) > MAX_JSON_NUMBER:
+        raise InputError(f"the number {text[:12]}... ({len(text)} digits) is too large for a coordinate or size.")
+    return value
+
+
 def parse_json(text: str | bytes, what: str) -> Any:
-    """JSON text -> data; malformed or absurdly nested JSON is an InputError naming ``what``, never a crash."""
+    """JSON text -> data; malformed or absurdly nested JSON, or integers too large for a float, are an InputError
+    naming ``what``, never a crash."""
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=_json_int)
+    except InputError as exc:
+        raise InputError(f"{what}: {exc}") from None
     except RecursionError:
         raise InputError(f"{what} is nested too deeply to be POSE_KEYPOINT JSON.") from None
     except (UnicodeDecodeError, ValueError) as exc:
@@ -270,9 +287,18 @@ def _numbers(values: Any, where: str) -> np.ndarray:
                 raise InputError(f"{where}: every value must be a number, found {v!r}.")
     if len(values) % 3:
         raise InputError(f"{where}: has {len(values)} numbers, not a multiple of 3 (x, y, c per point).")
-    arr = np.asarray(values, dtype=np.float64).reshape(-1, 3)
+    try:
+        arr = np.asarray(values, dtype=np.float64).reshape(-1, 3)
+    except OverflowError:
+        raise InputError(f"{where}: holds a number too large for a coordinate.") from None
     if not np.isfinite(arr).all():
         raise InputError(f"{where}: contains NaN or infinite values.")
+    xy = np.abs(arr[:, :2])
+    odd = (xy > MAX_POINT_COORD) | ((xy > 0) & (xy < MIN_POINT_COORD))
+    if odd.any():
+        raise InputError(f"{where}: the coordinate {float(arr[:, :2][odd][0]):g} is not a pixel position (nonzero "
+                         f"coordinates lie between {MIN_POINT_COORD:g} and {MAX_POINT_COORD:g} in size); write pixel "
+                         "coordinates, 0 for a missing point.")
     return arr
 
 

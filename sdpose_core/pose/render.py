@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 
 from ..choices import (DRAW_STYLES, FACE_RADIUS, HAND_THICKNESS, JOINT_RADIUS, MAX_RESOLUTION, STICK_WIDTH,
-                      STROKE_REFERENCE_SIDE)
+                      STROKE_REFERENCE_SIDE, stroke_problem)
 from ..errors import InputError
 from ..formats.openpose import (BODY_KEY, FACE_KEY, FOOT_KEY, LEFT_KEY, RIGHT_KEY, check_pixels, load_pose_keypoint,
                                 triples)
@@ -110,8 +110,8 @@ def strokes(width: int, height: int, *, stick_width: int = STICK_WIDTH, point_si
     """Checked stroke sizes for a canvas; ``scale_strokes`` scales them by short side / 512 (at least 1 px)."""
     sizes = {"stick_width": stick_width, "point_size": point_size, "face_point_size": face_point_size}
     for name, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise InputError(f"{name} must be a whole number of pixels >= 1, got {value!r}.")
+        if (problem := stroke_problem(name, value)) is not None:
+            raise InputError(problem)
     factor = min(width, height) / STROKE_REFERENCE_SIDE if scale_strokes else 1.0
     size = (lambda v: max(1, int(round(v * factor)))) if scale_strokes else int
     return Strokes(size(stick_width), size(point_size), size(face_point_size), size(HAND_THICKNESS), bool(head),

@@ -194,3 +194,80 @@ def test_body_only_model_warns_that_hands_and_face_do_nothing(comfy):
     assert whole["sdpose_parts"] == ["body", "hands", "face", "feet"] and "sdpose_warnings" not in whole
     assert quiet["sdpose_parts"] == ["body"] and "sdpose_warnings" not in quiet
     assert "SDPose Estimator: This is a body-only model" in comfy.log.read_text()
+
+
+# ------------------------------------------------------------------------------------------------ issue 24
+BIG = "1" + "0" * 400  # an integer no float holds
+BODY18 = [100, 50, 1, 100, 80, 1, 80, 80, 1, 70, 110, 1, 65, 140, 1, 120, 80, 1, 130, 110, 1, 135, 140, 1, 90, 150, 1,
+          90, 200, 1, 90, 250, 1, 110, 150, 1, 110, 200, 1, 110, 250, 1, 95, 45, 1, 105, 45, 1, 90, 48, 1, 110, 48, 1]
+WALK = {"people": [{"pose_keypoints_2d": BODY18}], "canvas_width": 200, "canvas_height": 300}
+
+
+def preview(link) -> dict:
+    return {"class_type": "PreviewImage", "inputs": {"images": link}}
+
+
+def image_of(node: dict, node_id: str) -> list:
+    """The IMAGE output of a Draw Pose (0) or Retarget Pose (1) node."""
+    return [node_id, 1 if node["class_type"] == "SDPoseNodes.RetargetPose" else 0]
+
+
+def retarget_node(driving, reference, **extra) -> dict:
+    return {"class_type": "SDPoseNodes.RetargetPose", "inputs": {
+        "driving_pose": driving, "reference_pose": reference, "anchor": "neck", "reference_person": 0, "fill_gaps": 0,
+        "zero_lag_smoothing": False, "frame_rate": 30.0, "resolution": 0, "stick_width": 4, "point_size": 4,
+        "face_point_size": 3, "draw_head": True, "draw_feet": False, "scale_strokes": False, **extra}}
+
+
+def test_integers_no_float_holds_are_one_line_from_routes_and_nodes(comfy):
+    """'1' and 400 zeros as a keypoint or the canvas size: 400 from GET and POST /sdpose/keypoints (was 500), a node
+    error from Load Pose Keypoints, Draw Pose and Retarget Pose (was OverflowError)."""
+    folder = comfy.base / "input" / "hostile_big"
+    folder.mkdir(exist_ok=True)
+    texts = {"canvas": json.dumps(dict(FRAME, canvas_width="BIG")).replace('"BIG"', BIG),
+             "point": json.dumps({**FRAME, "people": [{"pose_keypoints_2d": ["BIG"] + [1.0] * 53}]}).replace(
+                 '"BIG"', BIG)}
+    for name, text in texts.items():
+        (folder / f"{name}.json").write_text(text)
+        status, body = raw(comfy, "GET", f"/sdpose/keypoints?file=hostile_big/{name}.json")
+        assert status == 400 and "too large" in body["error"], body
+        status, body = raw(comfy, "POST", "/sdpose/keypoints",
+                           ('{"filename": "hostile_big/saved.json", "pose_keypoint": ' + text + "}").encode())
+        assert status == 400 and "too large" in body["error"], body
+        error = node_error(comfy, {"1": {"class_type": "SDPoseNodes.LoadPoseKeypoints",
+                                         "inputs": {"file": f"hostile_big/{name}.json", "sequence": False}},
+                                   "2": draw(["1", 0])})
+        assert error["node_type"] == "SDPoseNodes.LoadPoseKeypoints" and "too large" in error["exception_message"]
+        for node in (draw(["1", 0]), retarget_node(["1", 0], ["1", 0])):  # a Python int from another pack
+            message = node_error(comfy, {"1": pose_source(text), "2": node, "3": preview(image_of(node, "2"))})[
+                "exception_message"]
+            assert "too large" in message or "larger than 16384" in message, message
+    assert sorted(p.name for p in folder.iterdir()) == ["canvas.json", "point.json"]
+
+
+def test_stroke_sizes_are_bounded_on_every_drawing_node(comfy):
+    """ComfyUI refuses stroke sizes above sdpose_core.choices.MAX_STROKE (64) before running: no OpenCV stall."""
+    for node in (dict(draw(["1", 0]), inputs={**draw(["1", 0])["inputs"], "point_size": 10 ** 9}),
+                 retarget_node(["1", 0], ["1", 0], stick_width=99999999999)):
+        status, body = comfy.submit({"1": pose_source([WALK]), "2": node, "3": preview(image_of(node, "2"))})
+        assert status == 400 and list(body["node_errors"]) == ["2"], body
+        [problem] = body["node_errors"]["2"]["errors"]
+        assert problem["type"] == "value_bigger_than_max" and problem["extra_info"]["input_name"] in (
+            "point_size", "stick_width"), problem
+
+
+def test_retarget_and_face_crops_check_memory_before_allocating(comfy):
+    """The check Draw Pose and the Estimator make (pose.render.check_batch), with the same message: 17 frames on an
+    8192x8192 reference (17 x 67 megapixels as an IMAGE), 65 face crops of 4096x4096."""
+    reference = dict(WALK, canvas_width=8192, canvas_height=8192)
+    error = node_error(comfy, {"1": pose_source([WALK] * 17), "2": pose_source(reference),
+                               "3": retarget_node(["1", 0], ["2", 0]), "4": preview(["3", 1])})
+    assert error["node_type"] == "SDPoseNodes.RetargetPose", error
+    assert "megapixels per run" in error["exception_message"] and "GiB as a ComfyUI IMAGE" in error["exception_message"]
+    error = node_error(comfy, {"1": LOAD, "2": pose_source([WALK] * 65), "3": {
+        "class_type": "SDPoseNodes.FaceCrops", "inputs": {
+            "pose_keypoint": ["2", 0], "image": ["1", 0], "person": 0, "by_track_id": False, "scale": 1.5,
+            "square": True, "smooth": True, "frame_rate": 30.0, "width": 4096, "height": 4096}},
+        "4": preview(["3", 0])})
+    assert error["node_type"] == "SDPoseNodes.FaceCrops", error
+    assert "megapixels per run" in error["exception_message"] and "GiB as a ComfyUI IMAGE" in error["exception_message"]
