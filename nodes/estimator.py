@@ -35,15 +35,6 @@ def _detector(path):
         return _DETECTORS[key]
 
 
-def activation_bytes(batch_size: int, flip: bool, size: tuple[int, int], element_size: int, vae_chunk: int) -> int:
-    """A generous estimate of the working memory of one batch, so ComfyUI can offload other models first."""
-    w, h = size
-    crops = batch_size * (2 if flip else 1)
-    vae = min(crops, vae_chunk) * w * h * 128 * element_size * 4  # full-resolution VAE encoder activations
-    unet = crops * (w // 8) * (h // 8) * 320 * element_size * 40  # U-Net activations at 1/8 resolution
-    return int(vae + unet)
-
-
 def option_inputs() -> list:
     """DWPose's options and SDPose's own, in DWPreprocessor's order: shared by the Estimator and the video node."""
     return [
@@ -93,6 +84,7 @@ def pose_estimator(sdpose_model, bbox_detector: str, flip_test: bool, crop_mode:
 
     import comfy.model_management as mm
 
+    from ..sdpose_core.engine.memory import activation_bytes
     from ..sdpose_core.engine.pipeline import PoseEstimator
 
     detector = None

@@ -13,9 +13,10 @@ def _pose_reference_image(image, sdpose_model, bbox_detector: str, threshold: fl
     """The first reference frame posed with the SDPose model (as the Estimator does, flip test on)."""
     import torch
 
+    from ..sdpose_core.engine.memory import activation_bytes
     from ..sdpose_core.engine.pipeline import PoseEstimator
     from ..sdpose_core.engine.pipeline import pose_frame
-    from .estimator import _detector, activation_bytes
+    from .estimator import _detector
 
     path = common.resolve_detector(bbox_detector)
     if path is not None:

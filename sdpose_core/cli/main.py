@@ -110,6 +110,9 @@ def _add_estimate(sub) -> None:
     scale.add_argument("--ray-address", default=None, metavar="ADDR", help="an existing Ray cluster "
                        "(e.g. ray://head:10001 or auto); default: start a local one. Inputs and --out must be "
                        "at the same paths on every node (shared storage)")
+    scale.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA graphs on GPUs): "
+                       "faster after a one-time compile per batch size; without a C++ compiler or Triton it runs "
+                       "uncompiled, with one warning")
 
 
 def _add_draw(sub) -> None:
@@ -286,7 +289,7 @@ def work_settings(args: argparse.Namespace) -> WorkSettings:
     return WorkSettings(
         model=str(args.model), scheme=args.scheme, dtype=args.dtype, input_size=tuple(args.input_size),
         flip=args.flip, crop_mode=args.crop_mode, batch_size=args.batch_size, sample_latent=args.sample_latent,
-        seed=args.seed, detector=None if args.boxes or args.detector == "none" else args.detector,
+        seed=args.seed, compile=args.compile, detector=None if args.boxes or args.detector == "none" else args.detector,
         cache=str(args.cache_dir) if args.cache_dir else None,
         pose_options=dict(threshold=args.threshold, hands=args.hands, face=args.face, feet=args.feet,
                           raw_scores=args.raw_scores, swap_hands=args.swap_hands),

@@ -35,6 +35,7 @@ class WorkSettings:
     batch_size: int = 8
     sample_latent: bool = False
     seed: int | None = None
+    compile: bool = False  # torch.compile (speed only: keypoints within float noise of eager)
     detector: str | None = "yolox"  # None: whole image (or the boxes given)
     cache: str | None = None
     pose_options: dict = field(default_factory=dict)
@@ -48,7 +49,7 @@ class WorkSettings:
 
     def shaping(self) -> dict[str, Any]:
         """The settings that change the outputs (not device or batch size), for the job's resume records."""
-        skip = {"batch_size", "cache"}
+        skip = {"batch_size", "cache", "compile"}
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
 
 
@@ -82,7 +83,8 @@ def build_estimator(settings: WorkSettings, device: str):
     from ..engine.pipeline import PoseEstimator, numpy_detector
 
     cache = cache_dir(Path(settings.cache) if settings.cache else None)
-    model = load_model(settings.model, settings.scheme, dtype=settings.dtype, device=device, cache=cache)
+    model = load_model(settings.model, settings.scheme, dtype=settings.dtype, device=device, cache=cache,
+                       compile=settings.compile)
     detector = None
     if settings.detector is not None:
         from ..engine.detect import YoloxDetector, resolve_detector_path
