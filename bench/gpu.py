@@ -222,9 +222,11 @@ def main() -> int:
                         "'eager' with --smoke: traces without generating code)")
     parser.add_argument("--budget", type=float, default=420.0, help="seconds for the whole run; compiled rows "
                         "that would not fit are skipped (default %(default)s)")
-    parser.add_argument("--bucket-stream", type=int, default=0, metavar="N", help="also time N images of 1-3 "
-                        "people each through the compiled model with and without static buckets, twice (the first "
+    parser.add_argument("--bucket-stream", type=int, default=0, metavar="N", help="also time N calls of 1, 2, ... "
+                        "batch-1 people through the compiled model with and without static buckets, twice (the first "
                         "pass compiles): what bucketing saves (default off: unbucketed shapes recompile for minutes)")
+    parser.add_argument("--bucket-batch", type=int, default=None, help="batch size of --bucket-stream "
+                        "(default: the largest of --batches)")
     parser.add_argument("--out", type=Path, default=Path("bench-gpu.json"))
     args = parser.parse_args()
     problems = missing_packages()
@@ -350,7 +352,7 @@ def main() -> int:
                 report["rows"][-1]["compile_s"] = compile_s
         if args.bucket_stream and wanted:
             report.setdefault("buckets", []).append(bucket_stream(model, scheme_name, size, args.bucket_stream,
-                                                                  max_batch, device))
+                                                                  args.bucket_batch or max_batch, device))
             save()
         if scheme_name == args.schemes[0]:
             report["clip"] = clip_path(model, size, plan, clock, device)
@@ -397,10 +399,10 @@ def clip_path(model, size, plan: dict, clock: Clock, device) -> dict:
             "compiled": accel.is_compiled(model)}
 
 
-def bucket_stream(model, scheme: str, size, images: int, batch: int, device) -> dict:
-    """Seconds for ``images`` images of 1-3 people (every partial batch a new shape), bucketed vs not, compiled.
-
-    Each setting runs the stream twice: the first pass includes compiling the shapes it meets, the second is warm.
+def bucket_stream(model, scheme: str, size, calls: int, batch: int, device) -> dict:
+    """Seconds for ``calls`` estimator calls of 1, 2, ... ``batch - 1`` people (one image each, as ComfyUI runs
+    come), bucketed vs not, compiled. Unbucketed, every new count is a new shape to compile; bucketed, counts share
+    the power-of-two buckets. Each setting runs the calls twice: the first pass compiles, the second is warm.
     """
     import numpy as np
     import torch
@@ -408,16 +410,16 @@ def bucket_stream(model, scheme: str, size, images: int, batch: int, device) -> 
     from sdpose_core.engine.pipeline import PoseEstimator
 
     w, h = size
-    rng = np.random.default_rng(1)
-    frames = [rng.integers(0, 256, (h // 2, w // 2, 3), dtype=np.uint8) for _ in range(images)]
-    people = [[[4.0 + 9 * p, 3.0, w / 4, h / 3] for p in range(1 + i % 3)] for i in range(images)]
-    out = {"scheme": scheme, "images": images, "crops": sum(map(len, people)), "batch": batch}
+    image = np.random.default_rng(1).integers(0, 256, (h // 2, w // 2, 3), dtype=np.uint8)
+    counts = [1 + i % max(1, batch - 1) for i in range(calls)]
+    out = {"scheme": scheme, "calls": calls, "crops": sum(counts), "batch": batch}
     for static in (True, False):
         est = PoseEstimator(model, input_size=size, flip=False, batch_size=batch, static_batches=static)
         passes = []
         for _ in range(2):
             t = time.perf_counter()
-            list(est(frames, people))
+            for n in counts:
+                list(est([image], [[[4.0 + 9 * p, 3.0, w / 4, h / 3] for p in range(n)]]))
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             passes.append(time.perf_counter() - t)
@@ -444,7 +446,7 @@ def print_table(report: dict) -> None:
         print(f"{s['scheme']:9s} {s['path']:9s} {s['batch']:5d} {'on' if s['flip'] else 'off':>4s} skipped: {s['why']}")
     for b in report.get("buckets", []):
         on, off = b["bucketed"], b["unbucketed"]
-        print(f"static buckets, {b['scheme']}, {b['images']} images / {b['crops']} crops, batch {b['batch']}, "
+        print(f"static buckets, {b['scheme']}, {b['calls']} calls / {b['crops']} crops, batch {b['batch']}, "
               f"compiled: first pass {on['first_s']:.1f} s vs {off['first_s']:.1f} s unbucketed, warm "
               f"{on['warm_s']:.1f} s vs {off['warm_s']:.1f} s")
     clip = report.get("clip")
