@@ -15,11 +15,22 @@ import torch
 
 LOG = logging.getLogger("sdpose")
 CUDA_GRAPH_MODES = ("reduce-overhead", "max-autotune")  # torch.compile modes that capture CUDA graphs
+RECOMPILES = 32  # static graphs kept per compiled model: log2(batch) + 1 buckets x flip on/off x fp16 check
 
 
 def default_mode(device: torch.device) -> str:
     """'reduce-overhead' (inductor kernels replayed as CUDA graphs, one per static bucket) on CUDA, else 'default'."""
     return "reduce-overhead" if device.type == "cuda" else "default"
+
+
+def _allow_recompiles(count: int) -> None:
+    """Let dynamo keep ``count`` graphs per function (default 8): every bucket of both flip settings, and fp16's
+    overflow-checking variant, is its own static graph; past the limit dynamo would silently run eager."""
+    import torch._dynamo.config as config
+
+    for name in ("recompile_limit", "cache_size_limit"):
+        if hasattr(config, name) and getattr(config, name) < count:
+            setattr(config, name, count)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -41,6 +52,7 @@ class CompiledForward:
         self.mode = mode
         self.cuda_graphs = mode in CUDA_GRAPH_MODES
         self.failure: str | None = None
+        _allow_recompiles(RECOMPILES)
         try:
             self.compiled = torch.compile(eager, mode=mode, backend=backend, dynamic=False)
         except Exception as exc:  # an unknown backend or mode is refused here, before any call
