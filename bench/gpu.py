@@ -273,7 +273,9 @@ def main() -> int:
         later = len(args.schemes) - index - 1
         floor = clock.left() * later / (later + 1)  # time kept for the schemes after this one
         refs = {}
-        # fp32 reference on the agreement crops (ours eager; tests show it equals the official path in fp32)
+        # fp32 reference on the agreement crops (ours eager; tests show it equals the official path in fp32);
+        # true fp32: cuDNN would otherwise run fp32 convolutions in TF32 on Ampere and later
+        torch.backends.cudnn.allow_tf32 = False
         model = ours(parts, scheme_name, device, torch.float32)
         for flip in (False, True):
             heat = batched(PoseEstimator(model, input_size=size, flip=flip).heatmaps, crops, min(8, max_batch))
@@ -299,6 +301,7 @@ def main() -> int:
         row("eager-fp32", est.batch_size, False, lambda: run_ours(est, crops, est.batch_size),
             lambda: batched(est.heatmaps, crops, est.batch_size), reserve_bytes(model, est.batch_size, False, size))
         del model, est
+        torch.backends.cudnn.allow_tf32 = True  # PyTorch's default, which the official loop ran with
 
         # the official loop: fp32 weights, bf16 autocast (or fp32), batch 1, text encoder every call
         from official import official_heatmaps
