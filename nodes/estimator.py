@@ -20,15 +20,6 @@ from . import common, preview, v3
 from .keypoints_io import missing_parts_input
 from .video_options import VideoOptionsIO
 
-def activation_bytes(batch_size: int, flip: bool, size: tuple[int, int], element_size: int, vae_chunk: int) -> int:
-    """A generous estimate of the working memory of one batch, so ComfyUI can offload other models first."""
-    w, h = size
-    crops = batch_size * (2 if flip else 1)
-    vae = min(crops, vae_chunk) * w * h * 128 * element_size * 4  # full-resolution VAE encoder activations
-    unet = crops * (w // 8) * (h // 8) * 320 * element_size * 40  # U-Net activations at 1/8 resolution
-    return int(vae + unet)
-
-
 NODE_BATCH_SIZE = 4  # smaller than the library's 8: a ComfyUI GPU also holds other models
 # The node inputs that set EstimatorOptions fields, for its messages.
 OPTION_INPUTS = {"flip": "flip_test", "crop_mode": "crop_mode", "threshold": "score_threshold",
@@ -86,6 +77,7 @@ def pose_estimator(sdpose_model, bbox_detector: str, options: EstimatorOptions, 
 
     import comfy.model_management as mm
 
+    from ..sdpose_core.engine.memory import activation_bytes
     from ..sdpose_core.engine.pipeline import PoseEstimator, person_detector
 
     detector = None

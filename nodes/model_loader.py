@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
+from ..sdpose_core.engine.options import DTYPE_NAMES
 from ..sdpose_core.keypoints import NUM_BODY, NUM_WHOLEBODY
 from . import common, v3
 
-DTYPE_CHOICES = ("auto", "fp32", "fp16", "bf16")
+DTYPE_CHOICES = ("auto", *DTYPE_NAMES)
 
 
 def _module_class():
@@ -60,16 +61,20 @@ class SDPoseHandle:
 
 
 def pick_dtype(choice: str, device):
-    """The dtype to run in: the user's choice, or ComfyUI's pick for this device (bf16 > fp16 > fp32)."""
+    """The dtype to run in: the user's choice; for 'auto' a dtype ComfyUI was told to use (--fp32-unet,
+    --force-fp32, --bf16-unet, --fp16-unet), else the library's pick for this device (bf16 on GPUs that have it)."""
     import torch
 
-    import comfy.model_management as mm
+    from comfy.cli_args import args
 
+    from ..sdpose_core.engine.memory import auto_dtype
     from ..sdpose_core.weights.checkpoint import parse_dtype
 
     if choice != "auto":
         return parse_dtype(choice)
-    return mm.unet_dtype(device=device, supported_dtypes=[torch.bfloat16, torch.float16, torch.float32])
+    forced = [("fp32_unet", torch.float32), ("force_fp32", torch.float32), ("bf16_unet", torch.bfloat16),
+              ("fp16_unet", torch.float16)]
+    return next((dtype for flag, dtype in forced if getattr(args, flag, False)), auto_dtype(device))
 
 
 class SDPoseModelLoader(io.ComfyNode):
@@ -93,7 +98,12 @@ class SDPoseModelLoader(io.ComfyNode):
                     f"Body ({NUM_BODY} keypoints) or WholeBody ({NUM_WHOLEBODY}: body, feet, face, hands) SDPose "
                     "checkpoint.")),
                 v3.Choice("dtype", options=list(DTYPE_CHOICES), default="auto", tooltip=(
-                    "auto: what ComfyUI picks for this device (bf16 or fp16 on GPUs, fp32 on CPU)." + bf16)),
+                    "auto: bf16 on GPUs that compute it, else fp16 (a batch that overflows fp16 is rerun in fp32), "
+                    "fp32 on the CPU; ComfyUI's --fp32-unet / --bf16-unet / --fp16-unet / --force-fp32 win." + bf16)),
+                io.Boolean.Input("compile", default=False, optional=True, tooltip=(
+                    "torch.compile the model (CUDA graphs on GPUs): faster after a one-time compile per batch size "
+                    "(minutes). Needs a C++ compiler (CPU) or Triton (GPU); without them it runs uncompiled and "
+                    "says so in the console.")),
             ],
             outputs=[v3.SDPoseModel.Output(display_name="sdpose_model", tooltip=(
                 "The SDPose model, managed by ComfyUI (moved to the GPU when used, offloaded when other models need "
@@ -107,19 +117,28 @@ class SDPoseModelLoader(io.ComfyNode):
         return v3.choice_problem("model_name", model_name, [*common.list_models(), *common.hub_folder_names()])
 
     @classmethod
-    def execute(cls, model_name: str, dtype: str = "auto") -> io.NodeOutput:
+    def execute(cls, model_name: str, dtype: str = "auto", compile: bool = False) -> io.NodeOutput:
         common.require(common.CORE_PACKAGES)
+        import torch
+
         import comfy.model_management as mm
 
+        from ..sdpose_core.engine.accel import compile_model, default_mode
         from ..sdpose_core.weights.checkpoint import load_model
         from ..sdpose_core.weights.source import cache_dir
 
         load_device, offload_device = mm.get_torch_device(), mm.unet_offload_device()
         source = common.resolve_model(model_name)
         cache = cache_dir(default=common.writable_sdpose_dir() / ".cache")  # $SDPOSE_CACHE or models/sdpose/.cache
-        model = load_model(source, dtype=pick_dtype(dtype, load_device), device=offload_device, cache=cache)
-        common.LOG.info("SDPose: loaded '%s' (%s, %d keypoints, %s), runs on %s", model_name, model.scheme.name,
-                        model.scheme.num_keypoints, str(model.dtype).replace("torch.", ""), load_device)
+        run_dtype = pick_dtype(dtype, load_device)
+        # channels-last and the compile mode follow the device the model runs on, not the one it waits on
+        channels_last = run_dtype != torch.float32 if load_device.type == "cuda" else None
+        model = load_model(source, dtype=run_dtype, device=offload_device, cache=cache, channels_last=channels_last)
+        if compile:
+            compile_model(model, mode=default_mode(load_device))
+        common.LOG.info("SDPose: loaded '%s' (%s, %d keypoints, %s%s), runs on %s", model_name, model.scheme.name,
+                        model.scheme.num_keypoints, str(model.dtype).replace("torch.", ""),
+                        ", compiled on first use" if compile else "", load_device)
         return io.NodeOutput(SDPoseHandle(model, model_name, load_device, offload_device))
 
 

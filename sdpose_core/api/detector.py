@@ -29,14 +29,16 @@ OUTPUT_TYPES = ("pil", "np", "pt")
 
 def load_estimator(model_or_hub_id: str | Path, *, detector: Any = "yolox", device: str | torch.device | None = None,
                    dtype: str | None = None, scheme: str | None = None, cache_dir: str | Path | None = None,
-                   options: EstimatorOptions | None = None, **option_fields: Any) -> PoseEstimator:
+                   options: EstimatorOptions | None = None, compile: bool = False,
+                   **option_fields: Any) -> PoseEstimator:
     """A :class:`PoseEstimator` on a checkpoint: a release folder, a ComfyUI single file or a hub id
     (``teemosliang/SDPose-Body``, ``teemosliang/SDPose-Wholebody``; downloaded on first use).
 
     ``detector``: 'yolox' (DWPose's YOLOX-L, downloaded on first use), a YOLOX .onnx path, None (the whole image is
     one person) or a callable (image [3, H, W] in 0..1 -> boxes [N, 5] x1, y1, x2, y2, score). ``device``: default
     cuda when available. ``dtype``: 'fp32' (default), 'fp16' or 'bf16'. ``options`` / ``option_fields``: the
-    :class:`EstimatorOptions` (crop size, crop mode, flip test, batch size, ...).
+    :class:`EstimatorOptions` (crop size, crop mode, flip test, batch size, ...). ``compile``: run the model through
+    ``torch.compile`` (eager, with one log line, where it cannot).
     """
     from ..weights.checkpoint import cache_dir as resolve_cache
     from ..weights.checkpoint import load_model
@@ -47,7 +49,7 @@ def load_estimator(model_or_hub_id: str | Path, *, detector: Any = "yolox", devi
     options.check()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     cache = resolve_cache(cache_dir)
-    model = load_model(model_or_hub_id, scheme, dtype=options.dtype, device=device, cache=cache)
+    model = load_model(model_or_hub_id, scheme, dtype=options.dtype, device=device, cache=cache, compile=compile)
     return PoseEstimator.from_options(model, options, detector=person_detector(detector, cache / "models"))
 
 

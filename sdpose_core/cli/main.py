@@ -102,6 +102,9 @@ def _add_estimate(sub) -> None:
     scale.add_argument("--ray-address", default=None, metavar="ADDR", help="an existing Ray cluster "
                        "(e.g. ray://head:10001 or auto); default: start a local one. Inputs and --out must be "
                        "at the same paths on every node (shared storage)")
+    scale.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA graphs on GPUs): "
+                       "faster after a one-time compile per batch size; without a C++ compiler or Triton it runs "
+                       "uncompiled, with one warning")
 
 
 def _add_draw(sub) -> None:
@@ -242,7 +245,7 @@ def work_settings(args: argparse.Namespace) -> WorkSettings:
     from .work import WorkSettings
 
     return WorkSettings(
-        model=str(args.model), scheme=args.scheme, options=estimator_options(args),
+        model=str(args.model), scheme=args.scheme, options=estimator_options(args), compile=args.compile,
         detector=None if args.boxes or args.detector == "none" else args.detector,
         cache=str(args.cache_dir) if args.cache_dir else None,
         pose_options=dict(threshold=args.threshold, hands=args.hands, face=args.face, feet=args.feet,

@@ -29,6 +29,7 @@ class WorkSettings:
     model: str
     scheme: str | None = None
     options: EstimatorOptions = field(default_factory=EstimatorOptions)
+    compile: bool = False  # torch.compile (speed only: keypoints within float noise of eager)
     detector: str | None = "yolox"  # None: whole image (or the boxes given)
     cache: str | None = None
     pose_options: dict = field(default_factory=dict)
@@ -45,7 +46,7 @@ class WorkSettings:
         estimator options flat beside the others (the threshold is in ``pose_options``), as records have them."""
         fields = dataclasses.asdict(self)
         fields.update(fields.pop("options"))
-        skip = {"batch_size", "cache", "threshold"}
+        skip = {"batch_size", "cache", "threshold", "compile"}
         return {k: v for k, v in fields.items() if k not in skip}
 
 
@@ -78,7 +79,8 @@ def build_estimator(settings: WorkSettings, device: str):
     from ..api import load_estimator
 
     return load_estimator(settings.model, detector=settings.detector, device=device, scheme=settings.scheme,
-                          cache_dir=settings.cache, options=settings.options)
+                          cache_dir=settings.cache, options=settings.options,
+                          compile=settings.compile)
 
 
 def reason(exc: BaseException) -> str:

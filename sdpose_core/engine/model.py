@@ -103,13 +103,20 @@ class SDPoseModel(nn.Module):
                 x = block(hidden_states=x, temb=emb, res_hidden_states_tuple=res, upsample_size=size)
         return x
 
-    def forward(self, pixels: torch.Tensor, sample: bool = False,
-                generator: torch.Generator | None = None) -> torch.Tensor:
+    def forward(self, pixels: torch.Tensor, sample: bool = False, generator: torch.Generator | None = None,
+                check_finite: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Heatmaps of ``pixels``; with ``check_finite``, also a 0-d bool tensor on the device that is True when the
+        latents, the features and the heatmaps are all finite (read it later: reading it now would wait for the
+        device)."""
         if self.channels_last:
             pixels = pixels.contiguous(memory_format=torch.channels_last)
         size = self.cpu_vae_chunk if pixels.device.type == "cpu" else self.vae_chunk
         latents = torch.cat([self.encode(chunk, sample, generator) for chunk in pixels.split(size)])
-        return self.head(self.features(latents))
+        features = self.features(latents)
+        heat = self.head(features)
+        if not check_finite:
+            return heat
+        return heat, torch.isfinite(latents).all() & torch.isfinite(features).all() & torch.isfinite(heat).all()
 
 
 def check_input_size(width: int, height: int) -> None:

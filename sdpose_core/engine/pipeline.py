@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 import torch
 
+from .accel import DeviceEvent, HostToDevice, bucket_for, eager_forward, full_precision, is_compiled, pad_to, to_host
 from .codec import UDPHeatmap, flip_heatmaps
 from .crop import CROP_MODES, apply_affine, crop_center_scale, invert_affine, warp_crops, warp_matrix
 from ..errors import InputError
@@ -21,6 +23,7 @@ from .options import EstimatorOptions
 
 Detector = Callable[[torch.Tensor], torch.Tensor]  # image [3, H, W] in 0..1 -> boxes [N, 5] (x1, y1, x2, y2, score)
 _Item = tuple["_Pending", int, torch.Tensor, torch.Tensor]  # (image, person, uint8 crop [3, h, w], crop->image)
+LOG = logging.getLogger("sdpose")
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,18 @@ class _Pending:
     remaining: int
 
 
+@dataclass
+class _Batch:
+    """A batch whose model call is queued on the device; its results are read once the device is past ``done``."""
+
+    items: Sequence[_Item]
+    crops: torch.Tensor  # on the device, kept for an fp32 rerun
+    coords: torch.Tensor  # host copies in flight: [n, K, 2] crop pixels, [n, K] scores
+    scores: torch.Tensor
+    finite: torch.Tensor | None  # host copy of the fp16 overflow check; None when not checked
+    done: DeviceEvent
+
+
 def check_boxes(boxes: Any, name: str = "boxes") -> tuple[torch.Tensor, torch.Tensor]:
     """Caller boxes -> ([N, 4] x, y, w, h, [N] scores). Accepts [N, 4] xywh or [N, 5] xywh + score."""
     t = torch.as_tensor(boxes, dtype=torch.float64) if not isinstance(boxes, torch.Tensor) else boxes.double()
@@ -116,14 +131,21 @@ class PoseEstimator:
     crops are decoded, so memory is bounded by one batch, whatever the number of images.
 
     Each image travels to the model's device once, as 8 bits; the crops are cut there, byte for byte as the
-    official evaluation cuts them (OpenCV's fixed-point warp of the 8-bit image), and scaled there.
+    official evaluation cuts them (OpenCV's fixed-point warp of the 8-bit image), and scaled there. On CUDA the
+    copy comes from pinned memory on a second stream, and a batch's results are read only after the next batch is
+    queued, so the per-batch loop never waits for the device.
+
+    ``static_batches`` (default: when the model is compiled, ``accel.compile_model``) pads a partial batch to a
+    fixed bucket size (``accel.bucket_sizes``) so the model only ever sees a few shapes; the padded outputs are
+    dropped. In fp16, a batch with an inf or NaN in its latents, features or heatmaps is run again in fp32.
     """
 
     def __init__(self, model: SDPoseModel, *, input_size: tuple[int, int] = EstimatorOptions.input_size,
                  flip: bool = EstimatorOptions.flip, crop_mode: str = EstimatorOptions.crop_mode,
                  batch_size: int = EstimatorOptions.batch_size, sample_latent: bool = EstimatorOptions.sample_latent,
                  seed: int | None = EstimatorOptions.seed, detector: Detector | None = None,
-                 on_batch: Callable[[int], None] | None = None, on_frame: Callable[[int], None] | None = None):
+                 on_batch: Callable[[int], None] | None = None, on_frame: Callable[[int], None] | None = None,
+                 static_batches: bool | None = None):
         check_input_size(*input_size)
         if crop_mode not in CROP_MODES:
             raise InputError(f"Unknown crop mode '{crop_mode}'; use one of: {', '.join(CROP_MODES)}.")
@@ -142,6 +164,9 @@ class PoseEstimator:
         self.on_batch = on_batch  # called with the crop count after every model call; may raise to cancel
         self.on_frame = on_frame  # called with each image's index before it is detected and cut; may raise to cancel
         self.codec = UDPHeatmap.for_input(self.input_size)
+        self.static_batches = is_compiled(model) if static_batches is None else static_batches
+        self._to_device = HostToDevice(model.device)
+        self._inflight: _Batch | None = None
 
     @classmethod
     def from_options(cls, model: SDPoseModel, options: EstimatorOptions | None = None, *,
@@ -159,16 +184,37 @@ class PoseEstimator:
 
         uint8 crops are scaled on the model's device as the official evaluation does: x / 255 * 2 - 1.
         """
+        heat, finite = self._heatmaps(crops)
+        if finite is not None and not bool(finite):
+            heat = self._fp32_heatmaps(crops)
+        return heat
+
+    @torch.no_grad()
+    def _heatmaps(self, crops: torch.Tensor, forward: Callable[..., Any] | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Heatmaps (fp32) and, in fp16, the device-side flag that nothing overflowed (None otherwise)."""
         model = self.model
         crops = crops.to(model.device)
         pixels = (crops.float() / 255.0 if crops.dtype == torch.uint8 else crops) * 2.0 - 1.0
         pixels = pixels.to(model.dtype)
         if self.flip:
             pixels = torch.cat([pixels, pixels.flip(-1)], dim=0)
-        heat = model(pixels, sample=self.sample_latent, generator=self.generator).float()
+        check = model.dtype == torch.float16
+        checking = {"check_finite": True} if check else {}
+        out = (forward or model)(pixels, sample=self.sample_latent, generator=self.generator, **checking)
+        heat, finite = out if check else (out, None)
+        heat = heat.float()  # decoding (argmax, DARK's log and Hessian) runs in fp32, as the official code does
         if self.flip:
             plain, mirrored = heat.chunk(2, dim=0)
             heat = 0.5 * (plain + flip_heatmaps(mirrored, model.scheme.flip_indices))
+        return heat, finite
+
+    def _fp32_heatmaps(self, crops: torch.Tensor) -> torch.Tensor:
+        """The heatmaps of a batch that overflowed in fp16, computed again in fp32 (eager, same weights)."""
+        LOG.warning("SDPose: fp16 overflowed (inf/NaN in the latents, features or heatmaps) in a batch of %d crops; "
+                    "running that batch again in fp32. Use bf16 or fp32 if this happens often.", crops.shape[0])
+        with full_precision(self.model):
+            heat, _ = self._heatmaps(crops, eager_forward(self.model))
         return heat
 
     def person_boxes(self, image: np.ndarray, boxes: Any | None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -186,7 +232,7 @@ class PoseEstimator:
     def __call__(self, images: Iterable[Any], boxes: Iterable[Any | None] | None = None) -> Iterator[PoseResult]:
         """Yield one PoseResult per image, in order (``info.index`` is its position). ``boxes``: per image, None or
         [[x, y, w, h], ...]."""
-        device = self.model.device
+        self._inflight = None  # a batch left over by an earlier, interrupted call is dropped
         pending: deque[_Pending] = deque()
         queue: list[_Item] = []
         box_iter = iter(boxes) if boxes is not None else None
@@ -204,7 +250,7 @@ class PoseEstimator:
             if n:  # geometry in float64 on the CPU (a few numbers); pixels cut on the device, as uint8
                 center, scale = crop_center_scale(xywh, self.input_size, self.crop_mode)
                 mats = warp_matrix(center, scale, self.input_size)
-                crops = warp_crops(torch.from_numpy(rgb).to(device), mats, self.input_size).permute(0, 3, 1, 2)
+                crops = warp_crops(self._to_device(torch.from_numpy(rgb)), mats, self.input_size).permute(0, 3, 1, 2)
                 inverse = invert_affine(mats)
                 queue += [(record, i, crops[i], inverse[i]) for i in range(n)]
             del rgb
@@ -217,20 +263,49 @@ class PoseEstimator:
         while queue:
             self._run(queue[: self.batch_size])
             queue = queue[self.batch_size:]
+        self._flush()
         yield from self._finished(pending)
 
     def _run(self, items: Sequence[_Item]) -> None:
-        """Pose one batch of crops and write the decoded keypoints into their images' records."""
+        """Queue one batch of crops on the device, then finish the batch queued before it (on the CPU, this one).
+
+        Reading a batch's results waits for the device; reading the previous batch's while this one is queued
+        keeps the device busy meanwhile.
+        """
+        count = len(items)
         crops = torch.stack([c for _, _, c, _ in items])
-        coords, scores = self.codec.decode(self.heatmaps(crops))
-        inverse = torch.stack([m for _, _, _, m in items])
-        points = apply_affine(inverse, coords.cpu().double()).float()
-        result = torch.cat([points, scores.cpu()[..., None]], dim=-1)
-        for (record, person, _, _), kp in zip(items, result):
+        if self.static_batches:
+            crops = pad_to(crops, bucket_for(count, self.batch_size))
+        heat, finite = self._heatmaps(crops)
+        coords, scores = self.codec.decode(heat)
+        batch = _Batch(items, crops, to_host(coords[:count]), to_host(scores[:count]),
+                       None if finite is None else to_host(finite), DeviceEvent(crops.device))
+        previous, self._inflight = self._inflight, batch
+        if previous is not None:
+            self._finish(previous)
+        if batch.done.event is None:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Finish the batch still in flight, if any."""
+        batch, self._inflight = self._inflight, None
+        if batch is not None:
+            self._finish(batch)
+
+    def _finish(self, batch: _Batch) -> None:
+        """Write a batch's decoded keypoints into their images' records (an fp16 overflow reruns it in fp32)."""
+        batch.done.wait()
+        coords, scores, count = batch.coords, batch.scores, len(batch.items)
+        if batch.finite is not None and not bool(batch.finite):
+            coords, scores = (t[:count].cpu() for t in self.codec.decode(self._fp32_heatmaps(batch.crops)))
+        inverse = torch.stack([m for _, _, _, m in batch.items])
+        points = apply_affine(inverse, coords.double()).float()
+        result = torch.cat([points, scores[..., None]], dim=-1)
+        for (record, person, _, _), kp in zip(batch.items, result):
             record.keypoints[person] = kp
             record.remaining -= 1
         if self.on_batch is not None:
-            self.on_batch(len(items))
+            self.on_batch(count)
 
     @staticmethod
     def _finished(pending: deque[_Pending]) -> Iterator[PoseResult]:

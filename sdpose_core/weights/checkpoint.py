@@ -17,6 +17,7 @@ from typing import Callable, Iterator, Mapping
 import torch
 
 from ..atomic import write_atomic
+from ..engine.accel import default_channels_last, place_model
 from ..engine.cpu import native_bf16
 from ..errors import CheckpointError, DownloadError
 from ..engine.head import HEAD_KEYS, HeatmapHead
@@ -340,10 +341,14 @@ def load_single_file(path: Path, scheme: str | Scheme | None, cache: Path) -> SD
 
 
 def load_model(source: str | Path, scheme: str | Scheme | None = None, *, dtype: str | torch.dtype = "fp32",
-               device: str | torch.device = "cpu", cache: str | Path | None = None) -> SDPoseModel:
+               device: str | torch.device = "cpu", cache: str | Path | None = None, compile: bool = False,
+               channels_last: bool | None = None) -> SDPoseModel:
     """Load an SDPose model from a folder, a ComfyUI single file, or a hub id, on ``device`` in ``dtype``.
 
     ``scheme`` ('body' | 'wholebody') is read from the checkpoint; passing it checks that it matches.
+    ``compile``: run it through ``torch.compile`` (``engine.accel.compile_model``; eager, with one log line, where
+    compiling cannot run). ``channels_last`` (default: on for half precision on CUDA and for bf16 on CPUs that
+    compute it natively) stores convolution weights and inputs channels-last.
     """
     cache_path = cache_dir(cache)
     path = resolve_source(source, cache_path)
@@ -359,8 +364,6 @@ def load_model(source: str | Path, scheme: str | Scheme | None = None, *, dtype:
         warnings.warn(f"{dtype} on this CPU is far slower than float32 (it has no native "
                       f"{'bf16 (AVX512-BF16 or AMX)' if dtype == torch.bfloat16 else 'fp16'}; convolutions fall back "
                       "to reference kernels); use dtype 'fp32' on this CPU, half precision on GPUs.", stacklevel=2)
-    model = model.to(device=device, dtype=dtype)
-    if fast_bf16:  # oneDNN's bf16 convolutions want channels-last tensors (2.4x fp32 measured, 1.6x without)
-        model.to(memory_format=torch.channels_last)
-        model.channels_last = True
-    return model
+    if channels_last is None:
+        channels_last = default_channels_last(device, dtype)
+    return place_model(model, device, dtype, channels_last=channels_last, compile=compile)
