@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ import torch
 
 from sdpose_core.cli.main import main
 from sdpose_core.cli.job import STATE_DIR
-from test_batch import _assert_whole, _cli, _fast, _images, _paused, _pausing_env, _strict_json, _wait_for
+from test_batch import _assert_whole, _cli, _env, _fast, _images, _paused, _pausing_env, _strict_json, _wait_for
 
 ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
 

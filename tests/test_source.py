@@ -96,7 +96,7 @@ def test_one_size_parser_for_the_command_lines(capsys):
 
     from sdpose_core import cli
 
-    assert cli.parse_size is importlib.import_module("sdpose_core.cli.main").parse_size is parse_size
+    assert cli.parse_size is importlib.import_module("sdpose_core.cli.options").parse_size is parse_size
     assert parse_size("768X1024") == (768, 1024)
     for bad in ("768", "1x2x3", "axb"):
         with pytest.raises(InputError, match=f"expected WxH such as 768x1024, got '{bad}'"):

