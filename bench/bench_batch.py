@@ -50,8 +50,8 @@ def plain_loop(estimator, paths: list[Path], out: Path) -> tuple[float, float]:
     """The loop without bookkeeping: pose, draw, write JSON and PNG (as estimate did before)."""
     from PIL import Image
 
-    from sdpose_core.images import load_image
     from sdpose_core.formats.openpose import to_pose_keypoint
+    from sdpose_core.images import load_image
     from sdpose_core.pose.render import render_frame
 
     out.mkdir(parents=True, exist_ok=True)
@@ -124,12 +124,13 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     from bench_engine import make_checkpoint
+
     from sdpose_core.cli.batch import JobSpec
-    from sdpose_core.weights.checkpoint import load_model
-    from sdpose_core.images import load_image
-    from sdpose_core.engine.pipeline import PoseEstimator
     from sdpose_core.cli.work import WorkSettings
     from sdpose_core.engine.options import EstimatorOptions
+    from sdpose_core.engine.pipeline import PoseEstimator
+    from sdpose_core.images import load_image
+    from sdpose_core.weights.checkpoint import load_model
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="sdpose-bench-batch-"))
     checkpoint = workdir / f"{args.preset}-{args.scheme}"
@@ -141,7 +142,8 @@ def main() -> None:
     estimator = PoseEstimator(model, input_size=size, flip=False, batch_size=args.batch_size)
     list(estimator([load_image(paths[0])]))  # warm-up
     settings = WorkSettings(model=str(checkpoint), options=EstimatorOptions(input_size=size, flip=False,
-                            batch_size=args.batch_size), detector=None, cache=str(cache), pose_options={}, draw_options={})
+                            batch_size=args.batch_size), detector=None, cache=str(cache), pose_options={},
+                            draw_options={})
 
     def spec(out: Path, **kw) -> JobSpec:
         return JobSpec(items=[(p, False) for p in paths], boxes=[None] * len(paths), settings=settings, out=out,

@@ -20,6 +20,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_render import timed  # noqa: E402  (median and min of warm runs, as every bench here)
+
 from sdpose_core.engine.crop import crop_center_scale, warp_crop, warp_matrix  # noqa: E402
 
 

@@ -47,8 +47,8 @@ def make_checkpoint(folder: Path, preset: str, scheme: str, seed: int) -> None:
     import torch
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-    from tiny_models import TEXT_CONFIGS, random_parts
     from sdpose_core.weights.export import save_folder
+    from tiny_models import TEXT_CONFIGS, random_parts
 
     unet, vae, head = random_parts(preset, scheme, seed=seed)
     torch.manual_seed(seed + 1)
@@ -65,10 +65,10 @@ def worker(args: argparse.Namespace) -> dict:
     """Load and run one path; report throughput, peak memory (load + run) and a heatmap sample."""
     import torch
 
-    from sdpose_core.weights.checkpoint import load_model
-    from sdpose_core.engine.pipeline import PoseEstimator
     from official import load_official, official_heatmaps
+    from sdpose_core.engine.pipeline import PoseEstimator
     from sdpose_core.engine.schemes import get_scheme
+    from sdpose_core.weights.checkpoint import load_model
 
     torch.set_grad_enabled(False)
     device = torch.device(args.device)

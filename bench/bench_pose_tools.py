@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 def reference_pose(width: int, height: int) -> dict:
     """A reference character: a stick figure with long legs and a small head (wholebody, with hands and face)."""
-    from test_retarget import POSE, frame, wholebody, body
+    from test_retarget import POSE, body, frame, wholebody
 
     lengths = (45, 45, 70, 60, 70, 60, 150, 140, 140, 150, 140, 140, 45, 10, 12, 10, 12)
     return frame(wholebody(body(lengths, POSE, neck=(width / 2, height * 0.25)), 25, 30), w=width, h=height)
@@ -55,18 +55,18 @@ def overhead(args) -> None:
     import json
 
     import torch
-
     from bench_engine import make_checkpoint
     from bench_video import colour_detector, synthetic_frames
-    from sdpose_core.sizes import parse_size
-    from sdpose_core.weights.checkpoint import load_model
-    from sdpose_core.pose.face import crop, face_boxes
-    from sdpose_core.motion.gaps import fill_gaps
+
     from sdpose_core.engine.pipeline import PoseEstimator
+    from sdpose_core.motion.gaps import fill_gaps
+    from sdpose_core.pose.face import crop, face_boxes
     from sdpose_core.pose.retarget import retarget
-    from sdpose_core.video.options import ClipOptions
+    from sdpose_core.sizes import parse_size
     from sdpose_core.video.file_job import annotate_video
     from sdpose_core.video.io import VideoWriter, read_frames
+    from sdpose_core.video.options import ClipOptions
+    from sdpose_core.weights.checkpoint import load_model
 
     width, height = parse_size(args.size)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="sdpose-bench-tools-"))

@@ -16,8 +16,9 @@ import math
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -26,8 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sdpose_core.formats.openpose import to_pose_keypoint  # noqa: E402
 from sdpose_core.keypoints import FACE, NUM_WHOLEBODY  # noqa: E402
-from sdpose_core.pose.render import (BODY_COLORS, HAND_COLORS, HAND_EDGES, LIMBS, output_size,  # noqa: E402
-                                render_frame)
+from sdpose_core.pose.render import BODY_COLORS, HAND_COLORS, HAND_EDGES, LIMBS, output_size, render_frame  # noqa: E402
 
 TEMPLATE = [(0, -.42), (.03, -.44), (-.03, -.44), (.06, -.43), (-.06, -.43), (.12, -.30), (-.12, -.30),
             (.18, -.12), (-.20, -.14), (.20, .04), (-.26, .0), (.08, .05), (-.08, .05), (.09, .27),

@@ -30,8 +30,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from sdpose_core.formats.openpose import BODY_KEY, FACE_KEY, LEFT_KEY, RIGHT_KEY  # noqa: E402
 from sdpose_core.pose.retarget import retarget  # noqa: E402
 from sdpose_core.pose.retarget_clip import RetargetOptions, retarget_clip  # noqa: E402
-from synthetic_clips import (REFERENCE, body_ratio, cases, driving_clip, evaluate, height_of,  # noqa: E402
-                             ideal_clip, reference_pose, standard_clip)
+from synthetic_clips import (  # noqa: E402
+    REFERENCE,
+    body_ratio,
+    cases,
+    driving_clip,
+    evaluate,
+    height_of,
+    ideal_clip,
+    reference_pose,
+    standard_clip,
+)
 
 
 def report(name: str, e: dict) -> None:

@@ -84,8 +84,8 @@ def colour_detector(calls: list):
 
 
 def run_clip(estimator, clip: Path, out: Path, args, stem: str = "clip") -> dict:
-    from sdpose_core.video.options import ClipOptions
     from sdpose_core.video.file_job import annotate_video
+    from sdpose_core.video.options import ClipOptions
 
     start = time.perf_counter()
     result = annotate_video(estimator, clip, out, stem=stem, options=ClipOptions(detect_every=args.detect_every),
@@ -112,8 +112,8 @@ class OfficialModel:
 
 
 def run_frame_by_frame(model, clip: Path, out: Path, args, detector, limit: int | None) -> dict:
-    from sdpose_core.formats.openpose import to_pose_keypoint
     from sdpose_core.engine.pipeline import PoseEstimator
+    from sdpose_core.formats.openpose import to_pose_keypoint
     from sdpose_core.pose.render import render_frame
     from sdpose_core.video.io import JsonListWriter, VideoWriter, probe_video, read_frames
 
@@ -164,11 +164,11 @@ def main() -> None:
     width, height = parse_size(args.size)
 
     import torch
-
     from bench_engine import make_checkpoint
-    from sdpose_core.weights.checkpoint import load_model
+
     from sdpose_core.engine.pipeline import PoseEstimator, numpy_detector  # noqa: F401 (numpy_detector: for real YOLOX)
     from sdpose_core.video.io import VideoWriter, count_frames
+    from sdpose_core.weights.checkpoint import load_model
 
     if args.threads:
         torch.set_num_threads(args.threads)

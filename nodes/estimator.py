@@ -73,9 +73,8 @@ def draw_options(detect_hand: str, detect_body: str, detect_face: str, resolutio
 def pose_estimator(sdpose_model, bbox_detector: str, options: EstimatorOptions, use_detector: bool = True):
     """The library's estimator (``PoseEstimator.from_options``) on the loaded model, with the detector chosen in
     ComfyUI's folders, checking for ComfyUI's interrupt between model calls. Every node that poses uses it."""
-    import torch
-
     import comfy.model_management as mm
+    import torch
 
     from ..sdpose_core.engine.memory import activation_bytes
     from ..sdpose_core.engine.pipeline import PoseEstimator, person_detector
@@ -149,14 +148,13 @@ class SDPoseEstimator(io.ComfyNode):
                 missing_parts="null", mask=None, segs=None, min_mask_area=64, segs_labels="person",
                 **style) -> io.NodeOutput:
         common.require(common.CORE_PACKAGES, common.DRAW_PACKAGES)
+        import comfy.model_management as mm
+        import comfy.utils
         import numpy as np
         import torch
 
-        import comfy.model_management as mm
-        import comfy.utils
-
-        from ..sdpose_core.pose.render import check_batch, render_frame
         from ..sdpose_core.engine.pipeline import pose_frame
+        from ..sdpose_core.pose.render import check_batch, render_frame
         from .boxes import person_boxes
 
         options = node_options(flip_test, crop_mode, score_threshold, batch_size)

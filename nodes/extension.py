@@ -9,8 +9,17 @@ from __future__ import annotations
 from comfy_api.latest import ComfyExtension, io
 from typing_extensions import override
 
-from . import (draw, estimator, face_crops, keypoints_io, model_loader, retarget, select_people, video_file,
-               video_options)
+from . import (
+    draw,
+    estimator,
+    face_crops,
+    keypoints_io,
+    model_loader,
+    retarget,
+    select_people,
+    video_file,
+    video_options,
+)
 
 NODE_MODULES = (model_loader, estimator, video_options, draw, keypoints_io, video_file, retarget, face_crops,
                 select_people)

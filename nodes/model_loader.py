@@ -64,7 +64,6 @@ def pick_dtype(choice: str, device):
     """The dtype to run in: the user's choice; for 'auto' a dtype ComfyUI was told to use (--fp32-unet,
     --force-fp32, --bf16-unet, --fp16-unet), else the library's pick for this device (bf16 on GPUs that have it)."""
     import torch
-
     from comfy.cli_args import args
 
     from ..sdpose_core.engine.memory import auto_dtype
@@ -119,9 +118,8 @@ class SDPoseModelLoader(io.ComfyNode):
     @classmethod
     def execute(cls, model_name: str, dtype: str = "auto", compile: bool = False) -> io.NodeOutput:
         common.require(common.CORE_PACKAGES)
-        import torch
-
         import comfy.model_management as mm
+        import torch
 
         from ..sdpose_core.engine.accel import compile_model, default_mode
         from ..sdpose_core.weights.checkpoint import load_model

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ..sdpose_core.choices import (DRAW_STYLES, FACE_RADIUS, JOINT_RADIUS, MAX_RESOLUTION, MAX_STROKE,
-                                   RETARGET_ANCHORS, RETARGET_FILL_GAPS, RETARGET_MAX_FILL_GAPS, RETARGET_SMOOTH,
-                                   STICK_WIDTH)
+from ..sdpose_core.choices import (
+    DRAW_STYLES,
+    FACE_RADIUS,
+    JOINT_RADIUS,
+    MAX_RESOLUTION,
+    MAX_STROKE,
+    RETARGET_ANCHORS,
+    RETARGET_FILL_GAPS,
+    RETARGET_MAX_FILL_GAPS,
+    RETARGET_SMOOTH,
+    STICK_WIDTH,
+)
 from ..sdpose_core.keypoints import DWPOSE_THRESHOLD
 from . import common, v3
 from .draw import style_input
@@ -50,8 +59,10 @@ class SDPoseRetargetPose(io.ComfyNode):
                     "Frames per second of the driving clip; times zero_lag_smoothing.")),
                 io.Int.Input("resolution", default=512, min=0, max=MAX_RESOLUTION, step=64, tooltip="Short side of the "
                              "drawn IMAGE; 0 = the reference's size."),
-                io.Int.Input("stick_width", default=STICK_WIDTH, min=1, max=MAX_STROKE, tooltip=v3.DRAWING_TIPS["stick_width"]),
-                io.Int.Input("point_size", default=JOINT_RADIUS, min=1, max=MAX_STROKE, tooltip=v3.DRAWING_TIPS["point_size"]),
+                io.Int.Input("stick_width", default=STICK_WIDTH, min=1, max=MAX_STROKE,
+                             tooltip=v3.DRAWING_TIPS["stick_width"]),
+                io.Int.Input("point_size", default=JOINT_RADIUS, min=1, max=MAX_STROKE,
+                             tooltip=v3.DRAWING_TIPS["point_size"]),
                 io.Int.Input("face_point_size", default=FACE_RADIUS, min=1, max=MAX_STROKE,
                              tooltip=v3.DRAWING_TIPS["face_point_size"]),
                 io.Boolean.Input("draw_head", default=True, tooltip=v3.DRAWING_TIPS["draw_head"]),

@@ -8,7 +8,6 @@ from ..sdpose_core.choices import SELECT_MODES
 from . import v3
 
 
-
 class SDPoseSelectPeople(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:

@@ -187,7 +187,8 @@ def save_pose(root: Path, body: Any) -> dict:
 def resolve_listed(name: Any, input_dir: Path, output_dir: Path) -> Path:
     """A name as Load Pose Keypoints lists it -> its path, inside input/ (or output/ for ' [output]'): the pack's one
     resolver (nodes/files.py), its refusals as 400 and a missing file as 404."""
-    from .files import MissingFile, resolve_listed as resolve
+    from .files import MissingFile
+    from .files import resolve_listed as resolve
 
     try:
         return resolve(name, "file", "pose keypoint file", (".json",), (Path(input_dir), Path(output_dir)))

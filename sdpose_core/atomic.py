@@ -19,8 +19,9 @@ import reprlib
 import shutil
 import signal
 import threading
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
-from typing import IO, Any, Callable, Collection, Iterator
+from typing import IO, Any
 
 from .errors import InputError
 

@@ -6,14 +6,20 @@ single files with this inverse, read off the library's name tables so that both 
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from torch import Tensor
 
 from sdpose_core.errors import CheckpointError
-from sdpose_core.weights.comfy_layout import (HEAD_PREFIX, UNET_PREFIX, VAE_PREFIX, _check_head,
-                                              _is_vae_attn_proj_weight, _unet_names_of_diffusers,
-                                              _vae_names_of_diffusers)
+from sdpose_core.weights.comfy_layout import (
+    HEAD_PREFIX,
+    UNET_PREFIX,
+    VAE_PREFIX,
+    _check_head,
+    _is_vae_attn_proj_weight,
+    _unet_names_of_diffusers,
+    _vae_names_of_diffusers,
+)
 from sdpose_core.weights.strict import listing
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from tiny_models import TEXT_CONFIGS, random_parts
 from sdpose_core.weights.export import save_folder
+from tiny_models import TEXT_CONFIGS, random_parts
 
 TINY_INPUT = (192, 256)  # crop W x H used by tests: latent 24x32, heatmaps 48x64
 

@@ -9,8 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from sdpose_core.atomic import (AlreadyExists, OutputSet, atomic_file, dumps_json, temp_path, write_atomic, write_json,
-                                write_text)
+from sdpose_core.atomic import (
+    AlreadyExists,
+    OutputSet,
+    atomic_file,
+    dumps_json,
+    temp_path,
+    write_atomic,
+    write_json,
+    write_text,
+)
 from sdpose_core.errors import InputError
 
 

@@ -18,9 +18,9 @@ import pytest
 from PIL import Image
 
 from sdpose_core.atomic import OutputSet, write_json
+from sdpose_core.cli.job import FAILURES_FILE, STATE_DIR
 from sdpose_core.cli.main import main
 from sdpose_core.errors import InputError
-from sdpose_core.cli.job import FAILURES_FILE, STATE_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from sdpose_core.weights.checkpoint import load_model
 from sdpose_core.errors import CheckpointError, DownloadError
+from sdpose_core.weights.checkpoint import load_model
 
 
 @pytest.fixture
@@ -82,7 +82,8 @@ def test_wrong_shape(body_copy, cache):
         sd["conv_in.weight"] = sd["conv_in.weight"][:32].clone()
 
     _rewrite(body_copy / "unet" / "diffusion_pytorch_model.safetensors", shrink)
-    with pytest.raises(CheckpointError, match=r"wrong shape: conv_in.weight \(32, 4, 3, 3\) \(expected \(64, 4, 3, 3\)\)"):
+    expected = r"wrong shape: conv_in.weight \(32, 4, 3, 3\) \(expected \(64, 4, 3, 3\)\)"
+    with pytest.raises(CheckpointError, match=expected):
         load_model(body_copy, cache=cache)
 
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from comfy_keys import diffusers_to_comfy
-from sdpose_core.weights import comfy_layout as cl
 from sdpose_core.errors import CheckpointError
+from sdpose_core.weights import comfy_layout as cl
 
 diffusers = pytest.importorskip("diffusers")
 from diffusers import AutoencoderKL, UNet2DConditionModel  # noqa: E402

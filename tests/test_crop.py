@@ -11,7 +11,12 @@ import pytest
 import torch
 
 from sdpose_core.engine.crop import (
-    apply_affine, crop_center_scale, fix_aspect_ratio, invert_affine, warp_crops, warp_matrix,
+    apply_affine,
+    crop_center_scale,
+    fix_aspect_ratio,
+    invert_affine,
+    warp_crops,
+    warp_matrix,
 )
 
 

@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 import torch
 
-from official_opencv import official_warp_affine
-from test_pipeline import BlobHead, _blob
-from sdpose_core.weights.checkpoint import load_model
-from sdpose_core.engine.crop import warp_crops
-from sdpose_core.images import load_image, to_rgb_uint8
-from sdpose_core.engine.pipeline import estimate
 from official import load_official, official_crops, official_heatmaps, official_keypoints
+from official_opencv import official_warp_affine
+from sdpose_core.engine.crop import warp_crops
+from sdpose_core.engine.pipeline import estimate
+from sdpose_core.images import load_image, to_rgb_uint8
+from sdpose_core.weights.checkpoint import load_model
+from test_pipeline import BlobHead, _blob
 
 SIZE = (128, 192)
 BOXES = [[21.3, 14.6, 61.7, 118.2], [90.0, -10.5, 80.25, 60.0], [-30.0, 100.2, 250.0, 49.9]]  # off-image too

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from sdpose_core.engine.pipeline import FrameInfo, PoseEstimator, PoseResult
-from sdpose_core.engine.pipeline import pose_frame
+from sdpose_core.engine.pipeline import FrameInfo, PoseEstimator, PoseResult, pose_frame
 from sdpose_core.formats.openpose import ID_KEY
 from sdpose_core.video.clip import annotate_frames
 from sdpose_core.weights.checkpoint import load_model

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from sdpose_core.errors import InputError
-from sdpose_core.motion.gaps import fill_gaps
 from sdpose_core.formats.openpose import BODY_KEY, ID_KEY, LEFT_KEY, to_pose_keypoint
+from sdpose_core.motion.gaps import fill_gaps
 
 W, H = 1280, 720
 

@@ -13,8 +13,18 @@ from pathlib import Path
 import pytest
 
 from sdpose_core import keypoints
-from sdpose_core.keypoints import (BODY, DWPOSE_THRESHOLD, FACE, FOOT, LEFT_HAND, NUM_BODY, NUM_WHOLEBODY, RIGHT_HAND,
-                                   WHOLEBODY_PARTS, WHOLEBODY_SIGMAS)
+from sdpose_core.keypoints import (
+    BODY,
+    DWPOSE_THRESHOLD,
+    FACE,
+    FOOT,
+    LEFT_HAND,
+    NUM_BODY,
+    NUM_WHOLEBODY,
+    RIGHT_HAND,
+    WHOLEBODY_PARTS,
+    WHOLEBODY_SIGMAS,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 # mmpose's COCO-WholeBody metainfo (names, swap pairs, sigmas), kept as data with its source and commit

@@ -133,7 +133,8 @@ def test_a_module_holds_the_same_names_whatever_was_imported_before():
     assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
 
 
-LIGHT = ("sdpose_core", "sdpose_core.cli", "sdpose_core.video.options", "sdpose_core.engine.options", "sdpose_core.formats.openpose",
+LIGHT = ("sdpose_core", "sdpose_core.cli", "sdpose_core.video.options", "sdpose_core.engine.options",
+         "sdpose_core.formats.openpose",
          "sdpose_core.motion.limits", "sdpose_core.sizes", "sdpose_core.choices")
 
 

@@ -8,7 +8,6 @@ import os
 from pack import import_pack
 
 
-
 def walker():
     import importlib
 

@@ -8,11 +8,11 @@ import warnings
 import pytest
 import torch
 
+from official import OFFICIAL_TAP, OfficialHead, empty_prompt_context, hooked_features, official_heatmaps
+from sdpose_core.engine.model import SDPoseModel
+from sdpose_core.engine.schemes import get_scheme
 from sdpose_core.weights.checkpoint import load_model
 from tiny_models import TEXT_CONFIGS, random_parts
-from sdpose_core.engine.model import SDPoseModel
-from official import OFFICIAL_TAP, OfficialHead, empty_prompt_context, hooked_features, official_heatmaps
-from sdpose_core.engine.schemes import get_scheme
 
 
 def _parts(scheme: str, seed: int = 0):

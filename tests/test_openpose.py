@@ -10,8 +10,13 @@ import numpy as np
 import pytest
 
 from sdpose_core.errors import InputError
-from sdpose_core.formats.openpose import (OPENPOSE_FROM_COCO, load_pose_keypoint, save_pose_keypoint,
-                                         to_pose_keypoint, to_pose_keypoints)
+from sdpose_core.formats.openpose import (
+    OPENPOSE_FROM_COCO,
+    load_pose_keypoint,
+    save_pose_keypoint,
+    to_pose_keypoint,
+    to_pose_keypoints,
+)
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 NODE_CASES = ["body_single", "wholebody_three", "wholebody_three_noface_nohands", "wholebody_three_xinsr",

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from sdpose_core.weights.checkpoint import load_model
-from sdpose_core.errors import InputError
-from sdpose_core.engine.pipeline import PoseEstimator, estimate
 from official import official_flip_indices
+from sdpose_core.engine.pipeline import PoseEstimator, estimate
+from sdpose_core.errors import InputError
+from sdpose_core.weights.checkpoint import load_model
 
 SIZE = (192, 256)
 

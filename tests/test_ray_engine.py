@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from sdpose_core.cli.main import main
 from sdpose_core.cli.job import STATE_DIR
+from sdpose_core.cli.main import main
 from test_batch import _assert_whole, _cli, _env, _fast, _images, _paused, _pausing_env, _strict_json, _wait_for
 
 ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")

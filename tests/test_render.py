@@ -13,8 +13,15 @@ from PIL import Image
 from sdpose_core.cli.draw import draw_command
 from sdpose_core.errors import InputError
 from sdpose_core.formats.openpose import load_pose_keypoint, save_pose_keypoint, to_pose_keypoint
-from sdpose_core.pose.render import (BODY_COLORS, HAND_COLORS, output_size, overlay, render_frame,
-                                render_pose_keypoint, stick_scale)
+from sdpose_core.pose.render import (
+    BODY_COLORS,
+    HAND_COLORS,
+    output_size,
+    overlay,
+    render_frame,
+    render_pose_keypoint,
+    stick_scale,
+)
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 NODE_CASES = ["body_single", "wholebody_three", "wholebody_three_noface_nohands", "wholebody_three_xinsr",

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from pack import import_pack
 
+from pack import import_pack
 from sdpose_core.errors import CheckpointError, DownloadError, InputError
 from sdpose_core.sizes import parse_size
 from sdpose_core.weights import source

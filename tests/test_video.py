@@ -14,18 +14,17 @@ import numpy as np
 import pytest
 import torch
 
-from sdpose_core.video import file_job as video_mod
-from sdpose_core.weights.checkpoint import load_model
 from sdpose_core.cli.main import main
+from sdpose_core.engine.pipeline import PoseEstimator, pose_frame
+from sdpose_core.engine.schemes import get_scheme
 from sdpose_core.errors import InputError
 from sdpose_core.formats.openpose import load_pose_keypoint
-from sdpose_core.engine.pipeline import PoseEstimator
-from sdpose_core.engine.schemes import get_scheme
-from sdpose_core.engine.pipeline import pose_frame
+from sdpose_core.video import file_job as video_mod
 from sdpose_core.video.clip import annotate_frames
-from sdpose_core.video.options import ClipOptions
 from sdpose_core.video.file_job import annotate_video
 from sdpose_core.video.io import VideoWriter, count_frames, probe_video, read_frames
+from sdpose_core.video.options import ClipOptions
+from sdpose_core.weights.checkpoint import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -340,8 +339,9 @@ def test_sharded_processes_write_every_output_once(tiny_body, cache, tmp_path, m
     """Two processes (as accelerate launch starts them, here threads) share a folder of videos and images."""
     import threading
 
-    import sdpose_core.cli.batch as batch
     from PIL import Image
+
+    import sdpose_core.cli.batch as batch
 
     folder = tmp_path / "in"
     for name in ("a", "b", "c"):

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from pack import import_pack
 
 REPO = Path(__file__).resolve().parents[1]

@@ -78,8 +78,8 @@ def save_release(accelerator, model, parts: StartParts, folder: Path) -> None:
     the full weights collectively); only the main process writes."""
     from diffusers import UNet2DConditionModel
 
-    from sdpose_core.weights.export import save_folder
     from sdpose_core.engine.head import HeatmapHead
+    from sdpose_core.weights.export import save_folder
 
     state = accelerator.get_state_dict(model)
     if accelerator.is_main_process:

@@ -13,9 +13,9 @@ T-S-Liang/SDPose-OOD, under mmengine's refetch loop), an augmented crop that kee
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 import torch

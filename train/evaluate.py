@@ -22,19 +22,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
 from sdpose_core.atomic import write_json
-from sdpose_core.errors import SDPoseError
 from sdpose_core.cli.options import add_estimator_options, estimator_options
 from sdpose_core.engine.options import EstimatorOptions
+from sdpose_core.errors import SDPoseError
 
 from .eval_inputs import check_annotations, check_detections, check_results, read_json_file
 from .metrics import OKS_NMS_THRESHOLD, EvalError, evaluate_results, format_table, rescore_and_nms
-
 
 # The estimator's flags here, and evaluation's own defaults: no flip test unless asked, larger batches, seeded.
 EVAL_FIELDS = ("flip", "input_size", "batch_size", "dtype", "sample_latent", "seed")
@@ -126,9 +125,9 @@ def run_model(args: argparse.Namespace, gt: dict, accelerator, model=None) -> li
     from accelerate.utils import gather_object
     from tqdm.auto import tqdm
 
-    from sdpose_core.weights.checkpoint import load_model
     from sdpose_core.engine.crop import crop_center_scale
     from sdpose_core.engine.pipeline import PoseEstimator
+    from sdpose_core.weights.checkpoint import load_model
 
     if args.images is None:
         raise EvalError("--model needs --images (the folder the annotation's file_name entries are in).")

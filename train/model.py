@@ -64,8 +64,9 @@ def load_start(init: str, scheme: str | Scheme, *, reset_head: bool = False, see
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextModel, CLIPTokenizer
 
-    from sdpose_core.weights.checkpoint import weights_file, build_head, check_state_dict, compute_context, read_weights
-    from sdpose_core.weights.source import HEAD_FILE, cache_dir as default_cache, read_unet_config, resolve_source
+    from sdpose_core.weights.checkpoint import build_head, check_state_dict, compute_context, read_weights, weights_file
+    from sdpose_core.weights.source import HEAD_FILE, read_unet_config, resolve_source
+    from sdpose_core.weights.source import cache_dir as default_cache
 
     scheme = get_scheme(scheme)
     folder = resolve_source(init, default_cache(cache_dir), START_FILES)

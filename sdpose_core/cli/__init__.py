@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import main as _main
 from ..sizes import parse_size
+from . import main as _main
 from .main import build_parser, main
 
 _FROM_MAIN = ("MAX_BOX_COORD", "MAX_CRF", "boxes_for", "check_box_list", "check_coco_path", "check_device", "check_out",

@@ -21,9 +21,10 @@ import hashlib
 import json
 import os
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..atomic import OutputSet, critical, move_into_place, remove, write_json
 from ..errors import InputError

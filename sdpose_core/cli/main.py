@@ -14,16 +14,25 @@ import json
 import math
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
-from . import retarget as retarget_cli
-from .job import FAILURES_FILE
-from .options import (add_draw_options, add_estimator_options, check_device, check_draw, check_output_file,
-                      draw_style, estimator_options, probe_write)
 from ..choices import BODY_LAYOUTS, MISSING_PARTS, PEOPLE_ORDERS
 from ..errors import InputError, SDPoseError
 from ..video.options import DEFAULT_CRF, MAX_CRF, ClipOptions
+from . import retarget as retarget_cli
+from .job import FAILURES_FILE
+from .options import (
+    add_draw_options,
+    add_estimator_options,
+    check_device,
+    check_draw,
+    check_output_file,
+    draw_style,
+    estimator_options,
+    probe_write,
+)
 
 if TYPE_CHECKING:
     from .work import WorkSettings

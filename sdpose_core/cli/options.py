@@ -6,13 +6,19 @@ model loads or any file is written."""
 from __future__ import annotations
 
 import argparse
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..atomic import check_file_name, open_temporary
-from ..choices import (DRAW_STYLES, FACE_RADIUS, JOINT_RADIUS, MAX_RESOLUTION, STICK_WIDTH, STROKE_REFERENCE_SIDE,
-                       stroke_problem)
+from ..choices import (
+    DRAW_STYLES,
+    FACE_RADIUS,
+    JOINT_RADIUS,
+    MAX_RESOLUTION,
+    STICK_WIDTH,
+    STROKE_REFERENCE_SIDE,
+    stroke_problem,
+)
 from ..engine.options import CROP_MODES, DTYPE_NAMES, EstimatorOptions
 from ..errors import InputError
 from ..keypoints import DWPOSE_THRESHOLD

@@ -15,8 +15,9 @@ import signal
 import sys
 import threading
 from collections import deque
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from ..atomic import OutputSet, remove
 from ..errors import InputError, SDPoseError

@@ -16,8 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 from ..choices import RETARGET_ANCHORS, RETARGET_FILL_GAPS, RETARGET_MAX_FILL_GAPS, RETARGET_SMOOTH
 from ..errors import InputError
-from .options import (MAX_FPS, add_draw_options, add_estimator_options, check_device, check_draw, check_output_file,
-                      draw_style, estimator_options)
+from .options import (
+    MAX_FPS,
+    add_draw_options,
+    add_estimator_options,
+    check_device,
+    check_draw,
+    check_output_file,
+    draw_style,
+    estimator_options,
+)
 
 if TYPE_CHECKING:
     from ..pose.retarget_clip import RetargetOptions

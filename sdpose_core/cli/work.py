@@ -12,15 +12,17 @@ import dataclasses
 import itertools
 import sys
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from ..atomic import OutputSet, dumps_json, write_json
 from ..engine.options import EstimatorOptions
 from ..errors import InputError
 from ..video.options import DEFAULT_CRF
 from .job import FACE_OUTPUT, Task, output_names
+
 
 @dataclass
 class WorkSettings:
@@ -219,8 +221,8 @@ def _write_image(task: Task, result, image, settings: WorkSettings, stage: Calla
 # ------------------------------------------------------------------------------------------------------ videos
 def _video(estimator, settings: WorkSettings, task: Task, boxes: list | None, stage: Callable[..., OutputSet],
            tick: Callable[[int], None], weight: int) -> Outcome:
-    from ..video.options import ClipOptions
     from ..video.file_job import annotate_video
+    from ..video.options import ClipOptions
 
     seen = [0]
 

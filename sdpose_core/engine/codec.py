@@ -93,7 +93,7 @@ class UDPHeatmap:
     blur_kernel_size: int = 11
 
     @classmethod
-    def for_input(cls, input_size: tuple[int, int], **kwargs) -> "UDPHeatmap":
+    def for_input(cls, input_size: tuple[int, int], **kwargs) -> UDPHeatmap:
         """The codec SDPose uses for a crop size: heatmaps at a quarter of the input resolution."""
         return cls(input_size=input_size, heatmap_size=(input_size[0] // 4, input_size[1] // 4), **kwargs)
 

@@ -25,8 +25,9 @@ DWPose node's rules (``x * 255`` truncated, ``HWC3``).
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

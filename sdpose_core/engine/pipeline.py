@@ -5,19 +5,20 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
-from .accel import DeviceEvent, HostToDevice, bucket_for, eager_forward, full_precision, is_compiled, pad_to, to_host
-from .codec import UDPHeatmap, flip_heatmaps
-from .crop import CROP_MODES, apply_affine, crop_center_scale, invert_affine, warp_crops, warp_matrix
 from ..errors import InputError
 from ..formats.openpose import ID_KEY, to_pose_keypoint
 from ..images import to_rgb_uint8
+from .accel import DeviceEvent, HostToDevice, bucket_for, eager_forward, full_precision, is_compiled, pad_to, to_host
+from .codec import UDPHeatmap, flip_heatmaps
+from .crop import CROP_MODES, apply_affine, crop_center_scale, invert_affine, warp_crops, warp_matrix
 from .model import SDPoseModel, check_input_size
 from .options import EstimatorOptions
 

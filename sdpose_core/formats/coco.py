@@ -11,7 +11,8 @@ then take a record for a box result and use the box's area instead of the keypoi
 from __future__ import annotations
 
 import reprlib
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch

@@ -19,8 +19,9 @@ its filter restarts from the new position instead of gliding from the old one. S
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 

@@ -16,8 +16,9 @@ streaming pipeline has returned them, extrapolated with the person's velocity to
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import torch

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from .clip_tracks import to_arrays, track_ids, write_back
 from ..errors import InputError
 from ..formats.openpose import load_pose_keypoint
 from ..keypoints import visible
+from .clip_tracks import to_arrays, track_ids, write_back
 from .smooth import OneEuroFilter, OneEuroSettings
 
 

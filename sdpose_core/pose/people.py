@@ -9,7 +9,8 @@ frame is ranked on its own. Selection never moves or changes a person; it only d
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

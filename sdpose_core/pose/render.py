@@ -30,17 +30,34 @@ filtered as its draw node does.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
 
-from ..choices import (DRAW_STYLES, FACE_RADIUS, HAND_THICKNESS, JOINT_RADIUS, MAX_RESOLUTION, STICK_WIDTH,
-                      STROKE_REFERENCE_SIDE, stroke_problem)
+from ..choices import (
+    DRAW_STYLES,
+    FACE_RADIUS,
+    HAND_THICKNESS,
+    JOINT_RADIUS,
+    MAX_RESOLUTION,
+    STICK_WIDTH,
+    STROKE_REFERENCE_SIDE,
+    stroke_problem,
+)
 from ..errors import InputError
-from ..formats.openpose import (BODY_KEY, FACE_KEY, FOOT_KEY, LEFT_KEY, RIGHT_KEY, check_pixels, load_pose_keypoint,
-                                triples)
+from ..formats.openpose import (
+    BODY_KEY,
+    FACE_KEY,
+    FOOT_KEY,
+    LEFT_KEY,
+    RIGHT_KEY,
+    check_pixels,
+    load_pose_keypoint,
+    triples,
+)
 from ..keypoints import BODY_COLORS, DWPOSE_THRESHOLD, FOOT_NAMES, HAND_COLORS, HAND_EDGES, LIMBS, visible
 
 DRAW_THRESHOLD = DWPOSE_THRESHOLD  # this name up to 0.2.0, kept for users' imports

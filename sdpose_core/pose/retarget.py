@@ -45,15 +45,26 @@ Semantics (all in pixels of the reference canvas, which is the output canvas):
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..choices import RETARGET_ANCHORS
 from ..errors import InputError
-from ..formats.openpose import (BODY_KEY, FACE_KEY, FACE_LANDMARKS, FOOT_KEY, ID_KEY, LEFT_KEY, OPENPOSE_EYES,
-                                RIGHT_KEY, load_pose_keypoint, triples)
+from ..formats.openpose import (
+    BODY_KEY,
+    FACE_KEY,
+    FACE_LANDMARKS,
+    FOOT_KEY,
+    ID_KEY,
+    LEFT_KEY,
+    OPENPOSE_EYES,
+    RIGHT_KEY,
+    load_pose_keypoint,
+    triples,
+)
 from ..keypoints import DWPOSE_THRESHOLD, FOOT, LEFT_HAND, OPENPOSE_NECK, visible
 from .render import LIMBS
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections import deque
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import torch
 

@@ -7,18 +7,29 @@ written out before many more are decoded. The outputs are staged together and ap
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from ..atomic import OutputSet, temp_path
 from ..engine.pipeline import PoseEstimator, pose_frame
 from ..errors import InputError
 from .clip import annotate_frames
+from .io import (
+    DEFAULT_CRF,
+    PREFETCH,
+    WRITE_QUEUE,
+    JsonListWriter,
+    Sink,
+    VideoWriter,
+    prefetch,
+    probe_video,
+    read_frames,
+    write_png,
+)
 from .options import ClipOptions
-from .io import (DEFAULT_CRF, PREFETCH, WRITE_QUEUE, JsonListWriter, Sink, VideoWriter, prefetch, probe_video,
-                 read_frames, write_png)
 
 
 @dataclass

@@ -6,8 +6,8 @@ widgets from these defaults at start-up.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from ..keypoints import DWPOSE_THRESHOLD
 from ..motion.limits import check_detect_every, check_max_age

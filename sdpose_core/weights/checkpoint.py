@@ -10,22 +10,30 @@ from __future__ import annotations
 import hashlib
 import logging
 import warnings
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
 
 import torch
 
 from ..atomic import write_atomic
 from ..engine.accel import default_channels_last, place_model
 from ..engine.cpu import native_bf16
-from ..errors import CheckpointError, DownloadError
 from ..engine.head import HEAD_KEYS, HeatmapHead
 from ..engine.model import SDPoseModel
 from ..engine.options import DTYPE_NAMES
 from ..engine.schemes import SCHEMES, Scheme, get_scheme, scheme_for_num_keypoints
-from .source import (HEAD_FILE, HUB_MODELS, cache_dir, hub_folder, read_config, read_unet_config, resolve_source,
-                     sdpose_unet_config)
+from ..errors import CheckpointError, DownloadError
+from .source import (
+    HEAD_FILE,
+    HUB_MODELS,
+    cache_dir,
+    hub_folder,
+    read_config,
+    read_unet_config,
+    resolve_source,
+    sdpose_unet_config,
+)
 from .strict import SHOWN, listing, mismatches
 
 DTYPES = dict(zip(DTYPE_NAMES, (torch.float32, torch.float16, torch.bfloat16)))

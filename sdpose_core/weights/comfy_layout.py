@@ -30,13 +30,13 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import torch
 from torch import Tensor
 
-from ..errors import CheckpointError
 from ..engine.head import HEAD_KEYS
+from ..errors import CheckpointError
 from .strict import listing, mismatches
 
 UNET_PREFIX = "model.diffusion_model."

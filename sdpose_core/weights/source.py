@@ -12,8 +12,8 @@ import json
 import logging
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..atomic import write_json
 from ..errors import CheckpointError

@@ -8,8 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from comfy_helpers import (HELPER_NODES, REPO, Frontend, browser_missing, comfy_folder, comfyui_main, load_module,
-                           skip_or_fail, start_server, stop_server, write_inputs, write_tiny_single_file)
+from comfy_helpers import (
+    HELPER_NODES,
+    REPO,
+    Frontend,
+    browser_missing,
+    comfy_folder,
+    comfyui_main,
+    load_module,
+    skip_or_fail,
+    start_server,
+    stop_server,
+    write_inputs,
+    write_tiny_single_file,
+)
 
 
 @pytest.fixture(scope="session")

@@ -19,8 +19,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from comfy_helpers import (BUILD_GRAPH_JS, REPO, Frontend, browser_missing, comfy_folder, comfyui_main,  # noqa: E402
-                           framed_view, layout_overlaps, start_server, stop_server)
+from comfy_helpers import (  # noqa: E402
+    BUILD_GRAPH_JS,
+    REPO,
+    Frontend,
+    browser_missing,
+    comfy_folder,
+    comfyui_main,
+    framed_view,
+    layout_overlaps,
+    start_server,
+    stop_server,
+)
 
 OUT = REPO / "workflows"
 MODEL = "teemosliang/SDPose-Wholebody [hub]"

@@ -9,17 +9,16 @@ single file implies (it cannot tell the head count).
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import torch
 from safetensors.torch import save_file
 
 from comfy_helpers import comfyui_on_path
-from sdpose_core.weights.checkpoint import load_model
-from tiny_models import TEXT_CONFIGS, UNET_CONFIGS, random_parts
-from sdpose_core.weights.export import save_folder
 from sdpose_core.engine.pipeline import estimate
+from sdpose_core.weights.checkpoint import load_model
+from sdpose_core.weights.export import save_folder
+from tiny_models import TEXT_CONFIGS, UNET_CONFIGS, random_parts
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,12 @@ from PIL import Image
 from comfy_helpers import REPO, estimator, loader
 
 sys.path.insert(0, str(REPO / "tests"))
-from test_face import face_person  # noqa: E402
-from test_retarget import POSE, SHORT, TALL, body, frame, walk_angles, wholebody  # noqa: E402
-
-from sdpose_core.pose.face import crop_faces, face_boxes  # noqa: E402
 from sdpose_core.formats.openpose import load_pose_keypoint  # noqa: E402
+from sdpose_core.pose.face import crop_faces, face_boxes  # noqa: E402
 from sdpose_core.pose.people import select_people  # noqa: E402
 from sdpose_core.pose.retarget import retarget  # noqa: E402
+from test_face import face_person  # noqa: E402
+from test_retarget import POSE, SHORT, TALL, body, frame, walk_angles, wholebody  # noqa: E402
 
 NODES = {"SDPoseNodes.RetargetPose": "SDPose Retarget Pose", "SDPoseNodes.FaceCrops": "SDPose Face Crops",
          "SDPoseNodes.SelectPeople": "SDPose Select People"}

@@ -11,13 +11,12 @@ from PIL import Image
 from comfy_helpers import REPO, WHOLEBODY, estimator, loader
 
 sys.path.insert(0, str(REPO / "tests"))
+from sdpose_core.pose.face import all_face_boxes, crop_faces  # noqa: E402
+from sdpose_core.pose.render import render_frame  # noqa: E402
 from test_comfy_pose_tools import load_pose, put_input, retarget_node, save_image, save_pose, saved_pose  # noqa: E402
 from test_face import face_person  # noqa: E402
 from test_openpose import native_draw_parse, pc_frame, proportion_changer_body  # noqa: E402
 from test_retarget import POSE, SHORT, TALL, body, frame, walk_angles, wholebody  # noqa: E402
-
-from sdpose_core.pose.face import all_face_boxes, crop_faces  # noqa: E402
-from sdpose_core.pose.render import render_frame  # noqa: E402
 
 GOLDEN = REPO / "tests" / "data" / "golden"
 

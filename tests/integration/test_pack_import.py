@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from comfy_helpers import REPO, comfyui_main, skip_or_fail
 from pack import import_pack
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 import sys
-import tomllib
 
 import pytest
+import tomllib
 
 from comfy_helpers import REPO, comfyui_on_path
 

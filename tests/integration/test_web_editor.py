@@ -49,7 +49,8 @@ GRAPH = {
         node(5, "SDPoseNodes.DrawPose", [700, 10], {"resolution": 0, "overlay_opacity": 0.5}, [330, 560]),
         node(6, "PreviewImage", [1060, 10]),
     ],
-    "links": [[1, 0, 2, "image"], [2, 0, 4, "image"], [3, 0, 4, "sdpose_model"], [4, "POSE_KEYPOINT", 5, "pose_keypoint"],
+    "links": [[1, 0, 2, "image"], [2, 0, 4, "image"], [3, 0, 4, "sdpose_model"],
+              [4, "POSE_KEYPOINT", 5, "pose_keypoint"],
               [2, 0, 5, "image"], [5, 0, 6, "images"]],
 }
 
@@ -90,7 +91,8 @@ PICK_JOINT_JS = """
   frame.people.forEach((p, person) => {
     for (const key of ['pose_keypoints_2d', 'foot_keypoints_2d']) {
       const flat = p[key] || [];
-      for (let i = 0; i < flat.length / 3; i++) if (flat[3*i+2] >= 0.3) all.push({person, key, index: i, x: flat[3*i], y: flat[3*i+1]});
+      for (let i = 0; i < flat.length / 3; i++)
+        if (flat[3*i+2] >= 0.3) all.push({person, key, index: i, x: flat[3*i], y: flat[3*i+1]});
     }
   });
   let best = null;
@@ -215,7 +217,8 @@ def test_preview_editor_save_and_load_downstream(comfy, yolox, frontend):
     page.wait_for_selector(f'{EDITOR}[data-saved="{SAVED}"]')
     saved = json.loads((comfy.base / "input" / SAVED).read_text())
     assert len(saved) == 2 and [len(f["people"]) for f in saved] == [2, 2]
-    assert saved[1]["people"][0][BODY][3 * target["index"]: 3 * target["index"] + 2] == pytest.approx(expected, abs=0.01)
+    start = 3 * target["index"]
+    assert saved[1]["people"][0][BODY][start: start + 2] == pytest.approx(expected, abs=0.01)
     untouched = json.loads(json.dumps(frames))
     untouched[1]["people"][0][BODY][3 * target["index"]: 3 * target["index"] + 2] = \
         saved[1]["people"][0][BODY][3 * target["index"]: 3 * target["index"] + 2]
@@ -275,7 +278,8 @@ def test_preview_editor_save_and_load_downstream(comfy, yolox, frontend):
 
 
 def test_preview_draws_like_dwpose(frontend):
-    """web/pose_model.js draws the golden DWPose poses (tests/data/golden) much as sdpose_core.pose.render does, which is
+    """web/pose_model.js draws the golden DWPose poses (tests/data/golden) much as sdpose_core.pose.render does,
+    which is
     pixel-identical to comfyui_controlnet_aux (browser anti-aliasing aside)."""
     import numpy as np
 
@@ -370,7 +374,8 @@ def test_routes_are_registered_and_confined(comfy):
                                                                     "pose_keypoint": [frame]})
     assert status == 400 and "'..'" in body["error"]
     assert not (comfy.base / "escape.json").exists()
-    status, body = comfy.request("POST", "/sdpose/keypoints", {"filename": "sdpose/route check", "pose_keypoint": frame})
+    status, body = comfy.request("POST", "/sdpose/keypoints",
+                                 {"filename": "sdpose/route check", "pose_keypoint": frame})
     assert status == 200 and body["file"] == "sdpose/route check.json"
     status, body = comfy.request("GET", "/sdpose/keypoints?file=sdpose/route%20check.json")
     assert status == 200 and body["pose_keypoint"] == [frame]

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from comfy_helpers import (BODY, BUILD_GRAPH_JS, REPO, TITLE_HEIGHT, WHOLEBODY)
+from comfy_helpers import BODY, BUILD_GRAPH_JS, REPO, TITLE_HEIGHT, WHOLEBODY
 
 ESTIMATOR = '[data-sdpose-preview="SDPoseNodes.Estimator"]'
 DRAW = '[data-sdpose-preview="SDPoseNodes.DrawPose"]'
@@ -169,8 +169,9 @@ def test_save_and_use_in_graph_in_one_step(comfy, frontend):
     page = frontend.page
     frontend.evaluate(BUILD_GRAPH_JS, graph(WHOLEBODY))
     queue(frontend)
+    # the wholebody run's output (node 3 showed the body model's before)
     page.wait_for_function("() => ((app.graph.getNodeById(3).sdposePreview.output || {}).sdpose_parts || [])"
-                           ".length === 4", timeout=120_000)  # the wholebody run's output (node 3 showed the body model's before)
+                           ".length === 4", timeout=120_000)
     assert shown_toggles(frontend, ESTIMATOR) == ["body", "hands", "face", "feet", "image"]
     assert not page.locator(f'{ESTIMATOR} [data-sdpose="warning"]').is_visible()
     load_ids = []

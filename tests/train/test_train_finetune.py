@@ -59,7 +59,8 @@ def test_training_raises_ap_far_above_untrained(micro_body, synthetic_body, tmp_
     after = evaluate_ap(out / "model", synthetic_body, cache)
     lines = metrics_lines(out)
     print(f"\nAP before {before['AP']:.3f} after {after['AP']:.3f}; AR {before['AR']:.3f} -> {after['AR']:.3f}; "
-          f"200 steps in {seconds:.1f} s; heatmap loss {lines[0]['loss_heatmap']:.4f} -> {lines[-1]['loss_heatmap']:.4f}")
+          f"200 steps in {seconds:.1f} s; heatmap loss {lines[0]['loss_heatmap']:.4f} -> "
+          f"{lines[-1]['loss_heatmap']:.4f}")
     assert summary["step"] == 200 and len(lines) == 20
     assert before["AP"] < 0.05
     assert after["AP"] > 0.25 and after["AP"] > before["AP"] + 0.2
@@ -153,7 +154,8 @@ def _free_port() -> int:
 
 def _launch(args: list[str], nproc: int, tmp_path: Path) -> subprocess.CompletedProcess:
     """``accelerate launch`` on CPU: torchrun-style processes, gloo (ACCELERATE_USE_CPU selects MULTI_CPU)."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT), ACCELERATE_USE_CPU="true", HF_HOME=str(tmp_path / "hf"),
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT), ACCELERATE_USE_CPU="true",
+               HF_HOME=str(tmp_path / "hf"),
                HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(nproc),
            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
@@ -176,7 +178,8 @@ def test_two_process_gloo_training_and_evaluation(micro_body, synthetic_body, tm
     two, one = tmp_path / "two", tmp_path / "one"
     _launch(["-m", "train.finetune", *common, "train.batch_size=2", f"train.output_dir={two}"], 2, tmp_path)
     torch.set_num_threads(1)
-    train(load_config(None, [*common, "train.batch_size=4", f"train.output_dir={one}"]))  # one process, same global batch
+    # one process, same global batch
+    train(load_config(None, [*common, "train.batch_size=4", f"train.output_dir={one}"]))
     for r2, r1 in zip(metrics_lines(two), metrics_lines(one), strict=True):
         if "val_AP" in r1:  # validation: the same boxes, all evaluated, split over the two processes
             assert r2["step"] == r1["step"] == 3 and r2["val_AR"] == pytest.approx(r1["val_AR"], abs=0.02)
