@@ -65,6 +65,21 @@ def numbered(stem: str, counter: int, part: str) -> str:
     return f"{stem}_{counter:05d}_{part}"
 
 
+def free_numbered(folder: Path, stem: str, part: str) -> str:
+    """The first ``numbered(stem, n, part)`` nothing in ``folder`` has, from one more than the highest counter of
+    ``stem`` there (SaveImage's rule, for folders ComfyUI's helper does not serve, e.g. the editor's saves)."""
+    highest = 0
+    if folder.is_dir():
+        for entry in folder.iterdir():
+            match = COUNTER.match(entry.name)
+            if match and match["stem"] == stem:
+                highest = max(highest, int(match["n"]))
+    counter = highest + 1
+    while (folder / numbered(stem, counter, part)).exists() or (folder / numbered(stem, counter, part)).is_symlink():
+        counter += 1
+    return numbered(stem, counter, part)
+
+
 def create_numbered(folder: Path, stem: str, counter: int, part: str, text: str) -> tuple[Path, int]:
     """Write ``text`` to the first free numbered name from ``counter``, whole or not at all, never replacing a file."""
     while True:

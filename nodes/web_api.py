@@ -40,14 +40,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..sdpose_core.atomic import AlreadyExists, write_text
 from ..sdpose_core.keypoints import BODY_COLORS, DWPOSE_THRESHOLD, HAND_COLORS, HAND_EDGES, LIMBS
-from . import common
+from . import common, files
 
 ROUTE = "/sdpose/keypoints"
 FREE_NAME_ROUTE = "/sdpose/keypoints/free"
@@ -57,7 +56,6 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_FRAMES = 100_000
 MAX_PEOPLE = 1_000
 MAX_DEPTH = 4  # sdpose/edits/2024/pose.json
-_NUMBERED = re.compile(r"^(?P<stem>.*?)(?:_(?P<n>\d+))?$")
 
 
 class RouteError(common.InputError):
@@ -100,16 +98,14 @@ def target_path(root: Path, name: str) -> Path:
 
 
 def free_name(root: Path, name: str) -> str:
-    """The first of 'stem_2.json', 'stem_3.json', ... next to ``name`` that does not exist yet."""
+    """The pack's one numbering (``files.numbered``) next to ``name``: 'pose.json' or 'pose_00001_.json' ->
+    the first free 'pose_NNNNN_.json' in its folder."""
     folder, _, file = name.rpartition("/")
     stem = file[: -len(".json")] if file.lower().endswith(".json") else file
-    base = _NUMBERED.match(stem).group("stem") or stem
-    for n in range(2, 100_000):
-        candidate = f"{base}_{n}.json"
-        full = f"{folder}/{candidate}" if folder else candidate
-        if not root.joinpath(*full.split("/")).exists():
-            return full
-    raise RouteError(f"no free name next to '{name}'.")
+    match = files.COUNTER.match(f"{stem}.json")
+    base = match["stem"] if match and match["part"] == ".json" else stem
+    free = files.free_numbered(root.joinpath(*folder.split("/")) if folder else root, base, ".json")
+    return f"{folder}/{free}" if folder else free
 
 
 def offer_name(root: Path, name: Any) -> dict:

@@ -97,22 +97,24 @@ def test_save_writes_checked_canonical_json_into_input(dirs):
 def test_save_never_overwrites_unless_asked(dirs):
     input_dir, _ = dirs
     api.save_pose(input_dir, {"filename": "pose.json", "pose_keypoint": [FRAME]})
-    (input_dir / "pose_2.json").write_text("{}")
+    (input_dir / "pose_00001_.json").write_text("{}")
     error = refused(api.save_pose, input_dir, {"filename": "pose.json", "pose_keypoint": [FRAME, FRAME]},
                     status=409, match="already exists")
-    assert error.extra == {"exists": True, "suggestion": "pose_3.json"}
+    assert error.extra == {"exists": True, "suggestion": "pose_00002_.json"}
     assert len(json.loads((input_dir / "pose.json").read_text())) == 1
     result = api.save_pose(input_dir, {"filename": "pose.json", "pose_keypoint": [FRAME, FRAME], "overwrite": True})
     assert result["overwritten"] is True and len(json.loads((input_dir / "pose.json").read_text())) == 2
-    assert sorted(p.name for p in input_dir.iterdir()) == ["pose.json", "pose_2.json"]  # no temporary left over
+    assert sorted(p.name for p in input_dir.iterdir()) == ["pose.json", "pose_00001_.json"]  # no temporary left over
 
 
 def test_free_name_numbers_next_to_the_file(tmp_path):
+    """The pack's one numbering, ComfyUI's: <stem>_<NNNNN>_<part>, one more than the highest counter there."""
     (tmp_path / "sd").mkdir()
-    (tmp_path / "sd" / "a_2.json").write_text("[]")
-    assert api.free_name(tmp_path, "sd/a.json") == "sd/a_3.json"
-    assert api.free_name(tmp_path, "sd/a_2.json") == "sd/a_3.json"
-    assert api.free_name(tmp_path, "b.json") == "b_2.json"
+    (tmp_path / "sd" / "a_00002_.json").write_text("[]")
+    (tmp_path / "sd" / "a_00003_.png").write_text("")  # SaveImage counts every part of the stem
+    assert api.free_name(tmp_path, "sd/a.json") == "sd/a_00004_.json"
+    assert api.free_name(tmp_path, "sd/a_00002_.json") == "sd/a_00004_.json"
+    assert api.free_name(tmp_path, "b.json") == "b_00001_.json"
 
 
 @pytest.mark.parametrize("body, status, match", [
@@ -234,7 +236,7 @@ def test_http_save_and_read(dirs):
 
     (s1, b1), (s2, b2), (s3, b3), (s4, b4) = http(dirs, calls)
     assert s1 == 200 and b1["file"] == "sdpose/e.json"
-    assert s2 == 409 and b2["suggestion"] == "sdpose/e_2.json" and "already exists" in b2["error"]
+    assert s2 == 409 and b2["suggestion"] == "sdpose/e_00001_.json" and "already exists" in b2["error"]
     assert s3 == 200 and b3["pose_keypoint"] == [FRAME]
     assert s4 == 400 and "error" in b4
 
@@ -254,8 +256,8 @@ def test_http_free_name_offers_the_name_until_it_is_taken(dirs):
 
     (s1, b1), (s2, b2), (s3, b3) = http(dirs, calls)
     assert (s1, b1) == (200, {"filename": "sdpose/e.json"})
-    assert (s2, b2) == (200, {"filename": "sdpose/e_2.json"})
-    assert not (dirs[0] / "sdpose" / "e_2.json").exists()
+    assert (s2, b2) == (200, {"filename": "sdpose/e_00001_.json"})
+    assert not (dirs[0] / "sdpose" / "e_00001_.json").exists()
     assert s3 == 400 and "'..'" in b3["error"]
 
 
@@ -269,7 +271,7 @@ def test_free_name_says_nothing_of_what_lies_outside_the_input_folder(dirs, tmp_
     for name in ("linked/e", "linked/free"):
         refused(api.offer_name, input_dir, name, match="outside")
     (input_dir / "alias.json").symlink_to(input_dir / "missing.json")  # a dangling link inside: taken
-    assert api.offer_name(input_dir, "alias") == {"filename": "alias_2.json"}
+    assert api.offer_name(input_dir, "alias") == {"filename": "alias_00001_.json"}
 
 
 def test_http_constants_are_the_library_ones(dirs):

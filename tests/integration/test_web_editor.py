@@ -225,8 +225,8 @@ def test_preview_editor_save_and_load_downstream(comfy, yolox, frontend):
     assert saved == untouched  # only that joint changed
     page.click(f"{EDITOR} [data-action=save]")
     page.wait_for_selector(f'{EDITOR} [data-sdpose="status"].sdpose-error')
-    assert page.input_value(f'{EDITOR} [data-sdpose="filename"]') == "sdpose/web_edit_2.json"
-    assert not (comfy.base / "input" / "sdpose" / "web_edit_2.json").exists()
+    assert page.input_value(f'{EDITOR} [data-sdpose="filename"]') == "sdpose/web_edit_00001_.json"
+    assert not (comfy.base / "input" / "sdpose" / "web_edit_00001_.json").exists()
     shot(page, "4-editor-saved")
 
     # The Load Pose Keypoints node lists the file and feeds it downstream: draw it again.
