@@ -228,9 +228,11 @@ def test_float8_weights_are_upcast_and_integer_weights_refused(tiny_wholebody, c
 def test_cpu_bf16_runs_channels_last_only_where_native(tiny_body, cache, monkeypatch, native):
     import warnings
 
+    import sdpose_core.engine.cpu as cpu
     import sdpose_core.weights.checkpoint as ckpt
 
-    monkeypatch.setattr(ckpt, "native_bf16", lambda: native)
+    monkeypatch.setattr(ckpt, "native_bf16", lambda: native)  # the slowness warning
+    monkeypatch.setattr(cpu, "native_bf16", lambda: native)  # the channels-last choice (engine.accel)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = load_model(tiny_body, cache=cache, dtype="bf16")

@@ -100,7 +100,6 @@ def test_schemes_openpose_and_training_use_the_layout():
     from train import data
 
     assert (schemes.BODY.num_keypoints, schemes.WHOLEBODY.num_keypoints) == (NUM_BODY, NUM_WHOLEBODY)
-    assert schemes.COCO_BODY_NAMES is keypoints.BODY_NAMES and schemes.FOOT_NAMES is keypoints.FOOT_NAMES
     flip = schemes.WHOLEBODY.flip_indices
     mirrored = {BODY.name: BODY, FOOT.name: FOOT, FACE.name: FACE, LEFT_HAND.name: RIGHT_HAND,
                 RIGHT_HAND.name: LEFT_HAND}

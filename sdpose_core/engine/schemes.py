@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..keypoints import BODY_NAMES as COCO_BODY_NAMES  # noqa: F401 (this module's names up to 0.2.0)
 from ..keypoints import FACE, FOOT, LEFT_HAND, NUM_BODY, NUM_WHOLEBODY, RIGHT_HAND
 
 # Left/right pairs of the 68-point face (300-W order), in face-local indices.
