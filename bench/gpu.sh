@@ -1,5 +1,5 @@
 #!/bin/sh
-# On a lent GPU machine: install the carried wheels (.whl/, see docs/gpu.md), then run the GPU benchmark.
+# On a GPU machine (offline too): install the wheels brought along (.whl/, see docs/gpu.md), then run the GPU benchmark.
 # Writes ${OUT:-.}/bench-gpu.json and prints the table; budgeted to finish in about 7 minutes on an H100/H200.
 set -e
 cd "$(dirname "$0")/.."
