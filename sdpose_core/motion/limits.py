@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 from ..errors import InputError
+
+
+def finite_number(value: Any) -> bool:
+    """A real number (not a bool) that is neither infinite nor NaN; anything else (text, None) is False, not a
+    TypeError, so a range check on it gives its own InputError."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def check_detect_every(every: Any, name: str = "detect_every") -> None:

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..keypoints import DWPOSE_THRESHOLD, visible
+from .limits import finite_number
 
 DEFAULT_MIN_CUTOFF = 1.0  # Hz
 DEFAULT_BETA = 10.0  # per (person height / s)
@@ -53,14 +54,14 @@ class OneEuroSettings:
         """Refuse out-of-range values with one InputError; ``names``: field -> how the user knows it (a CLI flag,
         a node input), for the message."""
         name = (names or {}).get
-        if not (math.isfinite(self.min_cutoff) and self.min_cutoff > 0):
+        if not (finite_number(self.min_cutoff) and self.min_cutoff > 0):
             raise InputError(f"{name('min_cutoff', 'min_cutoff')} must be a positive frequency in Hz, "
                              f"got {self.min_cutoff}.")
-        if not (math.isfinite(self.d_cutoff) and self.d_cutoff > 0):
+        if not (finite_number(self.d_cutoff) and self.d_cutoff > 0):
             raise InputError(f"{name('d_cutoff', 'd_cutoff')} must be a positive frequency in Hz, got {self.d_cutoff}.")
-        if not (math.isfinite(self.beta) and self.beta >= 0):
+        if not (finite_number(self.beta) and self.beta >= 0):
             raise InputError(f"{name('beta', 'beta')} must be zero or positive, got {self.beta}.")
-        if not (math.isfinite(self.threshold) and 0 <= self.threshold <= 1):
+        if not (finite_number(self.threshold) and 0 <= self.threshold <= 1):
             raise InputError(f"{name('threshold', 'threshold')} must be a score in 0..1, got {self.threshold}.")
         if not self.reset_after > 0:
             raise InputError(f"{name('reset_after', 'reset_after')} must be positive, got {self.reset_after}.")
