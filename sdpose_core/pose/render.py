@@ -53,6 +53,7 @@ from ..formats.openpose import (
     FACE_KEY,
     FOOT_KEY,
     LEFT_KEY,
+    MAX_POINT_COORD,
     RIGHT_KEY,
     check_pixels,
     load_pose_keypoint,
@@ -63,7 +64,6 @@ from ..keypoints import BODY_COLORS, DWPOSE_THRESHOLD, FOOT_NAMES, HAND_COLORS, 
 DRAW_THRESHOLD = DWPOSE_THRESHOLD  # this name up to 0.2.0, kept for users' imports
 MIN_RESOLUTION = 64
 MAX_BATCH_PIXELS = 1 << 30  # a 12 GiB float32 IMAGE batch
-MAX_COORD = float(1 << 24)
 
 LIMB_COLORS = tuple(tuple(int(float(c) * 0.6) for c in color) for color in BODY_COLORS[:len(LIMBS)])
 HAND_DOT, FACE_DOT = (0, 0, 255), (255, 255, 255)
@@ -146,7 +146,7 @@ def _points(flat: Sequence[float] | None, threshold: float) -> tuple[list[tuple[
     if not flat:
         return [], []
     arr = triples(flat)
-    shown = visible(arr, threshold) & (np.abs(arr[:, :2]) < MAX_COORD).all(axis=1)
+    shown = visible(arr, threshold) & (np.abs(arr[:, :2]) < MAX_POINT_COORD).all(axis=1)
     return [(x, y) for x, y in arr[:, :2].tolist()], shown.tolist()
 
 
