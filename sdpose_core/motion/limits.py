@@ -15,6 +15,18 @@ def finite_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
+# Frames per second a smoother takes: far above any camera, and a frame interval that speeds (pixels / interval)
+# stay finite with; a larger rate makes the One-Euro filter's speed overflow into NaN positions.
+MAX_FRAME_RATE = 1e6
+
+
+def check_frame_rate(fps: Any, name: str = "frame rate") -> None:
+    """A clip's frame rate for smoothing: a number above 0 and at most ``MAX_FRAME_RATE``."""
+    if not (finite_number(fps) and 0 < fps <= MAX_FRAME_RATE):
+        raise InputError(f"Smoothing needs a positive {name} of at most {MAX_FRAME_RATE:g} frames per second, "
+                         f"got {fps!r}.")
+
+
 def check_detect_every(every: Any, name: str = "detect_every") -> None:
     """The person detector runs on every ``every``-th frame: a whole number >= 1."""
     if (isinstance(every, bool) or not isinstance(every, (int, float)) or not math.isfinite(every)

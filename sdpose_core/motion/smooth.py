@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..keypoints import DWPOSE_THRESHOLD, visible
-from .limits import finite_number
+from .limits import check_frame_rate, finite_number
 
 DEFAULT_MIN_CUTOFF = 1.0  # Hz
 DEFAULT_BETA = 10.0  # per (person height / s)
@@ -114,8 +114,7 @@ class KeypointSmoother:
     """
 
     def __init__(self, fps: float, settings: OneEuroSettings | None = None, max_age: int = 300, **options: Any):
-        if not (fps > 0 and math.isfinite(fps)):
-            raise InputError(f"Smoothing needs a positive frame rate, got {fps}.")
+        check_frame_rate(fps)
         self.fps = float(fps)
         self.settings = settings or OneEuroSettings(**options)
         self.settings.check()

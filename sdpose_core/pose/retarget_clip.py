@@ -19,7 +19,7 @@ from ..choices import RETARGET_ANCHORS, RETARGET_FILL_GAPS, RETARGET_MAX_FILL_GA
 from ..errors import InputError
 from ..keypoints import DWPOSE_THRESHOLD
 from ..motion.gaps import fill_gaps
-from ..motion.limits import finite_number
+from ..motion.limits import MAX_FRAME_RATE, finite_number
 from ..motion.zero_lag import smooth_clip
 from .render import render_frame
 from .retarget import retarget
@@ -44,9 +44,10 @@ class RetargetOptions:
             raise InputError(f"{name('fill_gaps', 'fill_gaps')} must be a whole number of frames from 0 (off) to "
                              f"{most}, got {gaps!r}.")
         rate = self.frame_rate
-        if self.smooth and not (finite_number(rate) and rate > 0):
+        if self.smooth and not (finite_number(rate) and 0 < rate <= MAX_FRAME_RATE):
             raise InputError(f"{name('smooth', 'smooth')} needs the clip's frame rate: give "
-                             f"{name('frame_rate', 'frame_rate')} as a positive number of frames per second.")
+                             f"{name('frame_rate', 'frame_rate')} as a positive number of frames per second "
+                             f"(at most {MAX_FRAME_RATE:g}), got {rate!r}.")
         score = self.threshold
         if not (finite_number(score) and 0 <= score <= 1):
             raise InputError(f"{name('threshold', 'threshold')} must be a keypoint score from 0 to 1, got {score!r}.")
