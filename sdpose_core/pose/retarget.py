@@ -14,7 +14,7 @@ Semantics (all in pixels of the reference canvas, which is the output canvas):
 * Reference lengths: each bone as the reference shows it; a left/right pair whose sides differ by more than
   ``PAIR_TOLERANCE`` takes the longer side for both (the shorter one is foreshortened), a side the reference lacks
   takes the other side; a bone missing on both sides takes the driving full length times the body ratio.
-* Body: the OpenPose-18 limbs (``render.LIMBS``, parent first, outward from the neck) are rebuilt in that order.
+* Body: the OpenPose-18 limbs (``keypoints.LIMBS``, parent first, outward from the neck) are rebuilt in that order.
   Each bone keeps the driving frame's direction and its foreshortening: reference length x (driving length in the
   frame / the bone's full driving length), never above the reference length. A joint missing in the driving frame
   stays missing. A joint whose parent is missing hangs from its nearest placed ancestor, the driving vector scaled
@@ -64,8 +64,7 @@ from ..formats.openpose import (
     load_pose_keypoint,
     triples,
 )
-from ..keypoints import DWPOSE_THRESHOLD, FOOT, LEFT_HAND, OPENPOSE_NECK, visible
-from .render import LIMBS
+from ..keypoints import DWPOSE_THRESHOLD, FOOT, LEFT_HAND, LIMBS, OPENPOSE_NECK, visible
 
 ANCHORS = RETARGET_ANCHORS
 NECK = OPENPOSE_NECK
