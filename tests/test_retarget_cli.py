@@ -109,6 +109,7 @@ def test_bad_pipeline_flags_get_one_error_line(tmp_path, capsys, flags, message)
 
 @pytest.mark.parametrize("options, match", [(RetargetOptions(smooth=True, frame_rate="30"), "smooth needs"),
                                             (RetargetOptions(smooth=True, frame_rate=float("inf")), "smooth needs"),
+                                            (RetargetOptions(smooth=True, frame_rate=1e308), "smooth needs"),
                                             (RetargetOptions(reference_person="0"), "reference person '0'"),
                                             (RetargetOptions(reference_person=True), "reference person True"),
                                             (RetargetOptions(fill_gaps=2.5), "fill_gaps must be a whole number"),

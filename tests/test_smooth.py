@@ -107,6 +107,13 @@ def test_people_are_smoothed_separately_and_forgotten_after_max_age():
         KeypointSmoother(FPS, OneEuroSettings(min_cutoff=-1.0))
 
 
+@pytest.mark.parametrize("field", ["min_cutoff", "beta", "d_cutoff", "threshold"])
+@pytest.mark.parametrize("value", ["1", None, True, float("nan")])
+def test_settings_refuse_what_is_not_a_number_with_an_input_error(field, value):
+    with pytest.raises(InputError, match=field):
+        OneEuroSettings(**{field: value}).check()
+
+
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), 0, 1.5, True, "2"])
 def test_detect_every_refuses_what_is_not_a_whole_number_from_1(value):
     with pytest.raises(InputError, match="detect_every must be a whole number"):

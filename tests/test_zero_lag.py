@@ -4,7 +4,9 @@ causal filter's, through POSE_KEYPOINT clips."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from sdpose_core.errors import InputError
 from sdpose_core.formats.openpose import BODY_KEY, ID_KEY, to_pose_keypoint
 from sdpose_core.motion.zero_lag import smooth_clip, smooth_series
 from test_smooth import FPS, jitter, rms, smooth_sequence
@@ -43,3 +45,13 @@ def test_shake_at_rest_is_cut_through_a_pose_keypoint_clip():
     before = np.stack([np.asarray(f["people"][0][BODY_KEY]).reshape(-1, 3) for f in clip])
     assert jitter(before[10:-10]) / jitter(body[10:-10]) > 4.0
     assert out[0]["people"][0][ID_KEY] == [3]
+
+
+@pytest.mark.parametrize("fps", [0.0, -24.0, float("nan"), float("inf"), 1e308, "30", None])
+def test_a_frame_rate_the_filter_cannot_use_is_one_input_error(fps):
+    """1e308 fps makes a frame interval that speeds overflow on (NaN positions): refused, like 0 and NaN."""
+    points = np.zeros((4, 2, 3))
+    points[..., 0] = np.arange(4)[:, None]
+    points[..., 2] = 1.0
+    with pytest.raises(InputError, match="frame rate"):
+        smooth_series(points, fps)

@@ -26,10 +26,6 @@ class TrackArrays:
     layout: dict[str, slice]
 
 
-def _part(person: dict, key: str) -> np.ndarray | None:
-    return triples(person.get(key))
-
-
 def _owner(frame: dict, track_id: int | None) -> int | None:
     """Index of the track's person in a frame, None when absent."""
     for i, person in enumerate(frame["people"]):
@@ -56,9 +52,9 @@ def to_arrays(frames: list[dict], track_id: int | None) -> TrackArrays:
     for frame, i in zip(frames, owners):
         if i is not None:
             for key in PART_POINTS:
-                part = _part(frame["people"][i], key)
-                if part is not None:
-                    sizes.setdefault(key, len(part))
+                flat = frame["people"][i].get(key)
+                if flat:
+                    sizes.setdefault(key, len(flat) // 3)
     layout, start = {}, 0
     for key in PART_POINTS:
         if key in sizes:
@@ -68,7 +64,7 @@ def to_arrays(frames: list[dict], track_id: int | None) -> TrackArrays:
         if i is None:
             continue
         for key, where in layout.items():
-            part = _part(frame["people"][i], key)
+            part = triples(frame["people"][i].get(key))
             if part is not None and len(part) == where.stop - where.start:
                 points[t, where] = part
     return TrackArrays(track_id, points, np.array([i is not None for i in owners], dtype=bool), layout)

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..keypoints import DWPOSE_THRESHOLD, visible
+from .limits import check_frame_rate, finite_number
 
 DEFAULT_MIN_CUTOFF = 1.0  # Hz
 DEFAULT_BETA = 10.0  # per (person height / s)
@@ -53,14 +54,14 @@ class OneEuroSettings:
         """Refuse out-of-range values with one InputError; ``names``: field -> how the user knows it (a CLI flag,
         a node input), for the message."""
         name = (names or {}).get
-        if not (math.isfinite(self.min_cutoff) and self.min_cutoff > 0):
+        if not (finite_number(self.min_cutoff) and self.min_cutoff > 0):
             raise InputError(f"{name('min_cutoff', 'min_cutoff')} must be a positive frequency in Hz, "
                              f"got {self.min_cutoff}.")
-        if not (math.isfinite(self.d_cutoff) and self.d_cutoff > 0):
+        if not (finite_number(self.d_cutoff) and self.d_cutoff > 0):
             raise InputError(f"{name('d_cutoff', 'd_cutoff')} must be a positive frequency in Hz, got {self.d_cutoff}.")
-        if not (math.isfinite(self.beta) and self.beta >= 0):
+        if not (finite_number(self.beta) and self.beta >= 0):
             raise InputError(f"{name('beta', 'beta')} must be zero or positive, got {self.beta}.")
-        if not (math.isfinite(self.threshold) and 0 <= self.threshold <= 1):
+        if not (finite_number(self.threshold) and 0 <= self.threshold <= 1):
             raise InputError(f"{name('threshold', 'threshold')} must be a score in 0..1, got {self.threshold}.")
         if not self.reset_after > 0:
             raise InputError(f"{name('reset_after', 'reset_after')} must be positive, got {self.reset_after}.")
@@ -113,8 +114,7 @@ class KeypointSmoother:
     """
 
     def __init__(self, fps: float, settings: OneEuroSettings | None = None, max_age: int = 300, **options: Any):
-        if not (fps > 0 and math.isfinite(fps)):
-            raise InputError(f"Smoothing needs a positive frame rate, got {fps}.")
+        check_frame_rate(fps)
         self.fps = float(fps)
         self.settings = settings or OneEuroSettings(**options)
         self.settings.check()

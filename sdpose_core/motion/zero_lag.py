@@ -10,15 +10,14 @@ scores untouched); tracks come from ``person_id`` (:mod:`clip_tracks`).
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
 from ..formats.openpose import load_pose_keypoint
 from ..keypoints import visible
 from .clip_tracks import to_arrays, track_ids, write_back
+from .limits import check_frame_rate
 from .smooth import OneEuroFilter, OneEuroSettings
 
 
@@ -41,8 +40,7 @@ def smooth_series(points: np.ndarray, fps: float, settings: OneEuroSettings | No
     """Forward-backward One-Euro over one person's [T, K, 3] keypoints; returns [T, K, 3] (scores unchanged)."""
     settings = settings or OneEuroSettings()
     settings.check()
-    if not (fps > 0 and math.isfinite(fps)):
-        raise InputError(f"Smoothing needs a positive frame rate, got {fps}.")
+    check_frame_rate(fps)
     valid = visible(points, settings.threshold)
     forward = _one_pass(points, valid, fps, settings)
     backward = _one_pass(points[::-1], valid[::-1], fps, settings)[::-1]

@@ -21,8 +21,6 @@ or with ``keep_aspect="pad"`` scaled to fit with black bars. :func:`all_face_box
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +31,7 @@ from ..choices import FACE_FRAMINGS, KEEP_ASPECT
 from ..errors import InputError
 from ..formats.openpose import BODY_KEY, FACE_KEY, FACE_LANDMARKS, ID_KEY, load_pose_keypoint, triples
 from ..keypoints import DWPOSE_THRESHOLD, visible
+from ..motion.limits import finite_number
 from ..motion.smooth import OneEuroSettings
 from ..motion.zero_lag import smooth_series
 from .render import HEAD_JOINTS
@@ -88,17 +87,12 @@ def _clipped(lo: np.ndarray, hi: np.ndarray, canvas: tuple[int, int] | None) -> 
     return np.clip(lo, 0.0, limit), np.clip(hi, 0.0, limit)
 
 
-def _finite(value: Any) -> bool:
-    """A real number (not a bool) that is neither infinite nor NaN."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _check_framing(framing: str, scale: float, padding: float) -> None:
     if not isinstance(framing, str) or framing not in FACE_FRAMINGS:
         raise InputError(f"face framing must be one of {', '.join(FACE_FRAMINGS)}, got {framing!r}.")
-    if not (_finite(scale) and scale > 0):
+    if not (finite_number(scale) and scale > 0):
         raise InputError(f"face box scale must be a positive number, got {scale!r}.")
-    if not (_finite(padding) and padding >= 0):
+    if not (finite_number(padding) and padding >= 0):
         raise InputError(f"face box padding must be 0 or more pixels, got {padding!r}.")
 
 

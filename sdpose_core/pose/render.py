@@ -53,6 +53,7 @@ from ..formats.openpose import (
     FACE_KEY,
     FOOT_KEY,
     LEFT_KEY,
+    MAX_POINT_COORD,
     RIGHT_KEY,
     check_pixels,
     load_pose_keypoint,
@@ -63,16 +64,21 @@ from ..keypoints import BODY_COLORS, DWPOSE_THRESHOLD, FOOT_NAMES, HAND_COLORS, 
 DRAW_THRESHOLD = DWPOSE_THRESHOLD  # this name up to 0.2.0, kept for users' imports
 MIN_RESOLUTION = 64
 MAX_BATCH_PIXELS = 1 << 30  # a 12 GiB float32 IMAGE batch
-MAX_COORD = float(1 << 24)
 
-LIMB_COLORS = tuple(tuple(int(float(c) * 0.6) for c in color) for color in BODY_COLORS[:len(LIMBS)])
+
+def _limb_colors(joint_colors: Sequence[tuple[int, int, int]]) -> tuple[tuple[int, ...], ...]:
+    """Limbs are drawn at 60 % of their joint colour (DWPose, Wan2.2)."""
+    return tuple(tuple(int(float(c) * 0.6) for c in color) for color in joint_colors)
+
+
+LIMB_COLORS = _limb_colors(BODY_COLORS[:len(LIMBS)])
 HAND_DOT, FACE_DOT = (0, 0, 255), (255, 255, 255)
 HEAD_JOINTS = frozenset((0, 14, 15, 16, 17))  # OpenPose-18 nose, eyes, ears
 
 
 # Wan2.2's toe limbs (ankle -> toe, its points 18 and 19) and the colours of its two toe joints.
 TOE_LIMBS = ((13, 18), (10, 19))
-TOE_LIMB_COLORS = tuple(tuple(int(float(c) * 0.6) for c in color) for color in ((255, 0, 85), (200, 200, 0)))
+TOE_LIMB_COLORS = _limb_colors(((255, 0, 85), (200, 200, 0)))
 TOE_COLORS = ((200, 200, 0), (100, 100, 0))
 # foot_keypoints_2d rows (COCO-WholeBody order) of the left and right foot's big and small toe.
 TOE_PAIRS = tuple((FOOT_NAMES.index(f"{side}_big_toe"), FOOT_NAMES.index(f"{side}_small_toe"))
@@ -146,7 +152,7 @@ def _points(flat: Sequence[float] | None, threshold: float) -> tuple[list[tuple[
     if not flat:
         return [], []
     arr = triples(flat)
-    shown = visible(arr, threshold) & (np.abs(arr[:, :2]) < MAX_COORD).all(axis=1)
+    shown = visible(arr, threshold) & (np.abs(arr[:, :2]) < MAX_POINT_COORD).all(axis=1)
     return [(x, y) for x, y in arr[:, :2].tolist()], shown.tolist()
 
 

@@ -14,7 +14,7 @@ Semantics (all in pixels of the reference canvas, which is the output canvas):
 * Reference lengths: each bone as the reference shows it; a left/right pair whose sides differ by more than
   ``PAIR_TOLERANCE`` takes the longer side for both (the shorter one is foreshortened), a side the reference lacks
   takes the other side; a bone missing on both sides takes the driving full length times the body ratio.
-* Body: the OpenPose-18 limbs (``render.LIMBS``, parent first, outward from the neck) are rebuilt in that order.
+* Body: the OpenPose-18 limbs (``keypoints.LIMBS``, parent first, outward from the neck) are rebuilt in that order.
   Each bone keeps the driving frame's direction and its foreshortening: reference length x (driving length in the
   frame / the bone's full driving length), never above the reference length. A joint missing in the driving frame
   stays missing. A joint whose parent is missing hangs from its nearest placed ancestor, the driving vector scaled
@@ -45,7 +45,6 @@ Semantics (all in pixels of the reference canvas, which is the output canvas):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,8 +64,7 @@ from ..formats.openpose import (
     load_pose_keypoint,
     triples,
 )
-from ..keypoints import DWPOSE_THRESHOLD, FOOT, LEFT_HAND, OPENPOSE_NECK, visible
-from .render import LIMBS
+from ..keypoints import DWPOSE_THRESHOLD, FOOT, LEFT_HAND, LIMBS, OPENPOSE_NECK, visible
 
 ANCHORS = RETARGET_ANCHORS
 NECK = OPENPOSE_NECK
@@ -93,10 +91,6 @@ MIN_PART_SIZE = 1.0  # pixels: a palm or face measured smaller is a collapsed de
 NECK_GAP = 15  # frames over which a missing neck is interpolated from the frames around it
 
 
-def _array(flat: Sequence[float] | None) -> np.ndarray | None:
-    return triples(flat)
-
-
 def _seen(part: np.ndarray | None, threshold: float) -> np.ndarray:
     """Mask of the points drawn (score > 0 and >= threshold), as render draws them."""
     if part is None:
@@ -106,9 +100,7 @@ def _seen(part: np.ndarray | None, threshold: float) -> np.ndarray:
 
 def _lengths(body: np.ndarray | None, threshold: float) -> dict[tuple[int, int], float]:
     """Length of every limb whose two joints are seen."""
-    if body is None:
-        return {}
-    if len(body) < 18:
+    if body is None or len(body) < 18:
         return {}
     seen = _seen(body, threshold)
     both = seen[_LIMB_A] & seen[_LIMB_B]
@@ -188,7 +180,7 @@ def _key(person: dict, index: int) -> Any:
 def _ground(person: dict, threshold: float, ankles: bool = True, feet: bool = True) -> float | None:
     """Lowest (largest y) seen ankle or foot point (of the kinds asked for), None when there is none."""
     ys = []
-    body, foot = _array(person.get(BODY_KEY)), _array(person.get(FOOT_KEY))
+    body, foot = triples(person.get(BODY_KEY)), triples(person.get(FOOT_KEY))
     if body is not None and ankles:
         seen = _seen(body, threshold)
         ys += [body[j, 1] for j in (R_ANKLE, L_ANKLE) if seen[j]]
@@ -232,17 +224,17 @@ def measure_track(people: list[tuple[int, dict]], threshold: float) -> Track:
     bones: dict[tuple[int, int], list[float]] = {}
     palms, faces, neck_frames, necks = [], [], [], []
     for t, person in people:
-        body = _array(person.get(BODY_KEY))
+        body = triples(person.get(BODY_KEY))
         for bone, length in _lengths(body, threshold).items():
             bones.setdefault(bone, []).append(length)
         if body is not None and len(body) > NECK and _seen(body, threshold)[NECK]:
             neck_frames.append(t)
             necks.append(body[NECK, :2])
         for key in HAND_WRIST:
-            size = palm_size(_array(person.get(key)), threshold)
+            size = palm_size(triples(person.get(key)), threshold)
             if size is not None:
                 palms.append(size)
-        size = face_size(_array(person.get(FACE_KEY)), threshold)
+        size = face_size(triples(person.get(FACE_KEY)), threshold)
         if size is not None:
             faces.append(size)
     full = _share_pairs({bone: _full(values) for bone, values in bones.items()}, PAIR_TOLERANCE)
@@ -271,16 +263,16 @@ class Retargeter:
     def __init__(self, reference: dict, threshold: float = DWPOSE_THRESHOLD):
         self.reference = reference
         self.threshold = threshold
-        self.ref_body = _array(reference.get(BODY_KEY))
+        self.ref_body = triples(reference.get(BODY_KEY))
         self.ref_lengths = reference_lengths(self.ref_body, threshold)
-        palms = [palm_size(_array(reference.get(key)), threshold) for key in HAND_WRIST]
+        palms = [palm_size(triples(reference.get(key)), threshold) for key in HAND_WRIST]
         self.ref_palm = max((p for p in palms if p is not None), default=None)
-        self.ref_face = face_size(_array(reference.get(FACE_KEY)), threshold)
+        self.ref_face = face_size(triples(reference.get(FACE_KEY)), threshold)
 
     # ------------------------------------------------------------------------------------------------ clip plan
     def has_neck(self, person: dict) -> bool:
         """The person's OpenPose neck is drawn (both shoulders were seen)."""
-        body = _array(person.get(BODY_KEY))
+        body = triples(person.get(BODY_KEY))
         return body is not None and len(body) > NECK and bool(_seen(body, self.threshold)[NECK])
 
     def body_ratio(self, track: Track) -> float:
@@ -308,7 +300,7 @@ class Retargeter:
         tracks = {key: measure_track(people, self.threshold) for key, people in appearances.items()}
         first = primary[first_t]
         ratio = self.body_ratio(tracks[_key(first, self.primary_index(frames[first_t], first))])
-        plan = RetargetPlan(ratio, _array(first[BODY_KEY])[NECK, :2].copy(), self.ref_body[NECK, :2].copy(), tracks)
+        plan = RetargetPlan(ratio, triples(first[BODY_KEY])[NECK, :2].copy(), self.ref_body[NECK, :2].copy(), tracks)
         plan.lift = self.ground_correction(frames, primary, plan, first_t)
         if anchor == "feet":  # like for like: foot points only when both sides have them, else the ankles
             feet = all(_ground(p, self.threshold, ankles=False) is not None for p in (first, self.reference))
@@ -332,7 +324,7 @@ class Retargeter:
         for t, person in enumerate(primary):
             if person is None:
                 continue
-            body = _array(person.get(BODY_KEY))
+            body = triples(person.get(BODY_KEY))
             if body is None or len(body) <= L_ANKLE:
                 continue
             seen = _seen(body, self.threshold)
@@ -440,16 +432,16 @@ class Retargeter:
         """One driving person at frame ``t`` retargeted (a new dict; the keys present in the driving person kept)."""
         out = dict(person)
         track = plan.tracks.get(_key(person, index)) or measure_track([(t, person)], self.threshold)
-        body_in = _array(person.get(BODY_KEY))
+        body_in = triples(person.get(BODY_KEY))
         body_out = self.body(body_in, track, plan, t) if body_in is not None else None
         if body_out is not None:
             out[BODY_KEY] = body_out.reshape(-1).tolist()
         for name, wrist in HAND_WRIST.items():
-            hand = _array(person.get(name))
+            hand = triples(person.get(name))
             if hand is not None:
                 scale = self._hand_scale(name, track, plan)
                 out[name] = self._attach(hand, 0, body_in, body_out, wrist, scale, plan, t).reshape(-1).tolist()
-        face = _array(person.get(FACE_KEY))
+        face = triples(person.get(FACE_KEY))
         if face is not None:
             moved = self._attach(face, FACE_NOSE_TIP, body_in, body_out, NOSE, self._face_scale(track, plan), plan, t)
             if body_out is not None and len(moved) == FACE_LANDMARKS + len(BODY_EYES):
@@ -457,7 +449,7 @@ class Retargeter:
                     if _seen(moved, self.threshold)[FACE_LANDMARKS + i] and _seen(body_in, self.threshold)[eye]:
                         moved[FACE_LANDMARKS + i, :2] = body_out[eye, :2]
             out[FACE_KEY] = moved.reshape(-1).tolist()
-        feet = _array(person.get(FOOT_KEY))
+        feet = triples(person.get(FOOT_KEY))
         if feet is not None:
             moved = feet.copy()
             for points, ankle in FOOT_ANKLES:

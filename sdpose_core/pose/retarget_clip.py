@@ -9,8 +9,6 @@ are the node's and the command's (``choices.RETARGET_FILL_GAPS``, ``choices.RETA
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,14 +19,10 @@ from ..choices import RETARGET_ANCHORS, RETARGET_FILL_GAPS, RETARGET_MAX_FILL_GA
 from ..errors import InputError
 from ..keypoints import DWPOSE_THRESHOLD
 from ..motion.gaps import fill_gaps
+from ..motion.limits import MAX_FRAME_RATE, finite_number
 from ..motion.zero_lag import smooth_clip
 from .render import render_frame
 from .retarget import retarget
-
-
-def _finite(value: Any) -> bool:
-    """A real number (not a bool) that is neither infinite nor NaN."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass(frozen=True)
@@ -50,11 +44,12 @@ class RetargetOptions:
             raise InputError(f"{name('fill_gaps', 'fill_gaps')} must be a whole number of frames from 0 (off) to "
                              f"{most}, got {gaps!r}.")
         rate = self.frame_rate
-        if self.smooth and not (_finite(rate) and rate > 0):
+        if self.smooth and not (finite_number(rate) and 0 < rate <= MAX_FRAME_RATE):
             raise InputError(f"{name('smooth', 'smooth')} needs the clip's frame rate: give "
-                             f"{name('frame_rate', 'frame_rate')} as a positive number of frames per second.")
+                             f"{name('frame_rate', 'frame_rate')} as a positive number of frames per second "
+                             f"(at most {MAX_FRAME_RATE:g}), got {rate!r}.")
         score = self.threshold
-        if not (_finite(score) and 0 <= score <= 1):
+        if not (finite_number(score) and 0 <= score <= 1):
             raise InputError(f"{name('threshold', 'threshold')} must be a keypoint score from 0 to 1, got {score!r}.")
 
 
