@@ -126,8 +126,10 @@ def listing(root: Path, model_folders: bool = False) -> list[tuple[str, str]]:
                 else:
                     keep.append(d)
             dirs[:] = keep
+            # ``current`` lies inside the root (its folders are checked above): only a link can lead out of it
             entries += [(Path(current, f).relative_to(base).as_posix(), "file") for f in sorted(files)
-                        if not f.startswith(".") and inside(Path(current, f), Path(base))]
+                        if not f.startswith(".") and (not os.path.islink(os.path.join(current, f))
+                                                      or inside(Path(current, f), Path(base)))]
     else:
         folders[key[0]] = _mtime(key[0])
     _LISTINGS[key] = (folders, entries)

@@ -100,11 +100,11 @@ class SDPoseRetargetPose(io.ComfyNode):
 
     @classmethod
     def execute(cls, driving_pose, anchor="neck", reference_person=0, fill_gaps=RETARGET_FILL_GAPS,
-                zero_lag_smoothing=RETARGET_SMOOTH, frame_rate=30.0, resolution=512, stick_width=4, point_size=4,
-                face_point_size=3, draw_head=True, draw_feet=False, scale_strokes=False, reference_pose=None,
-                reference_image=None, sdpose_model=None, bbox_detector=common.DETECTOR_FILE,
-                score_threshold=DWPOSE_THRESHOLD, draw_body=True, draw_hands=True, draw_face=True,
-                style=DRAW_STYLES[0], bounding_box=None, mask=None, segs=None, min_mask_area=64,
+                zero_lag_smoothing=RETARGET_SMOOTH, frame_rate=30.0, resolution=512, stick_width=STICK_WIDTH,
+                point_size=JOINT_RADIUS, face_point_size=FACE_RADIUS, draw_head=True, draw_feet=False,
+                scale_strokes=False, reference_pose=None, reference_image=None, sdpose_model=None,
+                bbox_detector=common.DETECTOR_FILE, score_threshold=DWPOSE_THRESHOLD, draw_body=True, draw_hands=True,
+                draw_face=True, style=DRAW_STYLES[0], bounding_box=None, mask=None, segs=None, min_mask_area=64,
                 segs_labels="person") -> io.NodeOutput:
         common.require(common.DRAW_PACKAGES)
         import numpy as np
@@ -122,7 +122,8 @@ class SDPoseRetargetPose(io.ComfyNode):
             common.require(common.CORE_PACKAGES)
             from .boxes import person_boxes
 
-            boxes = person_boxes(1, bounding_box, mask if mask is None else mask[:1], segs, min_mask_area,
+            first = mask if mask is None or len(mask.shape) != 3 else mask[:1]  # MASK: [frames,] height, width
+            boxes = person_boxes(1, bounding_box, first, segs, min_mask_area,
                                  segs_labels, size=(int(reference_image.shape[1]), int(reference_image.shape[2])))
             reference_pose = _pose_reference_image(reference_image, sdpose_model, bbox_detector, score_threshold,
                                                    boxes)

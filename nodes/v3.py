@@ -162,7 +162,7 @@ def number_problem(node: type[io.ComfyNode], **values: Any) -> bool | str:
         if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
         low, high = _number_ranges(node)[name]
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):  # an int is finite (too large for float())
             problems.append(f"{name}: {value} is not a number; give a finite value"
                             + (f" from {low} to {high}." if low is not None and high is not None else "."))
         elif low is not None and value < low:

@@ -183,12 +183,9 @@ def save_pose(root: Path, body: Any) -> dict:
 def resolve_listed(name: Any, input_dir: Path, output_dir: Path) -> Path:
     """A name as Load Pose Keypoints lists it -> its path, inside input/ (or output/ for ' [output]'): the pack's one
     resolver (nodes/files.py), its refusals as 400 and a missing file as 404."""
-    from .files import MissingFile
-    from .files import resolve_listed as resolve
-
     try:
-        return resolve(name, "file", "pose keypoint file", (".json",), (Path(input_dir), Path(output_dir)))
-    except MissingFile as exc:
+        return files.resolve_listed(name, "file", "pose keypoint file", (".json",), (Path(input_dir), Path(output_dir)))
+    except files.MissingFile as exc:
         raise RouteError(str(exc), 404) from None
     except common.InputError as exc:
         raise RouteError(str(exc)) from None

@@ -29,8 +29,10 @@ def test_listing_policy_hidden_outside_links_and_model_folders(tmp_path):
     os.symlink(outside, root / "link_out")
     os.symlink(root / "sub", root / "link_in")
     os.symlink(root, root / "sub" / "loop")
+    os.symlink(outside / "secret.json", root / "sub" / "file_out.json")  # a file link leaving the root: left out
+    os.symlink(root / "sub" / "a.json", root / "file_in.json")  # a file link inside: listed
     names = dict(common.listing(root, model_folders=True))
-    assert names == {"model": "folder", "sub/a.json": "file", "link_in/a.json": "file"}
+    assert names == {"model": "folder", "sub/a.json": "file", "link_in/a.json": "file", "file_in.json": "file"}
     assert "model/decoder/decoder.safetensors" in dict(common.listing(root))
 
 

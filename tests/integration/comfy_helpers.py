@@ -103,8 +103,23 @@ class SDPoseTestSegs:
         return (((h, w), items),)
 
 
+class SDPoseTestFlatMask:
+    """Test helper: a MASK's first frame as one [height, width] mask, as some packs' MASK outputs are."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"mask": ("MASK",)}}
+
+    RETURN_TYPES = ("MASK",)
+    FUNCTION = "make"
+    CATEGORY = "testing"
+
+    def make(self, mask):
+        return (mask.reshape(-1, *mask.shape[-2:])[0],)
+
+
 NODE_CLASS_MAPPINGS = {"SDPoseTest.Boxes": SDPoseTestBoxes, "SDPoseTest.Pose": SDPoseTestPose,
-                       "SDPoseTest.Segs": SDPoseTestSegs}
+                       "SDPoseTest.Segs": SDPoseTestSegs, "SDPoseTest.FlatMask": SDPoseTestFlatMask}
 '''
 
 

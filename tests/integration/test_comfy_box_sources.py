@@ -100,20 +100,22 @@ def test_retarget_poses_its_reference_in_the_boxes_of_any_detector_node(comfy, m
     as BOUNDING_BOX gives (the reference is the mask's one region)."""
     x, y, w, h = REGIONS[0]
     results = {}
-    for source in ("mask", "bounding_box"):
+    for source in ("mask", "flat_mask", "bounding_box"):  # flat: a [height, width] MASK, as some packs give
         prompt = {"1": {"class_type": "LoadImage", "inputs": {"image": "people_mask.png", "upload": "image"}},
-                  "2": loader(BODY), "4": boxes_node([{"x": x, "y": y, "width": w, "height": h}])}
+                  "2": loader(BODY), "4": boxes_node([{"x": x, "y": y, "width": w, "height": h}]),
+                  "7": {"class_type": "SDPoseTest.FlatMask", "inputs": {"mask": ["1", 1]}}}
         prompt["5"] = estimator(["1", 0], ["2", 0], resolution=64, flip_test=False, score_threshold=0.0,
                                           bounding_box=["4", 0])
-        link = {"mask": ["1", 1], "bounding_box": ["4", 0]}[source]
+        link = {"mask": ["1", 1], "flat_mask": ["7", 0], "bounding_box": ["4", 0]}[source]
         prompt["6"] = {"class_type": "SDPoseNodes.RetargetPose", "inputs": {
             "driving_pose": ["5", 1], "anchor": "neck", "reference_person": 0, "fill_gaps": 0,
             "zero_lag_smoothing": False, "frame_rate": 30.0, "resolution": 64, "stick_width": 4, "point_size": 4,
             "face_point_size": 3, "draw_head": True, "draw_feet": False, "scale_strokes": False,
             "reference_image": ["1", 0], "sdpose_model": ["2", 0], "bbox_detector": "None",
-            "score_threshold": 0.0, source: link, "min_mask_area": 2000}}  # the first region only (3200 px)
+            "score_threshold": 0.0, source.replace("flat_", ""): link,
+            "min_mask_area": 2000}}  # the first region only (3200 px)
         prompt["8"] = save_keypoints(["6", 0], f"sources/retarget_{source}")
         entry = comfy.run_ok(prompt)
         [path] = comfy.output_files(entry, "8", "pose_keypoint_files")
         results[source] = json.loads(path.read_text())
-    assert results["mask"] == results["bounding_box"] and results["mask"][0]["people"]
+    assert results["mask"] == results["flat_mask"] == results["bounding_box"] and results["mask"][0]["people"]

@@ -102,6 +102,18 @@ def test_float_widgets_still_refuse_values_outside_their_range(comfy, info):
             node, errors)
 
 
+def test_a_float_widget_given_an_int_too_large_for_a_float_is_refused_not_an_exception(comfy, info):
+    """JSON may carry an integer no float holds (10**400): ComfyUI's float() fails on it, and the pack's range check
+    must still answer with its message rather than raise (an exception_during_validation with a traceback)."""
+    status, body = comfy.submit(prompt_for("SDPoseNodes.DrawPose", info["SDPoseNodes.DrawPose"],
+                                           overlay_opacity=10 ** 400))
+    assert status == 400, body
+    errors = [e for node in body["node_errors"].values() for e in node["errors"]]
+    assert not [e for e in errors if e["type"] == "exception_during_validation"], errors
+    assert any("overlay_opacity: 1000" in e["details"] and "larger than the maximum" in e["details"]
+               for e in errors), errors
+
+
 @pytest.mark.parametrize("node, name, value", [
     ("SDPoseNodes.Estimator", "people_order", "tallest"),
     ("SDPoseNodes.Estimator", "crop_mode", "squash"),
