@@ -22,6 +22,11 @@ DTYPE_NAMES = ("fp32", "fp16", "bf16")  # model precisions by name (weights.chec
 MAX_SEED = 2 ** 63 - 1
 
 
+def _whole(value: Any) -> bool:
+    """An int that is not a bool (``True`` is an int to Python, never a batch size or a seed to a user)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 @dataclass(frozen=True)
 class EstimatorOptions:
     """What a user chooses for posing images; the fields of :class:`~sdpose_core.engine.pipeline.PoseEstimator`.
@@ -57,10 +62,10 @@ class EstimatorOptions:
                 and 0.0 <= self.threshold <= 1.0):
             raise InputError(f"{name['threshold']} must be a number in 0..1 (DWPose uses {DWPOSE_THRESHOLD}), "
                              f"got {self.threshold}.")
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise InputError(f"{name['batch_size']} must be at least 1, got {self.batch_size}.")
-        if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
-            raise InputError(f"{name['seed']} must be 0 .. 2**63-1, got {self.seed}.")
+        if not _whole(self.batch_size) or self.batch_size < 1:
+            raise InputError(f"{name['batch_size']} must be at least 1 (a whole number), got {self.batch_size!r}.")
+        if self.seed is not None and not (_whole(self.seed) and 0 <= self.seed <= MAX_SEED):
+            raise InputError(f"{name['seed']} must be 0 .. 2**63-1 (a whole number), got {self.seed!r}.")
         return self
 
     def replace(self, **changes: Any) -> EstimatorOptions:
