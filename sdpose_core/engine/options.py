@@ -11,6 +11,7 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from numbers import Integral
 from typing import Any
 
 from ..errors import InputError
@@ -23,8 +24,9 @@ MAX_SEED = 2 ** 63 - 1
 
 
 def _whole(value: Any) -> bool:
-    """An int that is not a bool (``True`` is an int to Python, never a batch size or a seed to a user)."""
-    return isinstance(value, int) and not isinstance(value, bool)
+    """A whole number (numpy's too) that is not a bool (``True`` is an int to Python, never a batch size or a seed
+    to a user)."""
+    return isinstance(value, Integral) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
