@@ -51,9 +51,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
 
+    from PIL import Image, UnidentifiedImageError
+
+    from sdpose_core import InputError
+    from sdpose_core.pose.render import output_size
+
+    try:  # checked before any model loads (minutes): a bad input costs nothing
+        source = Image.open(args.image).convert("RGB")
+        output_size(*source.size, args.resolution)
+    except (OSError, UnidentifiedImageError, InputError) as exc:
+        p.error(f"{args.image}: {exc}")
+
     import torch
     from diffusers import ControlNetModel, StableDiffusionControlNetPipeline, UniPCMultistepScheduler
-    from PIL import Image
 
     from sdpose_core import SDPoseDetector
 
@@ -64,8 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     pipe = StableDiffusionControlNetPipeline.from_pretrained(args.base, controlnet=controlnet, torch_dtype=dtype,
                                                              safety_checker=None).to(device)
     pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config)
-    pose, image = generate(detector, pipe, Image.open(args.image).convert("RGB"), args.prompt, args.resolution,
-                           args.steps, args.seed)
+    pose, image = generate(detector, pipe, source, args.prompt, args.resolution, args.steps, args.seed)
     if args.pose_out:
         pose.save(args.pose_out)
     image.save(args.out)

@@ -182,6 +182,9 @@ def test_memory_estimate_and_auto_dtype(tiny_body, cache, monkeypatch):
     assert auto_dtype("cuda") == torch.bfloat16
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
     assert auto_dtype("cuda") == torch.float16
+    # a pre-Ampere GPU (T4, V100): torch >= 2.3 says bf16 is supported there, by emulation only; fp16 is native
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation)
+    assert auto_dtype("cuda") == torch.float16
 
 
 def test_attention_is_pytorch_fused(tiny_body, cache):

@@ -105,6 +105,20 @@ def test_bad_arguments_are_one_clear_error(detector, image, tiny_body, cache):
         load_estimator(tiny_body, detector=None, device="cpu", cache_dir=cache, crop_mode="squash")
     with pytest.raises(TypeError):
         EstimatorOptions(flip_test=True)  # a node's name, not a field
+    for bad in (-5, 0, 10 ** 9, 12.5, True):  # a resize to a 1x1 image, or to gigapixels, is never silent
+        with pytest.raises(InputError, match="resolution"):
+            detector.pose_keypoint(image, detect_resolution=bad)
+    for field, bad in (("seed", "7"), ("seed", 1.5), ("batch_size", True), ("batch_size", 2.0)):
+        with pytest.raises(InputError, match=f"{field} must be"):
+            EstimatorOptions(**{field: bad}).check()
+
+
+def test_the_threshold_given_in_options_reaches_the_detector(tiny_body, cache):
+    options = EstimatorOptions(input_size=TINY_INPUT, flip=False, threshold=0.6)
+    assert SDPoseDetector.from_pretrained(tiny_body, detector=None, device="cpu", cache_dir=cache,
+                                          options=options).threshold == 0.6
+    assert SDPoseDetector.from_pretrained(tiny_body, detector=None, device="cpu", cache_dir=cache,
+                                          options=options, threshold=0.2).threshold == 0.2
 
 
 def test_load_estimator_reads_the_options(tiny_body, cache):

@@ -4,6 +4,7 @@ StableDiffusionControlNetPipeline (tiny random components built offline, no down
 from __future__ import annotations
 
 import importlib.util
+import sys
 
 import numpy as np
 import pytest
@@ -86,3 +87,20 @@ def test_the_example_parses_its_command_line():
     with pytest.raises(SystemExit) as done:
         example().main(["--help"])
     assert done.value.code == 0
+
+
+@pytest.mark.parametrize("make, extra, message", [
+    (lambda path: None, [], "No such file"),
+    (lambda path: path.write_bytes(b"not an image"), [], "cannot identify image"),
+    (lambda path: Image.new("RGB", (8, 8)).save(path, format="PNG"), ["--resolution", "0"], "resolution must be"),
+])
+def test_a_bad_input_is_one_error_before_any_model_loads(tmp_path, capsys, monkeypatch, make, extra, message):
+    """A missing or unreadable image or a bad --resolution: one ``error:`` line and exit 2, nothing downloaded."""
+    monkeypatch.setitem(sys.modules, "diffusers", None)  # importing diffusers (the model loading) would fail loudly
+    path = tmp_path / "in.png"
+    make(path)
+    with pytest.raises(SystemExit) as done:
+        example().main([str(path), "--prompt", "p", "--out", str(tmp_path / "out.png"), *extra])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert done.value.code == 2 and err[0].startswith("usage:") and [e for e in err if "error:" in e] == err[-1:]
+    assert message in err[-1] and "Traceback" not in "\n".join(err) and not (tmp_path / "out.png").exists()

@@ -180,6 +180,10 @@ def test_empty_batch_and_bad_options_are_refused(body):
         PoseEstimator(body, input_size=(200, 256))
     with pytest.raises(InputError, match="crop mode"):
         PoseEstimator(body, input_size=SIZE, crop_mode="squash")
+    with pytest.raises(InputError, match="batch_size must be at least 1"):
+        PoseEstimator(body, input_size=SIZE, batch_size=0)
+    with pytest.raises(InputError, match="seed must be"):
+        PoseEstimator(body, input_size=SIZE, sample_latent=True, seed=-1)
     with pytest.raises(InputError, match="width/height"):
         estimate(body, [_image(64, 64, 0)], [[[0, 0, 0, 10]]], input_size=SIZE)
     with pytest.raises(InputError, match="x, y, w, h"):

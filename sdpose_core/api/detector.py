@@ -21,7 +21,7 @@ from ..engine.options import EstimatorOptions
 from ..engine.pipeline import PoseEstimator, PoseResult, person_detector, pose_frame
 from ..errors import InputError
 from ..images import to_rgb_uint8
-from ..pose.render import check_batch, render_frame
+from ..pose.render import check_batch, render_frame, resize_to_resolution
 from ..video.options import ClipOptions
 
 OUTPUT_TYPES = ("pil", "np", "pt")
@@ -62,18 +62,6 @@ def _images(image: Any) -> tuple[list[Any], bool]:
     return [image], True
 
 
-def _resize(rgb: np.ndarray, short_side: int | None) -> np.ndarray:
-    """The image with its short side at ``short_side`` (as controlnet_aux resizes before detecting); None: as is."""
-    if not short_side:
-        return rgb
-    import cv2
-
-    h, w = rgb.shape[:2]
-    k = short_side / min(h, w)
-    size = (max(1, round(w * k)), max(1, round(h * k)))
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC if k > 1 else cv2.INTER_AREA)
-
-
 def _back_to(result: PoseResult, width: int, height: int) -> PoseResult:
     """A result posed on a resized image, in the pixels of the original ``width`` x ``height`` image."""
     if (result.width, result.height) == (width, height):
@@ -110,7 +98,7 @@ class SDPoseDetector:
     def __init__(self, estimator: PoseEstimator, threshold: float | None = None):
         self.estimator = estimator
         self.threshold = EstimatorOptions.threshold if threshold is None else threshold
-        EstimatorOptions(threshold=self.threshold).check({"threshold": "threshold"})
+        EstimatorOptions(threshold=self.threshold).check()
 
     @classmethod
     def from_pretrained(cls, model_or_hub_id: str | Path, *, detector: Any = "yolox",
@@ -118,7 +106,8 @@ class SDPoseDetector:
                         **option_fields: Any) -> SDPoseDetector:
         """Load a checkpoint (see :func:`load_estimator` for the arguments; ``threshold``, ``flip``, ``batch_size``,
         ``input_size``, ``crop_mode``, ``scheme``, ``cache_dir`` are accepted as keywords)."""
-        threshold = option_fields.get("threshold")
+        options = option_fields.get("options")
+        threshold = option_fields.get("threshold", None if options is None else options.threshold)
         return cls(load_estimator(model_or_hub_id, detector=detector, device=device, dtype=dtype, **option_fields),
                    threshold)
 
@@ -131,7 +120,7 @@ class SDPoseDetector:
             for i, image in enumerate(images):
                 rgb = to_rgb_uint8(image, name=f"image {i}")
                 sizes.append((rgb.shape[1], rgb.shape[0]))
-                yield _resize(rgb, detect_resolution)
+                yield resize_to_resolution(rgb, detect_resolution)
 
         if video is None:
             results = self.estimator(frames())

@@ -45,7 +45,16 @@ def auto_dtype(device: torch.device | str) -> torch.dtype:
     """
     device = torch.device(device)
     if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if _native_cuda_bf16() else torch.float16
     if device.type in ("mps", "xpu"):
         return torch.float16
     return torch.float32
+
+
+def _native_cuda_bf16() -> bool:
+    """Whether the GPU computes bf16 in hardware (Ampere and later, ROCm). Since torch 2.3 ``is_bf16_supported()``
+    also says True for older GPUs that only emulate it (far slower than their fp16), so emulation is left out."""
+    try:
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    except TypeError:  # torch < 2.3: no emulation, nothing to leave out
+        return torch.cuda.is_bf16_supported()

@@ -11,6 +11,7 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from numbers import Integral
 from typing import Any
 
 from ..errors import InputError
@@ -20,6 +21,12 @@ DEFAULT_INPUT_SIZE = (768, 1024)  # crop W x H: what SDPose was trained on
 CROP_MODES = ("topdown", "stretch")  # aspect-preserving (the official crop) | the raw box squashed (demo, native)
 DTYPE_NAMES = ("fp32", "fp16", "bf16")  # model precisions by name (weights.checkpoint maps them to torch dtypes)
 MAX_SEED = 2 ** 63 - 1
+
+
+def _whole(value: Any) -> bool:
+    """A whole number (numpy's too) that is not a bool (``True`` is an int to Python, never a batch size or a seed
+    to a user)."""
+    return isinstance(value, Integral) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -57,10 +64,10 @@ class EstimatorOptions:
                 and 0.0 <= self.threshold <= 1.0):
             raise InputError(f"{name['threshold']} must be a number in 0..1 (DWPose uses {DWPOSE_THRESHOLD}), "
                              f"got {self.threshold}.")
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise InputError(f"{name['batch_size']} must be at least 1, got {self.batch_size}.")
-        if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
-            raise InputError(f"{name['seed']} must be 0 .. 2**63-1, got {self.seed}.")
+        if not _whole(self.batch_size) or self.batch_size < 1:
+            raise InputError(f"{name['batch_size']} must be at least 1 (a whole number), got {self.batch_size!r}.")
+        if self.seed is not None and not (_whole(self.seed) and 0 <= self.seed <= MAX_SEED):
+            raise InputError(f"{name['seed']} must be 0 .. 2**63-1 (a whole number), got {self.seed!r}.")
         return self
 
     def replace(self, **changes: Any) -> EstimatorOptions:

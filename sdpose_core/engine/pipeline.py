@@ -18,8 +18,8 @@ from ..formats.openpose import ID_KEY, to_pose_keypoint
 from ..images import to_rgb_uint8
 from .accel import DeviceEvent, HostToDevice, bucket_for, eager_forward, full_precision, is_compiled, pad_to, to_host
 from .codec import UDPHeatmap, flip_heatmaps
-from .crop import CROP_MODES, apply_affine, crop_center_scale, invert_affine, warp_crops, warp_matrix
-from .model import SDPoseModel, check_input_size
+from .crop import apply_affine, crop_center_scale, invert_affine, warp_crops, warp_matrix
+from .model import SDPoseModel
 from .options import EstimatorOptions
 
 Detector = Callable[[torch.Tensor], torch.Tensor]  # image [3, H, W] in 0..1 -> boxes [N, 5] (x1, y1, x2, y2, score)
@@ -147,11 +147,8 @@ class PoseEstimator:
                  seed: int | None = EstimatorOptions.seed, detector: Detector | None = None,
                  on_batch: Callable[[int], None] | None = None, on_frame: Callable[[int], None] | None = None,
                  static_batches: bool | None = None):
-        check_input_size(*input_size)
-        if crop_mode not in CROP_MODES:
-            raise InputError(f"Unknown crop mode '{crop_mode}'; use one of: {', '.join(CROP_MODES)}.")
-        if batch_size < 1:
-            raise InputError(f"batch_size must be at least 1, got {batch_size}.")
+        EstimatorOptions(input_size=input_size, crop_mode=crop_mode, batch_size=batch_size, seed=seed).check(
+            {"crop_mode": "crop mode"})
         self.model = model
         self.input_size = tuple(input_size)
         self.flip = flip
