@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -204,19 +205,24 @@ def _check_numbers(args: argparse.Namespace) -> None:
 
 
 def check_out(out: Path) -> None:
-    """--out is a folder, or can be made one, that takes new files; checked before the model loads."""
+    """--out is a folder, or can be made one, that takes new files; checked before the model loads. Makes nothing:
+    the job makes a missing folder when it starts (a model that cannot load leaves no folder behind)."""
+    for p in (out, *out.parents):  # the nearest one that exists
+        try:
+            os.stat(p)
+            break
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as exc:  # a name too long, a path not allowed: what making the folder would raise
+            raise InputError(f"--out '{out}': cannot create the folder ({exc.strerror or exc}).") from None
+    if not p.is_dir():
+        what = "is a file" if p == out else f"is under '{p}', which is a file"
+        raise InputError(f"--out '{out}' {what}; give a folder (it is created when missing).")
     try:
-        for p in (out, *out.parents):
-            if p.exists() and not p.is_dir():
-                what = "is a file" if p == out else f"is under '{p}', which is a file"
-                raise InputError(f"--out '{out}' {what}; give a folder (it is created when missing).")
-        out.mkdir(parents=True, exist_ok=True)
+        probe_write(p / FAILURES_FILE)  # the folder itself, or the nearest existing one it will be made in
     except OSError as exc:
-        raise InputError(f"--out '{out}': cannot create the folder ({exc.strerror or exc}).") from None
-    try:
-        probe_write(out / FAILURES_FILE)
-    except OSError as exc:
-        raise InputError(f"--out '{out}': the folder takes no new files ({exc.strerror or exc}).") from None
+        problem = "the folder takes no new files" if p == out else "cannot create the folder"
+        raise InputError(f"--out '{out}': {problem} ({exc.strerror or exc}).") from None
 
 
 def check_coco_path(path: Path) -> None:
