@@ -265,8 +265,7 @@ def work_settings(args: argparse.Namespace) -> WorkSettings:
         cache=str(args.cache_dir) if args.cache_dir else None,
         pose_options=dict(threshold=args.threshold, hands=args.hands, face=args.face, feet=args.feet,
                           raw_scores=args.raw_scores, swap_hands=args.swap_hands, missing_parts=args.missing_parts),
-        draw_options=dict(resolution=args.resolution, hands=args.hands, face=args.face, feet=args.feet,
-                          xinsr=args.xinsr, **draw_style(args)),
+        draw_options=draw_style(args),
         overlay=args.overlay,
         clip=clip_fields(args),
         frames=args.frames, crf=args.crf, face_crops=args.face_crops,
@@ -303,8 +302,7 @@ def draw_command(args: argparse.Namespace) -> int:
     from .draw import draw_command as render_file
 
     check_draw(args)
-    written = render_file(args.pose, args.out, resolution=args.resolution, hands=args.hands, face=args.face,
-                          feet=args.feet, xinsr=args.xinsr, overwrite=args.overwrite, body_layout=args.body_layout,
+    written = render_file(args.pose, args.out, overwrite=args.overwrite, body_layout=args.body_layout,
                           **draw_style(args))
     print(f"Wrote {len(written)} image(s): {written[0]}{' ...' if len(written) > 1 else ''}")
     return 0
