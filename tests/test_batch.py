@@ -375,6 +375,21 @@ def test_output_paths_are_checked_before_the_model_loads(tmp_path, capsys):
     assert not (tmp_path / "out" / STATE_DIR / "written.json").exists()
 
 
+def test_a_model_that_cannot_load_leaves_no_new_folder(tmp_path, capsys):
+    """The checks make nothing: a missing --out (and its missing parents) appear only for a run that starts work;
+    a folder the user already had keeps what is in it."""
+    folder = _images(tmp_path / "in", 1)
+    out = tmp_path / "new" / "out"
+    assert main(["estimate", str(folder), *_common(tmp_path / "nomodel", out, tmp_path)]) == 2
+    assert "nomodel" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "keep.txt").write_text("the user's")
+    assert main(["estimate", str(folder), *_common(tmp_path / "nomodel", mine, tmp_path)]) == 2
+    assert (mine / "keep.txt").read_text() == "the user's"
+
+
 def test_a_long_input_name_gets_a_short_output_name_and_the_rest_is_done(tiny_body, cache, tmp_path, capsys):
     """A valid 255-byte file name: its '<stem>_pose.png' could not exist, so its outputs get a shortened unique
     stem (the first characters, '~', a digest of the name); the batch is not aborted and reruns skip it."""

@@ -8,6 +8,7 @@ only has to say where the data and the starting weights are.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -148,7 +149,8 @@ class ConfigError(ValueError):
 
 
 def _number(value: Any, kind: type, where: str) -> int | float:
-    """An int or float field's value; text is read as the user wrote the number (YAML 1.1 reads ``3e-5`` as text)."""
+    """An int or float field's finite value; text is read as the user wrote the number (YAML 1.1 reads ``3e-5`` as
+    text)."""
     name = "an integer" if kind is int else "a number"
     if isinstance(value, str):
         try:
@@ -162,6 +164,8 @@ def _number(value: Any, kind: type, where: str) -> int | float:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and isinstance(value, float)):
         raise ConfigError(f"{where}: expected {name}, got {value!r}.")
+    if not math.isfinite(value):  # a NaN weight or rate passes every range check and trains on garbage
+        raise ConfigError(f"{where}: expected a finite number, got {value!r}.")
     return kind(value)
 
 

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..atomic import write_json, write_text
+from ..atomic import remove, write_json, write_text
 from ..errors import InputError
-from .job import FAILURES_FILE, Job, Task, output_names, settings_digest
+from .job import FAILURES_FILE, STATE_DIR, Job, Task, output_names, settings_digest
 from .work import Outcome, Unit, WorkSettings
 
 
@@ -56,7 +56,9 @@ def run_job(spec: JobSpec) -> int:
     rank, world, state = process_group()
     if spec.engine == "ray" and world > 1:
         raise InputError("--engine ray runs its own workers; start it with python, not accelerate launch.")
+    made = [p for p in (spec.out, *spec.out.parents) if not os.path.lexists(p)]  # the folders the job makes
     job = Job(spec.out)
+    started = False
     try:
         inputs = [(Path(os.path.abspath(p)), video,
                    settings_digest({**spec.settings.shaping(), "boxes": b, "video": video}))
@@ -74,6 +76,7 @@ def run_job(spec: JobSpec) -> int:
         counts = Counts(skipped=len(skipped))
         local = bool(units) and spec.engine != "ray"
         estimator = _load_estimator(spec, state) if local else None  # a model that can't load fails before any bar
+        started = True
         bar = tqdm(total=total, initial=sum(weights[t.index] for t in skipped), desc="SDPose",
                    unit="frame" if video else "img", disable=total < 2, file=sys.stderr)
         try:
@@ -99,6 +102,22 @@ def run_job(spec: JobSpec) -> int:
         return 1 if counts.failed else 0
     finally:
         job.close()
+        if made and not started and world == 1:
+            _drop_unused(made)
+
+
+def _drop_unused(made: list[Path]) -> None:
+    """Remove the folders this run made for --out (``made``: out first) when it stopped before any work (a model
+    that cannot load, a bad --coco-json): only while out holds nothing but the job state that no other run joined,
+    and each parent nothing else."""
+    out = made[0]
+    try:
+        if [p.name for p in out.iterdir()] == [STATE_DIR] and not any((out / STATE_DIR / "runs").iterdir()):
+            remove(out)
+            for parent in made[1:]:
+                parent.rmdir()  # OSError when something else is in it
+    except OSError:
+        pass
 
 
 def make_units(tasks: list[Task], boxes: list[Any], batch_size: int, weights: dict[int, int]) -> list[Unit]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -204,19 +205,24 @@ def _check_numbers(args: argparse.Namespace) -> None:
 
 
 def check_out(out: Path) -> None:
-    """--out is a folder, or can be made one, that takes new files; checked before the model loads."""
+    """--out is a folder, or can be made one, that takes new files; checked before the model loads. Makes nothing:
+    the job makes a missing folder when it starts (a model that cannot load leaves no folder behind)."""
+    for p in (out, *out.parents):  # the nearest one that exists
+        try:
+            os.stat(p)
+            break
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as exc:  # a name too long, a path not allowed: what making the folder would raise
+            raise InputError(f"--out '{out}': cannot create the folder ({exc.strerror or exc}).") from None
+    if not p.is_dir():
+        what = "is a file" if p == out else f"is under '{p}', which is a file"
+        raise InputError(f"--out '{out}' {what}; give a folder (it is created when missing).")
     try:
-        for p in (out, *out.parents):
-            if p.exists() and not p.is_dir():
-                what = "is a file" if p == out else f"is under '{p}', which is a file"
-                raise InputError(f"--out '{out}' {what}; give a folder (it is created when missing).")
-        out.mkdir(parents=True, exist_ok=True)
+        probe_write(p / FAILURES_FILE)  # the folder itself, or the nearest existing one it will be made in
     except OSError as exc:
-        raise InputError(f"--out '{out}': cannot create the folder ({exc.strerror or exc}).") from None
-    try:
-        probe_write(out / FAILURES_FILE)
-    except OSError as exc:
-        raise InputError(f"--out '{out}': the folder takes no new files ({exc.strerror or exc}).") from None
+        problem = "the folder takes no new files" if p == out else "cannot create the folder"
+        raise InputError(f"--out '{out}': {problem} ({exc.strerror or exc}).") from None
 
 
 def check_coco_path(path: Path) -> None:
@@ -259,8 +265,7 @@ def work_settings(args: argparse.Namespace) -> WorkSettings:
         cache=str(args.cache_dir) if args.cache_dir else None,
         pose_options=dict(threshold=args.threshold, hands=args.hands, face=args.face, feet=args.feet,
                           raw_scores=args.raw_scores, swap_hands=args.swap_hands, missing_parts=args.missing_parts),
-        draw_options=dict(resolution=args.resolution, hands=args.hands, face=args.face, feet=args.feet,
-                          xinsr=args.xinsr, **draw_style(args)),
+        draw_options=draw_style(args),
         overlay=args.overlay,
         clip=clip_fields(args),
         frames=args.frames, crf=args.crf, face_crops=args.face_crops,
@@ -297,8 +302,7 @@ def draw_command(args: argparse.Namespace) -> int:
     from .draw import draw_command as render_file
 
     check_draw(args)
-    written = render_file(args.pose, args.out, resolution=args.resolution, hands=args.hands, face=args.face,
-                          feet=args.feet, xinsr=args.xinsr, overwrite=args.overwrite, body_layout=args.body_layout,
+    written = render_file(args.pose, args.out, overwrite=args.overwrite, body_layout=args.body_layout,
                           **draw_style(args))
     print(f"Wrote {len(written)} image(s): {written[0]}{' ...' if len(written) > 1 else ''}")
     return 0

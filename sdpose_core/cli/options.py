@@ -99,8 +99,9 @@ def add_draw_options(parser: argparse.ArgumentParser) -> None:
 
 
 def draw_style(args: argparse.Namespace) -> dict:
-    """The drawing controls of ``add_draw_options`` (with the style and the body toggle) as ``render`` keywords."""
-    return dict(stick_width=args.stick_width, point_size=args.point_size, face_point_size=args.face_point_size,
+    """Every flag of :func:`add_draw_options` as ``render_frame`` keywords."""
+    return dict(resolution=args.resolution, hands=args.hands, face=args.face, feet=args.feet, xinsr=args.xinsr,
+                stick_width=args.stick_width, point_size=args.point_size, face_point_size=args.face_point_size,
                 head=args.head, scale_strokes=args.scale_strokes, style=args.style, body=args.body)
 
 

@@ -122,9 +122,7 @@ def command(args: argparse.Namespace) -> int:
     _check_args(args)
     image = args.reference.suffix.lower() in IMAGE_SUFFIXES
     reference = _pose_reference_image(args) if image else args.reference
-    draw = dict(resolution=args.resolution, hands=args.hands, face=args.face, feet=args.feet, xinsr=args.xinsr,
-                **draw_style(args))
-    frames, drawings = retarget_clip(args.driving, reference, retarget_options(args), draw)
+    frames, drawings = retarget_clip(args.driving, reference, retarget_options(args), draw_style(args))
     if not frames:
         raise InputError(f"'{args.driving}' holds no frames; there is nothing to retarget.")
     if args.pose_video is not None:

@@ -27,6 +27,9 @@ def test_numbers_in_exponent_form_are_numbers(tmp_path):
     ("train.tensorboard=1", "train.tensorboard: expected true or false"),
     ("optim.betas=[0.9]", "optim.betas: expected a list of 2 values"),
     ("optim.lr_scheduler=[1]", "optim.lr_scheduler: expected text"),
+    ("optim.lr=nan", "optim.lr: expected a finite number, got nan"),
+    ("loss.heatmap_weight=.inf", "loss.heatmap_weight: expected a finite number, got inf"),
+    ("optim.betas=[0.9, -.inf]", "optim.betas: expected a finite number, got -inf"),
 ])
 def test_a_wrong_type_is_one_error_naming_the_key(override, message):
     with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
